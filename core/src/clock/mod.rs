@@ -1,0 +1,6 @@
+//! Hybrid logical clocks (Kulkarni, Demirbas et al., "Logical Physical Clocks", 2014),
+//! a last-writer-wins register and a multi-version store keyed by HLC timestamps.
+
+mod hlc;
+
+pub use hlc::{ClockError, Hlc, Timestamp, TimestampParseError};
