@@ -194,22 +194,36 @@ pub enum Input<P: Protocol + ?Sized> {
     Start,
     /// Boot after a crash, with exactly what the node persisted.
     Restart(Persisted),
-    Message { from: NodeId, msg: P::Msg },
+    Message {
+        from: NodeId,
+        msg: P::Msg,
+    },
     Timer(P::Timer),
     Command(P::Command),
     /// The driver learned that `peer` cannot be reached (connection refused or lost).
-    Unreachable { peer: NodeId },
+    Unreachable {
+        peer: NodeId,
+    },
     /// Simulation only: switch this node to a named (possibly Byzantine) behaviour.
     Misbehave(String),
 }
 
 /// Everything a protocol can ask its driver to do.
 pub enum Effect<P: Protocol + ?Sized> {
-    Send { to: NodeId, msg: P::Msg },
-    SetTimer { timer: P::Timer, after: Micros },
+    Send {
+        to: NodeId,
+        msg: P::Msg,
+    },
+    SetTimer {
+        timer: P::Timer,
+        after: Micros,
+    },
     CancelTimer(P::Timer),
     /// Make `key = value` durable (`None` deletes) before any later `Send` leaves the node.
-    Persist { key: Vec<u8>, value: Option<Vec<u8>> },
+    Persist {
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+    },
     Reply(P::Reply),
     Observe(P::Event),
     /// Free text for humans only; nothing parses it.

@@ -1,1 +1,56 @@
-fn main() {}
+//! `void`: the simulator CLI, the native node, cluster tools, macaroons, scheduler and
+//! causal inference, and the playground server.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+use cli::Failure;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "void",
+    version,
+    about = "Void: distributed protocols you can watch, break and run for real"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a deterministic simulation of a scenario (built-in name or JSON file).
+    Sim(cli::sim::SimArgs),
+    /// Measure the simulator or a native cluster.
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version with exit 0 and usage errors with exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Sim(args) => cli::sim::run(args),
+        Command::Bench(cmd) => cli::bench::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure::BadInput(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! The deterministic simulator: a whole cluster in one thread, on virtual time.
+//!
+//! An event queue ordered by (virtual time, class, sequence) drives every node's protocol
+//! state machine; the network model decides latency, loss, duplication, reordering and
+//! partitions from a seeded RNG; a fault schedule crashes, restarts, partitions, skews
+//! clocks and turns nodes Byzantine. Every event goes into a trace whose SHA-256
+//! (`trace_hash`) is the same for the same scenario and seed on every target.
+
+mod network;
+mod registry;
+mod scenario;
+mod trace;
+mod world;
+
+pub use network::{Latency, NetworkSpec};
+pub use registry::{BuiltinScenario, PROTOCOLS, build, builtin, builtin_names, load_builtin};
+pub use scenario::{
+    ClockSpec, Fault, HLC_EPOCH_US, MAX_NODES, MAX_SCENARIO_BYTES, Scenario, ScenarioError, ms_to_us,
+};
+pub use trace::{DropReason, EventView, TraceEvent, TraceKind};
+pub use world::{AnySim, NodeView, Outcome, Setup, Sim, Simulated};

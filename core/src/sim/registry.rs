@@ -1,0 +1,74 @@
+//! Built-in scenarios and the protocol dispatch.
+
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::scenario::{Scenario, ScenarioError};
+use super::world::{AnySim, Sim};
+
+/// Built-in scenarios: name and JSON document. The same files ship with the playground.
+const BUILTINS: &[(&str, &str)] = &[
+    ("hlc-ping", include_str!("../../scenarios/hlc-ping.json")),
+    ("clock-skew", include_str!("../../scenarios/clock-skew.json")),
+];
+
+/// Protocols the simulator knows, by the name scenarios use.
+pub const PROTOCOLS: &[&str] = &["hlc-ping"];
+
+/// A built-in scenario.
+#[derive(Clone, Debug)]
+pub struct BuiltinScenario {
+    pub name: &'static str,
+    pub summary: String,
+    pub json: &'static str,
+}
+
+pub fn builtin_names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|(n, _)| *n).collect()
+}
+
+pub fn load_builtin(name: &str) -> Option<&'static str> {
+    BUILTINS.iter().find(|(n, _)| *n == name).map(|(_, j)| *j)
+}
+
+pub fn builtin() -> Vec<BuiltinScenario> {
+    BUILTINS
+        .iter()
+        .map(|(name, json)| BuiltinScenario {
+            name,
+            summary: serde_json::from_str::<serde_json::Value>(json)
+                .ok()
+                .and_then(|v| v.get("summary").and_then(|s| s.as_str()).map(String::from))
+                .unwrap_or_default(),
+            json,
+        })
+        .collect()
+}
+
+/// Build a run of `scenario` with `seed`; `record` keeps every event (display, dump).
+pub fn build(scenario: &Scenario, seed: u64, record: bool) -> Result<Box<dyn AnySim>, ScenarioError> {
+    match scenario.protocol.as_str() {
+        "hlc-ping" => Ok(Box::new(Sim::<crate::hlc_ping::HlcPing>::new(scenario, seed, record)?)),
+        other => Err(ScenarioError::field(
+            "protocol",
+            format!("unknown protocol {other:?}; known: {}", PROTOCOLS.join(", ")),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_builds() {
+        for b in builtin() {
+            let s = Scenario::from_json(b.json).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+            assert_eq!(s.name, b.name);
+            assert!(!b.summary.is_empty(), "{} has no summary", b.name);
+            build(&s, 1, false).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+        }
+    }
+}

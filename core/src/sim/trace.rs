@@ -1,0 +1,248 @@
+//! The trace: every event of a run, in order. Its postcard encoding, hashed with SHA-256,
+//! is the run's fingerprint (`trace_hash`).
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Timestamp;
+use crate::effect::{Message, Micros, NodeId, Protocol, ProtocolEvent};
+
+/// Why the network did not deliver a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DropReason {
+    Loss,
+    Partition,
+    /// The destination was down when the message arrived.
+    Crashed,
+    /// A link fault dropped it.
+    LinkFault,
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Loss => "lost",
+            DropReason::Partition => "partitioned",
+            DropReason::Crashed => "destination crashed",
+            DropReason::LinkFault => "dropped by link fault",
+        }
+    }
+}
+
+/// What happened at one event.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum TraceKind<P: Protocol> {
+    Start,
+    Crash,
+    Restart,
+    /// `msg` from `from` arrives; it was sent at `sent_at` (virtual time) while the sender
+    /// handled event `cause`, when the sender's HLC read `sender_hlc`.
+    Deliver {
+        id: u64,
+        from: NodeId,
+        sent_at: Micros,
+        cause: u64,
+        sender_hlc: Option<Timestamp>,
+        msg: P::Msg,
+    },
+    /// A message sent by this event's node to `to` that the network did not deliver.
+    Drop {
+        id: u64,
+        to: NodeId,
+        reason: DropReason,
+        msg: P::Msg,
+    },
+    Timer(P::Timer),
+    Command(P::Command),
+    Reply(P::Reply),
+    Observe(P::Event),
+    Unreachable {
+        peer: NodeId,
+    },
+    Partition {
+        groups: Vec<Vec<u32>>,
+    },
+    Heal,
+    ClockJump {
+        by_us: i64,
+    },
+    Misbehave(String),
+    LinkFault {
+        to: NodeId,
+        drop: f64,
+        duplicate: f64,
+        delay_us: u64,
+        until: Micros,
+    },
+}
+
+/// One event of a run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct TraceEvent<P: Protocol> {
+    /// Position in the trace, from 0.
+    pub index: u64,
+    /// Virtual time in microseconds since the start of the run.
+    pub time: Micros,
+    pub node: NodeId,
+    pub kind: TraceKind<P>,
+}
+
+/// A protocol-independent view of an event, for displays and exports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    pub index: u64,
+    pub time: Micros,
+    pub node: u32,
+    /// `deliver`, `drop`, `timer`, `command`, `reply`, `observe`, `fault`, `start`, ...
+    pub category: String,
+    /// Message or event kind (`Ping`, `Prepared`, ...), or the fault's name.
+    pub kind: String,
+    /// For deliveries: the sender, when it sent, and the event that sent it.
+    pub from: Option<u32>,
+    pub sent_at: Option<Micros>,
+    pub cause: Option<u64>,
+    /// For drops: the intended destination.
+    pub to: Option<u32>,
+    /// HLC stamp the event carries (observed events) or the sender's (deliveries).
+    pub hlc: Option<String>,
+    /// The one line a human reads: what happened and why.
+    pub text: String,
+    /// Rejected messages: the reason.
+    pub rejected: Option<String>,
+}
+
+impl<P: Protocol> TraceEvent<P> {
+    pub fn view(&self) -> EventView {
+        let mut v = EventView {
+            index: self.index,
+            time: self.time,
+            node: self.node.0,
+            category: String::new(),
+            kind: String::new(),
+            from: None,
+            sent_at: None,
+            cause: None,
+            to: None,
+            hlc: None,
+            text: String::new(),
+            rejected: None,
+        };
+        let (category, kind, text): (&str, String, String) = match &self.kind {
+            TraceKind::Start => ("start", "Start".into(), format!("node {} boots", self.node)),
+            TraceKind::Crash => {
+                ("fault", "Crash".into(), format!("node {} crashes and loses its volatile state", self.node))
+            }
+            TraceKind::Restart => {
+                ("fault", "Restart".into(), format!("node {} restarts with what it persisted", self.node))
+            }
+            TraceKind::Deliver { from, sent_at, cause, sender_hlc, msg, .. } => {
+                v.from = Some(from.0);
+                v.sent_at = Some(*sent_at);
+                v.cause = Some(*cause);
+                v.hlc = sender_hlc.map(|t| format!("{t}"));
+                (
+                    "deliver",
+                    msg.kind().into(),
+                    format!("node {} receives {} from node {from}", self.node, msg.kind()),
+                )
+            }
+            TraceKind::Drop { to, reason, msg, .. } => {
+                v.to = Some(to.0);
+                (
+                    "drop",
+                    msg.kind().into(),
+                    format!("{} from node {} to node {to} is {}", msg.kind(), self.node, reason.as_str()),
+                )
+            }
+            TraceKind::Timer(t) => {
+                ("timer", "Timer".into(), format!("timer {t:?} fires at node {}", self.node))
+            }
+            TraceKind::Command(c) => {
+                ("command", "Command".into(), format!("node {} is asked: {c:?}", self.node))
+            }
+            TraceKind::Reply(r) => ("reply", "Reply".into(), format!("node {} answers: {r:?}", self.node)),
+            TraceKind::Observe(e) => {
+                v.hlc = e.hlc().map(|t| format!("{t}"));
+                v.rejected = e.rejection().map(String::from);
+                ("observe", e.kind().into(), e.describe())
+            }
+            TraceKind::Unreachable { peer } => {
+                ("fault", "Unreachable".into(), format!("node {} finds node {peer} unreachable", self.node))
+            }
+            TraceKind::Partition { groups } => {
+                ("fault", "Partition".into(), format!("network splits into {groups:?}"))
+            }
+            TraceKind::Heal => ("fault", "Heal".into(), "a partition heals".into()),
+            TraceKind::ClockJump { by_us } => (
+                "fault",
+                "ClockJump".into(),
+                format!("node {}'s physical clock jumps by {by_us} us", self.node),
+            ),
+            TraceKind::Misbehave(b) => {
+                ("fault", "Misbehave".into(), format!("node {} now behaves: {b}", self.node))
+            }
+            TraceKind::LinkFault { to, drop, duplicate, delay_us, until } => (
+                "fault",
+                "LinkFault".into(),
+                format!(
+                    "link {}→{to}: drop {drop}, duplicate {duplicate}, delay {delay_us} us until t={until} us",
+                    self.node
+                ),
+            ),
+        };
+        v.category = category.into();
+        v.kind = kind;
+        v.text = text;
+        v
+    }
+}
+
+/// Hashes (and optionally keeps) the events of a run.
+pub(crate) struct TraceSink<P: Protocol> {
+    hasher: Sha256,
+    buf: Vec<u8>,
+    pub(crate) events: Option<Vec<TraceEvent<P>>>,
+    pub(crate) count: u64,
+}
+
+impl<P: Protocol> TraceSink<P> {
+    pub(crate) fn new(record: bool) -> Self {
+        TraceSink {
+            hasher: Sha256::new(),
+            buf: Vec::with_capacity(256),
+            events: record.then(Vec::new),
+            count: 0,
+        }
+    }
+
+    pub(crate) fn absorb(&mut self, ev: &TraceEvent<P>) {
+        self.buf.clear();
+        // Encoding into a Vec cannot fail for these types; an error would only skip bytes.
+        if let Ok(buf) = postcard::to_extend(ev, core::mem::take(&mut self.buf)) {
+            self.buf = buf;
+        }
+        self.hasher.update(&self.buf);
+        self.count += 1;
+    }
+
+    pub(crate) fn hash(&self) -> [u8; 32] {
+        self.hasher.clone().finalize().into()
+    }
+}
+
+/// Lower-case hex of a hash.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}

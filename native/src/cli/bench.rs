@@ -1,0 +1,110 @@
+//! `void bench`: measure the simulator (and, with the native node, a real cluster).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use void_core::sim;
+
+use super::{CliResult, bad, print_json};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Simulated deliveries per second for a scenario, beside a bare event-queue baseline.
+    Sim(BenchSimArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchSimArgs {
+    /// A built-in scenario name or a scenario .json file.
+    pub scenario: String,
+    #[arg(long)]
+    pub nodes: Option<u32>,
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// Seed of the measured run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Repeat until this much wall time has been measured (milliseconds).
+    #[arg(long, default_value_t = 2000)]
+    pub min_ms: u64,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: BenchCommand) -> CliResult {
+    match cmd {
+        BenchCommand::Sim(args) => bench_sim(args),
+    }
+}
+
+/// Push and pop `n` timestamped entries through a binary heap: the floor under any
+/// discrete-event simulator, measured in the same process for the ratio.
+fn queue_baseline(n: u64) -> f64 {
+    let start = Instant::now();
+    let mut heap = BinaryHeap::with_capacity(1024);
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut now = 0u64;
+    let mut popped = 0u64;
+    for i in 0..n {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        heap.push(Reverse((now + (x % 5000), i)));
+        if heap.len() > 512
+            && let Some(Reverse((t, _))) = heap.pop()
+        {
+            now = t;
+            popped += 1;
+        }
+    }
+    while heap.pop().is_some() {
+        popped += 1;
+    }
+    std::hint::black_box(popped);
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn bench_sim(args: BenchSimArgs) -> CliResult {
+    let loaded = super::sim::load(&args.scenario, args.nodes, &args.params)?;
+    sim::build(&loaded.scenario, args.seed, false).map_err(|e| bad(format!("{}: {e}", args.scenario)))?;
+    let (mut wall, mut delivered, mut events, mut runs) = (0f64, 0u64, 0u64, 0u64);
+    let mut violations = 0usize;
+    while runs == 0 || wall * 1000.0 < args.min_ms as f64 {
+        let mut run =
+            sim::build(&loaded.scenario, args.seed + runs, false).map_err(|e| bad(e.to_string()))?;
+        let start = Instant::now();
+        run.run_to_end();
+        wall += start.elapsed().as_secs_f64();
+        let o = run.outcome();
+        delivered += o.messages_delivered;
+        events += o.events;
+        violations += o.violations.len();
+        runs += 1;
+    }
+    let deliveries_per_sec = delivered as f64 / wall;
+    let baseline = queue_baseline(delivered.clamp(100_000, 5_000_000));
+    eprintln!(
+        "{} ({} nodes): {runs} run(s), {delivered} deliveries, {events} events in {:.0} ms → {:.0} deliveries/s; \
+         bare event queue {:.0} ops/s (ratio {:.3})",
+        loaded.scenario.name,
+        loaded.scenario.nodes,
+        wall * 1000.0,
+        deliveries_per_sec,
+        baseline,
+        deliveries_per_sec / baseline
+    );
+    if args.json {
+        print_json(&json!({
+            "scenario": loaded.scenario.name, "nodes": loaded.scenario.nodes, "runs": runs,
+            "deliveries_per_sec": deliveries_per_sec, "events_per_sec": events as f64 / wall,
+            "events": events, "messages_delivered": delivered, "wall_ms": wall * 1000.0,
+            "baseline_queue_ops_per_sec": baseline, "ratio_to_baseline": deliveries_per_sec / baseline,
+            "violations": violations,
+        }));
+    }
+    Ok(ExitCode::SUCCESS)
+}

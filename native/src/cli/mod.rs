@@ -1,0 +1,54 @@
+//! One module per subcommand. Each exposes its clap arguments and a `run` that returns
+//! the process exit code: 0 success, 1 the checked property failed, 2 bad input.
+
+pub mod bench;
+pub mod sim;
+
+use std::process::ExitCode;
+
+/// Why a subcommand stopped early.
+#[derive(Debug)]
+pub enum Failure {
+    /// The user's input (flag, file, field) is wrong: exit 2 with this message.
+    BadInput(String),
+    /// Anything else (I/O on our side, a failed operation): exit 1.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+pub type CliResult = Result<ExitCode, Failure>;
+
+/// Shorthand for a bad-input failure.
+pub fn bad(msg: impl Into<String>) -> Failure {
+    Failure::BadInput(msg.into())
+}
+
+/// Print `value` as the last line of stdout (the `--json` contract).
+pub fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string(value).unwrap_or_else(|_| "{}".into()));
+}
+
+/// Read a file that the user named, with a size bound checked before reading it all.
+pub fn read_user_file(path: &std::path::Path, what: &str, max_bytes: u64) -> Result<String, Failure> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| bad(format!("cannot read {what} {}: {e}", path.display())))?;
+    if meta.len() > max_bytes {
+        return Err(bad(format!(
+            "{what} {} is {} bytes, more than the limit of {max_bytes} bytes",
+            path.display(),
+            meta.len()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read {what} {}: {e}", path.display())))
+}

@@ -1,0 +1,301 @@
+//! `void sim`: run a scenario deterministically, one seed or a range of seeds.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use clap::Args;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use void_core::sim::{self, Outcome, Scenario};
+
+use super::{CliResult, Failure, bad, print_json, read_user_file};
+
+#[derive(Args, Debug)]
+pub struct SimArgs {
+    /// A built-in scenario name (see --list) or a path to a scenario .json file.
+    #[arg(required_unless_present = "list")]
+    pub scenario: Option<String>,
+    /// List the built-in scenarios, one per line: name, then a summary.
+    #[arg(long)]
+    pub list: bool,
+    /// The seed of a single run (default 1).
+    #[arg(long, conflicts_with = "seeds")]
+    pub seed: Option<u64>,
+    /// An inclusive range of seeds, `A..B`, run as one aggregate.
+    #[arg(long, value_name = "A..B")]
+    pub seeds: Option<String>,
+    /// Override the scenario's node count.
+    #[arg(long)]
+    pub nodes: Option<u32>,
+    /// Set a scenario field (`network.loss=0.1`) or protocol parameter (`reply=0.2`).
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// Write the trace of a single run as JSON lines, one event each.
+    #[arg(long, value_name = "FILE")]
+    pub dump_trace: Option<PathBuf>,
+    /// Print one JSON object as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A scenario as the user named it, loaded and parsed.
+pub struct Loaded {
+    pub scenario: Scenario,
+    /// How to name it again in a replay command.
+    pub reference: String,
+    pub params: Vec<(String, String)>,
+}
+
+pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    raw.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .filter(|(k, _)| !k.is_empty())
+                .ok_or_else(|| bad(format!("--param {p:?}: expected KEY=VALUE")))
+        })
+        .collect()
+}
+
+/// Load a built-in scenario by name, or a scenario file by path, with overrides.
+pub fn load(reference: &str, nodes: Option<u32>, raw_params: &[String]) -> Result<Loaded, Failure> {
+    let params = parse_params(raw_params)?;
+    let text = match sim::load_builtin(reference) {
+        Some(json) => json.to_string(),
+        None => {
+            let path = Path::new(reference);
+            if !path.exists() {
+                return Err(bad(format!(
+                    "unknown scenario {reference:?}: not a built-in (see `void sim --list`) and no such file"
+                )));
+            }
+            read_user_file(path, "scenario file", sim::MAX_SCENARIO_BYTES as u64)?
+        }
+    };
+    let scenario =
+        Scenario::from_json_with(&text, nodes, &params).map_err(|e| bad(format!("{reference}: {e}")))?;
+    Ok(Loaded { scenario, reference: reference.to_string(), params })
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The one command that replays `seed` of this run.
+pub fn replay_command(loaded: &Loaded, nodes: Option<u32>, seed: u64) -> String {
+    let mut cmd = format!("void sim {} --seed {seed}", shell_quote(&loaded.reference));
+    if let Some(n) = nodes {
+        cmd.push_str(&format!(" --nodes {n}"));
+    }
+    for (k, v) in &loaded.params {
+        cmd.push_str(&format!(" --param {}", shell_quote(&format!("{k}={v}"))));
+    }
+    cmd
+}
+
+fn parse_seeds(s: &str) -> Result<(u64, u64), Failure> {
+    let (a, b) =
+        s.split_once("..").ok_or_else(|| bad(format!("--seeds {s:?}: expected A..B, e.g. 1..100")))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("--seeds {s:?}: {a:?} is not a seed (unsigned integer)")))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("--seeds {s:?}: {b:?} is not a seed (unsigned integer)")))?;
+    if a > b {
+        return Err(bad(format!("--seeds {s:?}: the range is empty ({a} > {b})")));
+    }
+    if b - a >= 10_000_000 {
+        return Err(bad(format!("--seeds {s:?}: at most 10000000 seeds in one run")));
+    }
+    Ok((a, b))
+}
+
+fn violation_json(o: &Outcome, replay: &str) -> Vec<Value> {
+    o.violations
+        .iter()
+        .map(|v| {
+            json!({"seed": o.seed, "invariant": v.invariant, "step": v.step, "time_ms": v.time as f64 / 1000.0,
+                   "message": v.message, "replay": replay})
+        })
+        .collect()
+}
+
+fn report_violations(o: &Outcome, replay: &str) {
+    for v in &o.violations {
+        eprintln!(
+            "seed {}: invariant {} violated at event {} (t = {:.3} ms): {}\n  replay: {replay}",
+            o.seed,
+            v.invariant,
+            v.step,
+            v.time as f64 / 1000.0,
+            v.message
+        );
+    }
+}
+
+pub fn run(args: SimArgs) -> CliResult {
+    if args.list {
+        for b in sim::builtin() {
+            println!("{:<22} {}", b.name, b.summary);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let reference = args.scenario.as_deref().ok_or_else(|| bad("name a scenario or use --list"))?;
+    let loaded = load(reference, args.nodes, &args.params)?;
+    // Build once up front so protocol parameter errors are reported as bad input.
+    sim::build(&loaded.scenario, 1, false).map_err(|e| bad(format!("{reference}: {e}")))?;
+    match &args.seeds {
+        None => run_one(&args, &loaded, args.seed.unwrap_or(1)),
+        Some(range) => {
+            if args.dump_trace.is_some() {
+                return Err(bad("--dump-trace needs a single run (--seed N), not --seeds"));
+            }
+            let (a, b) = parse_seeds(range)?;
+            run_many(&args, &loaded, a, b)
+        }
+    }
+}
+
+fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
+    let record = args.dump_trace.is_some();
+    let mut sim = sim::build(&loaded.scenario, seed, record).map_err(|e| bad(e.to_string()))?;
+    // Open the dump file before running, so a bad path fails fast.
+    let mut dump = match &args.dump_trace {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| bad(format!("--dump-trace {}: {e}", p.display())))?,
+        )),
+        None => None,
+    };
+    sim.run_to_end();
+    let outcome = sim.outcome();
+    if let Some(w) = dump.as_mut() {
+        for i in 0..sim.event_count() {
+            if let Some(line) = sim.event_json(i) {
+                writeln!(w, "{line}")?;
+            }
+        }
+        w.flush()?;
+    }
+    let replay = replay_command(loaded, args.nodes, seed);
+    report_violations(&outcome, &replay);
+    eprintln!(
+        "{} seed {seed}: {} events, {} messages delivered, {:.1} ms virtual, {} violation(s), trace {}",
+        outcome.scenario,
+        outcome.events,
+        outcome.messages_delivered,
+        outcome.virtual_time_ms,
+        outcome.violations.len(),
+        outcome.trace_hash
+    );
+    if args.json {
+        let failing: Vec<u64> = if outcome.violations.is_empty() { vec![] } else { vec![seed] };
+        print_json(&json!({
+            "scenario": outcome.scenario, "protocol": outcome.protocol, "seed": seed, "nodes": outcome.nodes,
+            "events": outcome.events, "messages_sent": outcome.messages_sent,
+            "messages_delivered": outcome.messages_delivered, "messages_dropped": outcome.messages_dropped,
+            "virtual_time_ms": outcome.virtual_time_ms, "violations": violation_json(&outcome, &replay),
+            "failing_seeds": failing, "trace_hash": outcome.trace_hash, "metrics": outcome.metrics,
+        }));
+    }
+    Ok(if outcome.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
+    let count = b - a + 1;
+    let results: Vec<Mutex<Option<Outcome>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    let next = AtomicU64::new(0);
+    let bar = std::io::stderr().is_terminal().then(|| indicatif::ProgressBar::new(count));
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count as usize);
+    let failed_build = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    match sim::build(&loaded.scenario, a + i, false) {
+                        Ok(mut run) => {
+                            run.run_to_end();
+                            if let Ok(mut slot) = results[i as usize].lock() {
+                                *slot = Some(run.outcome());
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = failed_build.lock() {
+                                *f = Some(e.to_string());
+                            }
+                            break;
+                        }
+                    }
+                    if let Some(bar) = &bar {
+                        bar.inc(1);
+                    }
+                }
+            });
+        }
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Some(e) = failed_build.into_inner().ok().flatten() {
+        return Err(bad(e));
+    }
+    let outcomes: Vec<Outcome> = results.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect();
+    if outcomes.len() as u64 != count {
+        return Err(Failure::Other(anyhow::anyhow!("only {} of {count} runs completed", outcomes.len())));
+    }
+    let mut hasher = Sha256::new();
+    let mut violations = Vec::new();
+    let mut failing = Vec::new();
+    let mut metrics: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
+    let (mut events, mut delivered, mut vtime) = (0u64, 0u64, 0f64);
+    for o in &outcomes {
+        hasher.update(hex::decode(&o.trace_hash).unwrap_or_default());
+        events += o.events;
+        delivered += o.messages_delivered;
+        vtime += o.virtual_time_ms;
+        for (k, v) in &o.metrics {
+            if v.is_finite() {
+                let e = metrics.entry(k.clone()).or_insert((0.0, 0));
+                e.0 += v;
+                e.1 += 1;
+            }
+        }
+        if !o.violations.is_empty() {
+            let replay = replay_command(loaded, args.nodes, o.seed);
+            report_violations(o, &replay);
+            violations.extend(violation_json(o, &replay));
+            failing.push(o.seed);
+        }
+    }
+    let trace_hash = hex::encode(hasher.finalize());
+    let means: serde_json::Map<String, Value> =
+        metrics.into_iter().map(|(k, (sum, n))| (k, json!(sum / n as f64))).collect();
+    eprintln!(
+        "{} seeds {a}..{b}: {count} runs, {events} events, {} failing seed(s){}",
+        loaded.scenario.name,
+        failing.len(),
+        if failing.is_empty() { String::new() } else { format!(": {failing:?}") }
+    );
+    if args.json {
+        print_json(&json!({
+            "scenario": loaded.scenario.name, "protocol": loaded.scenario.protocol, "seeds": format!("{a}..{b}"),
+            "runs": count, "nodes": loaded.scenario.nodes, "events": events, "messages_delivered": delivered,
+            "virtual_time_ms": vtime / count as f64, "violations": violations, "failing_seeds": failing,
+            "trace_hash": trace_hash, "metrics": means,
+        }));
+    }
+    Ok(if failing.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
