@@ -37,6 +37,7 @@ pub struct Params {
     /// Mean time between a node's pings, milliseconds.
     pub interval_ms: f64,
     /// Probability that a ping is answered with a pong.
+    #[serde(deserialize_with = "crate::sim::de_probability")]
     pub reply: f64,
     /// Remote stamps further ahead of local physical time than this are refused.
     pub max_offset_ms: u64,

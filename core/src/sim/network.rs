@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::scenario::de_probability;
 use crate::effect::{DetRng, Micros};
 
 /// One-way latency of a message, drawn per message from the run's seeded RNG.
@@ -71,10 +72,13 @@ impl Latency {
 pub struct NetworkSpec {
     pub latency: Latency,
     /// Probability that a message is lost.
+    #[serde(deserialize_with = "de_probability")]
     pub loss: f64,
     /// Probability that a message is delivered twice.
+    #[serde(deserialize_with = "de_probability")]
     pub duplicate: f64,
     /// Probability that a message is held back by up to `reorder_delay_us` extra.
+    #[serde(deserialize_with = "de_probability")]
     pub reorder: f64,
     pub reorder_delay_us: u64,
     /// Link bandwidth in bytes per second; messages on one link queue behind each other.
@@ -100,12 +104,6 @@ impl Default for NetworkSpec {
 
 impl NetworkSpec {
     pub(crate) fn validate(&self) -> Result<(), alloc::string::String> {
-        use alloc::format;
-        for (name, p) in [("loss", self.loss), ("duplicate", self.duplicate), ("reorder", self.reorder)] {
-            if !(0.0..=1.0).contains(&p) {
-                return Err(format!("network.{name}: {p} is not a probability in [0, 1]"));
-            }
-        }
         if self.bandwidth_bytes_per_s == Some(0) {
             return Err("network.bandwidth_bytes_per_s: must be positive (omit it for unlimited)".into());
         }

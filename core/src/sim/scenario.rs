@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::network::NetworkSpec;
 use crate::effect::{Micros, NodeId};
+use crate::types::{Probability, Range, Refined};
 
 /// Simulated physical clocks start here (2026-09-21 in Unix microseconds), so HLC stamps
 /// in a simulation look like the ones a native node prints.
@@ -19,6 +20,19 @@ pub const HLC_EPOCH_US: u64 = 1_790_000_000_000_000;
 
 /// Largest cluster a scenario may ask for.
 pub const MAX_NODES: u32 = 10_000;
+
+/// The node count of a scenario: parsed, not validated afterwards.
+pub type NodeCount = Range<1, { MAX_NODES as i64 }>;
+
+fn de_node_count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = NodeCount::deserialize(d)?;
+    u32::try_from(n.get()).map_err(serde::de::Error::custom)
+}
+
+/// Deserialize an `f64` through [`Probability`], so out-of-range values are refused at parse time.
+pub fn de_probability<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Probability::deserialize(d).map(Refined::into_inner)
+}
 
 /// Largest scenario document accepted, checked before parsing.
 pub const MAX_SCENARIO_BYTES: usize = 1 << 20;
@@ -78,9 +92,9 @@ pub enum Fault {
         until_ms: f64,
         from: u32,
         to: u32,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "de_probability")]
         drop: f64,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "de_probability")]
         duplicate: f64,
         #[serde(default)]
         delay_ms: f64,
@@ -134,6 +148,8 @@ pub struct Scenario {
     pub summary: String,
     /// Which protocol runs on the nodes (`hlc-ping`, `pbft`, `plumtree`, `flood`, ...).
     pub protocol: String,
+    /// Cluster size, parsed through [`NodeCount`].
+    #[serde(deserialize_with = "de_node_count")]
     pub nodes: u32,
     /// How long to simulate, in virtual milliseconds.
     pub duration_ms: u64,
@@ -269,20 +285,12 @@ impl Scenario {
                         format!("{heal_ms} must be a time at or after at_ms {at}"),
                     ));
                 }
-                Fault::Link { until_ms, drop, duplicate, delay_ms, .. } => {
+                Fault::Link { until_ms, delay_ms, .. } => {
                     if !(until_ms.is_finite() && *until_ms >= at) {
                         return Err(ScenarioError::field(
                             format!("faults[{i}].until_ms"),
                             format!("{until_ms} must be a time at or after at_ms {at}"),
                         ));
-                    }
-                    for (name, p) in [("drop", drop), ("duplicate", duplicate)] {
-                        if !(0.0..=1.0).contains(p) {
-                            return Err(ScenarioError::field(
-                                format!("faults[{i}].{name}"),
-                                format!("{p} is not a probability in [0, 1]"),
-                            ));
-                        }
                     }
                     if !(delay_ms.is_finite() && *delay_ms >= 0.0) {
                         return Err(ScenarioError::field(
