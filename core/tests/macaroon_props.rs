@@ -49,7 +49,9 @@ fn token(caveats: &[String], third_party: bool, seed: u64) -> (Macaroon, Vec<Mac
 }
 
 /// The parts the signature covers; a mutation that keeps these keeps the same authority.
-fn signed_parts(m: &Macaroon) -> (Vec<u8>, Vec<(Vec<u8>, Option<Vec<u8>>)>, [u8; 32]) {
+type SignedParts = (Vec<u8>, Vec<(Vec<u8>, Option<Vec<u8>>)>, [u8; 32]);
+
+fn signed_parts(m: &Macaroon) -> SignedParts {
     let caveats = m.caveats().iter().map(|c| (c.identifier.clone(), c.verification_id.clone())).collect();
     (m.identifier().to_vec(), caveats, *m.signature())
 }
