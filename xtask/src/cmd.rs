@@ -21,7 +21,13 @@ pub fn display(cmd: &Command) -> String {
             out.push_str(&format!("{}={} ", key.to_string_lossy(), quote(value)));
         }
     }
-    out.push_str(&quote(cmd.get_program()));
+    // The toolchain's cargo has a long path; the person reading knows it as `cargo`.
+    let program = Path::new(cmd.get_program());
+    if program.file_name().is_some_and(|n| n == "cargo") {
+        out.push_str("cargo");
+    } else {
+        out.push_str(&quote(cmd.get_program()));
+    }
     for arg in cmd.get_args() {
         out.push(' ');
         out.push_str(&quote(arg));
@@ -31,14 +37,8 @@ pub fn display(cmd: &Command) -> String {
 
 fn quote(s: &OsStr) -> String {
     let s = s.to_string_lossy();
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
-    if plain {
-        s.into_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+    if plain { s.into_owned() } else { format!("'{}'", s.replace('\'', r"'\''")) }
 }
 
 /// Why a finished command counts as failed, or `None` when it succeeded.
@@ -98,10 +98,7 @@ pub fn tee(cmd: &mut Command) -> Result<Teed> {
 
 fn tee_into(cmd: &mut Command, ours: &mut dyn Write) -> Result<Teed> {
     say(&format!("running `{}`", display(cmd)));
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .spawn()
-        .with_context(|| spawn_error(cmd))?;
+    let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| spawn_error(cmd))?;
     let mut pipe = child.stdout.take().context("child stdout was not captured")?;
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
@@ -116,30 +113,21 @@ fn tee_into(cmd: &mut Command, ours: &mut dyn Write) -> Result<Teed> {
         // A closed stdout of ours must not stop the child's run.
         let _ = ours.write_all(&buf[..n]).and_then(|()| ours.flush());
     }
-    let status = child
-        .wait()
-        .with_context(|| format!("waiting for `{}`", display(cmd)))?;
-    Ok(Teed {
-        status,
-        stdout: String::from_utf8_lossy(&kept).into_owned(),
-    })
+    let status = child.wait().with_context(|| format!("waiting for `{}`", display(cmd)))?;
+    Ok(Teed { status, stdout: String::from_utf8_lossy(&kept).into_owned() })
 }
 
 /// Finds `name` on PATH, as the shell would.
 pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
 
 pub fn is_executable(path: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        path.metadata()
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
+        path.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
     }
     #[cfg(not(unix))]
     {
@@ -174,12 +162,11 @@ mod tests {
     #[test]
     fn display_quotes_only_what_needs_it() {
         let mut cmd = Command::new("cargo");
-        cmd.args(["test", "-p", "void web", "--", "it's"])
-            .env("VOID_BLESS", "1");
-        assert_eq!(
-            display(&cmd),
-            r"VOID_BLESS=1 cargo test -p 'void web' -- 'it'\''s'"
-        );
+        cmd.args(["test", "-p", "void web", "--", "it's"]).env("VOID_BLESS", "1");
+        assert_eq!(display(&cmd), r"VOID_BLESS=1 cargo test -p 'void web' -- 'it'\''s'");
+        let toolchain = Command::new("/root/.rustup/toolchains/stable/bin/cargo");
+        assert_eq!(display(&toolchain), "cargo");
+        assert_eq!(display(&Command::new("/usr/bin/chromedriver")), "/usr/bin/chromedriver");
     }
 
     #[test]
@@ -199,10 +186,7 @@ mod tests {
     #[test]
     fn missing_program_is_named() {
         let err = run(&mut Command::new("void-no-such-program")).unwrap_err();
-        assert!(
-            err.to_string().contains("could not start `void-no-such-program`"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("could not start `void-no-such-program`"), "{err}");
     }
 
     #[test]

@@ -18,25 +18,14 @@ pub fn ensure_targets(ws: &Workspace, targets: &[&str]) -> Result<()> {
     let Some(installed) = cmd::probe(&mut list) else {
         return ensure_targets_without_rustup(ws, targets);
     };
-    let missing: Vec<&str> = targets
-        .iter()
-        .copied()
-        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
-        .collect();
+    let missing: Vec<&str> =
+        targets.iter().copied().filter(|t| !installed.lines().any(|l| l.trim() == *t)).collect();
     if missing.is_empty() {
         say(&format!("rust targets present: {}", targets.join(", ")));
         return Ok(());
     }
-    say(&format!(
-        "adding rust targets {} (about a minute)...",
-        missing.join(", ")
-    ));
-    cmd::run(
-        Command::new("rustup")
-            .args(["target", "add"])
-            .args(&missing)
-            .current_dir(&ws.root),
-    )
+    say(&format!("adding rust targets {} (about a minute)...", missing.join(", ")));
+    cmd::run(Command::new("rustup").args(["target", "add"]).args(&missing).current_dir(&ws.root))
 }
 
 /// Without rustup a target can still be present in the sysroot; we only cannot add it.
@@ -45,11 +34,7 @@ fn ensure_targets_without_rustup(ws: &Workspace, targets: &[&str]) -> Result<()>
     print.args(["--print", "sysroot"]).current_dir(&ws.root);
     let sysroot = cmd::probe(&mut print).context("neither `rustup` nor `rustc` could be run")?;
     let rustlib = Path::new(sysroot.trim()).join("lib").join("rustlib");
-    let missing: Vec<&str> = targets
-        .iter()
-        .copied()
-        .filter(|t| !rustlib.join(t).is_dir())
-        .collect();
+    let missing: Vec<&str> = targets.iter().copied().filter(|t| !rustlib.join(t).is_dir()).collect();
     if !missing.is_empty() {
         bail!(
             "rust targets {} are missing and `rustup` is not available to add them; \
@@ -64,27 +49,18 @@ fn ensure_targets_without_rustup(ws: &Workspace, targets: &[&str]) -> Result<()>
 /// Adds the rustup components CI uses (`cargo fmt`, `cargo clippy`).
 pub fn ensure_components(ws: &Workspace, components: &[&str]) -> Result<()> {
     let mut list = Command::new("rustup");
-    list.args(["component", "list", "--installed"])
-        .current_dir(&ws.root);
+    list.args(["component", "list", "--installed"]).current_dir(&ws.root);
     let installed = cmd::probe(&mut list).context("`rustup component list --installed` failed")?;
     // Installed components are listed with their host triple: `clippy-x86_64-unknown-linux-gnu`.
-    let present = |c: &str| {
-        installed
-            .lines()
-            .any(|l| l.trim() == c || l.trim().starts_with(&format!("{c}-")))
-    };
+    let present =
+        |c: &str| installed.lines().any(|l| l.trim() == c || l.trim().starts_with(&format!("{c}-")));
     let missing: Vec<&str> = components.iter().copied().filter(|c| !present(c)).collect();
     if missing.is_empty() {
         say(&format!("rust components present: {}", components.join(", ")));
         return Ok(());
     }
     say(&format!("adding rust components {}...", missing.join(", ")));
-    cmd::run(
-        Command::new("rustup")
-            .args(["component", "add"])
-            .args(&missing)
-            .current_dir(&ws.root),
-    )
+    cmd::run(Command::new("rustup").args(["component", "add"]).args(&missing).current_dir(&ws.root))
 }
 
 /// The wasm-bindgen tools, at the version Cargo.lock pins.
@@ -103,20 +79,13 @@ pub fn ensure_wasm_bindgen(ws: &Workspace) -> Result<WasmBindgen> {
     let version = locked_version(&lock, "wasm-bindgen")
         .with_context(|| format!("finding the wasm-bindgen version in {}", lock_path.display()))?;
     if let Some(found) = find_wasm_bindgen(&version) {
-        say(&format!(
-            "wasm-bindgen-cli {version} present ({})",
-            found.cli.display()
-        ));
+        say(&format!("wasm-bindgen-cli {version} present ({})", found.cli.display()));
         return Ok(found);
     }
-    say(&format!(
-        "installing wasm-bindgen-cli {version} (about 2 minutes)..."
-    ));
+    say(&format!("installing wasm-bindgen-cli {version} (about 2 minutes)..."));
     // No --locked: the CLI's own lock file pins crates that no longer build with current Rust.
     let mut install = crate::workspace::cargo();
-    install
-        .args(["install", "wasm-bindgen-cli", "--version", &version])
-        .stdin(Stdio::null());
+    install.args(["install", "wasm-bindgen-cli", "--version", &version]).stdin(Stdio::null());
     cmd::run(&mut install)?;
     find_wasm_bindgen(&version).with_context(|| {
         format!(
@@ -129,19 +98,12 @@ pub fn ensure_wasm_bindgen(ws: &Workspace) -> Result<WasmBindgen> {
 
 /// The first install (PATH first, then cargo's bin directory) whose two tools have `version`.
 fn find_wasm_bindgen(version: &str) -> Option<WasmBindgen> {
-    let candidates = [
-        cmd::which("wasm-bindgen"),
-        Some(cargo_bin_dir().join("wasm-bindgen")),
-    ];
+    let candidates = [cmd::which("wasm-bindgen"), Some(cargo_bin_dir().join("wasm-bindgen"))];
     candidates.into_iter().flatten().find_map(|cli| {
         let test_runner = cli.with_file_name("wasm-bindgen-test-runner");
         let ok = tool_version(&cli).as_deref() == Some(version)
             && tool_version(&test_runner).as_deref() == Some(version);
-        ok.then(|| WasmBindgen {
-            cli,
-            test_runner,
-            version: version.to_owned(),
-        })
+        ok.then(|| WasmBindgen { cli, test_runner, version: version.to_owned() })
     })
 }
 
@@ -190,10 +152,7 @@ pub fn locked_version(lock: &str, name: &str) -> Result<String> {
     match versions.as_slice() {
         [one] => Ok(one.clone()),
         [] => bail!("no `{name}` package is locked"),
-        many => bail!(
-            "`{name}` is locked at several versions ({}); pin one with `=`",
-            many.join(", ")
-        ),
+        many => bail!("`{name}` is locked at several versions ({}); pin one with `=`", many.join(", ")),
     }
 }
 
@@ -208,10 +167,7 @@ const APT_PACKAGES: [&str; 2] = ["chromium", "chromium-driver"];
 /// Finds chromedriver and a Chromium; as root on Debian installs them when missing.
 pub fn ensure_chromium() -> Result<Browser> {
     if let Some(found) = find_browser() {
-        say(&format!(
-            "chromedriver present ({})",
-            found.chromedriver.display()
-        ));
+        say(&format!("chromedriver present ({})", found.chromedriver.display()));
         return Ok(found);
     }
     let how = format!("apt-get update && apt-get install -y {}", APT_PACKAGES.join(" "));
@@ -225,10 +181,7 @@ pub fn ensure_chromium() -> Result<Browser> {
     if cmd::which("apt-get").is_none() {
         bail!("the browser tests need Chromium and chromedriver, and there is no apt-get to install them");
     }
-    say(&format!(
-        "installing {} with apt-get (about a minute)...",
-        APT_PACKAGES.join(" ")
-    ));
+    say(&format!("installing {} with apt-get (about a minute)...", APT_PACKAGES.join(" ")));
     cmd::run(apt().arg("update"))?;
     cmd::run(apt().args(["install", "-y"]).args(APT_PACKAGES))?;
     find_browser()
@@ -290,14 +243,8 @@ dependencies = [
 
     #[test]
     fn reads_tool_versions() {
-        assert_eq!(
-            parse_tool_version("wasm-bindgen 0.2.130\n").as_deref(),
-            Some("0.2.130")
-        );
-        assert_eq!(
-            parse_tool_version("wasm-bindgen 0.2.130 (a1b2c3)").as_deref(),
-            Some("0.2.130")
-        );
+        assert_eq!(parse_tool_version("wasm-bindgen 0.2.130\n").as_deref(), Some("0.2.130"));
+        assert_eq!(parse_tool_version("wasm-bindgen 0.2.130 (a1b2c3)").as_deref(), Some("0.2.130"));
         assert_eq!(parse_tool_version(""), None);
     }
 

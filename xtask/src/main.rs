@@ -99,11 +99,7 @@ fn dispatch(args: &[String]) -> Result<()> {
 }
 
 fn no_args(command: &str, rest: &[String]) -> Result<()> {
-    if rest.is_empty() {
-        Ok(())
-    } else {
-        usage(format!("{command}: takes no arguments, got {rest:?}"))
-    }
+    if rest.is_empty() { Ok(()) } else { usage(format!("{command}: takes no arguments, got {rest:?}")) }
 }
 
 fn usage(msg: String) -> Result<()> {

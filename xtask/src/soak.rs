@@ -19,9 +19,7 @@ pub struct SoakOptions {
 
 impl Default for SoakOptions {
     fn default() -> Self {
-        SoakOptions {
-            seeds: String::from("1..10000"),
-        }
+        SoakOptions { seeds: String::from("1..10000") }
     }
 }
 
@@ -43,9 +41,8 @@ impl SoakOptions {
 }
 
 fn check_seed_range(value: &str) -> Result<()> {
-    let parsed = value
-        .split_once("..")
-        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
+    let parsed =
+        value.split_once("..").and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)));
     match parsed {
         Some((a, b)) if a <= b => Ok(()),
         _ => bail!("--seeds `{value}` is not an inclusive range A..B of whole numbers with A <= B"),
@@ -73,23 +70,16 @@ pub fn soak(ws: &Workspace, opts: &SoakOptions) -> Result<()> {
     ));
 
     let mut log = SoakLog::open(&ws.root)?;
-    let revision = cmd::probe(
-        Command::new("git")
-            .args(["rev-parse", "--short", "HEAD"])
-            .current_dir(&ws.root),
-    );
+    let revision =
+        cmd::probe(Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(&ws.root));
     log.section(revision.as_deref().map(str::trim), &opts.seeds)?;
 
     let shown_void = relative(&void, &ws.root);
     let mut failed = Vec::new();
     for scenario in &scenarios {
         let mut sim = Command::new(&void);
-        sim.args(["sim", scenario, "--seeds", &opts.seeds, "--json"])
-            .current_dir(&ws.root);
-        let row = sim_row(
-            &mut sim,
-            format!("{shown_void} sim {scenario} --seeds {} --json", opts.seeds),
-        )?;
+        sim.args(["sim", scenario, "--seeds", &opts.seeds, "--json"]).current_dir(&ws.root);
+        let row = sim_row(&mut sim, format!("{shown_void} sim {scenario} --seeds {} --json", opts.seeds))?;
         if !row.ok {
             failed.push(scenario.clone());
         }
@@ -97,31 +87,20 @@ pub fn soak(ws: &Workspace, opts: &SoakOptions) -> Result<()> {
     }
 
     let mut ignored = ws.cargo();
-    ignored
-        .args(["test", "-p", "void-tests", "--release", "--", "--ignored"])
-        .env("VOID_BIN", &void);
+    ignored.args(["test", "-p", "void-tests", "--release", "--", "--ignored"]).env("VOID_BIN", &void);
     let row = ignored_tests_row(&mut ignored)?;
     if !row.ok {
         failed.push(String::from("ignored tests"));
     }
     log.row(&row)?;
 
-    let verdict = if failed.is_empty() {
-        String::from("all passed")
-    } else {
-        format!("FAILED: {}", failed.join(", "))
-    };
+    let verdict =
+        if failed.is_empty() { String::from("all passed") } else { format!("FAILED: {}", failed.join(", ")) };
     let total = cmd::human_duration(start.elapsed());
     log.line(&format!("\nTotal wall time {total}; {verdict}.\n"))?;
-    say(&format!(
-        "soak finished in {total}: {verdict}; recorded in {}",
-        log.path.display()
-    ));
+    say(&format!("soak finished in {total}: {verdict}; recorded in {}", log.path.display()));
     if !failed.is_empty() {
-        bail!(
-            "soak failures in {} (see SOAK.md for the failing seeds)",
-            failed.join(", ")
-        );
+        bail!("soak failures in {} (see SOAK.md for the failing seeds)", failed.join(", "));
     }
     Ok(())
 }
@@ -129,13 +108,9 @@ pub fn soak(ws: &Workspace, opts: &SoakOptions) -> Result<()> {
 /// First word of each line of `void sim --list`.
 fn list_scenarios(void: &Path) -> Result<Vec<String>> {
     let mut list = Command::new(void);
-    list.args(["sim", "--list"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
+    list.args(["sim", "--list"]).stdin(Stdio::null()).stderr(Stdio::inherit());
     let shown = cmd::display(&list);
-    let out = list
-        .output()
-        .with_context(|| format!("could not start `{shown}`"))?;
+    let out = list.output().with_context(|| format!("could not start `{shown}`"))?;
     if let Some(why) = cmd::failure(out.status) {
         bail!("`{shown}` failed ({why})");
     }
@@ -147,10 +122,7 @@ fn list_scenarios(void: &Path) -> Result<Vec<String>> {
 }
 
 fn scenario_names(list: &str) -> Vec<String> {
-    list.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_owned)
-        .collect()
+    list.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_owned).collect()
 }
 
 fn sim_row(sim: &mut Command, shown: String) -> Result<Row> {
@@ -163,13 +135,7 @@ fn sim_row(sim: &mut Command, shown: String) -> Result<Row> {
         let why = cmd::failure(teed.status).unwrap_or_default();
         say(&format!("`{shown}` failed ({why})"));
         let runs = String::from("-");
-        return Ok(Row {
-            command: shown,
-            runs,
-            failing: format!("error: {why}"),
-            wall,
-            ok: false,
-        });
+        return Ok(Row { command: shown, runs, failing: format!("error: {why}"), wall, ok: false });
     }
     let summary =
         SimSummary::from_stdout(&teed.stdout).with_context(|| format!("reading the JSON of `{shown}`"))?;
@@ -192,17 +158,10 @@ struct SimSummary {
 impl SimSummary {
     /// The last stdout line of `void sim --seeds ... --json` is one JSON object.
     fn from_stdout(stdout: &str) -> Result<SimSummary> {
-        let last = stdout
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .context("no output on stdout")?;
+        let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).context("no output on stdout")?;
         let json: serde_json::Value =
             serde_json::from_str(last).context("the last stdout line is not JSON")?;
-        let runs = json
-            .get("runs")
-            .and_then(|v| v.as_u64())
-            .context("no whole-number `runs`")?;
+        let runs = json.get("runs").and_then(|v| v.as_u64()).context("no whole-number `runs`")?;
         let failing_seeds = json
             .get("failing_seeds")
             .and_then(|v| v.as_array())
@@ -239,18 +198,8 @@ fn ignored_tests_row(test: &mut Command) -> Result<Row> {
         (false, false) => failing.join(", "),
         (false, true) => format!("error: {}", cmd::failure(teed.status).unwrap_or_default()),
     };
-    let runs = format!(
-        "{} tests ({} passed)",
-        counts.passed + counts.failed,
-        counts.passed
-    );
-    Ok(Row {
-        command: shown,
-        runs,
-        failing,
-        wall: cmd::human_duration(took),
-        ok,
-    })
+    let runs = format!("{} tests ({} passed)", counts.passed + counts.failed, counts.passed);
+    Ok(Row { command: shown, runs, failing, wall: cmd::human_duration(took), ok })
 }
 
 /// Names from libtest's `test NAME ... FAILED` lines.
@@ -298,10 +247,7 @@ impl SoakLog {
     }
 
     fn row(&mut self, row: &Row) -> Result<()> {
-        self.line(&format!(
-            "| `{}` | {} | {} | {} |",
-            row.command, row.runs, row.failing, row.wall
-        ))
+        self.line(&format!("| `{}` | {} | {} | {} |", row.command, row.runs, row.failing, row.wall))
     }
 
     fn line(&mut self, text: &str) -> Result<()> {
@@ -358,13 +304,7 @@ mod tests {
     fn reads_the_sim_summary_from_the_last_line() {
         let out = "progress\n{\"seeds\":\"1..5\",\"runs\":5,\"failing_seeds\":[2,4],\"metrics\":{}}\n";
         let s = SimSummary::from_stdout(out).unwrap();
-        assert_eq!(
-            s,
-            SimSummary {
-                runs: 5,
-                failing_seeds: vec![2, 4]
-            }
-        );
+        assert_eq!(s, SimSummary { runs: 5, failing_seeds: vec![2, 4] });
         assert!(SimSummary::from_stdout("{\"runs\":5}").is_err());
         assert!(SimSummary::from_stdout("").is_err());
     }
@@ -387,14 +327,8 @@ mod tests {
     fn seed_option_is_checked() {
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(SoakOptions::parse(&args(&[])).unwrap().seeds, "1..10000");
-        assert_eq!(
-            SoakOptions::parse(&args(&["--seeds", "5..9"])).unwrap().seeds,
-            "5..9"
-        );
-        assert_eq!(
-            SoakOptions::parse(&args(&["--seeds=1..1"])).unwrap().seeds,
-            "1..1"
-        );
+        assert_eq!(SoakOptions::parse(&args(&["--seeds", "5..9"])).unwrap().seeds, "5..9");
+        assert_eq!(SoakOptions::parse(&args(&["--seeds=1..1"])).unwrap().seeds, "1..1");
         assert!(SoakOptions::parse(&args(&["--seeds", "9..5"])).is_err());
         assert!(SoakOptions::parse(&args(&["--seeds", "x"])).is_err());
         assert!(SoakOptions::parse(&args(&["--seeds"])).is_err());

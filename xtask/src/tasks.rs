@@ -63,11 +63,7 @@ pub fn bless(ws: &Workspace) -> Result<()> {
 /// `cargo xtask bench`: criterion benches, then the simulator's own throughput figure.
 pub fn bench(ws: &Workspace) -> Result<()> {
     let void = ws.build_void()?;
-    cmd::run(
-        ws.cargo()
-            .args(["bench", "--workspace", "--exclude", "void-web"])
-            .env("VOID_BIN", &void),
-    )?;
+    cmd::run(ws.cargo().args(["bench", "--workspace", "--exclude", "void-web"]).env("VOID_BIN", &void))?;
     cmd::run(
         Command::new(&void)
             .args(["bench", "sim", "hlc-ping", "--nodes", "100", "--json"])
@@ -86,18 +82,12 @@ mod tests {
     #[test]
     fn play_defaults_the_port() {
         assert_eq!(play_args(&[]), strings(&["--port", "8080"]));
-        assert_eq!(
-            play_args(&strings(&["--no-cluster"])),
-            strings(&["--no-cluster", "--port", "8080"])
-        );
+        assert_eq!(play_args(&strings(&["--no-cluster"])), strings(&["--no-cluster", "--port", "8080"]));
     }
 
     #[test]
     fn play_keeps_a_given_port() {
-        assert_eq!(
-            play_args(&strings(&["--port", "9000"])),
-            strings(&["--port", "9000"])
-        );
+        assert_eq!(play_args(&strings(&["--port", "9000"])), strings(&["--port", "9000"]));
         assert_eq!(play_args(&strings(&["--port=9000"])), strings(&["--port=9000"]));
     }
 }

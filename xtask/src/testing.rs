@@ -61,10 +61,7 @@ pub struct Steps {
 
 impl Steps {
     pub fn new(plan: &[&str]) -> Steps {
-        Steps {
-            plan: plan.iter().map(|s| s.to_string()).collect(),
-            done: Vec::new(),
-        }
+        Steps { plan: plan.iter().map(|s| s.to_string()).collect(), done: Vec::new() }
     }
 
     /// Runs one step; `f` returns its value and a one-line detail for the summary.
@@ -123,32 +120,20 @@ pub fn ensure_tools(ws: &Workspace) -> Result<Tools> {
     install::ensure_targets(ws, &[WASM_TARGET, EMBEDDED_TARGET])?;
     let wasm_bindgen = install::ensure_wasm_bindgen(ws)?;
     let browser = install::ensure_chromium()?;
-    Ok(Tools {
-        wasm_bindgen,
-        browser,
-    })
+    Ok(Tools { wasm_bindgen, browser })
 }
 
 /// `cargo xtask test [--soak]`.
 pub fn test(ws: &Workspace, with_soak: bool) -> Result<()> {
-    let mut plan = vec![
-        "tools",
-        "wasm build",
-        "release build",
-        "host tests",
-        "browser tests",
-    ];
+    let mut plan = vec!["tools", "wasm build", "release build", "host tests", "browser tests"];
     if with_soak {
         plan.push("soak");
     }
     let mut steps = Steps::new(&plan);
     let tools = steps.run("tools", || {
         let tools = ensure_tools(ws)?;
-        let detail = format!(
-            "wasm-bindgen {}, {}",
-            tools.wasm_bindgen.version,
-            tools.browser.chromedriver.display()
-        );
+        let detail =
+            format!("wasm-bindgen {}, {}", tools.wasm_bindgen.version, tools.browser.chromedriver.display());
         Ok((tools, detail))
     })?;
     // Before the host tests: the end-to-end tests serve www/pkg through `void play`.
@@ -212,15 +197,7 @@ test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; fini
 test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 filtered out; finished in 0.03s
 ";
         let counts = TestCounts::parse(out);
-        assert_eq!(
-            counts,
-            TestCounts {
-                passed: 4,
-                failed: 2,
-                ignored: 1,
-                suites: 3
-            }
-        );
+        assert_eq!(counts, TestCounts { passed: 4, failed: 2, ignored: 1, suites: 3 });
     }
 
     #[test]

@@ -26,24 +26,14 @@ pub fn build_web(ws: &Workspace, wasm_bindgen: &WasmBindgen) -> Result<PathBuf> 
         "--profile",
         PROFILE,
     ]))?;
-    let built = ws
-        .target_dir
-        .join(WASM_TARGET)
-        .join(PROFILE)
-        .join("void_web.wasm");
+    let built = ws.target_dir.join(WASM_TARGET).join(PROFILE).join("void_web.wasm");
     if !built.is_file() {
         bail!("cargo reported success but {} is missing", built.display());
     }
     let out_dir = ws.root.join("www").join("pkg");
     cmd::run(
         Command::new(&wasm_bindgen.cli)
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--remove-name-section",
-                "--out-dir",
-            ])
+            .args(["--target", "web", "--no-typescript", "--remove-name-section", "--out-dir"])
             .arg(&out_dir)
             .args(["--out-name", "void_web"])
             .arg(&built)
@@ -86,18 +76,12 @@ fn gzip_size(file: &Path) -> Option<u64> {
 pub fn browser_tests(ws: &Workspace, wasm_bindgen: &WasmBindgen, browser: &Browser) -> Result<TestCounts> {
     let caps = ws.root.join("web").join("webdriver.json");
     if !caps.is_file() {
-        bail!(
-            "{} is missing; it carries the Chromium flags headless runs as root need",
-            caps.display()
-        );
+        bail!("{} is missing; it carries the Chromium flags headless runs as root need", caps.display());
     }
     let mut test = ws.cargo();
     // `--tests` leaves out doctests: their examples are not browser tests.
     test.args(["test", "-p", WEB_PACKAGE, "--target", WASM_TARGET, "--tests"])
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-            &wasm_bindgen.test_runner,
-        )
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &wasm_bindgen.test_runner)
         .env("CHROMEDRIVER", &browser.chromedriver)
         .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", &caps)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120")

@@ -18,17 +18,11 @@ impl Workspace {
     /// Asks `cargo metadata` so the answer matches what cargo builds into.
     pub fn locate() -> Result<Workspace> {
         let mut meta = cargo();
-        meta.args(["metadata", "--no-deps", "--format-version", "1"])
-            .stdin(Stdio::null());
+        meta.args(["metadata", "--no-deps", "--format-version", "1"]).stdin(Stdio::null());
         let shown = cmd::display(&meta);
-        let out = meta
-            .output()
-            .with_context(|| format!("could not start `{shown}`"))?;
+        let out = meta.output().with_context(|| format!("could not start `{shown}`"))?;
         if let Some(why) = cmd::failure(out.status) {
-            bail!(
-                "`{shown}` failed ({why}): {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            bail!("`{shown}` failed ({why}): {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         let json: serde_json::Value =
             serde_json::from_slice(&out.stdout).with_context(|| format!("`{shown}` printed no JSON"))?;
@@ -38,10 +32,7 @@ impl Workspace {
                 .map(PathBuf::from)
                 .with_context(|| format!("`{shown}` has no `{key}`"))
         };
-        Ok(Workspace {
-            root: path("workspace_root")?,
-            target_dir: path("target_directory")?,
-        })
+        Ok(Workspace { root: path("workspace_root")?, target_dir: path("target_directory")? })
     }
 
     /// `target/release/void`, the binary the integration tests and `play` use.
@@ -76,10 +67,7 @@ pub fn cargo() -> Command {
         let key = key.to_string_lossy();
         let from_cargo_run = key.starts_with("CARGO_PKG_")
             || key.starts_with("CARGO_MANIFEST_")
-            || matches!(
-                &*key,
-                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
-            );
+            || matches!(&*key, "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE");
         if from_cargo_run {
             c.env_remove(&*key);
         }

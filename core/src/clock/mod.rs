@@ -2,5 +2,9 @@
 //! a last-writer-wins register and a multi-version store keyed by HLC timestamps.
 
 mod hlc;
+mod lww;
+mod mvcc;
 
 pub use hlc::{ClockError, Hlc, Timestamp, TimestampParseError};
+pub use lww::LwwRegister;
+pub use mvcc::{BelowWatermark, VersionStore};

@@ -48,15 +48,8 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(name: impl Into<String>) -> Self {
-        let state = ScopeState {
-            next_id: 0,
-            live: BTreeMap::new(),
-            leaked: Vec::new(),
-        };
-        Scope {
-            name: name.into(),
-            state: Rc::new(RefCell::new(state)),
-        }
+        let state = ScopeState { next_id: 0, live: BTreeMap::new(), leaked: Vec::new() };
+        Scope { name: name.into(), state: Rc::new(RefCell::new(state)) }
     }
 
     pub fn name(&self) -> &str {
@@ -76,31 +69,18 @@ impl Scope {
         Linear {
             value: Some(value),
             name,
-            registration: Some(Registration {
-                state: self.state.clone(),
-                id,
-            }),
+            registration: Some(Registration { state: self.state.clone(), id }),
         }
     }
 
     /// Names of the resources dropped without being consumed so far, in drop order.
     pub fn leaks(&self) -> Vec<String> {
-        self.state
-            .borrow()
-            .leaked
-            .iter()
-            .map(|n| String::from(&**n))
-            .collect()
+        self.state.borrow().leaked.iter().map(|n| String::from(&**n)).collect()
     }
 
     /// Names of the resources still alive and not yet consumed, in creation order.
     pub fn pending(&self) -> Vec<String> {
-        self.state
-            .borrow()
-            .live
-            .values()
-            .map(|n| String::from(&**n))
-            .collect()
+        self.state.borrow().live.values().map(|n| String::from(&**n)).collect()
     }
 
     /// Ends the scope: `Ok` if every resource registered here was consumed, otherwise an
@@ -108,14 +88,7 @@ impl Scope {
     pub fn close(self) -> Result<(), LeakError> {
         let mut names = self.leaks();
         names.extend(self.pending());
-        if names.is_empty() {
-            Ok(())
-        } else {
-            Err(LeakError {
-                scope: self.name,
-                names,
-            })
-        }
+        if names.is_empty() { Ok(()) } else { Err(LeakError { scope: self.name, names }) }
     }
 }
 
@@ -174,11 +147,7 @@ pub struct Linear<T> {
 impl<T> Linear<T> {
     /// A linear resource outside any scope: a leak is only caught by the debug panic.
     pub fn new(name: impl Into<String>, value: T) -> Self {
-        Linear {
-            value: Some(value),
-            name: Rc::from(name.into()),
-            registration: None,
-        }
+        Linear { value: Some(value), name: Rc::from(name.into()), registration: None }
     }
 
     pub fn name(&self) -> &str {
@@ -215,11 +184,7 @@ impl<T> Linear<T> {
             Some(v) => v,
             None => unreachable!("a Linear is never observable after consumption"),
         };
-        Linear {
-            value: Some(f(value)),
-            name,
-            registration,
-        }
+        Linear { value: Some(f(value)), name, registration }
     }
 }
 
@@ -234,10 +199,7 @@ impl<T> Drop for Linear<T> {
         }
         #[cfg(debug_assertions)]
         if !already_panicking() {
-            panic!(
-                "linear resource {:?} was dropped without being consumed",
-                &*self.name
-            );
+            panic!("linear resource {:?} was dropped without being consumed", &*self.name);
         }
     }
 }
@@ -256,10 +218,7 @@ fn already_panicking() -> bool {
 
 impl<T: fmt::Debug> fmt::Debug for Linear<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Linear")
-            .field("name", &&*self.name)
-            .field("value", &self.value)
-            .finish()
+        f.debug_struct("Linear").field("name", &&*self.name).field("value", &self.value).finish()
     }
 }
 
@@ -306,10 +265,7 @@ mod tests {
         let caught = catch_unwind(AssertUnwindSafe(move || drop(r)));
         caught.err().map(|p| match p.downcast::<String>() {
             Ok(s) => *s,
-            Err(p) => p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
+            Err(p) => p.downcast_ref::<&str>().map(|s| s.to_string()).unwrap_or_default(),
         })
     }
 
@@ -352,19 +308,10 @@ mod tests {
         drop_unconsumed(b);
         a.consume();
         let err = scope.close().unwrap_err();
-        assert_eq!(
-            err,
-            LeakError {
-                scope: "txn".into(),
-                names: vec!["b".into(), "c".into()]
-            }
-        );
+        assert_eq!(err, LeakError { scope: "txn".into(), names: vec!["b".into(), "c".into()] });
         let text = err.to_string();
         assert!(text.contains("\"txn\"") && text.contains("b, c"), "{text}");
-        assert_eq!(
-            crate::types::TypeError::from(err).to_string(),
-            "linear resources not consumed: b, c"
-        );
+        assert_eq!(crate::types::TypeError::from(err).to_string(), "linear resources not consumed: b, c");
         // `c` outlived its scope; consuming it is still fine.
         assert_eq!(c.consume(), ());
     }

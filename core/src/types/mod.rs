@@ -39,10 +39,7 @@ pub enum TypeError {
     Empty { what: &'static str },
     /// A [`Refined`] value failed its [`Predicate`]: `reason` names the value.
     #[error("{reason}; expected {description}")]
-    Predicate {
-        description: &'static str,
-        reason: String,
-    },
+    Predicate { description: &'static str, reason: String },
     /// Linear resources that were dropped or left unconsumed.
     #[error("linear resources not consumed: {}", .names.join(", "))]
     Leaked { names: Vec<String> },

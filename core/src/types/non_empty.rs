@@ -51,11 +51,7 @@ pub struct NonEmpty<C>(C);
 
 impl<C: Collection> NonEmpty<C> {
     pub fn new(items: C) -> Result<Self, TypeError> {
-        if items.is_empty() {
-            Err(TypeError::Empty { what: C::WHAT })
-        } else {
-            Ok(NonEmpty(items))
-        }
+        if items.is_empty() { Err(TypeError::Empty { what: C::WHAT }) } else { Ok(NonEmpty(items)) }
     }
 
     pub fn get(&self) -> &C {
@@ -130,22 +126,13 @@ mod tests {
 
     #[test]
     fn empty_is_refused_and_named() {
-        assert_eq!(
-            NonEmpty::new(Vec::<u8>::new()),
-            Err(TypeError::Empty { what: "list" })
-        );
+        assert_eq!(NonEmpty::new(Vec::<u8>::new()), Err(TypeError::Empty { what: "list" }));
         assert_eq!(
             NonEmpty::try_from(String::new()).unwrap_err().to_string(),
             "expected a non-empty string, got an empty one"
         );
-        assert_eq!(
-            NonEmpty::new(BTreeMap::<u8, u8>::new()),
-            Err(TypeError::Empty { what: "map" })
-        );
-        assert_eq!(
-            NonEmpty::new(BTreeSet::<u8>::new()),
-            Err(TypeError::Empty { what: "set" })
-        );
+        assert_eq!(NonEmpty::new(BTreeMap::<u8, u8>::new()), Err(TypeError::Empty { what: "map" }));
+        assert_eq!(NonEmpty::new(BTreeSet::<u8>::new()), Err(TypeError::Empty { what: "set" }));
     }
 
     #[test]
@@ -165,13 +152,9 @@ mod tests {
     fn serde_round_trip_and_rejection() {
         let v: NonEmpty<Vec<u8>> = serde_json::from_str("[1,2]").unwrap();
         assert_eq!(serde_json::to_string(&v).unwrap(), "[1,2]");
-        let err = serde_json::from_str::<NonEmpty<Vec<u8>>>("[]")
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<NonEmpty<Vec<u8>>>("[]").unwrap_err().to_string();
         assert!(err.contains("expected a non-empty list"), "{err}");
-        let err = serde_json::from_str::<NonEmpty<String>>("\"\"")
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<NonEmpty<String>>("\"\"").unwrap_err().to_string();
         assert!(err.contains("non-empty string"), "{err}");
         let s: NonEmpty<String> = serde_json::from_str("\"pbft\"").unwrap();
         assert_eq!(serde_json::to_string(&s).unwrap(), "\"pbft\"");

@@ -23,11 +23,7 @@ impl<const MIN: i64, const MAX: i64> Range<MIN, MAX> {
         if (MIN..=MAX).contains(&value) {
             Ok(Range(value))
         } else {
-            Err(TypeError::OutOfRange {
-                value,
-                min: MIN,
-                max: MAX,
-            })
+            Err(TypeError::OutOfRange { value, min: MIN, max: MAX })
         }
     }
 
@@ -80,20 +76,16 @@ mod tests {
     fn accepts_the_bounds_and_rejects_their_neighbours() {
         assert_eq!(Nodes::new(1).map(Range::get), Ok(1));
         assert_eq!(Nodes::try_from(10000).map(i64::from), Ok(10000));
-        assert_eq!(
-            Nodes::new(0),
-            Err(TypeError::OutOfRange {
-                value: 0,
-                min: 1,
-                max: 10000
-            })
-        );
+        assert_eq!(Nodes::new(0), Err(TypeError::OutOfRange { value: 0, min: 1, max: 10000 }));
         assert_eq!(
             Nodes::new(10001).unwrap_err().to_string(),
             "10001 is outside the allowed range 1..=10000"
         );
         assert_eq!(Range::<-3, -3>::new(-3).map(Range::get), Ok(-3));
         assert!(Range::<{ i64::MIN }, { i64::MAX }>::new(i64::MIN).is_ok());
+        type Inner = Range<{ i64::MIN + 1 }, { i64::MAX - 1 }>;
+        assert!(Inner::new(i64::MIN).is_err() && Inner::new(i64::MAX).is_err());
+        assert!(Inner::new(i64::MIN + 1).is_ok() && Inner::new(i64::MAX - 1).is_ok());
     }
 
     #[test]
@@ -103,9 +95,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<Range<1, 10>>("7").unwrap(), r);
         let err = serde_json::from_str::<Range<1, 10>>("0").unwrap_err().to_string();
         assert!(err.contains("0 is outside the allowed range 1..=10"), "{err}");
-        let err = serde_json::from_str::<Nodes>("{\"n\": 3}")
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<Nodes>("{\"n\": 3}").unwrap_err().to_string();
         assert!(err.contains("i64"), "{err}");
         assert!(serde_json::from_str::<Nodes>("2.5").is_err());
         assert!(serde_json::from_str::<Nodes>("18446744073709551615").is_err());

@@ -34,14 +34,8 @@ pub type Probability = Refined<f64, UnitInterval>;
 impl<T, P: Predicate<T>> Refined<T, P> {
     pub fn new(value: T) -> Result<Self, TypeError> {
         match P::check(&value) {
-            Ok(()) => Ok(Refined {
-                value,
-                predicate: PhantomData,
-            }),
-            Err(reason) => Err(TypeError::Predicate {
-                description: P::DESCRIPTION,
-                reason,
-            }),
+            Ok(()) => Ok(Refined { value, predicate: PhantomData }),
+            Err(reason) => Err(TypeError::Predicate { description: P::DESCRIPTION, reason }),
         }
     }
 }
@@ -85,10 +79,7 @@ impl<T, P> Deref for Refined<T, P> {
 // Written out rather than derived: derive would demand the same traits of the marker `P`.
 impl<T: Clone, P> Clone for Refined<T, P> {
     fn clone(&self) -> Self {
-        Refined {
-            value: self.value.clone(),
-            predicate: PhantomData,
-        }
+        Refined { value: self.value.clone(), predicate: PhantomData }
     }
 }
 
@@ -173,22 +164,14 @@ pub enum Positive {}
 pub enum NonNegative {}
 
 fn finite(v: f64) -> Result<(), String> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(format!("{v} is not a finite number"))
-    }
+    if v.is_finite() { Ok(()) } else { Err(format!("{v} is not a finite number")) }
 }
 
 impl Predicate<f64> for Positive {
     const DESCRIPTION: &'static str = "a finite number greater than 0";
     fn check(v: &f64) -> Result<(), String> {
         finite(*v)?;
-        if *v > 0.0 {
-            Ok(())
-        } else {
-            Err(format!("{v} is not greater than 0"))
-        }
+        if *v > 0.0 { Ok(()) } else { Err(format!("{v} is not greater than 0")) }
     }
 }
 
@@ -196,11 +179,7 @@ impl Predicate<f64> for NonNegative {
     const DESCRIPTION: &'static str = "a finite number greater than or equal to 0";
     fn check(v: &f64) -> Result<(), String> {
         finite(*v)?;
-        if *v >= 0.0 {
-            Ok(())
-        } else {
-            Err(format!("{v} is negative"))
-        }
+        if *v >= 0.0 { Ok(()) } else { Err(format!("{v} is negative")) }
     }
 }
 
@@ -247,33 +226,17 @@ mod tests {
         let err = Probability::new(1.5).unwrap_err();
         assert_eq!(
             err,
-            TypeError::Predicate {
-                description: "a number in [0, 1]",
-                reason: "1.5 is above 1".into()
-            }
+            TypeError::Predicate { description: "a number in [0, 1]", reason: "1.5 is above 1".into() }
         );
         assert_eq!(err.to_string(), "1.5 is above 1; expected a number in [0, 1]");
-        assert!(
-            Probability::try_from(-0.25)
-                .unwrap_err()
-                .to_string()
-                .contains("-0.25 is below 0")
-        );
-        assert!(
-            Probability::new(f64::NAN)
-                .unwrap_err()
-                .to_string()
-                .contains("NaN")
-        );
+        assert!(Probability::try_from(-0.25).unwrap_err().to_string().contains("-0.25 is below 0"));
+        assert!(Probability::new(f64::NAN).unwrap_err().to_string().contains("NaN"));
         assert!(Probability::new(f64::INFINITY).is_err());
     }
 
     #[test]
     fn positive_and_non_negative() {
-        assert_eq!(
-            Refined::<f64, Positive>::new(0.001).map(Refined::into_inner),
-            Ok(0.001)
-        );
+        assert_eq!(Refined::<f64, Positive>::new(0.001).map(Refined::into_inner), Ok(0.001));
         assert!(Refined::<f64, Positive>::new(0.0).is_err());
         assert!(Refined::<f64, Positive>::new(f64::INFINITY).is_err());
         assert!(Refined::<f64, Positive>::new(f64::NAN).is_err());
@@ -300,17 +263,10 @@ mod tests {
         let p = Probability::new(0.25).unwrap();
         assert_eq!(serde_json::to_string(&p).unwrap(), "0.25");
         assert_eq!(serde_json::from_str::<Probability>("0.25").unwrap(), p);
-        let err = serde_json::from_str::<Probability>("1.5")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("1.5 is above 1; expected a number in [0, 1]"),
-            "{err}"
-        );
+        let err = serde_json::from_str::<Probability>("1.5").unwrap_err().to_string();
+        assert!(err.contains("1.5 is above 1; expected a number in [0, 1]"), "{err}");
         assert!(serde_json::from_str::<Probability>("\"0.5\"").is_err());
-        let err = serde_json::from_str::<Refined<u32, Positive>>("0")
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<Refined<u32, Positive>>("0").unwrap_err().to_string();
         assert!(err.contains("0 is not greater than 0"), "{err}");
         let bytes = postcard::to_allocvec(&p).unwrap();
         assert_eq!(postcard::from_bytes::<Probability>(&bytes).unwrap(), p);
@@ -323,11 +279,7 @@ mod tests {
     impl Predicate<str> for ShortName {
         const DESCRIPTION: &'static str = "at most 4 bytes";
         fn check(v: &str) -> Result<(), String> {
-            if v.len() <= 4 {
-                Ok(())
-            } else {
-                Err(format!("{v:?} has {} bytes", v.len()))
-            }
+            if v.len() <= 4 { Ok(()) } else { Err(format!("{v:?} has {} bytes", v.len())) }
         }
     }
     impl Predicate<String> for ShortName {
@@ -342,9 +294,7 @@ mod tests {
         let ok: Refined<String, ShortName> = serde_json::from_str("\"n1\"").unwrap();
         assert_eq!(ok.as_str(), "n1");
         assert_eq!(ok.clone(), ok);
-        let err = Refined::<String, ShortName>::new("node-7".into())
-            .unwrap_err()
-            .to_string();
+        let err = Refined::<String, ShortName>::new("node-7".into()).unwrap_err().to_string();
         assert_eq!(err, "\"node-7\" has 6 bytes; expected at most 4 bytes");
     }
 

@@ -18,9 +18,7 @@ pub struct Vector<T, const N: usize>([T; N]);
 impl<T, const N: usize> Vector<T, N> {
     pub fn new(items: Vec<T>) -> Result<Self, TypeError> {
         let got = items.len();
-        <[T; N]>::try_from(items)
-            .map(Vector)
-            .map_err(|_| TypeError::Length { expected: N, got })
+        <[T; N]>::try_from(items).map(Vector).map_err(|_| TypeError::Length { expected: N, got })
     }
 
     pub fn as_array(&self) -> &[T; N] {
@@ -84,10 +82,7 @@ impl<'de, T: Deserialize<'de>, const N: usize> Visitor<'de> for VectorVisitor<T,
             match seq.next_element()? {
                 Some(x) => items.push(x),
                 None => {
-                    return Err(de_error(TypeError::Length {
-                        expected: N,
-                        got: items.len(),
-                    }));
+                    return Err(de_error(TypeError::Length { expected: N, got: items.len() }));
                 }
             }
         }
@@ -116,10 +111,7 @@ mod tests {
         assert_eq!(v.len(), 3);
         assert_eq!(v[1], 2);
         assert_eq!(v.into_inner(), [1, 2, 3]);
-        assert_eq!(
-            Vector::<u8, 3>::try_from(vec![1, 2]),
-            Err(TypeError::Length { expected: 3, got: 2 })
-        );
+        assert_eq!(Vector::<u8, 3>::try_from(vec![1, 2]), Err(TypeError::Length { expected: 3, got: 2 }));
         assert_eq!(
             Vector::<u8, 3>::new(vec![1, 2, 3, 4]).unwrap_err().to_string(),
             "expected exactly 3 elements, got 4"
@@ -133,13 +125,9 @@ mod tests {
         let v = Vector::<u32, 2>::from([7, 9]);
         assert_eq!(serde_json::to_string(&v).unwrap(), "[7,9]");
         assert_eq!(serde_json::from_str::<Vector<u32, 2>>("[7,9]").unwrap(), v);
-        let short = serde_json::from_str::<Vector<u32, 2>>("[7]")
-            .unwrap_err()
-            .to_string();
+        let short = serde_json::from_str::<Vector<u32, 2>>("[7]").unwrap_err().to_string();
         assert!(short.contains("expected exactly 2 elements, got 1"), "{short}");
-        let long = serde_json::from_str::<Vector<u32, 2>>("[1,2,3,4]")
-            .unwrap_err()
-            .to_string();
+        let long = serde_json::from_str::<Vector<u32, 2>>("[1,2,3,4]").unwrap_err().to_string();
         assert!(long.contains("expected exactly 2 elements, got 4"), "{long}");
         assert!(serde_json::from_str::<Vector<u32, 2>>("[1,\"x\"]").is_err());
         assert!(serde_json::from_str::<Vector<u32, 2>>("{}").is_err());
