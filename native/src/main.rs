@@ -27,6 +27,9 @@ enum Command {
     /// Measure the simulator or a native cluster.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
+    /// Mint, attenuate, discharge, bind, verify and inspect macaroons.
+    #[command(subcommand)]
+    Macaroon(cli::macaroon::MacaroonCommand),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(args) => cli::sim::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),
+        Command::Macaroon(cmd) => cli::macaroon::run(cmd),
     };
     match result {
         Ok(code) => code,

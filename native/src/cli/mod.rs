@@ -2,6 +2,7 @@
 //! the process exit code: 0 success, 1 the checked property failed, 2 bad input.
 
 pub mod bench;
+pub mod macaroon;
 pub mod sim;
 
 use std::process::ExitCode;
