@@ -15,7 +15,8 @@ fn golden_trace_hashes_match() {
         eprintln!("blessed {} trace hashes into {}", computed.len(), path.display());
         return;
     }
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask bless`", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask bless`", path.display()));
     let golden: BTreeMap<String, String> = serde_json::from_str(&text).expect("golden file is a JSON object");
     let mut problems = Vec::new();
     for (case, hash) in &computed {

@@ -14,8 +14,9 @@ mod world;
 
 pub use network::{Latency, NetworkSpec};
 pub use registry::{BuiltinScenario, PROTOCOLS, build, builtin, builtin_names, load_builtin};
-pub use scenario::{NodeCount, de_probability, 
-    ClockSpec, Fault, HLC_EPOCH_US, MAX_NODES, MAX_SCENARIO_BYTES, Scenario, ScenarioError, ms_to_us,
+pub use scenario::{
+    ClockSpec, Fault, HLC_EPOCH_US, MAX_NODES, MAX_SCENARIO_BYTES, NodeCount, Scenario, ScenarioError,
+    de_probability, ms_to_us,
 };
 pub use trace::{DropReason, EventView, TraceEvent, TraceKind};
 pub use world::{AnySim, NodeView, Outcome, Setup, Sim, Simulated};

@@ -6,7 +6,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cmp::{Ordering, Reverse};
+use core::cmp::Reverse;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,13 @@ pub struct Setup<P: Protocol> {
 pub trait Simulated: Protocol + Sized + 'static {
     /// Parse the scenario's `params`, build nodes, invariants, metrics and workload.
     fn setup(scenario: &Scenario, seed: u64) -> Result<Setup<Self>, ScenarioError>;
+
+    /// How many nodes the run has: the scenario's `nodes` unless the protocol adds nodes
+    /// of its own after them (PBFT's clients). Faults and clocks name only the first
+    /// `scenario.nodes`; the extra nodes are never partitioned off by name.
+    fn node_count(scenario: &Scenario) -> Result<u32, ScenarioError> {
+        Ok(scenario.nodes)
+    }
 }
 
 /// How a run ended, in the shape `void sim --json` prints.
@@ -86,6 +93,9 @@ pub trait AnySim {
     fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError>;
     fn violation(&self) -> Option<&Violation>;
     fn trace_hash(&self) -> String;
+    /// Benchmarks only: skip encoding and hashing the trace to measure the engine alone.
+    /// The run's `trace_hash` is then meaningless.
+    fn set_trace_hashing(&mut self, on: bool);
     fn outcome(&self) -> Outcome;
 }
 
@@ -117,35 +127,15 @@ enum Pending<P: Protocol> {
     Heal(usize),
 }
 
-struct Entry<P: Protocol> {
+/// A queue key; the item itself waits in `Sim::slots` so the heap moves only 24 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
     time: Micros,
     /// Faults (0) come before everything else (1) at the same instant, so that a fault
     /// added while a run is paused lands exactly where a replay puts it.
     class: u8,
     seq: u64,
-    item: Pending<P>,
-}
-
-impl<P: Protocol> Entry<P> {
-    fn key(&self) -> (Micros, u8, u64) {
-        (self.time, self.class, self.seq)
-    }
-}
-impl<P: Protocol> PartialEq for Entry<P> {
-    fn eq(&self, o: &Self) -> bool {
-        self.key() == o.key()
-    }
-}
-impl<P: Protocol> Eq for Entry<P> {}
-impl<P: Protocol> PartialOrd for Entry<P> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<P: Protocol> Ord for Entry<P> {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.key().cmp(&o.key())
-    }
+    slot: u32,
 }
 
 struct Node<P: Protocol> {
@@ -177,7 +167,9 @@ pub struct Sim<P: Protocol> {
     seq: u64,
     generation: u64,
     next_msg: u64,
-    queue: BinaryHeap<Reverse<Entry<P>>>,
+    queue: BinaryHeap<Reverse<Entry>>,
+    slots: Vec<Option<Pending<P>>>,
+    free: Vec<u32>,
     nodes: Vec<Node<P>>,
     up: Vec<bool>,
     factory: Box<dyn FnMut(NodeId) -> P>,
@@ -222,7 +214,7 @@ impl<P: Simulated> Sim<P> {
             }
             setup.invariants.retain(|i| wanted.iter().any(|w| w == i.name()));
         }
-        let n = scenario.nodes;
+        let n = P::node_count(scenario)?;
         let nodes = (0..n)
             .map(|i| {
                 let clock = scenario.clocks.iter().find(|c| c.node == i);
@@ -247,6 +239,8 @@ impl<P: Simulated> Sim<P> {
             generation: 0,
             next_msg: 0,
             queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             nodes,
             up: vec![false; n as usize],
             factory: setup.factory,
@@ -294,20 +288,41 @@ fn last_effect_us(f: &Fault) -> Micros {
 impl<P: Protocol> Sim<P> {
     fn push(&mut self, time: Micros, class: u8, item: Pending<P>) {
         self.seq += 1;
-        self.queue.push(Reverse(Entry { time, class, seq: self.seq, item }));
+        let seq = self.seq;
+        self.push_seq(time, class, seq, item);
+    }
+
+    fn push_seq(&mut self, time: Micros, class: u8, seq: u64, item: Pending<P>) {
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(item);
+                slot
+            }
+            None => {
+                self.slots.push(Some(item));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.queue.push(Reverse(Entry { time, class, seq, slot }));
+    }
+
+    fn pop(&mut self) -> Option<(Micros, Pending<P>)> {
+        let Reverse(entry) = self.queue.pop()?;
+        let item = self.slots[entry.slot as usize].take()?;
+        self.free.push(entry.slot);
+        Some((entry.time, item))
+    }
+
+    fn peek_time(&self) -> Option<Micros> {
+        self.queue.peek().map(|Reverse(e)| e.time)
     }
 
     fn schedule_fault(&mut self, index: usize, fault: &Fault) {
         // Faults order among themselves by their place in the schedule, whenever added.
         let seq = index as u64 * 2;
-        self.queue.push(Reverse(Entry { time: fault.at_us(), class: 0, seq, item: Pending::Fault(index) }));
+        self.push_seq(fault.at_us(), 0, seq, Pending::Fault(index));
         if let Fault::Partition { heal_ms, .. } = fault {
-            self.queue.push(Reverse(Entry {
-                time: ms_to_us(*heal_ms),
-                class: 0,
-                seq: seq + 1,
-                item: Pending::Heal(index),
-            }));
+            self.push_seq(ms_to_us(*heal_ms), 0, seq + 1, Pending::Heal(index));
         }
     }
 
@@ -588,17 +603,24 @@ impl<P: Protocol> Sim<P> {
             self.finish(false);
             return false;
         }
-        let Some(Reverse(entry)) = self.queue.pop() else {
+        match self.peek_time() {
+            None => {
+                self.finish(true);
+                return false;
+            }
+            Some(t) if t > self.duration_us => {
+                self.now = self.duration_us;
+                self.finish(true);
+                return false;
+            }
+            Some(_) => {}
+        }
+        let Some((time, item)) = self.pop() else {
             self.finish(true);
             return false;
         };
-        if entry.time > self.duration_us {
-            self.now = self.duration_us;
-            self.finish(true);
-            return false;
-        }
-        self.now = entry.time;
-        match entry.item {
+        self.now = time;
+        match item {
             Pending::Start(id) => self.boot(id.index(), false),
             Pending::Deliver { id, from, to, sent_at, cause, sender_hlc, msg } => {
                 let t = to.index();
@@ -822,6 +844,10 @@ impl<P: Protocol> AnySim for Sim<P> {
 
     fn trace_hash(&self) -> String {
         hex(&self.sink.hash())
+    }
+
+    fn set_trace_hashing(&mut self, on: bool) {
+        self.sink.hashing = on;
     }
 
     fn outcome(&self) -> Outcome {

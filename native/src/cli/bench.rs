@@ -68,14 +68,17 @@ fn queue_baseline(n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-fn bench_sim(args: BenchSimArgs) -> CliResult {
-    let loaded = super::sim::load(&args.scenario, args.nodes, &args.params)?;
-    sim::build(&loaded.scenario, args.seed, false).map_err(|e| bad(format!("{}: {e}", args.scenario)))?;
-    let (mut wall, mut delivered, mut events, mut runs) = (0f64, 0u64, 0u64, 0u64);
-    let mut violations = 0usize;
-    while runs == 0 || wall * 1000.0 < args.min_ms as f64 {
-        let mut run =
-            sim::build(&loaded.scenario, args.seed + runs, false).map_err(|e| bad(e.to_string()))?;
+/// Runs of one scenario until `min_ms` of wall time: (seconds, deliveries, events, runs, violations).
+fn measure(
+    loaded: &super::sim::Loaded,
+    seed: u64,
+    min_ms: u64,
+    hashing: bool,
+) -> Result<(f64, u64, u64, u64, usize), super::Failure> {
+    let (mut wall, mut delivered, mut events, mut runs, mut violations) = (0f64, 0u64, 0u64, 0u64, 0usize);
+    while runs == 0 || wall * 1000.0 < min_ms as f64 {
+        let mut run = sim::build(&loaded.scenario, seed + runs, false).map_err(|e| bad(e.to_string()))?;
+        run.set_trace_hashing(hashing);
         let start = Instant::now();
         run.run_to_end();
         wall += start.elapsed().as_secs_f64();
@@ -85,22 +88,33 @@ fn bench_sim(args: BenchSimArgs) -> CliResult {
         violations += o.violations.len();
         runs += 1;
     }
+    Ok((wall, delivered, events, runs, violations))
+}
+
+fn bench_sim(args: BenchSimArgs) -> CliResult {
+    let loaded = super::sim::load(&args.scenario, args.nodes, &args.params)?;
+    sim::build(&loaded.scenario, args.seed, false).map_err(|e| bad(format!("{}: {e}", args.scenario)))?;
+    let (wall, delivered, events, runs, violations) = measure(&loaded, args.seed, args.min_ms, true)?;
+    let (wall_nh, delivered_nh, _, _, _) = measure(&loaded, args.seed, args.min_ms, false)?;
     let deliveries_per_sec = delivered as f64 / wall;
+    let unhashed = delivered_nh as f64 / wall_nh;
     let baseline = queue_baseline(delivered.clamp(100_000, 5_000_000));
     eprintln!(
-        "{} ({} nodes): {runs} run(s), {delivered} deliveries, {events} events in {:.0} ms → {:.0} deliveries/s; \
-         bare event queue {:.0} ops/s (ratio {:.3})",
+        "{} ({} nodes): {runs} run(s), {delivered} deliveries, {events} events in {:.0} ms → {:.0} deliveries/s \
+         ({:.0}/s without trace hashing); bare event queue {:.0} ops/s (ratio {:.3})",
         loaded.scenario.name,
         loaded.scenario.nodes,
         wall * 1000.0,
         deliveries_per_sec,
+        unhashed,
         baseline,
         deliveries_per_sec / baseline
     );
     if args.json {
         print_json(&json!({
             "scenario": loaded.scenario.name, "nodes": loaded.scenario.nodes, "runs": runs,
-            "deliveries_per_sec": deliveries_per_sec, "events_per_sec": events as f64 / wall,
+            "deliveries_per_sec": deliveries_per_sec, "deliveries_per_sec_without_trace_hash": unhashed,
+            "events_per_sec": events as f64 / wall,
             "events": events, "messages_delivered": delivered, "wall_ms": wall * 1000.0,
             "baseline_queue_ops_per_sec": baseline, "ratio_to_baseline": deliveries_per_sec / baseline,
             "violations": violations,

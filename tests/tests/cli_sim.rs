@@ -1,0 +1,154 @@
+//! The `void sim` command-line contract: JSON shape, exit codes, replay commands.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn void(args: &[&str]) -> Option<Output> {
+    let Some(bin) = void_tests::void_bin() else {
+        eprintln!(
+            "skipped: no void binary (build with `cargo build --release -p void-node` or set VOID_BIN)"
+        );
+        return None;
+    };
+    Some(Command::new(bin).args(args).output().expect("void runs"))
+}
+
+fn last_json(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no stdout; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {line}"))
+}
+
+#[test]
+fn single_run_json_has_the_contract_fields_and_is_deterministic() {
+    let Some(a) = void(&["sim", "hlc-ping", "--seed", "7", "--json"]) else { return };
+    assert_eq!(a.status.code(), Some(0));
+    let a = last_json(&a);
+    for key in [
+        "scenario",
+        "seed",
+        "nodes",
+        "events",
+        "messages_delivered",
+        "virtual_time_ms",
+        "violations",
+        "failing_seeds",
+        "trace_hash",
+        "metrics",
+    ] {
+        assert!(a.get(key).is_some(), "missing {key} in {a}");
+    }
+    let b = last_json(&void(&["sim", "hlc-ping", "--seed", "7", "--json"]).unwrap());
+    let c = last_json(&void(&["sim", "hlc-ping", "--seed", "8", "--json"]).unwrap());
+    assert_eq!(a["trace_hash"], b["trace_hash"]);
+    assert_ne!(a["trace_hash"], c["trace_hash"]);
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(void_tests::golden_path()).unwrap()).unwrap();
+    assert_eq!(a["trace_hash"], golden["hlc-ping/7"], "the CLI and the library disagree");
+}
+
+#[test]
+fn seed_ranges_aggregate_and_report_no_violations() {
+    let Some(out) = void(&["sim", "clock-skew", "--seeds", "1..40", "--json"]) else { return };
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = last_json(&out);
+    assert_eq!(v["seeds"], "1..40");
+    assert_eq!(v["runs"], 40);
+    assert_eq!(v["failing_seeds"].as_array().unwrap().len(), 0);
+    assert_eq!(v["trace_hash"].as_str().unwrap().len(), 64);
+    assert!(v["metrics"]["stamps_refused"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_broken_clock_exits_1_with_a_replay_command_that_reproduces_it() {
+    let Some(out) = void(&["sim", "hlc-ping", "--seeds", "1..3", "--param", "clock=ignore-remote", "--json"])
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let v = last_json(&out);
+    let violations = v["violations"].as_array().unwrap();
+    assert!(!violations.is_empty());
+    let replay = violations[0]["replay"].as_str().unwrap();
+    assert!(replay.starts_with("void sim hlc-ping --seed "), "{replay}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains(replay), "the replay command is printed on stderr");
+    // Replaying the printed command gives the same violation.
+    let args: Vec<&str> = replay.split_whitespace().skip(1).collect();
+    let mut args = args;
+    args.push("--json");
+    let again = void(&args).unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(last_json(&again)["violations"][0]["step"], violations[0]["step"]);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_message_naming_the_problem() {
+    let dir = std::env::temp_dir().join(format!("void-cli-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_nodes = dir.join("bad-nodes.json");
+    std::fs::write(&bad_nodes, r#"{"name":"x","protocol":"hlc-ping","nodes":0,"duration_ms":5}"#).unwrap();
+    let bad_json = dir.join("bad-syntax.json");
+    std::fs::write(&bad_json, "{ not json").unwrap();
+    let bad_loss = dir.join("bad-loss.json");
+    std::fs::write(
+        &bad_loss,
+        r#"{"name":"x","protocol":"hlc-ping","nodes":3,"duration_ms":5,"network":{"loss":2}}"#,
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["sim".into(), "no-such-scenario".into()], "no-such-scenario"),
+        (vec!["sim".into(), bad_nodes.display().to_string()], "nodes"),
+        (vec!["sim".into(), bad_json.display().to_string()], "JSON"),
+        (vec!["sim".into(), bad_loss.display().to_string()], "network.loss"),
+        (vec!["sim".into(), "hlc-ping".into(), "--param".into(), "reply=3".into()], "params.reply"),
+        (vec!["sim".into(), "hlc-ping".into(), "--param".into(), "noequals".into()], "KEY=VALUE"),
+        (vec!["sim".into(), "hlc-ping".into(), "--seeds".into(), "9..2".into()], "empty"),
+        (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "0".into()], "nodes"),
+        (vec!["sim".into(), "hlc-ping".into(), "--seed".into(), "x".into()], "--seed"),
+    ];
+    for (args, needle) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let Some(out) = void(&args) else { return };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn list_names_every_builtin_with_a_summary() {
+    let Some(out) = void(&["sim", "--list"]) else { return };
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in void_core::sim::builtin_names() {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(line.split_whitespace().count() > 2, "{name} has no summary: {line}");
+    }
+}
+
+#[test]
+fn dump_trace_writes_one_json_event_per_line() {
+    let path = std::env::temp_dir().join(format!("void-trace-{}.jsonl", std::process::id()));
+    let Some(out) =
+        void(&["sim", "hlc-ping", "--seed", "3", "--dump-trace", path.to_str().unwrap(), "--json"])
+    else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0));
+    let events = last_json(&out)["events"].as_u64().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count() as u64, events);
+    for line in text.lines().take(50) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert!(v.get("index").is_some() && v.get("kind").is_some(), "{line}");
+    }
+    let _ = std::fs::remove_file(path);
+}
