@@ -83,7 +83,7 @@ pub fn ensure_wasm_bindgen(ws: &Workspace) -> Result<WasmBindgen> {
         return Ok(found);
     }
     say(&format!("installing wasm-bindgen-cli {version} (about 2 minutes)..."));
-    // No --locked: the CLI's own lock file pins crates that no longer build with current Rust.
+    // Without --locked, the way DESIGN.md's toolchain notes found to work on these machines.
     let mut install = crate::workspace::cargo();
     install.args(["install", "wasm-bindgen-cli", "--version", &version]).stdin(Stdio::null());
     cmd::run(&mut install)?;
