@@ -12,10 +12,14 @@ use super::world::{AnySim, Sim};
 const BUILTINS: &[(&str, &str)] = &[
     ("hlc-ping", include_str!("../../scenarios/hlc-ping.json")),
     ("clock-skew", include_str!("../../scenarios/clock-skew.json")),
+    ("plumtree", include_str!("../../scenarios/plumtree.json")),
+    ("flood", include_str!("../../scenarios/flood.json")),
+    ("plumtree-churn", include_str!("../../scenarios/plumtree-churn.json")),
+    ("plumtree-partition", include_str!("../../scenarios/plumtree-partition.json")),
 ];
 
 /// Protocols the simulator knows, by the name scenarios use.
-pub const PROTOCOLS: &[&str] = &["hlc-ping"];
+pub const PROTOCOLS: &[&str] = &["hlc-ping", "gossip"];
 
 /// A built-in scenario.
 #[derive(Clone, Debug)]
@@ -51,6 +55,7 @@ pub fn builtin() -> Vec<BuiltinScenario> {
 pub fn build(scenario: &Scenario, seed: u64, record: bool) -> Result<Box<dyn AnySim>, ScenarioError> {
     match scenario.protocol.as_str() {
         "hlc-ping" => Ok(Box::new(Sim::<crate::hlc_ping::HlcPing>::new(scenario, seed, record)?)),
+        "gossip" => Ok(Box::new(crate::gossip::simulate(scenario, seed, record)?)),
         other => Err(ScenarioError::field(
             "protocol",
             format!("unknown protocol {other:?}; known: {}", PROTOCOLS.join(", ")),

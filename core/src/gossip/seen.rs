@@ -1,0 +1,111 @@
+//! Which broadcasts a node has received, and the payloads it can still resend.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use super::msg::MsgId;
+use crate::effect::{Micros, NodeId};
+
+/// Every id ever received, per origin as a contiguous prefix plus the ids above it.
+/// Origins number their broadcasts 0, 1, 2, ..., so this stays small and never forgets:
+/// an id evicted from the payload cache is still known, so it is never delivered twice.
+#[derive(Clone, Debug, Default)]
+pub struct Seen {
+    origins: BTreeMap<NodeId, (u32, BTreeSet<u32>)>,
+}
+
+impl Seen {
+    pub fn contains(&self, id: MsgId) -> bool {
+        self.origins.get(&id.origin).is_some_and(|(below, above)| id.seq < *below || above.contains(&id.seq))
+    }
+
+    /// Record `id`; false if it was already there.
+    pub fn insert(&mut self, id: MsgId) -> bool {
+        let (below, above) = self.origins.entry(id.origin).or_default();
+        if id.seq < *below || !above.insert(id.seq) {
+            return false;
+        }
+        while above.remove(below) {
+            *below += 1;
+        }
+        true
+    }
+
+    pub fn count(&self) -> u64 {
+        self.origins.values().map(|(b, a)| u64::from(*b) + a.len() as u64).sum()
+    }
+}
+
+/// A received message kept to answer GRAFT: payload, our hop count, who sent it eagerly.
+#[derive(Clone, Debug)]
+pub struct Cached {
+    pub payload: Vec<u8>,
+    pub hops: u32,
+    pub from: Option<NodeId>,
+    pub at: Micros,
+}
+
+/// Payload cache bounded by count and by age (oldest evicted first).
+#[derive(Clone, Debug, Default)]
+pub struct Cache {
+    map: BTreeMap<MsgId, Cached>,
+    order: VecDeque<(Micros, MsgId)>,
+}
+
+impl Cache {
+    pub fn get(&self, id: &MsgId) -> Option<&Cached> {
+        self.map.get(id)
+    }
+
+    pub fn insert(&mut self, id: MsgId, c: Cached, max_len: usize, max_age: Micros) {
+        let now = c.at;
+        self.order.push_back((now, id));
+        self.map.insert(id, c);
+        while let Some(&(at, old)) = self.order.front() {
+            if self.map.len() > max_len || now.saturating_sub(at) > max_age {
+                self.order.pop_front();
+                self.map.remove(&old);
+            } else {
+                break;
+            }
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.map.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(o: u32, s: u32) -> MsgId {
+        MsgId { origin: NodeId(o), seq: s }
+    }
+
+    #[test]
+    fn seen_compacts_and_never_forgets() {
+        let mut s = Seen::default();
+        assert!(s.insert(id(1, 2)));
+        assert!(s.insert(id(1, 0)));
+        assert!(!s.insert(id(1, 0)));
+        assert!(s.insert(id(1, 1)));
+        assert!(s.contains(id(1, 2)) && !s.contains(id(1, 3)) && !s.contains(id(2, 0)));
+        assert_eq!(s.origins[&NodeId(1)], (3, BTreeSet::new()));
+        assert_eq!(s.count(), 3);
+    }
+
+    #[test]
+    fn cache_is_bounded_by_size_and_age() {
+        let mut c = Cache::default();
+        let e = |at| Cached { payload: Vec::new(), hops: 0, from: None, at };
+        for i in 0..10 {
+            c.insert(id(0, i), e(u64::from(i)), 4, 1000);
+        }
+        assert_eq!(c.count(), 4);
+        assert!(c.get(&id(0, 5)).is_none() && c.get(&id(0, 9)).is_some());
+        c.insert(id(0, 10), e(5000), 4, 1000);
+        assert_eq!(c.count(), 1);
+    }
+}

@@ -1,0 +1,4 @@
+use super::super::*;
+use crate::sim::AnySim;
+#[test]
+fn smoke() {}
