@@ -87,13 +87,15 @@ pub fn ensure_wasm_bindgen(ws: &Workspace) -> Result<WasmBindgen> {
     let mut install = crate::workspace::cargo();
     install.args(["install", "wasm-bindgen-cli", "--version", &version]).stdin(Stdio::null());
     cmd::run(&mut install)?;
-    find_wasm_bindgen(&version).with_context(|| {
+    let found = find_wasm_bindgen(&version).with_context(|| {
         format!(
             "`cargo install wasm-bindgen-cli --version {version}` finished, but neither PATH nor {} \
              holds wasm-bindgen and wasm-bindgen-test-runner {version}",
             cargo_bin_dir().display()
         )
-    })
+    })?;
+    say(&format!("wasm-bindgen-cli {version} installed ({})", found.cli.display()));
+    Ok(found)
 }
 
 /// The first install (PATH first, then cargo's bin directory) whose two tools have `version`.
