@@ -22,33 +22,22 @@ fn hex(sig: &[u8; 32]) -> String {
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("fixture field {key} missing"))
+    v[key].as_str().unwrap_or_else(|| panic!("fixture field {key} missing"))
 }
 
 #[test]
 fn mybank_signature_chains_match_published_vectors() {
     let f = load("signatures.json");
     for chain in f["chains"].as_array().unwrap() {
-        let mut m = Macaroon::mint(
-            s(chain, "key").as_bytes(),
-            s(chain, "identifier"),
-            s(chain, "location"),
-        )
-        .unwrap();
+        let mut m =
+            Macaroon::mint(s(chain, "key").as_bytes(), s(chain, "identifier"), s(chain, "location")).unwrap();
         assert_eq!(hex(m.signature()), s(chain, "signature"));
         if let Some(v1) = chain["v1"].as_str() {
             assert_eq!(m.serialize(Format::V1).unwrap(), v1);
         }
         for step in chain["caveats"].as_array().unwrap() {
             m.add_first_party_caveat(s(step, "caveat")).unwrap();
-            assert_eq!(
-                hex(m.signature()),
-                s(step, "signature"),
-                "after {}",
-                s(step, "caveat")
-            );
+            assert_eq!(hex(m.signature()), s(step, "signature"), "after {}", s(step, "caveat"));
             if let Some(v1) = step["v1"].as_str() {
                 assert_eq!(m.serialize(Format::V1).unwrap(), v1);
                 let (back, format) = Macaroon::deserialize(v1).unwrap();
@@ -62,10 +51,7 @@ fn mybank_signature_chains_match_published_vectors() {
 fn v1_reader_accepts_padding() {
     let padded = "MDAxY2xvY2F0aW9uIGh0dHA6Ly9teWJhbmsvCjAwMjZpZGVudGlmaWVyIHdlIHVzZWQgb3VyIHNlY3JldCBrZXkKMDAxN2NpZCB0ZXN0ID0gYWNhdmVhdAowMDJmc2lnbmF0dXJlIJRJ_V3WNJQnqlVq5eez7spnltwU_AXs8NIRY739sHooCg==";
     let (m, _) = Macaroon::deserialize(padded).unwrap();
-    assert_eq!(
-        hex(m.signature()),
-        "9449fd5dd6349427aa556ae5e7b3eeca6796dc14fc05ecf0d21163bdfdb07a28"
-    );
+    assert_eq!(hex(m.signature()), "9449fd5dd6349427aa556ae5e7b3eeca6796dc14fc05ecf0d21163bdfdb07a28");
 }
 
 #[test]
@@ -82,22 +68,16 @@ fn pymacaroons_third_party_and_bound_discharge_signatures() {
     .unwrap();
     assert_eq!(hex(m.signature()), s(f, "signature"));
 
-    let mut d = Macaroon::mint(
-        s(f, "caveat_key").as_bytes(),
-        s(f, "caveat_id"),
-        s(f, "caveat_location"),
-    )
-    .unwrap();
+    let mut d =
+        Macaroon::mint(s(f, "caveat_key").as_bytes(), s(f, "caveat_id"), s(f, "caveat_location")).unwrap();
     d.add_first_party_caveat(s(f, "discharge_caveat")).unwrap();
     let bound = m.bind_discharge(&d);
     assert_eq!(hex(bound.signature()), s(f, "bound_discharge_signature"));
 
     let mut v = Verifier::bare();
-    v.satisfy_exact(s(f, "first_party"))
-        .satisfy_exact(s(f, "discharge_caveat"));
+    v.satisfy_exact(s(f, "first_party")).satisfy_exact(s(f, "discharge_caveat"));
     let ctx = Context::new();
-    v.verify(&m, s(f, "key").as_bytes(), std::slice::from_ref(&bound), &ctx)
-        .unwrap();
+    v.verify(&m, s(f, "key").as_bytes(), std::slice::from_ref(&bound), &ctx).unwrap();
     assert!(matches!(
         v.verify(&m, s(f, "key").as_bytes(), &[d], &ctx),
         Err(VerifyError::DischargeNotBound { .. })
@@ -143,12 +123,7 @@ fn parse_vtest(text: &str) -> VTest {
         other => panic!("bad outcome line {other}"),
     };
     let key = lines.next().unwrap().strip_prefix("key ").unwrap().to_string();
-    let mut t = VTest {
-        authorized,
-        key,
-        exact: vec![],
-        macaroons: vec![],
-    };
+    let mut t = VTest { authorized, key, exact: vec![], macaroons: vec![] };
     for line in lines {
         if let Some(p) = line.strip_prefix("exact ") {
             t.exact.push(p.to_string());
@@ -223,8 +198,7 @@ struct Flow {
 fn flow(rng: &mut DetRng) -> Flow {
     let mut root = Macaroon::mint(b"root secret", "root-id", "void://kv").unwrap();
     root.add_first_party_caveat("op = read").unwrap();
-    root.add_third_party_caveat_with_rng("void://auth", b"shared with auth", "is-alice", rng)
-        .unwrap();
+    root.add_third_party_caveat_with_rng("void://auth", b"shared with auth", "is-alice", rng).unwrap();
     let mut discharge = Macaroon::mint(b"shared with auth", "is-alice", "void://auth").unwrap();
     discharge.add_first_party_caveat("user = alice").unwrap();
     Flow { root, discharge }
@@ -253,18 +227,9 @@ fn third_party_round_trip_in_every_format() {
         v.verify(&root, b"root secret", std::slice::from_ref(&bound), &alice())
             .unwrap_or_else(|e| panic!("{format}: {e}"));
         // The discharge's own caveat is checked too.
-        let err = v
-            .verify(
-                &root,
-                b"root secret",
-                &[bound],
-                &Context::new().op("read").user("bob"),
-            )
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "caveat \"user = alice\" not satisfied: user is \"bob\""
-        );
+        let err =
+            v.verify(&root, b"root secret", &[bound], &Context::new().op("read").user("bob")).unwrap_err();
+        assert_eq!(err.to_string(), "caveat \"user = alice\" not satisfied: user is \"bob\"");
     }
 }
 
@@ -274,17 +239,9 @@ fn unbound_discharge_is_rejected() {
     for format in FORMATS {
         let f = flow(&mut rng);
         let err = Verifier::new()
-            .verify(
-                &through(&f.root, format),
-                b"root secret",
-                &[through(&f.discharge, format)],
-                &alice(),
-            )
+            .verify(&through(&f.root, format), b"root secret", &[through(&f.discharge, format)], &alice())
             .unwrap_err();
-        assert!(
-            matches!(err, VerifyError::DischargeNotBound { .. }),
-            "{format}: {err}"
-        );
+        assert!(matches!(err, VerifyError::DischargeNotBound { .. }), "{format}: {err}");
     }
 }
 
@@ -295,9 +252,7 @@ fn discharge_bound_to_another_root_is_rejected() {
     let mut other = f.root.clone();
     other.add_first_party_caveat("user = alice").unwrap();
     let bound_elsewhere = other.bind_discharge(&f.discharge);
-    let err = Verifier::new()
-        .verify(&f.root, b"root secret", &[bound_elsewhere], &alice())
-        .unwrap_err();
+    let err = Verifier::new().verify(&f.root, b"root secret", &[bound_elsewhere], &alice()).unwrap_err();
     assert!(matches!(err, VerifyError::BadDischargeSignature { .. }), "{err}");
 }
 
@@ -306,13 +261,9 @@ fn missing_discharge_is_rejected() {
     let mut rng = DetRng::seed_from_u64(4);
     for format in FORMATS {
         let f = flow(&mut rng);
-        let err = Verifier::new()
-            .verify(&through(&f.root, format), b"root secret", &[], &alice())
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "third-party caveat \"is-alice\" at \"void://auth\" has no discharge"
-        );
+        let err =
+            Verifier::new().verify(&through(&f.root, format), b"root secret", &[], &alice()).unwrap_err();
+        assert_eq!(err.to_string(), "third-party caveat \"is-alice\" at \"void://auth\" has no discharge");
     }
 }
 
@@ -326,10 +277,7 @@ fn discharge_minted_with_the_wrong_key_is_rejected() {
         let err = Verifier::new()
             .verify(&through(&f.root, format), b"root secret", &[bound], &alice())
             .unwrap_err();
-        assert!(
-            matches!(err, VerifyError::BadDischargeSignature { .. }),
-            "{format}: {err}"
-        );
+        assert!(matches!(err, VerifyError::BadDischargeSignature { .. }), "{format}: {err}");
     }
 }
 
@@ -347,14 +295,9 @@ fn a_discharge_is_used_at_most_once() {
         let err = Verifier::new()
             .verify(&root, b"root secret", std::slice::from_ref(&bound), &alice())
             .unwrap_err();
-        assert!(
-            matches!(err, VerifyError::DischargeReused { .. }),
-            "{format}: {err}"
-        );
+        assert!(matches!(err, VerifyError::DischargeReused { .. }), "{format}: {err}");
         // Two copies of the discharge satisfy both caveats.
-        Verifier::new()
-            .verify(&root, b"root secret", &[bound.clone(), bound], &alice())
-            .unwrap();
+        Verifier::new().verify(&root, b"root secret", &[bound.clone(), bound], &alice()).unwrap();
     }
 }
 
@@ -364,13 +307,8 @@ fn an_unused_discharge_is_rejected() {
     let f = flow(&mut rng);
     let bound = f.root.bind_discharge(&f.discharge);
     let stray = f.root.bind_discharge(&Macaroon::mint(b"x", "stray", "").unwrap());
-    let err = Verifier::new()
-        .verify(&f.root, b"root secret", &[bound, stray], &alice())
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "discharge \"stray\" was not used by any third-party caveat"
-    );
+    let err = Verifier::new().verify(&f.root, b"root secret", &[bound, stray], &alice()).unwrap_err();
+    assert_eq!(err.to_string(), "discharge \"stray\" was not used by any third-party caveat");
 }
 
 #[test]
@@ -379,8 +317,7 @@ fn nested_discharges_verify_and_depth_is_bounded() {
     let f = flow(&mut rng);
     // The auth service's discharge itself requires a discharge from a second party.
     let mut d1 = f.discharge.clone();
-    d1.add_third_party_caveat_with_rng("void://mfa", b"mfa secret", "mfa-ok", &mut rng)
-        .unwrap();
+    d1.add_third_party_caveat_with_rng("void://mfa", b"mfa secret", "mfa-ok", &mut rng).unwrap();
     let d2 = Macaroon::mint(b"mfa secret", "mfa-ok", "void://mfa").unwrap();
     let bound = [f.root.bind_discharge(&d1), f.root.bind_discharge(&d2)];
     let mut v = Verifier::new();
@@ -398,12 +335,9 @@ fn consumed_nonce_blocks_the_second_use() {
     m.add_first_party_caveat("nonce = 4f2a").unwrap();
     let mut consumed = BTreeSet::new();
     let v = Verifier::new();
-    v.verify(&m, b"root secret", &[], &Context::new().nonces(&consumed))
-        .unwrap();
+    v.verify(&m, b"root secret", &[], &Context::new().nonces(&consumed)).unwrap();
     consumed.insert("4f2a".to_string());
-    let err = v
-        .verify(&m, b"root secret", &[], &Context::new().nonces(&consumed))
-        .unwrap_err();
+    let err = v.verify(&m, b"root secret", &[], &Context::new().nonces(&consumed)).unwrap_err();
     assert_eq!(
         err.to_string(),
         "caveat \"nonce = 4f2a\" not satisfied: nonce \"4f2a\" was already consumed (the token is use-once)"
@@ -416,46 +350,28 @@ fn unknown_caveat_needs_a_host_verifier() {
     m.add_first_party_caveat("tier = gold").unwrap();
     let mut v = Verifier::new();
     let err = v.verify(&m, b"k", &[], &Context::new()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "caveat \"tier = gold\" is not understood: no verifier is registered for it"
-    );
-    v.register(
-        |caveat: &str, ctx: &Context<'_>| match caveat.strip_prefix("tier = ") {
-            Some(t) if ctx.facts.get("tier").map(String::as_str) == Some(t) => {
-                void_core::caps::Check::Satisfied
-            }
-            Some(_) => void_core::caps::Check::Unsatisfied("tier differs".into()),
-            None => void_core::caps::Check::NotMine,
-        },
-    );
-    v.verify(&m, b"k", &[], &Context::new().fact("tier", "gold"))
-        .unwrap();
-    assert!(
-        v.verify(&m, b"k", &[], &Context::new().fact("tier", "bronze"))
-            .is_err()
-    );
+    assert_eq!(err.to_string(), "caveat \"tier = gold\" is not understood: no verifier is registered for it");
+    v.register(|caveat: &str, ctx: &Context<'_>| match caveat.strip_prefix("tier = ") {
+        Some(t) if ctx.facts.get("tier").map(String::as_str) == Some(t) => void_core::caps::Check::Satisfied,
+        Some(_) => void_core::caps::Check::Unsatisfied("tier differs".into()),
+        None => void_core::caps::Check::NotMine,
+    });
+    v.verify(&m, b"k", &[], &Context::new().fact("tier", "gold")).unwrap();
+    assert!(v.verify(&m, b"k", &[], &Context::new().fact("tier", "bronze")).is_err());
 }
 
 #[test]
 fn time_caveat_reason_names_the_caveat_and_the_clock() {
     let mut m = Macaroon::mint(b"k", "id", "").unwrap();
     m.add_first_party_caveat("time < 1700000000").unwrap();
-    let err = Verifier::new()
-        .verify(&m, b"k", &[], &Context::new().now(1_700_000_500))
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "caveat \"time < 1700000000\" not satisfied: now is 1700000500"
-    );
+    let err = Verifier::new().verify(&m, b"k", &[], &Context::new().now(1_700_000_500)).unwrap_err();
+    assert_eq!(err.to_string(), "caveat \"time < 1700000000\" not satisfied: now is 1700000500");
 }
 
 #[test]
 fn forged_token_is_reported_as_a_bad_signature_not_by_its_caveat() {
     let mut m = Macaroon::mint(b"k", "id", "").unwrap();
     m.add_first_party_caveat("time < 1").unwrap();
-    let err = Verifier::new()
-        .verify(&m, b"not k", &[], &Context::new().now(5))
-        .unwrap_err();
+    let err = Verifier::new().verify(&m, b"not k", &[], &Context::new().now(5)).unwrap_err();
     assert!(matches!(err, VerifyError::BadSignature { .. }), "{err}");
 }

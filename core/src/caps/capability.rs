@@ -39,11 +39,7 @@ impl NonceStore for BTreeSet<String> {
         self.contains(nonce)
     }
     fn consume(&mut self, nonce: &str) -> Result<(), NonceError> {
-        if self.insert(nonce.into()) {
-            Ok(())
-        } else {
-            Err(NonceError::AlreadyConsumed(nonce.into()))
-        }
+        if self.insert(nonce.into()) { Ok(()) } else { Err(NonceError::AlreadyConsumed(nonce.into())) }
     }
 }
 
@@ -132,10 +128,7 @@ pub struct Refused {
 impl CapabilityToken {
     /// Wraps a macaroon: use-once (linear) if any of its caveats is `nonce = X`.
     pub fn new(m: Macaroon) -> Self {
-        if m.caveats()
-            .iter()
-            .any(|c| !c.is_third_party() && nonce_of(&c.identifier).is_some())
-        {
+        if m.caveats().iter().any(|c| !c.is_third_party() && nonce_of(&c.identifier).is_some()) {
             let name = format!("capability {:?}", String::from_utf8_lossy(m.identifier()));
             CapabilityToken(Holding::UseOnce(Linear::new(name, m)))
         } else {
@@ -171,19 +164,13 @@ impl CapabilityToken {
     /// On failure the unchanged token comes back inside [`Refused`].
     pub fn attenuate(self, caveat: &str) -> Result<CapabilityToken, Box<Refused>> {
         if let Err(e) = self.macaroon().check_new_caveat(caveat.as_bytes(), "") {
-            return Err(Box::new(Refused {
-                token: self,
-                error: e.into(),
-            }));
+            return Err(Box::new(Refused { token: self, error: e.into() }));
         }
         let mut m = self.into_macaroon();
         match m.add_first_party_caveat(caveat) {
             Ok(()) => Ok(CapabilityToken::new(m)),
             // Checked just above; kept so that no path loses the token.
-            Err(e) => Err(Box::new(Refused {
-                token: CapabilityToken::new(m),
-                error: e.into(),
-            })),
+            Err(e) => Err(Box::new(Refused { token: CapabilityToken::new(m), error: e.into() })),
         }
     }
 }
@@ -255,9 +242,7 @@ impl CapabilityManager {
         discharges: &[Macaroon],
         ctx: &Context<'_>,
     ) -> Result<(), CapabilityError> {
-        Ok(self
-            .verifier
-            .verify_raw(token.macaroon(), &self.root_key, discharges, ctx)?)
+        Ok(self.verifier.verify_raw(token.macaroon(), &self.root_key, discharges, ctx)?)
     }
 
     /// Checks `token` against `ctx` (its nonces against `store`) and, if valid, records its
@@ -271,10 +256,7 @@ impl CapabilityManager {
     ) -> Result<Macaroon, CapabilityError> {
         let m = token.into_macaroon();
         {
-            let ctx = Context {
-                nonces: Some(&*store),
-                ..ctx.clone()
-            };
+            let ctx = Context { nonces: Some(&*store), ..ctx.clone() };
             self.verifier.verify_raw(&m, &self.root_key, discharges, &ctx)?;
         }
         let nonces: BTreeSet<&str> = core::iter::once(&m)
@@ -319,18 +301,9 @@ mod tests {
         let mgr = manager();
         let token = mgr.grant("t2", Right::Read, "/res").unwrap();
         assert!(!token.is_use_once());
-        assert!(
-            mgr.verify(&token, &[], &Context::new().op("read").key("/res/x"))
-                .is_ok()
-        );
-        assert!(
-            mgr.verify(&token, &[], &Context::new().op("write").key("/res/x"))
-                .is_err()
-        );
-        assert!(
-            mgr.verify(&token, &[], &Context::new().op("read").key("/other"))
-                .is_err()
-        );
+        assert!(mgr.verify(&token, &[], &Context::new().op("read").key("/res/x")).is_ok());
+        assert!(mgr.verify(&token, &[], &Context::new().op("write").key("/res/x")).is_err());
+        assert!(mgr.verify(&token, &[], &Context::new().op("read").key("/other")).is_err());
         token.discard();
     }
 
@@ -338,18 +311,10 @@ mod tests {
     fn admin_attenuated_to_read_cannot_write() {
         let mgr = manager();
         let admin = mgr.grant("t3", Right::Admin, "/").unwrap();
-        assert!(
-            mgr.verify(&admin, &[], &Context::new().op("write").key("/a"))
-                .is_ok()
-        );
+        assert!(mgr.verify(&admin, &[], &Context::new().op("write").key("/a")).is_ok());
         let read = mgr.attenuate(admin, "op = read").unwrap();
-        assert!(
-            mgr.verify(&read, &[], &Context::new().op("read").key("/a"))
-                .is_ok()
-        );
-        let err = mgr
-            .verify(&read, &[], &Context::new().op("write").key("/a"))
-            .unwrap_err();
+        assert!(mgr.verify(&read, &[], &Context::new().op("read").key("/a")).is_ok());
+        let err = mgr.verify(&read, &[], &Context::new().op("write").key("/a")).unwrap_err();
         assert!(alloc::string::ToString::to_string(&err).contains("caveat \"op = read\" not satisfied"));
         read.discard();
     }
@@ -360,9 +325,6 @@ mod tests {
         let token = other.grant("t4", Right::Read, "/").unwrap();
         let mut store = BTreeSet::new();
         let err = manager().verify_and_consume(token, &[], &Context::new().op("read").key("/"), &mut store);
-        assert!(matches!(
-            err,
-            Err(CapabilityError::Invalid(VerifyError::BadSignature { .. }))
-        ));
+        assert!(matches!(err, Err(CapabilityError::Invalid(VerifyError::BadSignature { .. }))));
     }
 }

@@ -95,9 +95,7 @@ pub fn open_verification_id(signature: &Signature, verification_id: &[u8]) -> Op
     let mut key = [0u8; 32];
     key.copy_from_slice(&verification_id[NONCE_BYTES + TAG_BYTES..]);
     let cipher = XSalsa20Poly1305::new(&(*signature).into());
-    cipher
-        .decrypt_in_place_detached(&nonce.into(), b"", &mut key, &tag.into())
-        .ok()?;
+    cipher.decrypt_in_place_detached(&nonce.into(), b"", &mut key, &tag.into()).ok()?;
     Some(key)
 }
 

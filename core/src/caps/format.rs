@@ -119,9 +119,7 @@ pub(crate) fn b64_decode(text: &str) -> Result<Vec<u8>, DecodeError> {
             other => other,
         })
         .collect();
-    LENIENT
-        .decode(&normalized)
-        .map_err(|e| DecodeError::Base64(alloc::format!("{e}")))
+    LENIENT.decode(&normalized).map_err(|e| DecodeError::Base64(alloc::format!("{e}")))
 }
 
 pub(crate) fn b64_encode(bytes: &[u8]) -> String {

@@ -50,13 +50,9 @@ fn bad(msg: impl Into<String>) -> DecodeError {
 /// A data field given as text (`x`) or base64 (`x64`), never both.
 fn data(text: Option<String>, b64: Option<String>, name: &str) -> Result<Option<Vec<u8>>, DecodeError> {
     match (text, b64) {
-        (Some(_), Some(_)) => Err(bad(alloc::format!(
-            "both \"{name}\" and \"{name}64\" are present"
-        ))),
+        (Some(_), Some(_)) => Err(bad(alloc::format!("both \"{name}\" and \"{name}64\" are present"))),
         (Some(t), None) => Ok(Some(t.into_bytes())),
-        (None, Some(b)) => b64_decode(&b)
-            .map(Some)
-            .map_err(|e| bad(alloc::format!("\"{name}64\": {e}"))),
+        (None, Some(b)) => b64_decode(&b).map(Some).map_err(|e| bad(alloc::format!("\"{name}64\": {e}"))),
         (None, None) => Ok(None),
     }
 }
@@ -105,11 +101,7 @@ fn caveats(list: Vec<JsonCaveat>, v1: bool) -> Result<Vec<Caveat>, DecodeError> 
                 (data(c.i, c.i64, "i")?, data(c.v, c.v64, "v")?, c.l)
             };
             let identifier = identifier.ok_or_else(|| bad(alloc::format!("caveat {n} has no identifier")))?;
-            Ok(Caveat {
-                identifier,
-                verification_id,
-                location: location.unwrap_or_default(),
-            })
+            Ok(Caveat { identifier, verification_id, location: location.unwrap_or_default() })
         })
         .collect()
 }
@@ -186,22 +178,10 @@ pub(crate) fn encode_v2(m: &Macaroon) -> String {
         .iter()
         .map(|c| {
             let (i, i64) = text_or_b64(&c.identifier);
-            OutCaveat {
-                i,
-                i64,
-                v64: c.verification_id.as_deref().map(b64_encode),
-                l: non_empty(&c.location),
-            }
+            OutCaveat { i, i64, v64: c.verification_id.as_deref().map(b64_encode), l: non_empty(&c.location) }
         })
         .collect();
-    let out = OutMacaroon {
-        v: 2,
-        l: non_empty(m.location()),
-        i,
-        i64,
-        c,
-        s64: b64_encode(m.signature()),
-    };
+    let out = OutMacaroon { v: 2, l: non_empty(m.location()), i, i64, c, s64: b64_encode(m.signature()) };
     // Serializing plain strings and numbers into a String cannot fail.
     serde_json::to_string(&out).unwrap_or_default()
 }
@@ -222,9 +202,7 @@ struct OutMacaroonV1<'a> {
 }
 
 fn text(bytes: &[u8], what: &'static str) -> Result<String, EncodeError> {
-    core::str::from_utf8(bytes)
-        .map(String::from)
-        .map_err(|_| EncodeError::NotText(what))
+    core::str::from_utf8(bytes).map(String::from).map_err(|_| EncodeError::NotText(what))
 }
 
 pub(crate) fn encode_v1(m: &Macaroon) -> Result<String, EncodeError> {

@@ -47,9 +47,7 @@ pub(crate) fn encode(m: &Macaroon) -> Result<String, EncodeError> {
 /// Splits the next packet into (key, value).
 fn next_packet<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
     let rest = &bytes[*pos..];
-    let header = rest
-        .get(..HEADER)
-        .ok_or(DecodeError::Truncated("V1 packet header"))?;
+    let header = rest.get(..HEADER).ok_or(DecodeError::Truncated("V1 packet header"))?;
     let mut len = 0usize;
     for &h in header {
         let digit = (h as char).to_digit(16).ok_or_else(|| {
@@ -61,16 +59,12 @@ fn next_packet<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<(&'a [u8], &'a [u
         len = len * 16 + digit as usize;
     }
     if len < HEADER + 2 {
-        return Err(DecodeError::Malformed(alloc::format!(
-            "V1 packet length {len} is too short"
-        )));
+        return Err(DecodeError::Malformed(alloc::format!("V1 packet length {len} is too short")));
     }
     let packet = rest.get(HEADER..len).ok_or(DecodeError::Truncated("V1 packet"))?;
     let (body, newline) = packet.split_at(packet.len() - 1);
     if newline != b"\n" {
-        return Err(DecodeError::Malformed(
-            "V1 packet does not end with a newline".into(),
-        ));
+        return Err(DecodeError::Malformed("V1 packet does not end with a newline".into()));
     }
     let space = body
         .iter()
@@ -81,9 +75,7 @@ fn next_packet<'a>(bytes: &'a [u8], pos: &mut usize) -> Result<(&'a [u8], &'a [u
 }
 
 fn utf8(bytes: &[u8], what: &'static str) -> Result<String, DecodeError> {
-    core::str::from_utf8(bytes)
-        .map(String::from)
-        .map_err(|_| DecodeError::NotUtf8(what))
+    core::str::from_utf8(bytes).map(String::from).map_err(|_| DecodeError::NotUtf8(what))
 }
 
 fn unexpected(key: &[u8], expected: &str) -> DecodeError {
@@ -117,9 +109,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Macaroon, DecodeError> {
                 caveats.push(Caveat::first_party(value));
             }
             b"vid" | b"cl" => {
-                let c = caveats
-                    .last_mut()
-                    .ok_or_else(|| unexpected(key, "cid before vid or cl"))?;
+                let c = caveats.last_mut().ok_or_else(|| unexpected(key, "cid before vid or cl"))?;
                 if key == b"vid" {
                     if c.verification_id.is_some() {
                         return Err(unexpected(key, "one vid per caveat"));
@@ -133,9 +123,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Macaroon, DecodeError> {
                 }
             }
             b"signature" => {
-                let signature: [u8; 32] = value
-                    .try_into()
-                    .map_err(|_| DecodeError::SignatureLength(value.len()))?;
+                let signature: [u8; 32] =
+                    value.try_into().map_err(|_| DecodeError::SignatureLength(value.len()))?;
                 if pos != bytes.len() {
                     return Err(DecodeError::Malformed(alloc::format!(
                         "{} unexpected bytes after the signature",

@@ -76,9 +76,7 @@ impl<'a> Reader<'a> {
                 return Ok(n);
             }
         }
-        Err(DecodeError::Malformed(alloc::format!(
-            "the {what} is a varint longer than 64 bits"
-        )))
+        Err(DecodeError::Malformed(alloc::format!("the {what} is a varint longer than 64 bits")))
     }
 
     /// The next field type, without consuming it.
@@ -125,18 +123,14 @@ impl<'a> Reader<'a> {
 }
 
 fn utf8(bytes: &[u8], what: &'static str) -> Result<String, DecodeError> {
-    core::str::from_utf8(bytes)
-        .map(String::from)
-        .map_err(|_| DecodeError::NotUtf8(what))
+    core::str::from_utf8(bytes).map(String::from).map_err(|_| DecodeError::NotUtf8(what))
 }
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Macaroon, DecodeError> {
     match bytes.first() {
         Some(&VERSION) => {}
         Some(v) => {
-            return Err(DecodeError::Malformed(alloc::format!(
-                "unsupported V2 version byte {v}"
-            )));
+            return Err(DecodeError::Malformed(alloc::format!("unsupported V2 version byte {v}")));
         }
         None => return Err(DecodeError::Empty),
     }
@@ -153,23 +147,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Macaroon, DecodeError> {
         if caveats.len() >= MAX_CAVEATS {
             return Err(DecodeError::TooManyCaveats);
         }
-        let location = utf8(
-            r.optional(LOCATION, "caveat location")?.unwrap_or(b""),
-            "caveat location",
-        )?;
+        let location = utf8(r.optional(LOCATION, "caveat location")?.unwrap_or(b""), "caveat location")?;
         let identifier = r.field(IDENTIFIER, "caveat identifier")?.to_vec();
         let verification_id = r.optional(VID, "verification id")?.map(<[u8]>::to_vec);
         r.eos("caveat")?;
-        caveats.push(Caveat {
-            identifier,
-            verification_id,
-            location,
-        });
+        caveats.push(Caveat { identifier, verification_id, location });
     }
     let sig = r.field(SIGNATURE, "signature")?;
-    let signature: [u8; 32] = sig
-        .try_into()
-        .map_err(|_| DecodeError::SignatureLength(sig.len()))?;
+    let signature: [u8; 32] = sig.try_into().map_err(|_| DecodeError::SignatureLength(sig.len()))?;
     if r.pos != bytes.len() {
         return Err(DecodeError::Malformed(alloc::format!(
             "{} unexpected bytes after the signature",
@@ -192,14 +177,7 @@ mod tests {
             assert_eq!(r.varint("n").unwrap(), n);
         }
         let overlong = [0xffu8; 11];
-        assert!(
-            Reader {
-                bytes: &overlong,
-                pos: 0
-            }
-            .varint("n")
-            .is_err()
-        );
+        assert!(Reader { bytes: &overlong, pos: 0 }.varint("n").is_err());
     }
 
     #[test]

@@ -48,18 +48,10 @@ fn ip_matches(spec: &str, ip: IpAddr) -> Result<bool, String> {
         (IpAddr::V6(n), IpAddr::V6(i)) => (u128::from(n), u128::from(i), 128),
         // A family mismatch is a non-match, after checking the spec itself is well formed.
         (IpAddr::V4(_), _) => {
-            return if bits.is_some_and(|b| b > 32) {
-                Err(bad())
-            } else {
-                Ok(false)
-            };
+            return if bits.is_some_and(|b| b > 32) { Err(bad()) } else { Ok(false) };
         }
         (IpAddr::V6(_), _) => {
-            return if bits.is_some_and(|b| b > 128) {
-                Err(bad())
-            } else {
-                Ok(false)
-            };
+            return if bits.is_some_and(|b| b > 128) { Err(bad()) } else { Ok(false) };
         }
     };
     let bits = bits.unwrap_or(width);
@@ -112,9 +104,9 @@ pub fn check(caveat: &str, ctx: &Context<'_>) -> Check {
         }
         ("nonce", "=") => match ctx.nonces {
             None => Check::Unsatisfied("no consumed-nonce set to check it against".into()),
-            Some(store) if store.is_consumed(value) => Check::Unsatisfied(format!(
-                "nonce {value:?} was already consumed (the token is use-once)"
-            )),
+            Some(store) if store.is_consumed(value) => {
+                Check::Unsatisfied(format!("nonce {value:?} was already consumed (the token is use-once)"))
+            }
             Some(_) => Check::Satisfied,
         },
         ("time", _) => malformed(name, "time < UNIX` or `time > UNIX"),
@@ -134,21 +126,12 @@ mod tests {
     #[test]
     fn cidr_blocks_match_both_families() {
         assert_eq!(check("ip = 10.1.0.0/16", &ip("10.1.200.3")), Check::Satisfied);
-        assert!(matches!(
-            check("ip = 10.1.0.0/16", &ip("10.2.0.1")),
-            Check::Unsatisfied(_)
-        ));
+        assert!(matches!(check("ip = 10.1.0.0/16", &ip("10.2.0.1")), Check::Unsatisfied(_)));
         assert_eq!(check("ip = 2001:db8::/32", &ip("2001:db8::7")), Check::Satisfied);
-        assert!(matches!(
-            check("ip = 2001:db8::/32", &ip("2001:db9::7")),
-            Check::Unsatisfied(_)
-        ));
+        assert!(matches!(check("ip = 2001:db8::/32", &ip("2001:db9::7")), Check::Unsatisfied(_)));
         assert_eq!(check("ip = 0.0.0.0/0", &ip("8.8.8.8")), Check::Satisfied);
         assert_eq!(check("ip = 127.0.0.1", &ip("::ffff:127.0.0.1")), Check::Satisfied);
-        assert!(matches!(
-            check("ip = 10.0.0.0/16", &ip("::1")),
-            Check::Unsatisfied(_)
-        ));
+        assert!(matches!(check("ip = 10.0.0.0/16", &ip("::1")), Check::Unsatisfied(_)));
         assert!(
             matches!(check("ip = 10.0.0.0/33", &ip("10.0.0.1")), Check::Unsatisfied(r) if r.contains("CIDR"))
         );
@@ -157,10 +140,7 @@ mod tests {
     #[test]
     fn expired_time_caveat_is_rejected() {
         let ctx = Context::new().now(1_700_000_500);
-        assert_eq!(
-            check("time < 1700000000", &ctx),
-            Check::Unsatisfied("now is 1700000500".into())
-        );
+        assert_eq!(check("time < 1700000000", &ctx), Check::Unsatisfied("now is 1700000500".into()));
         assert_eq!(check("time > 1700000000", &ctx), Check::Satisfied);
         assert!(matches!(check("time < soon", &ctx), Check::Unsatisfied(_)));
         assert!(matches!(check("time = 5", &ctx), Check::Unsatisfied(_)));
@@ -172,10 +152,7 @@ mod tests {
         assert_eq!(check("op = read,write", &ctx), Check::Satisfied);
         assert!(matches!(check("op = read", &ctx), Check::Unsatisfied(_)));
         assert_eq!(check("key-prefix = /res", &ctx), Check::Satisfied);
-        assert!(matches!(
-            check("key-prefix = /other", &ctx),
-            Check::Unsatisfied(_)
-        ));
+        assert!(matches!(check("key-prefix = /other", &ctx), Check::Unsatisfied(_)));
         assert_eq!(check("account = 1", &ctx), Check::NotMine);
         assert!(matches!(check("user = bob", &ctx), Check::Unsatisfied(r) if r == "no user in the context"));
     }
@@ -187,9 +164,6 @@ mod tests {
         let ctx = Context::new().nonces(&set);
         assert!(matches!(check("nonce = n1", &ctx), Check::Unsatisfied(_)));
         assert_eq!(check("nonce = n2", &ctx), Check::Satisfied);
-        assert!(matches!(
-            check("nonce = n2", &Context::new()),
-            Check::Unsatisfied(_)
-        ));
+        assert!(matches!(check("nonce = n2", &Context::new()), Check::Unsatisfied(_)));
     }
 }

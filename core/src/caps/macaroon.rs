@@ -35,11 +35,7 @@ pub struct Caveat {
 
 impl Caveat {
     pub fn first_party(predicate: impl Into<Vec<u8>>) -> Self {
-        Caveat {
-            identifier: predicate.into(),
-            verification_id: None,
-            location: String::new(),
-        }
+        Caveat { identifier: predicate.into(), verification_id: None, location: String::new() }
     }
 
     pub fn is_third_party(&self) -> bool {
@@ -76,10 +72,7 @@ impl core::fmt::Debug for Macaroon {
 
 fn check_field(what: &'static str, bytes: &[u8]) -> Result<(), MacaroonError> {
     if bytes.len() > MAX_FIELD_BYTES {
-        return Err(MacaroonError::FieldTooLong {
-            what,
-            len: bytes.len(),
-        });
+        return Err(MacaroonError::FieldTooLong { what, len: bytes.len() });
     }
     Ok(())
 }
@@ -106,12 +99,7 @@ impl Macaroon {
         check_field("identifier", &identifier)?;
         check_field("location", location.as_bytes())?;
         let signature = crypto::hmac(root_key, &identifier);
-        Ok(Macaroon {
-            location,
-            identifier,
-            caveats: Vec::new(),
-            signature,
-        })
+        Ok(Macaroon { location, identifier, caveats: Vec::new(), signature })
     }
 
     /// Rebuilds a macaroon from decoded parts; the signature is taken as given (a verifier
@@ -122,12 +110,7 @@ impl Macaroon {
         caveats: Vec<Caveat>,
         signature: Signature,
     ) -> Self {
-        Macaroon {
-            location,
-            identifier,
-            caveats,
-            signature,
-        }
+        Macaroon { location, identifier, caveats, signature }
     }
 
     pub fn location(&self) -> &str {
@@ -225,18 +208,12 @@ mod tests {
         for i in 0..MAX_CAVEATS {
             m.add_first_party_caveat(alloc::format!("c{i}")).unwrap();
         }
-        assert_eq!(
-            m.add_first_party_caveat("one more"),
-            Err(MacaroonError::TooManyCaveats(MAX_CAVEATS))
-        );
+        assert_eq!(m.add_first_party_caveat("one more"), Err(MacaroonError::TooManyCaveats(MAX_CAVEATS)));
     }
 
     #[test]
     fn oversized_identifier_is_refused() {
         let big = alloc::vec![b'x'; MAX_FIELD_BYTES + 1];
-        assert!(matches!(
-            Macaroon::mint(b"k", big, ""),
-            Err(MacaroonError::FieldTooLong { .. })
-        ));
+        assert!(matches!(Macaroon::mint(b"k", big, ""), Err(MacaroonError::FieldTooLong { .. })));
     }
 }

@@ -144,20 +144,12 @@ impl Default for Verifier {
 impl Verifier {
     /// A verifier that speaks Void's caveat language.
     pub fn new() -> Self {
-        Verifier {
-            builtin: true,
-            exact: Vec::new(),
-            custom: Vec::new(),
-            max_depth: MAX_DEPTH,
-        }
+        Verifier { builtin: true, exact: Vec::new(), custom: Vec::new(), max_depth: MAX_DEPTH }
     }
 
     /// A verifier that satisfies nothing until told (libmacaroons' empty verifier).
     pub fn bare() -> Self {
-        Verifier {
-            builtin: false,
-            ..Self::new()
-        }
+        Verifier { builtin: false, ..Self::new() }
     }
 
     /// Accepts exactly this predicate (libmacaroons' `satisfy_exact`).
@@ -187,10 +179,7 @@ impl Verifier {
         };
         let mut first_reason = None;
         let builtin = self.builtin.then(|| language::check(text, ctx));
-        for check in builtin
-            .into_iter()
-            .chain(self.custom.iter().map(|v| v.check(text, ctx)))
-        {
+        for check in builtin.into_iter().chain(self.custom.iter().map(|v| v.check(text, ctx))) {
             match check {
                 Check::Satisfied => return Ok(()),
                 Check::Unsatisfied(reason) => {
@@ -200,13 +189,8 @@ impl Verifier {
             }
         }
         Err(match first_reason {
-            Some(reason) => VerifyError::NotSatisfied {
-                caveat: text.to_string(),
-                reason,
-            },
-            None => VerifyError::NotUnderstood {
-                caveat: text.to_string(),
-            },
+            Some(reason) => VerifyError::NotSatisfied { caveat: text.to_string(), reason },
+            None => VerifyError::NotUnderstood { caveat: text.to_string() },
         })
     }
 
@@ -239,9 +223,7 @@ impl Verifier {
         };
         walk.macaroon(m, root_key, 0)?;
         match walk.used.iter().position(|used| !used) {
-            Some(i) => Err(VerifyError::UnusedDischarge {
-                identifier: lossy(discharges[i].identifier()),
-            }),
+            Some(i) => Err(VerifyError::UnusedDischarge { identifier: lossy(discharges[i].identifier()) }),
             None => Ok(()),
         }
     }
@@ -258,9 +240,7 @@ struct Walk<'v, 'c, 'd> {
 impl Walk<'_, '_, '_> {
     fn macaroon(&mut self, m: &Macaroon, key: &Signature, depth: usize) -> Result<(), VerifyError> {
         if depth > self.verifier.max_depth {
-            return Err(VerifyError::TooDeep {
-                max: self.verifier.max_depth,
-            });
+            return Err(VerifyError::TooDeep { max: self.verifier.max_depth });
         }
         let mut sig = crypto::hmac(key, m.identifier());
         // The chain is computed to the end even after a failed caveat, so that a forged
@@ -282,11 +262,7 @@ impl Walk<'_, '_, '_> {
                 }
             }
         }
-        let expected = if depth == 0 {
-            sig
-        } else {
-            crypto::bind(self.root, &sig)
-        };
+        let expected = if depth == 0 { sig } else { crypto::bind(self.root, &sig) };
         if !crypto::signatures_equal(&expected, m.signature()) {
             let identifier = lossy(m.identifier());
             return Err(if depth == 0 {
@@ -307,21 +283,15 @@ impl Walk<'_, '_, '_> {
         sig: &Signature,
         depth: usize,
     ) -> Result<(), VerifyError> {
-        let key = crypto::open_verification_id(sig, vid).ok_or_else(|| VerifyError::BadVerificationId {
-            caveat: lossy(&c.identifier),
-        })?;
+        let key = crypto::open_verification_id(sig, vid)
+            .ok_or_else(|| VerifyError::BadVerificationId { caveat: lossy(&c.identifier) })?;
         let matching = |d: &Macaroon| d.identifier() == c.identifier.as_slice();
         let discharges = self.discharges;
         let Some(i) = (0..discharges.len()).find(|&i| !self.used[i] && matching(&discharges[i])) else {
             return Err(if discharges.iter().any(matching) {
-                VerifyError::DischargeReused {
-                    identifier: lossy(&c.identifier),
-                }
+                VerifyError::DischargeReused { identifier: lossy(&c.identifier) }
             } else {
-                VerifyError::MissingDischarge {
-                    caveat: lossy(&c.identifier),
-                    location: c.location.clone(),
-                }
+                VerifyError::MissingDischarge { caveat: lossy(&c.identifier), location: c.location.clone() }
             });
         };
         self.used[i] = true;
