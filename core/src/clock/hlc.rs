@@ -58,7 +58,8 @@ impl FromStr for Timestamp {
             Some((c, n)) => (c, Some(n)),
             None => (s, None),
         };
-        let (wall, logical) = clock.split_once('.').ok_or_else(|| TimestampParseError::Shape(s.to_string()))?;
+        let (wall, logical) =
+            clock.split_once('.').ok_or_else(|| TimestampParseError::Shape(s.to_string()))?;
         let num = |part: &'static str, v: &str| -> Result<u64, TimestampParseError> {
             if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(TimestampParseError::Number { part, input: s.to_string() });
@@ -84,7 +85,9 @@ impl FromStr for Timestamp {
 pub enum ClockError {
     /// Adopting it would move this clock more than `max_offset` ahead of physical time:
     /// either the sender's clock is broken or the message is forged.
-    #[error("remote timestamp {remote} is {ahead_us} us ahead of local physical time {physical}, more than the allowed {max_offset_us} us")]
+    #[error(
+        "remote timestamp {remote} is {ahead_us} us ahead of local physical time {physical}, more than the allowed {max_offset_us} us"
+    )]
     TooFarAhead { remote: Timestamp, physical: Micros, ahead_us: u64, max_offset_us: u64 },
     /// The logical counter would overflow (only with a hostile peer).
     #[error("logical counter overflow at wall {wall}")]
