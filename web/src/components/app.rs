@@ -1,0 +1,198 @@
+//! The page: owns the model, the animation clock, the keyboard and the URL fragment.
+
+use gloo_timers::callback::Interval;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use yew::prelude::*;
+
+use super::{ClusterView, EventLine, Inspector, Invariants, NodeMenu, SpaceTime, TopBar};
+use crate::model::{Action, Model, Permalink};
+
+/// Animation tick while playing (about 60 per second).
+const FRAME_MS: u32 = 16;
+
+fn window() -> Option<web_sys::Window> {
+    web_sys::window()
+}
+
+/// The URL fragment, parsed; an empty fragment is `Ok(None)`.
+pub fn current_link() -> Result<Option<Permalink>, String> {
+    let hash = window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+    Permalink::decode(&hash)
+}
+
+fn now_ms() -> f64 {
+    window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+/// The full URL of `link` on this page.
+fn link_url(link: &Permalink) -> String {
+    let location = window().map(|w| w.location());
+    let base = location
+        .map(|l| format!("{}{}", l.origin().unwrap_or_default(), l.pathname().unwrap_or_default()))
+        .unwrap_or_default();
+    format!("{base}#{}", link.encode())
+}
+
+/// Listens to `kind` on `target` until dropped.
+struct Listener {
+    target: web_sys::EventTarget,
+    kind: &'static str,
+    closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Listener {
+    fn new(
+        target: web_sys::EventTarget,
+        kind: &'static str,
+        f: impl FnMut(web_sys::Event) + 'static,
+    ) -> Self {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+        // Adding a listener fails only for a non-callable; ours always is.
+        let _ = target.add_event_listener_with_callback(kind, closure.as_ref().unchecked_ref());
+        Listener { target, kind, closure }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ =
+            self.target.remove_event_listener_with_callback(self.kind, self.closure.as_ref().unchecked_ref());
+    }
+}
+
+/// Keys: space play/pause, → step, ← step back; ignored while typing in a field.
+fn key_action(event: &web_sys::Event) -> Option<Action> {
+    let key = event.dyn_ref::<web_sys::KeyboardEvent>()?;
+    if key.ctrl_key() || key.meta_key() || key.alt_key() {
+        return None;
+    }
+    let typing = event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+    if typing {
+        return None;
+    }
+    match key.key().as_str() {
+        " " => Some(Action::TogglePlay),
+        "ArrowRight" => Some(Action::Step),
+        "ArrowLeft" => Some(Action::StepBack),
+        "Escape" => Some(Action::Menu(None)),
+        _ => None,
+    }
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let model = use_reducer_eq(|| Model::open(current_link()));
+    let dispatch = {
+        let model = model.clone();
+        Callback::from(move |action: Action| model.dispatch(action))
+    };
+
+    // Time slicing: while playing, each tick handles a bounded number of events.
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with(model.playing, move |playing| {
+            let interval = playing.then(|| {
+                let mut last = now_ms();
+                Interval::new(FRAME_MS, move || {
+                    let t = now_ms();
+                    dispatch.emit(Action::Tick { real_ms: (t - last).clamp(0.0, 250.0) });
+                    last = t;
+                })
+            });
+            move || drop(interval)
+        });
+    }
+
+    // Keyboard and permalinks pasted into this tab.
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let mut listeners = Vec::new();
+            if let Some(w) = window() {
+                if let Some(doc) = w.document() {
+                    let dispatch = dispatch.clone();
+                    listeners.push(Listener::new(doc.into(), "keydown", move |e: web_sys::Event| {
+                        if let Some(action) = key_action(&e) {
+                            e.prevent_default();
+                            dispatch.emit(action);
+                        }
+                    }));
+                }
+                listeners.push(Listener::new(w.into(), "hashchange", move |_| match current_link() {
+                    Ok(Some(link)) => dispatch.emit(Action::Open(link)),
+                    Ok(None) => {}
+                    Err(e) => dispatch.emit(Action::Fail(format!("cannot open this link: {e}"))),
+                }));
+            }
+            move || drop(listeners)
+        });
+    }
+
+    let on_share = {
+        let view = model.view.clone();
+        let dispatch = dispatch.clone();
+        Callback::from(move |()| {
+            let link = view.permalink();
+            let url = link_url(&link);
+            if let Some(w) = window() {
+                if let Ok(history) = w.history() {
+                    let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+                }
+                // The clipboard may be refused (permissions); the link is shown either way.
+                let _ = w.navigator().clipboard().write_text(&url);
+            }
+            dispatch.emit(Action::Notice(Some(url)));
+        })
+    };
+    let close_menu = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Menu(None)))
+    };
+    let dismiss = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::DismissError))
+    };
+    let dismiss_notice = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Notice(None)))
+    };
+    let view = model.view.clone();
+    html! {
+        <div class="playground">
+            <TopBar view={view.clone()} playing={model.playing} speed={model.speed}
+                dispatch={dispatch.clone()} on_share={on_share} />
+            if let Some(e) = &model.error {
+                <div class="banner error" role="alert" data-testid="error">
+                    <span>{ e.clone() }</span>
+                    <button onclick={dismiss} aria-label="dismiss">{ "✕" }</button>
+                </div>
+            }
+            if let Some(url) = &model.notice {
+                <div class="banner notice" data-testid="notice">
+                    <span>{ "Link to this run (copied): " }</span>
+                    <input class="permalink" data-testid="permalink" readonly=true value={url.clone()} />
+                    <button onclick={dismiss_notice} aria-label="dismiss">{ "✕" }</button>
+                </div>
+            }
+            <main class="stage">
+                <ClusterView view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
+                <aside class="side">
+                    <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
+                    <Invariants view={view.clone()} />
+                </aside>
+            </main>
+            <footer class="bottom">
+                <SpaceTime view={view.clone()} />
+                <EventLine view={view.clone()} />
+            </footer>
+            if let Some(at) = model.menu {
+                <div class="menu-backdrop" onclick={close_menu}></div>
+                <NodeMenu view={view} at={at} dispatch={dispatch} />
+            }
+        </div>
+    }
+}

@@ -1,0 +1,63 @@
+//! The invariant monitor: all clear, or the violated invariant with its replay command.
+
+use std::rc::Rc;
+
+use void_core::sim::Fault;
+use yew::prelude::*;
+
+use crate::format;
+use crate::model::Snapshot;
+
+#[derive(Properties, PartialEq)]
+pub struct InvariantsProps {
+    pub view: Rc<Snapshot>,
+}
+
+#[function_component(Invariants)]
+pub fn invariants(props: &InvariantsProps) -> Html {
+    let view = &props.view;
+    let status = match &view.violation {
+        Some(v) => html! {
+            <div class="violation" data-testid="violation" role="alert">
+                <p class="violation-title">{ format!("✗ {} violated", v.invariant) }</p>
+                <p>{ format!("at event {}, t={}", v.step, format::ms(v.time)) }</p>
+                <p class="violation-message">{ v.message.clone() }</p>
+                <p class="replay-label">{ "replay:" }</p>
+                <code class="replay" data-testid="replay">{ view.replay_command() }</code>
+                if !view.faults.is_empty() {
+                    <p class="hint">{ "with the faults added here: use the share link" }</p>
+                }
+            </div>
+        },
+        None => html! {
+            <p class="ok" data-testid="invariants-ok">
+                { "✓ no invariant violated" }
+                <span class="hint">{ if view.finished { " — run complete" } else { " — checked at every event" } }</span>
+            </p>
+        },
+    };
+    html! {
+        <section class="panel invariants" aria-label="invariants">
+            <h2>{ "Invariants" }</h2>
+            { status }
+            if !view.faults.is_empty() {
+                <h3>{ "Faults added" }</h3>
+                <ul class="fault-list" data-testid="faults">
+                    { for view.faults.iter().map(|f| html! { <li>{ describe(f) }</li> }) }
+                </ul>
+            }
+        </section>
+    }
+}
+
+fn describe(f: &Fault) -> String {
+    let at = format::ms(f.at_us());
+    match f {
+        Fault::Crash { node, .. } => format!("t={at}: crash N{node}"),
+        Fault::Restart { node, .. } => format!("t={at}: restart N{node}"),
+        Fault::ClockJump { node, by_ms, .. } => format!("t={at}: N{node} clock {by_ms:+} ms"),
+        Fault::Misbehave { node, behaviour, .. } => format!("t={at}: N{node} behaves {behaviour}"),
+        Fault::Partition { groups, .. } => format!("t={at}: partition {groups:?}"),
+        Fault::Link { from, to, .. } => format!("t={at}: link N{from}→N{to}"),
+    }
+}

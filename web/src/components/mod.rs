@@ -1,0 +1,20 @@
+//! The playground's views, one component per file. They read a [`crate::model::Snapshot`]
+//! and send [`crate::model::Action`]s; none keeps simulation state of its own.
+
+mod app;
+mod cluster;
+mod events;
+mod inspector;
+mod invariants;
+mod menu;
+mod spacetime;
+mod topbar;
+
+pub use app::App;
+pub use cluster::{ClusterView, ring_position};
+pub use events::EventLine;
+pub use inspector::Inspector;
+pub use invariants::Invariants;
+pub use menu::NodeMenu;
+pub use spacetime::SpaceTime;
+pub use topbar::TopBar;

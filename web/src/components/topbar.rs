@@ -1,0 +1,148 @@
+//! The top bar: scenario, seed, transport controls, speed, position, trace hash, share.
+
+use std::rc::Rc;
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::format;
+use crate::model::{Action, MAX_SPEED, MIN_SPEED, Snapshot};
+
+#[derive(Properties, PartialEq)]
+pub struct TopBarProps {
+    pub view: Rc<Snapshot>,
+    pub playing: bool,
+    pub speed: f64,
+    pub dispatch: Callback<Action>,
+    pub on_share: Callback<()>,
+}
+
+/// Slider position (0..=300) for a speed: logarithmic from 0.1× to 100×.
+pub fn speed_to_slider(speed: f64) -> f64 {
+    ((speed.clamp(MIN_SPEED, MAX_SPEED).log10() + 1.0) * 100.0).round()
+}
+
+pub fn slider_to_speed(pos: f64) -> f64 {
+    10f64.powf(pos / 100.0 - 1.0).clamp(MIN_SPEED, MAX_SPEED)
+}
+
+fn speed_label(speed: f64) -> String {
+    if speed < 10.0 { format!("{speed:.1}×") } else { format!("{speed:.0}×") }
+}
+
+#[function_component(TopBar)]
+pub fn top_bar(props: &TopBarProps) -> Html {
+    let view = &props.view;
+    let send = |action: Action| {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(action.clone()))
+    };
+    let on_scenario = {
+        let dispatch = props.dispatch.clone();
+        let seed = view.seed;
+        Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            dispatch.emit(Action::Load { scenario: select.value(), seed });
+        })
+    };
+    let on_seed = {
+        let dispatch = props.dispatch.clone();
+        let scenario = view.scenario.clone();
+        Callback::from(move |e: Event| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            match input.value().trim().parse::<u64>() {
+                Ok(seed) => dispatch.emit(Action::Load { scenario: scenario.clone(), seed }),
+                Err(_) => dispatch.emit(Action::Fail(format!(
+                    "seed {:?} is not a whole number from 0 to 18446744073709551615",
+                    input.value()
+                ))),
+            }
+        })
+    };
+    let on_speed = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: InputEvent| {
+            let input: HtmlInputElement = e.target_unchecked_into();
+            if let Ok(pos) = input.value().parse::<f64>() {
+                dispatch.emit(Action::SetSpeed(slider_to_speed(pos)));
+            }
+        })
+    };
+    let on_share = {
+        let share = props.on_share.clone();
+        Callback::from(move |_: MouseEvent| share.emit(()))
+    };
+    let shown_us = view.now_us;
+    let done = view.finished || view.violation.is_some();
+    html! {
+        <header class="topbar">
+            <h1 class="brand">{ "Void" }</h1>
+            <label class="field">
+                <span class="field-label">{ "scenario" }</span>
+                <select data-testid="scenario" onchange={on_scenario} title="built-in scenarios">
+                    { for void_core::sim::builtin().into_iter().map(|b| html! {
+                        <option value={b.name} selected={b.name == view.scenario} title={b.summary.clone()}>
+                            { b.name }
+                        </option>
+                    }) }
+                </select>
+            </label>
+            <label class="field">
+                <span class="field-label">{ "seed" }</span>
+                <input data-testid="seed" class="seed" type="text" inputmode="numeric"
+                    value={view.seed.to_string()} onchange={on_seed} aria-label="seed" />
+            </label>
+            <div class="transport" role="group" aria-label="run controls">
+                <button data-testid="step-back" onclick={send(Action::StepBack)}
+                    disabled={view.at_origin} title="step back (←)">{ "⏮" }</button>
+                if props.playing {
+                    <button data-testid="pause" class="primary" onclick={send(Action::Pause)}
+                        title="pause (space)">{ "⏸ pause" }</button>
+                } else {
+                    <button data-testid="play" class="primary" onclick={send(Action::Play)}
+                        disabled={done} title="play (space)">{ "▶ play" }</button>
+                }
+                <button data-testid="step" onclick={send(Action::Step)} disabled={done}
+                    title="step one event (→)">{ "⏭" }</button>
+                <button data-testid="restart" onclick={send(Action::Restart)}
+                    title="restart from the seed">{ "↺" }</button>
+            </div>
+            <label class="field speed">
+                <span class="field-label">{ "speed" }</span>
+                <input data-testid="speed" type="range" min="0" max="300" step="1"
+                    value={speed_to_slider(props.speed).to_string()} oninput={on_speed}
+                    aria-label="speed" />
+                <span class="speed-value">{ speed_label(props.speed) }</span>
+            </label>
+            <div class="position">
+                <span class="clock" data-testid="virtual-time">{ format!("t={}", format::ms(shown_us)) }</span>
+                <span class="event-index">
+                    { "event " }<span data-testid="event-index">{ view.events }</span>
+                    if done { <span class="status">{ if view.violation.is_some() { " · stopped" } else { " · end" } }</span> }
+                </span>
+                <span class="hash" title={format!("trace hash (SHA-256 of the events so far): {}", view.trace_hash)}>
+                    { "trace " }<code data-testid="trace-hash">{ view.trace_hash.clone() }</code>
+                </span>
+            </div>
+            <button data-testid="share" class="share" onclick={on_share}
+                title="copy a link that reproduces this run">{ "share" }</button>
+        </header>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn slider_covers_a_tenth_to_a_hundred() {
+        assert_eq!(slider_to_speed(0.0), 0.1);
+        assert!((slider_to_speed(100.0) - 1.0).abs() < 1e-9);
+        assert!((slider_to_speed(300.0) - 100.0).abs() < 1e-9);
+        for speed in [0.1, 1.0, 10.0, 100.0] {
+            assert!((slider_to_speed(speed_to_slider(speed)) - speed).abs() < speed * 0.03, "{speed}");
+        }
+    }
+}

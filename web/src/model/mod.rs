@@ -1,0 +1,310 @@
+//! The playground's state: a [`Run`] plus what the page shows about it, changed only through
+//! [`Action`]s. `Model` implements Yew's `Reducible` but is plain Rust, so every rule is
+//! tested without a browser.
+
+mod permalink;
+mod run;
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use void_core::check::Violation;
+use void_core::sim::{EventView, Fault, NodeView};
+use yew::Reducible;
+
+pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
+pub use run::{MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X};
+
+/// Events kept for the event list and the space-time diagram.
+pub const RECENT_EVENTS: u64 = 60;
+
+/// Slowest and fastest playing speed.
+pub const MIN_SPEED: f64 = 0.1;
+pub const MAX_SPEED: f64 = 100.0;
+
+/// Scenario and seed the page opens with when the URL names none.
+pub const DEFAULT_SCENARIO: &str = "hlc-ping";
+pub const DEFAULT_SEED: u64 = 1;
+
+/// What the views read: a copy of the run's visible state, taken after each action.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    pub scenario: String,
+    pub protocol: String,
+    pub seed: u64,
+    pub now_us: u64,
+    pub duration_us: u64,
+    pub events: u64,
+    pub trace_hash: String,
+    pub finished: bool,
+    /// At the run's first position: nothing to step back to.
+    pub at_origin: bool,
+    pub violation: Option<Violation>,
+    pub nodes: Vec<NodeView>,
+    /// The latest events, oldest first.
+    pub recent: Vec<EventView>,
+    pub faults: Vec<Fault>,
+}
+
+impl Snapshot {
+    fn of(run: &Run) -> Snapshot {
+        Snapshot {
+            scenario: run.name.clone(),
+            protocol: run.scenario().protocol.clone(),
+            seed: run.seed,
+            now_us: run.now_us(),
+            duration_us: run.scenario().duration_us(),
+            events: run.event_count(),
+            trace_hash: run.trace_hash(),
+            finished: run.is_finished(),
+            at_origin: run.at_origin(),
+            violation: run.violation().cloned(),
+            nodes: run.nodes(),
+            recent: run.recent_events(RECENT_EVENTS),
+            faults: run.faults().to_vec(),
+        }
+    }
+
+    /// The permalink of exactly this position.
+    pub fn permalink(&self) -> Permalink {
+        Permalink {
+            scenario: self.scenario.clone(),
+            seed: self.seed,
+            at: self.events,
+            faults: self.faults.clone(),
+        }
+    }
+
+    /// The command that replays this run from the command line.
+    pub fn replay_command(&self) -> String {
+        format!("void sim {} --seed {}", self.scenario, self.seed)
+    }
+}
+
+/// Everything the user (or the animation clock) can do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Load a scenario and seed from the start, without added faults.
+    Load {
+        scenario: String,
+        seed: u64,
+    },
+    /// Open a permalink: scenario, seed, faults, and run to its event.
+    Open(Permalink),
+    Play,
+    Pause,
+    TogglePlay,
+    Step,
+    StepBack,
+    Restart,
+    SetSpeed(f64),
+    /// The animation clock: `real_ms` of wall time passed while playing.
+    Tick {
+        real_ms: f64,
+    },
+    Select(Option<u32>),
+    /// Open the node menu (right click) at page coordinates, or close it.
+    Menu(Option<(u32, i32, i32)>),
+    Inject {
+        node: u32,
+        fault: UserFault,
+    },
+    /// Something the user typed or opened is wrong: show it.
+    Fail(String),
+    /// Show a short note (e.g. the link was copied), or clear it.
+    Notice(Option<String>),
+    DismissError,
+}
+
+#[derive(Clone)]
+pub struct Model {
+    run: Rc<RefCell<Run>>,
+    pub view: Rc<Snapshot>,
+    pub playing: bool,
+    pub speed: f64,
+    /// Virtual time the animation shows (at or after the simulation's own time).
+    pub display_us: u64,
+    pub selected: Option<u32>,
+    pub menu: Option<(u32, i32, i32)>,
+    /// The last thing that went wrong (bad link, refused fault), shown until dismissed.
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+impl PartialEq for Model {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.view, &other.view)
+            && self.playing == other.playing
+            && self.speed == other.speed
+            && self.display_us == other.display_us
+            && self.selected == other.selected
+            && self.menu == other.menu
+            && self.error == other.error
+            && self.notice == other.notice
+    }
+}
+
+impl Model {
+    /// A model for `link`, or for the default scenario when there is none. A link that
+    /// cannot be opened gives the default run plus an error naming what is wrong.
+    pub fn open(link: Result<Option<Permalink>, String>) -> Model {
+        let opened = match link {
+            Ok(Some(link)) => Self::run_for(&link).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let (run, error) = match opened {
+            Ok(Some(run)) => (run, None),
+            Ok(None) => (Self::default_run(), None),
+            Err(e) => (Self::default_run(), Some(format!("cannot open this link: {e}"))),
+        };
+        let view = Rc::new(Snapshot::of(&run));
+        Model {
+            display_us: view.now_us,
+            run: Rc::new(RefCell::new(run)),
+            view,
+            playing: false,
+            speed: 1.0,
+            selected: None,
+            menu: None,
+            error,
+            notice: None,
+        }
+    }
+
+    fn default_run() -> Run {
+        let first = void_core::sim::builtin_names().first().copied().unwrap_or(DEFAULT_SCENARIO);
+        Run::new(DEFAULT_SCENARIO, DEFAULT_SEED, Vec::new())
+            .or_else(|_| Run::new(first, DEFAULT_SEED, Vec::new()))
+            .unwrap_or_else(|e| panic!("the built-in scenarios must load: {e}"))
+    }
+
+    fn run_for(link: &Permalink) -> Result<Run, String> {
+        let mut run = Run::new(&link.scenario, link.seed, link.faults.clone())?;
+        run.seek_event(link.at);
+        Ok(run)
+    }
+
+    /// Applies `action` in place (the `Reducible` impl wraps this).
+    pub fn apply(&mut self, action: Action) {
+        let mut changed = true;
+        match action {
+            Action::Load { scenario, seed } => match Run::new(&scenario, seed, Vec::new()) {
+                Ok(run) => self.replace(run),
+                Err(e) => self.error = Some(e),
+            },
+            Action::Open(link) => match Self::run_for(&link) {
+                Ok(run) => self.replace(run),
+                Err(e) => self.error = Some(format!("cannot open this link: {e}")),
+            },
+            Action::Play => self.playing = !self.view.finished,
+            Action::Pause => self.playing = false,
+            Action::TogglePlay => self.playing = !self.playing && !self.view.finished,
+            Action::Step => {
+                self.playing = false;
+                self.run.borrow_mut().step();
+            }
+            Action::StepBack => {
+                self.playing = false;
+                let result = self.run.borrow_mut().step_back();
+                if let Err(e) = result {
+                    self.error = Some(e);
+                }
+                self.display_us = 0;
+            }
+            Action::Restart => {
+                self.playing = false;
+                let result = self.run.borrow_mut().restart();
+                if let Err(e) = result {
+                    self.error = Some(e);
+                }
+                self.display_us = 0;
+            }
+            Action::SetSpeed(s) => {
+                self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { 1.0 };
+                changed = false;
+            }
+            Action::Tick { real_ms } => {
+                if self.playing {
+                    let shown = self.run.borrow_mut().advance(self.display_us, real_ms, self.speed);
+                    self.display_us = shown;
+                } else {
+                    changed = false;
+                }
+            }
+            Action::Select(node) => {
+                self.selected = node.filter(|n| *n < self.view.nodes.len() as u32);
+                self.menu = None;
+                changed = false;
+            }
+            Action::Menu(menu) => {
+                self.menu = menu.filter(|(n, _, _)| *n < self.view.nodes.len() as u32);
+                if let Some((n, _, _)) = self.menu {
+                    self.selected = Some(n);
+                }
+                changed = false;
+            }
+            Action::Inject { node, fault } => {
+                self.menu = None;
+                let result = self.run.borrow_mut().inject(node, fault);
+                match result {
+                    Ok(fault) => {
+                        // Let the fault happen now, so the view shows its effect at once.
+                        let mut run = self.run.borrow_mut();
+                        // Faults sort first among items of their instant, so the step that
+                        // reaches `at` is the fault's own.
+                        while run.now_us() < fault.at_us() && run.step() {}
+                    }
+                    Err(e) => self.error = Some(format!("node {node}: {e}")),
+                }
+            }
+            Action::Fail(message) => {
+                self.error = Some(message);
+                changed = false;
+            }
+            Action::Notice(notice) => {
+                self.notice = notice;
+                changed = false;
+            }
+            Action::DismissError => {
+                self.error = None;
+                changed = false;
+            }
+        }
+        if changed {
+            self.refresh();
+        }
+    }
+
+    fn replace(&mut self, run: Run) {
+        self.run = Rc::new(RefCell::new(run));
+        self.playing = false;
+        self.display_us = 0;
+        self.selected = None;
+        self.menu = None;
+        self.error = None;
+    }
+
+    fn refresh(&mut self) {
+        let view = Snapshot::of(&self.run.borrow());
+        if view.finished || view.violation.is_some() {
+            self.playing = false;
+        }
+        if !self.playing {
+            self.display_us = view.now_us;
+        }
+        self.view = Rc::new(view);
+    }
+}
+
+impl Reducible for Model {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        next.apply(action);
+        Rc::new(next)
+    }
+}

@@ -1,0 +1,86 @@
+//! The URL fragment that reproduces a run: `s=<scenario>&seed=<n>&at=<event>&f=<faults>`,
+//! where `f` is the user's added faults as base64url (no padding) of their JSON.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use void_core::sim::Fault;
+
+use super::run::MAX_USER_FAULTS;
+
+/// Longest fragment accepted, checked before decoding anything.
+pub const MAX_FRAGMENT_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Permalink {
+    pub scenario: String,
+    pub seed: u64,
+    /// Event index to run to.
+    pub at: u64,
+    pub faults: Vec<Fault>,
+}
+
+impl Permalink {
+    /// The fragment without the leading `#`.
+    pub fn encode(&self) -> String {
+        let mut out = format!("s={}&seed={}&at={}", self.scenario, self.seed, self.at);
+        if !self.faults.is_empty() {
+            // Serialising plain enums of numbers and strings cannot fail.
+            let json = serde_json::to_vec(&self.faults).unwrap_or_default();
+            out.push_str("&f=");
+            out.push_str(&URL_SAFE_NO_PAD.encode(json));
+        }
+        out
+    }
+
+    /// Parses a fragment (with or without the leading `#`). `Ok(None)` when it is empty.
+    pub fn decode(fragment: &str) -> Result<Option<Permalink>, String> {
+        let text = fragment.strip_prefix('#').unwrap_or(fragment);
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.len() > MAX_FRAGMENT_BYTES {
+            return Err(format!("the link is {} bytes, more than {MAX_FRAGMENT_BYTES}", text.len()));
+        }
+        let (mut scenario, mut seed, mut at, mut faults) = (None, None, 0u64, Vec::new());
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) =
+                pair.split_once('=').ok_or_else(|| format!("link part {pair:?} is not key=value"))?;
+            match key {
+                "s" => {
+                    let ok = !value.is_empty()
+                        && value.len() <= 64
+                        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                    if !ok {
+                        return Err(format!("link field s={value:?} is not a scenario name"));
+                    }
+                    scenario = Some(value.to_owned());
+                }
+                "seed" => {
+                    seed = Some(value.parse::<u64>().map_err(|_| {
+                        format!("link field seed={value:?} is not a whole number 0..=18446744073709551615")
+                    })?)
+                }
+                "at" => {
+                    at = value
+                        .parse::<u64>()
+                        .map_err(|_| format!("link field at={value:?} is not an event index"))?
+                }
+                "f" => faults = decode_faults(value)?,
+                other => return Err(format!("link field {other:?} is unknown (known: s, seed, at, f)")),
+            }
+        }
+        let scenario = scenario.ok_or("the link has no scenario (s=...)")?;
+        let seed = seed.ok_or("the link has no seed (seed=...)")?;
+        Ok(Some(Permalink { scenario, seed, at, faults }))
+    }
+}
+
+fn decode_faults(value: &str) -> Result<Vec<Fault>, String> {
+    let bytes = URL_SAFE_NO_PAD.decode(value).map_err(|e| format!("link field f is not base64url: {e}"))?;
+    let faults: Vec<Fault> =
+        serde_json::from_slice(&bytes).map_err(|e| format!("link field f is not a fault list: {e}"))?;
+    if faults.len() > MAX_USER_FAULTS {
+        return Err(format!("link field f has {} faults; at most {MAX_USER_FAULTS}", faults.len()));
+    }
+    Ok(faults)
+}

@@ -1,0 +1,225 @@
+//! One simulation run the playground drives: a built-in scenario, a seed, the faults the
+//! user added, and the position reached. Everything here is plain Rust (no browser), so
+//! the rules of stepping, stepping back and injecting are tested natively too.
+
+use void_core::sim::{self, AnySim, EventView, Fault, NodeView, Scenario};
+
+/// Virtual microseconds that pass per real millisecond at speed 1×: one virtual
+/// millisecond takes a tenth of a second, slow enough to follow single messages.
+pub const VIRTUAL_US_PER_REAL_MS_AT_1X: f64 = 10.0;
+
+/// Most queue items handled per animation tick, so a frame never stalls the page.
+pub const MAX_STEPS_PER_TICK: u32 = 2_000;
+
+/// Most faults a user (or a permalink) may add to one run.
+pub const MAX_USER_FAULTS: usize = 256;
+
+/// A fault the user can add from the inspector or the node menu.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UserFault {
+    Crash,
+    Restart,
+    /// Jump the node's physical clock by this many milliseconds.
+    SkewClock(i64),
+    /// Switch to a named behaviour of the protocol ("honest" resets).
+    Misbehave(String),
+}
+
+pub struct Run {
+    pub name: String,
+    pub seed: u64,
+    base: Scenario,
+    /// Faults added by the user, in the order added (the permalink keeps them).
+    faults: Vec<Fault>,
+    sim: Box<dyn AnySim>,
+    /// Queue items handled since the start: the position step-back counts from.
+    steps: u64,
+    /// Steps that boot the cluster at t = 0; runs begin (and step back no further than)
+    /// here, so the first picture shows the nodes up rather than not yet started.
+    origin: u64,
+}
+
+impl Run {
+    /// A fresh run of built-in scenario `name` with `seed` and the user's `faults`.
+    pub fn new(name: &str, seed: u64, faults: Vec<Fault>) -> Result<Run, String> {
+        let json = sim::load_builtin(name).ok_or_else(|| {
+            format!("unknown scenario {name:?}; built-in ones are {}", sim::builtin_names().join(", "))
+        })?;
+        let base = Scenario::from_json(json).map_err(|e| format!("scenario {name}: {e}"))?;
+        if faults.len() > MAX_USER_FAULTS {
+            return Err(format!("{} faults given; at most {MAX_USER_FAULTS} are allowed", faults.len()));
+        }
+        let sim = Self::build(&base, seed, &faults)?;
+        let mut run = Run { name: name.to_owned(), seed, base, faults, sim, steps: 0, origin: 0 };
+        run.boot();
+        run.origin = run.steps;
+        Ok(run)
+    }
+
+    /// Handles the items of t = 0 until every node has started. Starts are queued first,
+    /// after only the faults of t = 0, so this never steps past them.
+    fn boot(&mut self) {
+        let nodes = self.sim.nodes().len() as u64;
+        let cap = nodes.saturating_mul(2) + self.faults.len() as u64 + self.base.faults.len() as u64;
+        let mut started = 0;
+        while started < nodes && self.steps < cap && self.now_us() == 0 {
+            let before = self.event_count();
+            if !self.step() {
+                break;
+            }
+            started += (before..self.event_count())
+                .filter(|i| self.sim.event(*i).is_some_and(|e| e.category == "start"))
+                .count() as u64;
+        }
+    }
+
+    fn build(base: &Scenario, seed: u64, faults: &[Fault]) -> Result<Box<dyn AnySim>, String> {
+        let mut scenario = base.clone();
+        scenario.faults.extend(faults.iter().cloned());
+        // Re-validate so a permalink's faults get the same checks as a scenario file's.
+        let text = serde_json::to_string(&scenario).map_err(|e| e.to_string())?;
+        let checked = Scenario::from_json(&text).map_err(|e| format!("faults: {e}"))?;
+        sim::build(&checked, seed, true).map_err(|e| e.to_string())
+    }
+
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.base
+    }
+
+    pub fn now_us(&self) -> u64 {
+        self.sim.now()
+    }
+
+    pub fn event_count(&self) -> u64 {
+        self.sim.event_count()
+    }
+
+    pub fn trace_hash(&self) -> String {
+        self.sim.trace_hash()
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.sim.is_finished()
+    }
+
+    pub fn violation(&self) -> Option<&void_core::check::Violation> {
+        self.sim.violation()
+    }
+
+    pub fn nodes(&self) -> Vec<NodeView> {
+        self.sim.nodes()
+    }
+
+    pub fn event(&self, index: u64) -> Option<EventView> {
+        self.sim.event(index)
+    }
+
+    /// The last `n` recorded events, oldest first.
+    pub fn recent_events(&self, n: u64) -> Vec<EventView> {
+        let end = self.event_count();
+        (end.saturating_sub(n)..end).filter_map(|i| self.sim.event(i)).collect()
+    }
+
+    /// Handles one queue item (one or more events). False once the run is over.
+    pub fn step(&mut self) -> bool {
+        let moved = self.sim.step();
+        if moved {
+            self.steps += 1;
+        }
+        moved
+    }
+
+    /// Goes back one queue item by simulating again from the seed (deterministic).
+    pub fn step_back(&mut self) -> Result<(), String> {
+        let target = self.steps.saturating_sub(1).max(self.origin);
+        self.rebuild_to_steps(target)
+    }
+
+    /// Restarts from the seed, keeping the user's faults.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.rebuild_to_steps(self.origin)
+    }
+
+    /// Queue items handled since the start.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// True at the first position of the run (nothing to step back to).
+    pub fn at_origin(&self) -> bool {
+        self.steps <= self.origin
+    }
+
+    fn rebuild_to_steps(&mut self, target: u64) -> Result<(), String> {
+        self.sim = Self::build(&self.base, self.seed, &self.faults)?;
+        self.steps = 0;
+        while self.steps < target && self.step() {}
+        Ok(())
+    }
+
+    /// Runs forward to the first step boundary at or after event index `at` (the
+    /// permalink's position), or to the end.
+    pub fn seek_event(&mut self, at: u64) {
+        while self.event_count() < at && self.step() {}
+    }
+
+    /// Advances the animation clock from `from_us` by `real_ms` of wall time at `speed` and
+    /// handles the queue items up to it, at most [`MAX_STEPS_PER_TICK`] of them. The
+    /// simulation ends at most one item ahead of the clock. Returns the new clock; when the
+    /// cap stopped the tick early, the clock waits at the simulation's time.
+    pub fn advance(&mut self, from_us: u64, real_ms: f64, speed: f64) -> u64 {
+        let delta = (real_ms.max(0.0) * speed.max(0.0) * VIRTUAL_US_PER_REAL_MS_AT_1X) as u64;
+        let target = from_us.saturating_add(delta.max(1));
+        for _ in 0..MAX_STEPS_PER_TICK {
+            if self.now_us() >= target || !self.step() {
+                return if self.is_finished() { self.now_us() } else { target };
+            }
+        }
+        self.now_us().min(target)
+    }
+
+    /// Runs to the end (tests, and the "run to end" of a permalink at the end).
+    pub fn run_to_end(&mut self) {
+        while self.step() {}
+    }
+
+    /// Adds `fault` for `node` one microsecond from now and records it for the permalink.
+    pub fn inject(&mut self, node: u32, fault: UserFault) -> Result<Fault, String> {
+        if self.faults.len() >= MAX_USER_FAULTS {
+            return Err(format!("a run keeps at most {MAX_USER_FAULTS} added faults"));
+        }
+        let at_ms = next_instant_ms(self.now_us());
+        let fault = match fault {
+            UserFault::Crash => Fault::Crash { at_ms, node },
+            UserFault::Restart => Fault::Restart { at_ms, node },
+            UserFault::SkewClock(by_ms) => Fault::ClockJump { at_ms, node, by_ms },
+            UserFault::Misbehave(behaviour) => {
+                let behaviour = behaviour.trim().to_owned();
+                if behaviour.is_empty() {
+                    return Err("name a behaviour (or \"honest\" to reset)".into());
+                }
+                Fault::Misbehave { at_ms, node, behaviour }
+            }
+        };
+        self.sim.inject(fault.clone()).map_err(|e| e.to_string())?;
+        self.faults.push(fault.clone());
+        Ok(fault)
+    }
+}
+
+/// The earliest whole microsecond after `now_us`, in the fractional milliseconds faults
+/// use, chosen so that converting back lands strictly after `now_us`.
+pub fn next_instant_ms(now_us: u64) -> f64 {
+    let mut us = now_us + 1;
+    loop {
+        let ms = us as f64 / 1000.0;
+        if sim::ms_to_us(ms) > now_us {
+            return ms;
+        }
+        us += 1;
+    }
+}

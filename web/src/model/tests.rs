@@ -1,0 +1,274 @@
+//! The model's rules, without a browser (they also run in the browser test build).
+
+use void_core::sim::{self, Fault};
+// In the browser build the same tests run under wasm-bindgen-test.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use super::*;
+
+fn hash_of(name: &str, seed: u64, faults: &[Fault]) -> (u64, String) {
+    let json = sim::load_builtin(name).unwrap();
+    let mut scenario = sim::Scenario::from_json(json).unwrap();
+    scenario.faults.extend(faults.iter().cloned());
+    let mut s = sim::build(&scenario, seed, false).unwrap();
+    s.run_to_end();
+    (s.event_count(), s.trace_hash())
+}
+
+#[test]
+fn running_to_the_end_gives_the_simulators_hash() {
+    let mut run = Run::new("hlc-ping", 7, Vec::new()).unwrap();
+    run.run_to_end();
+    assert_eq!((run.event_count(), run.trace_hash()), hash_of("hlc-ping", 7, &[]));
+}
+
+#[test]
+fn every_builtin_loads_and_steps() {
+    for name in sim::builtin_names() {
+        let mut run = Run::new(name, 3, Vec::new()).unwrap();
+        assert!(run.step(), "{name}: the first step handles something");
+        assert!(run.event_count() > 0, "{name}");
+    }
+}
+
+#[test]
+fn step_back_returns_to_the_previous_position_exactly() {
+    let mut run = Run::new("hlc-ping", 5, Vec::new()).unwrap();
+    for _ in 0..40 {
+        run.step();
+    }
+    let (count, hash) = (run.event_count(), run.trace_hash());
+    run.step();
+    assert!(run.event_count() > count);
+    run.step_back().unwrap();
+    assert_eq!((run.event_count(), run.trace_hash()), (count, hash));
+}
+
+#[test]
+fn step_back_at_the_start_stays_at_the_start() {
+    let mut run = Run::new("hlc-ping", 5, Vec::new()).unwrap();
+    let (start, hash) = (run.event_count(), run.trace_hash());
+    assert!(run.at_origin());
+    run.step_back().unwrap();
+    assert_eq!((run.event_count(), run.trace_hash()), (start, hash));
+}
+
+#[test]
+fn a_run_opens_with_every_node_booted() {
+    let run = Run::new("hlc-ping", 5, Vec::new()).unwrap();
+    assert_eq!(run.now_us(), 0);
+    let nodes = run.nodes();
+    assert_eq!(nodes.len(), 5);
+    assert!(nodes.iter().all(|n| n.state == "up"), "{nodes:?}");
+}
+
+#[test]
+fn unknown_scenario_is_named() {
+    let err = Run::new("no-such", 1, Vec::new()).err().unwrap();
+    assert!(err.contains("\"no-such\"") && err.contains("hlc-ping"), "{err}");
+}
+
+#[test]
+fn injected_crash_downs_the_node_and_replays_from_the_permalink() {
+    let mut model = Model::open(Ok(None));
+    for _ in 0..30 {
+        model.apply(Action::Step);
+    }
+    model.apply(Action::Inject { node: 2, fault: UserFault::Crash });
+    assert_eq!(model.error, None);
+    assert_eq!(model.view.nodes[2].state, "crashed");
+    assert_eq!(model.view.faults.len(), 1);
+    for _ in 0..50 {
+        model.apply(Action::Step);
+    }
+    let link = model.view.permalink();
+    let text = link.encode();
+    let decoded = Permalink::decode(&format!("#{text}")).unwrap().unwrap();
+    assert_eq!(decoded, link);
+    let reopened = Model::open(Ok(Some(decoded)));
+    assert_eq!(reopened.error, None);
+    assert_eq!(reopened.view.events, model.view.events);
+    assert_eq!(reopened.view.trace_hash, model.view.trace_hash);
+    assert_eq!(reopened.view.nodes[2].state, "crashed");
+}
+
+#[test]
+fn every_user_fault_kind_replays_identically_to_the_end() {
+    let mut run = Run::new("hlc-ping", 11, Vec::new()).unwrap();
+    for _ in 0..25 {
+        run.step();
+    }
+    run.inject(1, UserFault::SkewClock(100)).unwrap();
+    for _ in 0..25 {
+        run.step();
+    }
+    run.inject(0, UserFault::Misbehave("ignore-remote".into())).unwrap();
+    run.inject(4, UserFault::Crash).unwrap();
+    for _ in 0..25 {
+        run.step();
+    }
+    run.inject(4, UserFault::Restart).unwrap();
+    run.run_to_end();
+    let faults = run.faults().to_vec();
+    assert_eq!(faults.len(), 4);
+    assert_eq!((run.event_count(), run.trace_hash()), hash_of("hlc-ping", 11, &faults));
+}
+
+#[test]
+fn an_empty_behaviour_is_refused_with_a_reason() {
+    let mut run = Run::new("hlc-ping", 1, Vec::new()).unwrap();
+    let err = run.inject(0, UserFault::Misbehave("  ".into())).unwrap_err();
+    assert!(err.contains("behaviour"), "{err}");
+    assert!(run.faults().is_empty());
+}
+
+#[test]
+fn a_fault_for_a_missing_node_is_refused() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Inject { node: 99, fault: UserFault::Crash });
+    let err = model.error.clone().unwrap();
+    assert!(err.contains("node 99"), "{err}");
+    assert!(model.view.faults.is_empty());
+}
+
+#[test]
+fn next_instant_is_strictly_after_now() {
+    for now in [0u64, 1, 999, 1_000, 123_456_789, 1_999_999_999] {
+        let ms = run::next_instant_ms(now);
+        assert!(sim::ms_to_us(ms) > now, "{now}");
+        assert!(sim::ms_to_us(ms) <= now + 2, "{now}");
+    }
+}
+
+#[test]
+fn permalink_round_trips_with_and_without_faults() {
+    let plain = Permalink { scenario: "clock-skew".into(), seed: u64::MAX, at: 17, faults: Vec::new() };
+    assert_eq!(plain.encode(), format!("s=clock-skew&seed={}&at=17", u64::MAX));
+    assert_eq!(Permalink::decode(&plain.encode()).unwrap(), Some(plain));
+    let faults = vec![
+        Fault::Crash { at_ms: 12.345, node: 1 },
+        Fault::Misbehave { at_ms: 0.001, node: 0, behaviour: "ignore-remote".into() },
+        Fault::ClockJump { at_ms: 100.0, node: 2, by_ms: -100 },
+    ];
+    let link = Permalink { scenario: "hlc-ping".into(), seed: 7, at: 300, faults };
+    let text = link.encode();
+    assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || "=&-_".contains(c)), "{text}");
+    assert_eq!(Permalink::decode(&text).unwrap(), Some(link));
+}
+
+#[test]
+fn bad_permalinks_say_what_is_wrong() {
+    assert_eq!(Permalink::decode("").unwrap(), None);
+    assert_eq!(Permalink::decode("#").unwrap(), None);
+    let cases = [
+        ("s=hlc-ping", "no seed"),
+        ("seed=3", "no scenario"),
+        ("s=hlc-ping&seed=x", "seed=\"x\""),
+        ("s=hlc-ping&seed=1&at=-1", "at=\"-1\""),
+        ("s=a/b&seed=1", "scenario name"),
+        ("s=hlc-ping&seed=1&f=!!", "base64url"),
+        ("s=hlc-ping&seed=1&f=e30", "fault list"),
+        ("s=hlc-ping&seed=1&zoom=2", "\"zoom\" is unknown"),
+        ("s=hlc-ping&seed", "not key=value"),
+    ];
+    for (text, wanted) in cases {
+        let err = Permalink::decode(text).unwrap_err();
+        assert!(err.contains(wanted), "{text}: {err}");
+    }
+    let huge = "a".repeat(MAX_FRAGMENT_BYTES + 1);
+    assert!(Permalink::decode(&huge).unwrap_err().contains("bytes"));
+}
+
+#[test]
+fn a_bad_link_opens_the_default_run_with_an_error() {
+    let model = Model::open(Permalink::decode("s=nope&seed=1"));
+    assert!(model.error.as_deref().unwrap_or("").contains("\"nope\""), "{:?}", model.error);
+    assert_eq!(model.view.scenario, DEFAULT_SCENARIO);
+    let model = Model::open(Permalink::decode(
+        "s=hlc-ping&seed=1&f=W3sia2luZCI6ImNyYXNoIiwiYXRfbXMiOjEsIm5vZGUiOjQwfV0",
+    ));
+    assert!(model.error.as_deref().unwrap_or("").contains("node 40"), "{:?}", model.error);
+}
+
+#[test]
+fn playing_advances_virtual_time_and_stops_at_the_end() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::SetSpeed(MAX_SPEED));
+    model.apply(Action::Play);
+    assert!(model.playing);
+    let mut last = model.view.now_us;
+    for _ in 0..10 {
+        model.apply(Action::Tick { real_ms: 16.0 });
+        assert!(model.view.now_us >= last);
+        assert!(model.display_us <= model.view.now_us, "the simulation is never behind the clock");
+        last = model.view.now_us;
+    }
+    assert!(last > 0);
+    // At 100× one real millisecond is 1 000 virtual µs: ten 16 ms frames make 160 ms.
+    assert_eq!(model.display_us, 160_000);
+    for _ in 0..10_000 {
+        if !model.playing {
+            break;
+        }
+        model.apply(Action::Tick { real_ms: 1_000.0 });
+    }
+    assert!(!model.playing && model.view.finished);
+    assert_eq!((model.view.events, model.view.trace_hash.clone()), hash_of("hlc-ping", 1, &[]));
+}
+
+#[test]
+fn a_tick_is_bounded_so_frames_stay_short() {
+    // The small scenarios: the big ones take minutes in an unoptimised build.
+    for name in ["hlc-ping", "clock-skew"] {
+        let mut run = Run::new(name, 2, Vec::new()).unwrap();
+        loop {
+            let before = run.steps();
+            let shown = run.advance(0, 1e12, MAX_SPEED);
+            let handled = run.steps() - before;
+            assert!(handled <= u64::from(MAX_STEPS_PER_TICK), "{name}: {handled}");
+            if run.is_finished() {
+                break;
+            }
+            assert_eq!(handled, u64::from(MAX_STEPS_PER_TICK), "{name}: only the cap stops a tick early");
+            assert_eq!(shown, run.now_us(), "{name}: a capped tick waits for the simulation");
+        }
+    }
+}
+
+#[test]
+fn speed_is_clamped() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::SetSpeed(1e9));
+    assert_eq!(model.speed, MAX_SPEED);
+    model.apply(Action::SetSpeed(0.0));
+    assert_eq!(model.speed, MIN_SPEED);
+    model.apply(Action::SetSpeed(f64::NAN));
+    assert_eq!(model.speed, 1.0);
+}
+
+#[test]
+fn a_violation_stops_play_and_names_the_replay() {
+    // Node 0 ignores received stamps while clocks disagree: causality must break.
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "clock-skew".into(),
+        seed: 1,
+        at: 0,
+        faults: vec![Fault::Misbehave { at_ms: 0.0, node: 0, behaviour: "ignore-remote".into() }],
+    })));
+    model.apply(Action::SetSpeed(MAX_SPEED));
+    model.apply(Action::Play);
+    for _ in 0..10_000 {
+        if !model.playing {
+            break;
+        }
+        model.apply(Action::Tick { real_ms: 1_000.0 });
+    }
+    let violation = model.view.violation.clone().expect("a violation");
+    assert!(!violation.invariant.is_empty());
+    assert!(!model.playing);
+    assert_eq!(model.view.replay_command(), "void sim clock-skew --seed 1");
+}

@@ -1,0 +1,86 @@
+//! One colour and one dash pattern per message kind, the same in every view. Colours are
+//! the Okabe–Ito palette (safe for colour-blind viewers); the dash pattern and the label
+//! make sure colour is never the only cue.
+
+/// Okabe–Ito, without black (used for text) and yellow (too light on white).
+pub const OKABE_ITO: [&str; 6] = ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"];
+
+/// Dash patterns, cycled independently of the colours.
+pub const DASHES: [&str; 4] = ["", "6 3", "2 3", "8 3 2 3"];
+
+/// Kinds the papers name, pinned (colour, dash) so the same kind always looks the same
+/// and the kinds that meet in one protocol differ in colour where the palette allows.
+const KNOWN: &[(&str, usize, usize)] = &[
+    ("Ping", 0, 0),
+    ("Pong", 1, 1),
+    ("Request", 5, 0),
+    ("PrePrepare", 0, 0),
+    ("Prepare", 1, 1),
+    ("Commit", 2, 0),
+    ("ViewChange", 3, 0),
+    ("NewView", 4, 3),
+    ("Reply", 5, 2),
+    ("Checkpoint", 2, 2),
+    ("Gossip", 0, 0),
+    ("IHave", 5, 2),
+    ("Graft", 2, 3),
+    ("Prune", 3, 1),
+];
+
+/// (colour index, dash index) of a kind: pinned, else from an FNV-1a hash of its name.
+fn style(kind: &str) -> (usize, usize) {
+    if let Some((_, c, d)) = KNOWN.iter().find(|(k, _, _)| *k == kind) {
+        return (*c, *d);
+    }
+    let mut h: u32 = 0x811c_9dc5;
+    for b in kind.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    let h = h as usize;
+    (h % OKABE_ITO.len(), (h / OKABE_ITO.len()) % DASHES.len())
+}
+
+/// The colour of messages of `kind`.
+pub fn colour(kind: &str) -> &'static str {
+    OKABE_ITO[colour_index(kind)]
+}
+
+/// The index into [`OKABE_ITO`] (for arrow-head markers defined once per colour).
+pub fn colour_index(kind: &str) -> usize {
+    style(kind).0
+}
+
+/// The dash pattern of messages of `kind` (`""` = solid).
+pub fn dash(kind: &str) -> &'static str {
+    DASHES[style(kind).1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn paper_kinds_that_meet_in_one_run_look_different() {
+        for group in [
+            &["Ping", "Pong"][..],
+            &["PrePrepare", "Prepare", "Commit", "ViewChange", "NewView"],
+            &["Gossip", "IHave", "Graft", "Prune"],
+        ] {
+            for (i, a) in group.iter().enumerate() {
+                for b in &group[i + 1..] {
+                    assert!((colour(a), dash(a)) != (colour(b), dash(b)), "{a} and {b}");
+                    assert_ne!(colour(a), colour(b), "{a} and {b} share a colour");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_kinds_are_stable() {
+        assert_eq!(colour("Whatever"), colour("Whatever"));
+        assert_eq!(dash("Whatever"), dash("Whatever"));
+        assert!(OKABE_ITO.contains(&colour("Whatever")));
+    }
+}

@@ -1,0 +1,163 @@
+//! The playground in headless Chromium: mounted into a fresh element, driven by clicks,
+//! checked through the `data-*` hooks the end-to-end tests use too.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use void_core::sim;
+use void_web::App;
+use void_web::model::Permalink;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Golden hashes when tests/golden/trace-hashes.json exists (copied by build.rs), else `{}`.
+const GOLDEN: &str = include_str!(concat!(env!("OUT_DIR"), "/golden-trace-hashes.json"));
+
+fn document() -> web_sys::Document {
+    web_sys::window().expect("a window").document().expect("a document")
+}
+
+/// Sets the URL fragment without a `hashchange` (so apps mounted by other tests stay put).
+fn set_fragment(fragment: &str) {
+    let window = web_sys::window().expect("a window");
+    let path = window.location().pathname().expect("a path");
+    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
+    window
+        .history()
+        .expect("a history")
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        .expect("the URL is replaced");
+}
+
+async fn settle() {
+    yew::platform::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Mounts the app (reading `fragment` as its permalink) into a new element.
+async fn mount(fragment: &str) -> Element {
+    set_fragment(fragment);
+    let root = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&root).expect("appended");
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    settle().await;
+    set_fragment("");
+    root
+}
+
+fn find(root: &Element, selector: &str) -> Element {
+    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
+}
+
+fn text(root: &Element, testid: &str) -> String {
+    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
+}
+
+async fn click(root: &Element, selector: &str) {
+    let el = find(root, selector);
+    match el.dyn_ref::<HtmlElement>() {
+        Some(html) => html.click(),
+        // SVG elements have no click(); dispatch the event they would get.
+        None => {
+            let init = web_sys::MouseEventInit::new();
+            init.set_bubbles(true);
+            let event =
+                web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).expect("an event");
+            el.dispatch_event(&event).expect("dispatched");
+        }
+    }
+    settle().await;
+}
+
+fn native_hash(name: &str, seed: u64) -> String {
+    let scenario = sim::Scenario::from_json(sim::load_builtin(name).expect("built in")).expect("valid");
+    let mut run = sim::build(&scenario, seed, false).expect("builds");
+    run.run_to_end();
+    run.trace_hash()
+}
+
+#[wasm_bindgen_test]
+async fn every_node_is_drawn_with_its_hooks() {
+    let root = mount("s=hlc-ping&seed=3").await;
+    let nodes = root.query_selector_all("[data-node]").expect("a valid selector");
+    let scenario = sim::Scenario::from_json(sim::load_builtin("hlc-ping").expect("built in")).expect("valid");
+    assert_eq!(nodes.length(), scenario.nodes);
+    for i in 0..scenario.nodes {
+        let node = find(&root, &format!("[data-node=\"{i}\"]"));
+        assert_eq!(node.get_attribute("data-state").as_deref(), Some("up"), "node {i}");
+        assert_eq!(node.get_attribute("data-role").as_deref(), Some("node"), "node {i}");
+    }
+    let options = root.query_selector_all("[data-testid=scenario] option").expect("a valid selector");
+    assert_eq!(options.length() as usize, sim::builtin().len());
+    for testid in ["play", "step", "step-back", "seed", "speed", "share", "trace-hash", "event-index"] {
+        find(&root, &format!("[data-testid={testid}]"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn step_moves_the_event_index_and_step_back_returns() {
+    let root = mount("s=hlc-ping&seed=4").await;
+    let start: u64 = text(&root, "event-index").parse().expect("a number");
+    let start_hash = text(&root, "trace-hash");
+    click(&root, "[data-testid=step]").await;
+    click(&root, "[data-testid=step]").await;
+    let after: u64 = text(&root, "event-index").parse().expect("a number");
+    assert!(after > start, "{after} > {start}");
+    assert_ne!(text(&root, "trace-hash"), start_hash);
+    click(&root, "[data-testid=step-back]").await;
+    click(&root, "[data-testid=step-back]").await;
+    assert_eq!(text(&root, "event-index").parse::<u64>().expect("a number"), start);
+    assert_eq!(text(&root, "trace-hash"), start_hash);
+    assert!(!text(&root, "what-happened").is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn hash_at_the_end_of_hlc_ping_seed_7_matches_the_native_run() {
+    let root = mount(&format!("s=hlc-ping&seed=7&at={}", u64::MAX)).await;
+    let shown = text(&root, "trace-hash");
+    assert_eq!(shown, native_hash("hlc-ping", 7), "same code, same scenario, same seed");
+    let golden: serde_json::Value = serde_json::from_str(GOLDEN).expect("the golden file is JSON");
+    if let Some(expected) = golden.get("hlc-ping/7").and_then(|v| v.as_str()) {
+        assert_eq!(shown, expected, "the hash computed on x86_64 (tests/golden/trace-hashes.json)");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
+    let root = mount("s=hlc-ping&seed=9").await;
+    for _ in 0..5 {
+        click(&root, "[data-testid=step]").await;
+    }
+    click(&root, "[data-node=\"2\"]").await;
+    assert_eq!(find(&root, "[data-testid=inspector]").get_attribute("data-inspected").as_deref(), Some("2"));
+    click(&root, "[data-testid=crash]").await;
+    assert_eq!(find(&root, "[data-node=\"2\"]").get_attribute("data-state").as_deref(), Some("crashed"));
+    click(&root, "[data-testid=step]").await;
+    let hash = text(&root, "trace-hash");
+    let events = text(&root, "event-index");
+
+    click(&root, "[data-testid=share]").await;
+    let url =
+        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
+    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
+    assert_eq!((link.scenario.as_str(), link.seed), ("hlc-ping", 9));
+    assert_eq!(link.at.to_string(), events);
+    assert_eq!(link.faults.len(), 1);
+    assert_eq!(Permalink::decode(&link.encode()).expect("decodes"), Some(link.clone()));
+
+    let again = mount(&fragment).await;
+    assert_eq!(text(&again, "trace-hash"), hash);
+    assert_eq!(text(&again, "event-index"), events);
+    assert_eq!(find(&again, "[data-node=\"2\"]").get_attribute("data-state").as_deref(), Some("crashed"));
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_link_is_explained_and_the_default_run_opens() {
+    let root = mount("s=hlc-ping&seed=banana").await;
+    let error = text(&root, "error");
+    assert!(error.contains("seed=\"banana\""), "{error}");
+    assert!(root.query_selector_all("[data-node]").expect("a valid selector").length() > 0);
+}
