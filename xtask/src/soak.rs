@@ -88,7 +88,7 @@ pub fn soak(ws: &Workspace, opts: &SoakOptions) -> Result<()> {
 
     let mut ignored = ws.cargo();
     ignored.args(["test", "-p", "void-tests", "--release", "--", "--ignored"]).env("VOID_BIN", &void);
-    let row = ignored_tests_row(&mut ignored)?;
+    let row = ignored_tests_row(&mut ignored, "cargo test -p void-tests --release -- --ignored")?;
     if !row.ok {
         failed.push(String::from("ignored tests"));
     }
@@ -186,8 +186,7 @@ fn seed_list(seeds: &[u64]) -> String {
     }
 }
 
-fn ignored_tests_row(test: &mut Command) -> Result<Row> {
-    let shown = cmd::display(test);
+fn ignored_tests_row(test: &mut Command, shown: &str) -> Result<Row> {
     let (teed, took) = cmd::timed(|| cmd::tee(test));
     let teed = teed?;
     let counts = TestCounts::parse(&teed.stdout);
@@ -199,7 +198,7 @@ fn ignored_tests_row(test: &mut Command) -> Result<Row> {
         (false, true) => format!("error: {}", cmd::failure(teed.status).unwrap_or_default()),
     };
     let runs = format!("{} tests ({} passed)", counts.passed + counts.failed, counts.passed);
-    Ok(Row { command: shown, runs, failing, wall: cmd::human_duration(took), ok })
+    Ok(Row { command: shown.to_owned(), runs, failing, wall: cmd::human_duration(took), ok })
 }
 
 /// Names from libtest's `test NAME ... FAILED` lines.
@@ -232,7 +231,7 @@ impl SoakLog {
             .with_context(|| format!("opening {} to append", path.display()))?;
         let mut log = SoakLog { path, file };
         if fresh {
-            log.line("# Soak runs\n\nLong runs that CI has no time for, appended by `cargo xtask soak`.\n")?;
+            log.line("# Soak runs\n\nLong runs that CI has no time for, appended by `cargo xtask soak`.")?;
         }
         Ok(log)
     }
