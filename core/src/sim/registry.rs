@@ -12,6 +12,11 @@ use super::world::{AnySim, Sim};
 const BUILTINS: &[(&str, &str)] = &[
     ("hlc-ping", include_str!("../../scenarios/hlc-ping.json")),
     ("clock-skew", include_str!("../../scenarios/clock-skew.json")),
+    ("pbft-normal", include_str!("../../scenarios/pbft-normal.json")),
+    ("pbft-primary-crash", include_str!("../../scenarios/pbft-primary-crash.json")),
+    ("pbft-byzantine", include_str!("../../scenarios/pbft-byzantine.json")),
+    ("pbft-state-transfer", include_str!("../../scenarios/pbft-state-transfer.json")),
+    ("pbft-too-many-faults", include_str!("../../scenarios/pbft-too-many-faults.json")),
     ("plumtree", include_str!("../../scenarios/plumtree.json")),
     ("flood", include_str!("../../scenarios/flood.json")),
     ("plumtree-churn", include_str!("../../scenarios/plumtree-churn.json")),
@@ -19,7 +24,7 @@ const BUILTINS: &[(&str, &str)] = &[
 ];
 
 /// Protocols the simulator knows, by the name scenarios use.
-pub const PROTOCOLS: &[&str] = &["hlc-ping", "gossip"];
+pub const PROTOCOLS: &[&str] = &["hlc-ping", "pbft", "gossip"];
 
 /// A built-in scenario.
 #[derive(Clone, Debug)]
@@ -55,6 +60,7 @@ pub fn builtin() -> Vec<BuiltinScenario> {
 pub fn build(scenario: &Scenario, seed: u64, record: bool) -> Result<Box<dyn AnySim>, ScenarioError> {
     match scenario.protocol.as_str() {
         "hlc-ping" => Ok(Box::new(Sim::<crate::hlc_ping::HlcPing>::new(scenario, seed, record)?)),
+        "pbft" => Ok(Box::new(Sim::<crate::pbft::PbftNode>::new(scenario, seed, record)?)),
         "gossip" => Ok(Box::new(crate::gossip::simulate(scenario, seed, record)?)),
         other => Err(ScenarioError::field(
             "protocol",

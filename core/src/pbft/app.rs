@@ -1,0 +1,339 @@
+//! The replicated application: a key-value store on [`VersionStore`] with put, get,
+//! delete, compare-and-swap and use-once nonces.
+//!
+//! Every write of a batch is versioned at the batch's HLC timestamp, so a snapshot read
+//! (`get KEY --at HLC`) sees the store as of that point. History is kept back to the
+//! previous checkpoint; older snapshot reads see the state as of that checkpoint.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::messages::Digest;
+use crate::clock::{Timestamp, VersionStore};
+
+/// Longest key, value or nonce accepted (bytes).
+pub const MAX_KEY_BYTES: usize = 256;
+pub const MAX_VALUE_BYTES: usize = 4096;
+
+/// A client operation (the `o` of ⟨REQUEST, o, t, c⟩).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Put {
+        key: String,
+        value: String,
+    },
+    /// Read the latest value, or the value as of `at` (a snapshot read).
+    Get {
+        key: String,
+        at: Option<Timestamp>,
+    },
+    Delete {
+        key: String,
+    },
+    /// Write `new` if the current value equals `expected` (`None`: the key is absent).
+    Cas {
+        key: String,
+        expected: Option<String>,
+        new: String,
+    },
+    /// Mark a use-once nonce consumed; the result says whether it was still fresh.
+    ConsumeNonce {
+        nonce: String,
+    },
+}
+
+impl Op {
+    /// The key this operation touches (nonces live in their own namespace).
+    pub fn key(&self) -> (bool, &str) {
+        match self {
+            Op::Put { key, .. } | Op::Get { key, .. } | Op::Delete { key } | Op::Cas { key, .. } => {
+                (false, key)
+            }
+            Op::ConsumeNonce { nonce } => (true, nonce),
+        }
+    }
+
+    /// Whether sizes are within bounds (checked on every request a replica accepts).
+    pub fn is_bounded(&self) -> bool {
+        let v = |s: &String| s.len() <= MAX_VALUE_BYTES;
+        let k = |s: &String| s.len() <= MAX_KEY_BYTES;
+        match self {
+            Op::Put { key, value } => k(key) && v(value),
+            Op::Get { key, .. } | Op::Delete { key } => k(key),
+            Op::Cas { key, expected, new } => k(key) && expected.as_ref().is_none_or(v) && v(new),
+            Op::ConsumeNonce { nonce } => k(nonce),
+        }
+    }
+
+    pub fn is_snapshot_read(&self) -> bool {
+        matches!(self, Op::Get { at: Some(_), .. })
+    }
+}
+
+/// The result of an operation, what clients compare across `f + 1` replies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpResult {
+    /// Put and delete: the write's version.
+    Written(Timestamp),
+    /// Get: the value and its version, or nothing.
+    Value(Option<(String, Timestamp)>),
+    /// Compare-and-swap: whether it swapped, and the value it found.
+    Swapped { ok: bool, found: Option<String> },
+    /// Consume-nonce: whether the nonce was fresh.
+    Fresh(bool),
+    /// The operation was refused (oversized).
+    Refused,
+}
+
+/// One write, kept since the garbage-collection watermark so snapshots can be rebuilt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Write {
+    key: String,
+    value: Option<String>,
+    ts: Timestamp,
+}
+
+/// The key-value store.
+#[derive(Clone, Debug, Default)]
+pub struct KvApp {
+    store: VersionStore<String, String>,
+    /// Latest values as of the watermark, and the writes after it.
+    base: Vec<(String, String, Timestamp)>,
+    writes: Vec<Write>,
+    nonces: BTreeSet<String>,
+    /// The version of the last batch executed (batch stamps are forced to increase).
+    last_ts: Timestamp,
+    /// `last_ts` at the previous checkpoint: history before it is collected at the next.
+    checkpoint_ts: Option<Timestamp>,
+    /// Deliberately broken reads, for the checker's own tests.
+    pub stale_reads: bool,
+    /// The previous batch's version (only the broken reads use it).
+    prev_ts: Timestamp,
+}
+
+/// The serialized form of the application state: what checkpoints digest and state
+/// transfer ships. Canonical: equal histories give equal bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvSnapshot {
+    watermark: Option<Timestamp>,
+    base: Vec<(String, String, Timestamp)>,
+    writes: Vec<Write>,
+    nonces: BTreeSet<String>,
+    last_ts: Timestamp,
+    checkpoint_ts: Option<Timestamp>,
+}
+
+impl KvApp {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The timestamp at which a batch stamped `hlc` executes: strictly after the previous
+    /// batch, whatever the primary stamped (a faulty primary cannot rewrite history).
+    pub fn batch_timestamp(&mut self, hlc: Timestamp) -> Timestamp {
+        let next = Timestamp::new(self.last_ts.wall, self.last_ts.logical.saturating_add(1), hlc.node);
+        let ts = if hlc > self.last_ts { hlc } else { next };
+        self.prev_ts = self.last_ts;
+        self.last_ts = ts;
+        ts
+    }
+
+    pub fn last_ts(&self) -> Timestamp {
+        self.last_ts
+    }
+
+    fn write(&mut self, key: &str, value: Option<String>, ts: Timestamp) {
+        // Writes are at `ts >= last_ts > watermark`, so the store cannot refuse them.
+        let res = match &value {
+            Some(v) => self.store.put(key.into(), v.clone(), ts),
+            None => self.store.delete(key.into(), ts),
+        };
+        if res.is_ok() {
+            self.writes.push(Write { key: key.into(), value, ts });
+        }
+    }
+
+    fn latest(&self, key: &str) -> Option<String> {
+        self.store.get(&String::from(key)).map(|(v, _)| v.clone())
+    }
+
+    /// Execute `op` at version `ts`.
+    pub fn execute(&mut self, op: &Op, ts: Timestamp) -> OpResult {
+        if !op.is_bounded() {
+            return OpResult::Refused;
+        }
+        match op {
+            Op::Put { key, value } => {
+                self.write(key, Some(value.clone()), ts);
+                OpResult::Written(ts)
+            }
+            Op::Delete { key } => {
+                self.write(key, None, ts);
+                OpResult::Written(ts)
+            }
+            Op::Get { key, at } => {
+                let key = String::from(key.as_str());
+                let found = match at {
+                    Some(at) => self.store.get_at(&key, *at),
+                    // The broken variant answers from just before the previous batch.
+                    None if self.stale_reads && self.prev_ts.wall > 1 => {
+                        let p = self.prev_ts;
+                        let before = if p.logical > 0 {
+                            Timestamp::upper(p.wall, p.logical - 1)
+                        } else {
+                            Timestamp::upper(p.wall - 1, u32::MAX)
+                        };
+                        self.store.get_at(&key, before)
+                    }
+                    None => self.store.get(&key),
+                };
+                OpResult::Value(found.map(|(v, t)| (v.clone(), t)))
+            }
+            Op::Cas { key, expected, new } => {
+                let found = self.latest(key);
+                let ok = found == *expected;
+                if ok {
+                    self.write(key, Some(new.clone()), ts);
+                }
+                OpResult::Swapped { ok, found }
+            }
+            Op::ConsumeNonce { nonce } => OpResult::Fresh(self.nonces.insert(nonce.clone())),
+        }
+    }
+
+    /// Forget history below `watermark`.
+    fn collect(&mut self, watermark: Timestamp) {
+        if self.store.watermark().is_some_and(|w| w >= watermark) {
+            return;
+        }
+        self.store.gc(watermark);
+        self.base = self.store.scan(.., Some(watermark)).map(|(k, v, t)| (k.clone(), v.clone(), t)).collect();
+        self.writes.retain(|w| w.ts > watermark);
+    }
+
+    pub fn snapshot(&self) -> KvSnapshot {
+        KvSnapshot {
+            watermark: self.store.watermark(),
+            base: self.base.clone(),
+            writes: self.writes.clone(),
+            nonces: self.nonces.clone(),
+            last_ts: self.last_ts,
+            checkpoint_ts: self.checkpoint_ts,
+        }
+    }
+
+    /// At every checkpoint (the same point of the sequence on every replica): forget the
+    /// history before the previous checkpoint.
+    pub fn at_checkpoint(&mut self) {
+        if let Some(wm) = self.checkpoint_ts {
+            self.collect(wm);
+        }
+        self.checkpoint_ts = Some(self.last_ts);
+    }
+
+    /// Rebuild a store from a snapshot (state transfer, restart).
+    pub fn restore(snap: KvSnapshot) -> KvApp {
+        let mut app = KvApp::default();
+        for (k, v, t) in &snap.base {
+            let _ = app.store.put(k.clone(), v.clone(), *t);
+        }
+        for w in &snap.writes {
+            let _ = match &w.value {
+                Some(v) => app.store.put(w.key.clone(), v.clone(), w.ts),
+                None => app.store.delete(w.key.clone(), w.ts),
+            };
+        }
+        if let Some(wm) = snap.watermark {
+            app.store.gc(wm);
+        }
+        app.base = snap.base;
+        app.writes = snap.writes;
+        app.nonces = snap.nonces;
+        app.last_ts = snap.last_ts;
+        app.checkpoint_ts = snap.checkpoint_ts;
+        app
+    }
+
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+}
+
+/// SHA-256 of bytes.
+pub fn sha256(bytes: &[u8]) -> Digest {
+    Sha256::digest(bytes).into()
+}
+
+/// Latest values only, for tests and displays.
+pub fn latest_values(app: &KvApp) -> BTreeMap<String, String> {
+    app.store.iter_latest().map(|(k, v, _)| (k.clone(), v.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::effect::NodeId;
+
+    fn ts(w: u64) -> Timestamp {
+        Timestamp::new(w, 0, NodeId(0))
+    }
+
+    #[test]
+    fn operations_follow_their_specification() {
+        let mut a = KvApp::new();
+        let t1 = a.batch_timestamp(ts(10));
+        assert_eq!(a.execute(&Op::Put { key: "k".into(), value: "1".into() }, t1), OpResult::Written(t1));
+        let t2 = a.batch_timestamp(ts(20));
+        let cas = Op::Cas { key: "k".into(), expected: Some("0".into()), new: "2".into() };
+        assert_eq!(a.execute(&cas, t2), OpResult::Swapped { ok: false, found: Some("1".into()) });
+        let cas = Op::Cas { key: "k".into(), expected: Some("1".into()), new: "2".into() };
+        assert_eq!(a.execute(&cas, t2), OpResult::Swapped { ok: true, found: Some("1".into()) });
+        let get = |at| Op::Get { key: "k".into(), at };
+        assert_eq!(a.execute(&get(None), t2), OpResult::Value(Some(("2".into(), t2))));
+        assert_eq!(
+            a.execute(&get(Some(Timestamp::upper(15, 0))), t2),
+            OpResult::Value(Some(("1".into(), t1)))
+        );
+        let n = Op::ConsumeNonce { nonce: "n".into() };
+        assert_eq!(a.execute(&n, t2), OpResult::Fresh(true));
+        assert_eq!(a.execute(&n, t2), OpResult::Fresh(false));
+        let t3 = a.batch_timestamp(ts(5));
+        assert!(t3 > t2, "a batch stamped in the past still executes after the previous one");
+        a.execute(&Op::Delete { key: "k".into() }, t3);
+        assert_eq!(a.execute(&get(None), t3), OpResult::Value(None));
+        let big = Op::Put { key: "k".into(), value: "x".repeat(MAX_VALUE_BYTES + 1) };
+        assert_eq!(a.execute(&big, t3), OpResult::Refused);
+    }
+
+    #[test]
+    fn snapshot_round_trip_keeps_reads_after_the_watermark() {
+        let mut a = KvApp::new();
+        for i in 1..=20u64 {
+            let t = a.batch_timestamp(ts(i * 10));
+            a.execute(&Op::Put { key: alloc::format!("k{}", i % 3), value: alloc::format!("{i}") }, t);
+            if i == 6 || i == 12 {
+                a.at_checkpoint();
+            }
+        }
+        let snap = a.snapshot();
+        let b = KvApp::restore(snap.clone());
+        assert_eq!(b.snapshot(), snap);
+        for at in [60u64, 105, 150, 199, 250] {
+            for k in ["k0", "k1", "k2"] {
+                let op = Op::Get { key: k.into(), at: Some(Timestamp::upper(at, 0)) };
+                let mut a2 = a.clone();
+                let mut b2 = b.clone();
+                assert_eq!(a2.execute(&op, ts(0)), b2.execute(&op, ts(0)), "{k} at {at}");
+            }
+        }
+        assert_eq!(latest_values(&a), latest_values(&b));
+    }
+}

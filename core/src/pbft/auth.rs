@@ -1,0 +1,212 @@
+//! Keys and authentication.
+//!
+//! * Normal-case messages between replicas carry MAC authenticators: HMAC-SHA256 under
+//!   the pairwise key of sender and receiver, truncated to 16 bytes, one per replica, all
+//!   over the SHA-256 digest of the message (Castro & Liskov §5.1; the digest is computed
+//!   once, so an authenticator costs one hash plus `n` short MACs).
+//! * Client requests carry an authenticator too, one MAC per replica under the
+//!   client–replica key: the primary relays a request inside its pre-prepare, and each
+//!   backup must check for itself that the client sent it (otherwise a faulty primary
+//!   could invent operations). Replies carry one MAC under the replica–client key.
+//! * `Checkpoint`, `ViewChange` and `NewView` are signed with Ed25519, because they must
+//!   convince third parties: a checkpoint certificate is shown inside a view change, a
+//!   view change inside a new-view message.
+//!
+//! Each node gets a [`Keyring`] at construction. The simulator derives every key from the
+//! run's seed; a native node reads them from key files.
+
+use alloc::vec::Vec;
+
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use hmac::{Hmac, KeyInit, Mac as _};
+use serde::Serialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::config::Config;
+use super::messages::{Authenticator, Digest, Mac, SigBytes, Signed};
+use crate::effect::{DetRng, NodeId};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// A node's keys: a MAC key shared with every other node, its own signing key (replicas
+/// only) and every replica's public key.
+#[derive(Clone)]
+pub struct Keyring {
+    me: NodeId,
+    /// Keyed HMAC states, indexed by peer node id (cloning one skips the key schedule).
+    macs: Vec<HmacSha256>,
+    signing: Option<SigningKey>,
+    verifying: Vec<VerifyingKey>,
+}
+
+impl core::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Keyring {{ me: {}, peers: {}, secrets hidden }}", self.me, self.macs.len())
+    }
+}
+
+/// Every key of a simulated cluster, derived from the seed; [`ClusterKeys::keyring`] hands
+/// each node its share.
+pub struct ClusterKeys {
+    nodes: u32,
+    mac_keys: Vec<[u8; 32]>,
+    signing: Vec<SigningKey>,
+    verifying: Vec<VerifyingKey>,
+}
+
+const MAC_STREAM: u64 = 0x5042_4654_4d41_4331; // "PBFTMAC1"
+const SIG_STREAM: u64 = 0x5042_4654_5349_4731; // "PBFTSIG1"
+
+impl ClusterKeys {
+    /// Deterministic keys for a simulated cluster: pairwise MAC keys for every pair of
+    /// nodes and an Ed25519 key pair for every replica.
+    pub fn simulated(seed: u64, cfg: &Config) -> ClusterKeys {
+        let nodes = cfg.nodes();
+        let mut rng = DetRng::derive(seed, MAC_STREAM);
+        let pairs = (nodes as usize) * (nodes as usize + 1) / 2;
+        let mac_keys = (0..pairs)
+            .map(|_| {
+                let mut k = [0u8; 32];
+                rng.fill_bytes(&mut k);
+                k
+            })
+            .collect();
+        let mut rng = DetRng::derive(seed, SIG_STREAM);
+        let signing: Vec<SigningKey> = (0..cfg.n)
+            .map(|_| {
+                let mut s = [0u8; 32];
+                rng.fill_bytes(&mut s);
+                SigningKey::from_bytes(&s)
+            })
+            .collect();
+        let verifying = signing.iter().map(SigningKey::verifying_key).collect();
+        ClusterKeys { nodes, mac_keys, signing, verifying }
+    }
+
+    fn pair_index(&self, a: u32, b: u32) -> usize {
+        let (lo, hi) = if a <= b { (a as usize, b as usize) } else { (b as usize, a as usize) };
+        hi * (hi + 1) / 2 + lo
+    }
+
+    /// The keyring of node `me`.
+    pub fn keyring(&self, me: NodeId) -> Keyring {
+        let macs = (0..self.nodes)
+            .map(|peer| {
+                // HMAC zero-pads keys to its 64-byte block: padding here gives the same MAC.
+                let mut block = [0u8; 64];
+                block[..32].copy_from_slice(&self.mac_keys[self.pair_index(me.0, peer)]);
+                <HmacSha256 as KeyInit>::new(&block.into())
+            })
+            .collect();
+        Keyring {
+            me,
+            macs,
+            signing: self.signing.get(me.index()).cloned(),
+            verifying: self.verifying.clone(),
+        }
+    }
+}
+
+impl Keyring {
+    pub fn me(&self) -> NodeId {
+        self.me
+    }
+
+    /// The 16-byte MAC of `digest` under the key shared with `peer` (zeros for an unknown peer).
+    pub fn mac(&self, peer: NodeId, digest: &Digest) -> Mac {
+        let mut out = [0u8; 16];
+        if let Some(state) = self.macs.get(peer.index()) {
+            let mut m = state.clone();
+            m.update(digest);
+            out.copy_from_slice(&m.finalize().into_bytes()[..16]);
+        }
+        out
+    }
+
+    /// Constant-time check of a MAC from `peer`.
+    pub fn check_mac(&self, peer: NodeId, digest: &Digest, mac: &Mac) -> bool {
+        peer.index() < self.macs.len() && bool::from(self.mac(peer, digest).ct_eq(mac))
+    }
+
+    /// An authenticator for every replica `0..n` (our own entry is a MAC too; harmless).
+    pub fn authenticator(&self, n: u32, digest: &Digest) -> Authenticator {
+        Authenticator((0..n).map(|r| self.mac(NodeId(r), digest)).collect())
+    }
+
+    /// Whether `sender`'s authenticator holds a valid MAC for us.
+    pub fn check_authenticator(&self, sender: NodeId, digest: &Digest, auth: &Authenticator) -> bool {
+        auth.0.get(self.me.index()).is_some_and(|m| self.check_mac(sender, digest, m))
+    }
+
+    /// Sign `value` (replicas only; a client's keyring signs nothing and gets zeros).
+    pub fn sign<T: Serialize>(&self, value: T) -> Signed<T> {
+        let bytes = postcard::to_allocvec(&value).unwrap_or_default();
+        let sig = match &self.signing {
+            Some(k) => k.sign(&bytes).to_bytes(),
+            None => [0u8; 64],
+        };
+        Signed { value, sig: split(sig) }
+    }
+
+    /// Whether `signed` carries replica `signer`'s valid signature.
+    pub fn verify<T: Serialize>(&self, signer: NodeId, signed: &Signed<T>) -> bool {
+        let Some(key) = self.verifying.get(signer.index()) else {
+            return false;
+        };
+        let Ok(bytes) = postcard::to_allocvec(&signed.value) else {
+            return false;
+        };
+        key.verify(&bytes, &Signature::from_bytes(&join(&signed.sig))).is_ok()
+    }
+}
+
+fn split(sig: [u8; 64]) -> SigBytes {
+    let mut a = [0u8; 32];
+    let mut b = [0u8; 32];
+    a.copy_from_slice(&sig[..32]);
+    b.copy_from_slice(&sig[32..]);
+    SigBytes(a, b)
+}
+
+fn join(sig: &SigBytes) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&sig.0);
+    out[32..].copy_from_slice(&sig.1);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairwise_macs_agree_and_third_parties_cannot_forge() {
+        let cfg = Config::new(4, 2).unwrap();
+        let keys = ClusterKeys::simulated(9, &cfg);
+        let (a, b, c) = (keys.keyring(NodeId(0)), keys.keyring(NodeId(1)), keys.keyring(NodeId(4)));
+        let d = [7u8; 32];
+        assert!(b.check_mac(NodeId(0), &d, &a.mac(NodeId(1), &d)));
+        assert!(!b.check_mac(NodeId(4), &d, &a.mac(NodeId(1), &d)), "a MAC names its sender's key");
+        assert!(!b.check_mac(NodeId(0), &[8u8; 32], &a.mac(NodeId(1), &d)));
+        let auth = c.authenticator(cfg.n, &d);
+        assert!(b.check_authenticator(NodeId(4), &d, &auth));
+        assert!(!b.check_authenticator(NodeId(99), &d, &auth));
+    }
+
+    #[test]
+    fn signatures_verify_only_for_the_signer_and_the_value() {
+        let cfg = Config::new(4, 0).unwrap();
+        let keys = ClusterKeys::simulated(1, &cfg);
+        let r2 = keys.keyring(NodeId(2));
+        let s = r2.sign(42u64);
+        assert!(r2.verify(NodeId(2), &s));
+        assert!(!r2.verify(NodeId(1), &s));
+        let mut t = s.clone();
+        t.value = 43;
+        assert!(!r2.verify(NodeId(2), &t));
+        assert!(!r2.verify(NodeId(77), &s));
+        let other = ClusterKeys::simulated(2, &cfg).keyring(NodeId(2));
+        assert!(!other.verify(NodeId(2), &s), "another seed, other keys");
+    }
+}

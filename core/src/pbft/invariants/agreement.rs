@@ -1,0 +1,101 @@
+//! Agreement: no two correct replicas commit different batches at the same sequence
+//! number (Castro & Liskov §4.2, the safety property of `committed-local`). And equal
+//! state digests at equal checkpoints.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+
+use super::{Faulty, observed};
+use crate::check::{CheckCtx, Invariant};
+use crate::effect::NodeId;
+use crate::pbft::PbftNode;
+use crate::pbft::config::SeqNo;
+use crate::pbft::events::PbftEvent;
+use crate::pbft::messages::Digest;
+use crate::sim::TraceEvent;
+
+fn hex4(d: &Digest) -> String {
+    format!("{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
+}
+
+pub struct Agreement {
+    faulty: Faulty,
+    decided: BTreeMap<SeqNo, (Digest, NodeId)>,
+}
+
+impl Agreement {
+    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+        Agreement { faulty: Faulty::new(faulty), decided: BTreeMap::new() }
+    }
+}
+
+impl Invariant<PbftNode> for Agreement {
+    fn name(&self) -> &'static str {
+        "agreement"
+    }
+
+    fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
+        if !self.faulty.correct(ev) {
+            return Ok(());
+        }
+        let (seq, digest) = match observed(ev) {
+            Some(PbftEvent::Committed { seq, digest, .. } | PbftEvent::Executed { seq, digest, .. }) => {
+                (*seq, *digest)
+            }
+            _ => return Ok(()),
+        };
+        match self.decided.get(&seq) {
+            Some((d, other)) if *d != digest => Err(format!(
+                "replicas {other} and {} committed different batches at n={seq} ({} vs {})",
+                ev.node,
+                hex4(d),
+                hex4(&digest)
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.decided.insert(seq, (digest, ev.node));
+                Ok(())
+            }
+        }
+    }
+}
+
+pub struct CheckpointDigests {
+    faulty: Faulty,
+    digests: BTreeMap<SeqNo, (Digest, NodeId)>,
+}
+
+impl CheckpointDigests {
+    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+        CheckpointDigests { faulty: Faulty::new(faulty), digests: BTreeMap::new() }
+    }
+}
+
+impl Invariant<PbftNode> for CheckpointDigests {
+    fn name(&self) -> &'static str {
+        "checkpoint-digests"
+    }
+
+    fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
+        if !self.faulty.correct(ev) {
+            return Ok(());
+        }
+        let Some(PbftEvent::CheckpointTaken { seq, digest, .. }) = observed(ev) else {
+            return Ok(());
+        };
+        match self.digests.get(seq) {
+            Some((d, other)) if d != digest => Err(format!(
+                "replicas {other} and {} have different state digests at checkpoint n={seq} ({} vs {})",
+                ev.node,
+                hex4(d),
+                hex4(digest)
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.digests.insert(*seq, (*digest, ev.node));
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Liveness: once the last scheduled fault is over, every outstanding request completes
+//! within a bound (PBFT is live under eventual synchrony with at most f faults).
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+
+use super::observed;
+use crate::check::{CheckCtx, Invariant};
+use crate::effect::{Micros, NodeId};
+use crate::pbft::PbftNode;
+use crate::pbft::events::PbftEvent;
+use crate::sim::TraceEvent;
+
+pub struct Liveness {
+    bound: Micros,
+    outstanding: BTreeMap<(NodeId, u64), Micros>,
+}
+
+impl Liveness {
+    pub fn new(bound: Micros) -> Self {
+        Liveness { bound, outstanding: BTreeMap::new() }
+    }
+}
+
+impl Invariant<PbftNode> for Liveness {
+    fn name(&self) -> &'static str {
+        "liveness"
+    }
+
+    fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
+        match observed(ev) {
+            Some(PbftEvent::Invoked { client, timestamp, .. }) => {
+                self.outstanding.insert((*client, *timestamp), ev.time);
+            }
+            Some(PbftEvent::Completed { client, timestamp, .. }) => {
+                self.outstanding.remove(&(*client, *timestamp));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, ctx: &CheckCtx<'_>) -> Result<(), String> {
+        for ((client, ts), at) in &self.outstanding {
+            let deadline = (*at).max(ctx.last_fault_us).saturating_add(self.bound);
+            if ctx.now >= deadline {
+                return Err(format!(
+                    "request t={ts} of client {client}, sent at {:.1} ms, was not answered by {:.1} ms \
+                     ({} ms after the later of its sending and the last fault)",
+                    *at as f64 / 1000.0,
+                    ctx.now as f64 / 1000.0,
+                    self.bound / 1000
+                ));
+            }
+        }
+        Ok(())
+    }
+}

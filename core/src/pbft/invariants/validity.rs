@@ -1,0 +1,92 @@
+//! Validity: correct replicas execute only operations that clients submitted. At most
+//! once: a correct replica executes each client request at most once (per incarnation:
+//! a restarted replica rebuilds its state by executing its log again).
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::format;
+use alloc::string::String;
+
+use super::{Faulty, observed};
+use crate::check::{CheckCtx, Invariant};
+use crate::effect::NodeId;
+use crate::pbft::PbftNode;
+use crate::pbft::app::Op;
+use crate::pbft::config::SeqNo;
+use crate::pbft::events::PbftEvent;
+use crate::sim::{TraceEvent, TraceKind};
+
+pub struct Validity {
+    faulty: Faulty,
+    submitted: BTreeMap<(NodeId, u64), Op>,
+}
+
+impl Validity {
+    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+        Validity { faulty: Faulty::new(faulty), submitted: BTreeMap::new() }
+    }
+}
+
+impl Invariant<PbftNode> for Validity {
+    fn name(&self) -> &'static str {
+        "validity"
+    }
+
+    fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
+        let correct = self.faulty.correct(ev);
+        match observed(ev) {
+            Some(PbftEvent::Invoked { client, timestamp, op, .. }) => {
+                self.submitted.insert((*client, *timestamp), op.clone());
+            }
+            Some(PbftEvent::Executed { seq, requests, .. }) if correct => {
+                for r in requests {
+                    if self.submitted.get(&(r.client, r.timestamp)) != Some(&r.op) {
+                        return Err(format!(
+                            "replica {} executed {:?} as request t={} of client {} at n={seq}, which that client never sent",
+                            ev.node, r.op, r.timestamp, r.client
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+pub struct AtMostOnce {
+    faulty: Faulty,
+    executed: BTreeMap<NodeId, BTreeMap<(NodeId, u64), SeqNo>>,
+}
+
+impl AtMostOnce {
+    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+        AtMostOnce { faulty: Faulty::new(faulty), executed: BTreeMap::new() }
+    }
+}
+
+impl Invariant<PbftNode> for AtMostOnce {
+    fn name(&self) -> &'static str {
+        "at-most-once"
+    }
+
+    fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
+        if !self.faulty.correct(ev) {
+            return Ok(());
+        }
+        if matches!(ev.kind, TraceKind::Restart | TraceKind::Crash) {
+            self.executed.remove(&ev.node);
+        }
+        if let Some(PbftEvent::Executed { seq, requests, .. }) = observed(ev) {
+            let mine = self.executed.entry(ev.node).or_default();
+            for r in requests {
+                if let Some(first) = mine.insert((r.client, r.timestamp), *seq) {
+                    return Err(format!(
+                        "replica {} executed request t={} of client {} twice, at n={first} and n={seq}",
+                        ev.node, r.timestamp, r.client
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+mod checker;
+mod decode;
+mod scenarios;
+mod view_change;

@@ -1,0 +1,82 @@
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::pbft::PbftNode;
+use crate::sim::{AnySim, Scenario, Sim, load_builtin};
+
+pub(super) fn scenario(name: &str, params: &[(&str, &str)]) -> Scenario {
+    let params: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+    Scenario::from_json_with(load_builtin(name).unwrap(), None, &params).unwrap()
+}
+
+pub(super) fn run(s: &Scenario, seed: u64) -> Sim<PbftNode> {
+    let mut sim = Sim::<PbftNode>::new(s, seed, false).unwrap();
+    sim.run_to_end();
+    sim
+}
+
+#[test]
+fn normal_case_completes_every_request() {
+    let s = scenario("pbft-normal", &[]);
+    for seed in 1..=3 {
+        let sim = run(&s, seed);
+        let o = sim.outcome();
+        assert!(sim.violation().is_none(), "seed {seed}: {:?}", sim.violation());
+        assert_eq!(o.metrics["requests_outstanding"], 0.0, "{:?}", o.metrics);
+        assert!(o.metrics["requests_completed"] > 100.0, "{:?}", o.metrics);
+    }
+}
+
+#[test]
+fn primary_crash_changes_view_and_answers_every_request() {
+    let s = scenario("pbft-primary-crash", &[]);
+    let sim = run(&s, 3);
+    let o = sim.outcome();
+    assert!(sim.violation().is_none(), "{:?}", sim.violation());
+    assert!(o.metrics["view_changes"] >= 1.0, "{:?}", o.metrics);
+    assert_eq!(o.metrics["requests_outstanding"], 0.0, "{:?}", o.metrics);
+}
+
+#[test]
+fn a_restarted_and_a_partitioned_replica_catch_up_by_state_transfer() {
+    let s = scenario("pbft-state-transfer", &[]);
+    let sim = run(&s, 1);
+    let o = sim.outcome();
+    assert!(sim.violation().is_none(), "{:?}", sim.violation());
+    assert!(o.metrics["state_transfers"] >= 1.0, "{:?}", o.metrics);
+    let last: Vec<u64> = (0..4)
+        .filter_map(|i| sim.node(crate::effect::NodeId(i)))
+        .filter_map(|n| n.replica())
+        .map(|r| r.last_executed())
+        .collect();
+    assert_eq!(last.len(), 4);
+    assert!(last.iter().all(|l| *l == last[0]), "every replica executed the same prefix: {last:?}");
+}
+
+#[test]
+fn byzantine_replicas_are_tolerated_and_their_messages_rejected() {
+    let s = scenario("pbft-byzantine", &[]);
+    for seed in 1..=3 {
+        let sim = run(&s, seed);
+        let o = sim.outcome();
+        assert!(sim.violation().is_none(), "seed {seed}: {:?}", sim.violation());
+        assert!(o.metrics["rejected_messages"] > 0.0, "{:?}", o.metrics);
+        assert_eq!(o.metrics["requests_outstanding"], 0.0, "{:?}", o.metrics);
+    }
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let s = scenario("pbft-byzantine", &[]);
+    assert_eq!(run(&s, 5).trace_hash(), run(&s, 5).trace_hash());
+}
+
+#[test]
+fn seven_and_ten_replicas_work() {
+    for n in [7u32, 10] {
+        let s = Scenario::from_json_with(load_builtin("pbft-byzantine").unwrap(), Some(n), &[]).unwrap();
+        let sim = run(&s, 2);
+        assert!(sim.violation().is_none(), "n={n}: {:?}", sim.violation());
+        assert_eq!(sim.outcome().metrics["requests_outstanding"], 0.0);
+    }
+}
