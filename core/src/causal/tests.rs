@@ -80,8 +80,7 @@ fn confounded_observation_differs_from_intervention() {
     let mut on_net = vec![None; 3];
     on_net[net as usize] = Some(true);
     assert!(
-        (m.query(api, &on_net).unwrap() - m.query_do(api, &[None; 3], &[(net, true)]).unwrap()).abs()
-            < 1e-12
+        (m.query(api, &on_net).unwrap() - m.query_do(api, &[None; 3], &[(net, true)]).unwrap()).abs() < 1e-12
     );
 }
 
