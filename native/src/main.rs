@@ -30,6 +30,11 @@ enum Command {
     /// Mint, attenuate, discharge, bind, verify and inspect macaroons.
     #[command(subcommand)]
     Macaroon(cli::macaroon::MacaroonCommand),
+    /// Place tasks on nodes: annealer, greedy or exact solver; optional Ising export.
+    Schedule(cli::schedule::ScheduleArgs),
+    /// Noisy-OR causal model: exact queries, root causes, learning from incidents.
+    #[command(subcommand)]
+    Causal(cli::causal::CausalCommand),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +50,8 @@ fn main() -> ExitCode {
         Command::Sim(args) => cli::sim::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),
         Command::Macaroon(cmd) => cli::macaroon::run(cmd),
+        Command::Schedule(args) => cli::schedule::run(args),
+        Command::Causal(cmd) => cli::causal::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,9 @@
 //! the process exit code: 0 success, 1 the checked property failed, 2 bad input.
 
 pub mod bench;
+pub mod causal;
 pub mod macaroon;
+pub mod schedule;
 pub mod sim;
 
 use std::process::ExitCode;
