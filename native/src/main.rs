@@ -27,6 +27,8 @@ enum Command {
     /// Measure the simulator or a native cluster.
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
+    /// Serve the browser playground on 127.0.0.1.
+    Play(cli::play::PlayArgs),
     /// Mint, attenuate, discharge, bind, verify and inspect macaroons.
     #[command(subcommand)]
     Macaroon(cli::macaroon::MacaroonCommand),
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(args) => cli::sim::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),
+        Command::Play(args) => cli::play::run(args),
         Command::Macaroon(cmd) => cli::macaroon::run(cmd),
         Command::Schedule(args) => cli::schedule::run(args),
         Command::Causal(cmd) => cli::causal::run(cmd),

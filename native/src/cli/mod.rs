@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod causal;
 pub mod macaroon;
+pub mod play;
 pub mod schedule;
 pub mod sim;
 
