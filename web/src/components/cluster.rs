@@ -11,7 +11,7 @@ use crate::model::{Action, Snapshot};
 use crate::palette::{self, OKABE_ITO};
 
 const WIDTH: f64 = 800.0;
-const HEIGHT: f64 = 470.0;
+const HEIGHT: f64 = 430.0;
 /// Message arrows shown: the latest deliveries and drops.
 const ARROWS: usize = 10;
 
@@ -30,7 +30,7 @@ pub fn ring_position(i: u32, n: u32) -> (f64, f64) {
 }
 
 fn ring_radius(n: u32) -> f64 {
-    if n <= 1 { 0.0 } else { 170.0 }
+    if n <= 1 { 0.0 } else { 160.0 }
 }
 
 fn node_radius(n: u32) -> f64 {
@@ -46,7 +46,7 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
     let markers = OKABE_ITO.iter().enumerate().map(|(i, c)| {
         html! {
             <marker id={format!("head-{i}")} viewBox="0 0 10 10" refX="9" refY="5"
-                markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                markerWidth="5" markerHeight="5" orient="auto-start-reverse">
                 <path d="M 0 0 L 10 5 L 0 10 z" fill={*c} />
             </marker>
         }
@@ -218,8 +218,8 @@ fn node_view(
             }
             if node.clock_offset_us.unsigned_abs() >= 1000 && show_text {
                 <g class="offset-badge" transform={format!("translate({:.1} {:.1})", r * 0.75, -r - 4.0)}>
-                    <rect x="0" y="-11" width="58" height="18" rx="9" />
-                    <text x="29" y="3" text-anchor="middle">{ format::offset(node.clock_offset_us) }</text>
+                    <rect x="0" y="-11" width="66" height="18" rx="9" />
+                    <text x="33" y="3" text-anchor="middle">{ format::offset(node.clock_offset_us) }</text>
                 </g>
             }
         </g>

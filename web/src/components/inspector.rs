@@ -83,9 +83,9 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     <button data-testid="crash" class="danger" onclick={inject(UserFault::Crash)}>{ "crash" }</button>
                 }
                 <button data-testid="skew-plus" onclick={inject(UserFault::SkewClock(SKEW_STEP_MS))}
-                    title="jump this node's physical clock forward">{ format!("clock +{SKEW_STEP_MS} ms") }</button>
+                    title="jump this node's physical clock forward">{ format!("+{SKEW_STEP_MS} ms clock") }</button>
                 <button data-testid="skew-minus" onclick={inject(UserFault::SkewClock(-SKEW_STEP_MS))}
-                    title="jump this node's physical clock back">{ format!("clock −{SKEW_STEP_MS} ms") }</button>
+                    title="jump this node's physical clock back">{ format!("−{SKEW_STEP_MS} ms clock") }</button>
             </div>
             <div class="actions misbehave">
                 <input data-testid="behaviour" ref={behaviour} type="text"

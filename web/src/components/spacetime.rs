@@ -26,7 +26,7 @@ pub struct SpaceTimeProps {
 pub fn space_time(props: &SpaceTimeProps) -> Html {
     let view = &props.view;
     let lanes = view.nodes.len().clamp(1, MAX_LANES);
-    let lane_h = (150.0 / lanes as f64).clamp(6.0, 26.0);
+    let lane_h = (120.0 / lanes as f64).clamp(6.0, 21.0);
     let height = TOP * 2.0 + lane_h * (lanes as f64 - 1.0) + 16.0;
     let events: &[EventView] = &view.recent;
     let t0 = events.first().map_or(0, |e| e.time);

@@ -30,6 +30,11 @@ fn speed_label(speed: f64) -> String {
     if speed < 10.0 { format!("{speed:.1}×") } else { format!("{speed:.0}×") }
 }
 
+/// A small filled icon (the transport symbols are missing from many system fonts).
+fn icon(path: &'static str) -> Html {
+    html! { <svg viewBox="0 0 16 16" aria-hidden="true"><path d={path} /></svg> }
+}
+
 #[function_component(TopBar)]
 pub fn top_bar(props: &TopBarProps) -> Html {
     let view = &props.view;
@@ -78,8 +83,8 @@ pub fn top_bar(props: &TopBarProps) -> Html {
         <header class="topbar">
             <h1 class="brand">{ "Void" }</h1>
             <label class="field">
-                <span class="field-label">{ "scenario" }</span>
-                <select data-testid="scenario" onchange={on_scenario} title="built-in scenarios">
+                <select data-testid="scenario" onchange={on_scenario} title="built-in scenario"
+                    aria-label="scenario">
                     { for void_core::sim::builtin().into_iter().map(|b| html! {
                         <option value={b.name} selected={b.name == view.scenario} title={b.summary.clone()}>
                             { b.name }
@@ -94,18 +99,22 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             </label>
             <div class="transport" role="group" aria-label="run controls">
                 <button data-testid="step-back" onclick={send(Action::StepBack)}
-                    disabled={view.at_origin} title="step back (←)">{ "⏮" }</button>
+                    disabled={view.at_origin} title="step back (←)" aria-label="step back">
+                    { icon("M11 3 L3 8 L11 13 Z M12 3 H14 V13 H12 Z") }
+                </button>
                 if props.playing {
                     <button data-testid="pause" class="primary" onclick={send(Action::Pause)}
-                        title="pause (space)">{ "⏸ pause" }</button>
+                        title="pause (space)">{ icon("M3 2 H7 V14 H3 Z M9 2 H13 V14 H9 Z") }{ "pause" }</button>
                 } else {
                     <button data-testid="play" class="primary" onclick={send(Action::Play)}
-                        disabled={done} title="play (space)">{ "▶ play" }</button>
+                        disabled={done} title="play (space)">{ icon("M4 2 L14 8 L4 14 Z") }{ "play" }</button>
                 }
                 <button data-testid="step" onclick={send(Action::Step)} disabled={done}
-                    title="step one event (→)">{ "⏭" }</button>
+                    title="step (→)">{ icon("M2 3 L10 8 L2 13 Z M11 3 H13 V13 H11 Z") }{ "step" }</button>
                 <button data-testid="restart" onclick={send(Action::Restart)}
-                    title="restart from the seed">{ "↺" }</button>
+                    title="restart from the seed" aria-label="restart">
+                    { icon("M8 2 A6 6 0 1 0 14 8 H12 A4 4 0 1 1 8 4 V6 L11.5 3 L8 0 Z") }
+                </button>
             </div>
             <label class="field speed">
                 <span class="field-label">{ "speed" }</span>

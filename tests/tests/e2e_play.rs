@@ -1,0 +1,254 @@
+//! End to end: `void play --no-cluster` serves the playground; headless Chromium opens it,
+//! steps, crashes a node through the UI, reopens the share link, and compares the trace
+//! hash the browser (wasm32) computes with the one this process (x86_64) computes.
+//!
+//! Needs `VOID_BIN` (set by `cargo xtask test`), a built www/pkg and chromedriver; without
+//! them the test prints why and passes without running.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+fn chromedriver() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join("chromedriver")).find(|p| p.is_file())
+}
+
+/// Why the test cannot run here, if it cannot.
+fn missing_prerequisite() -> Option<String> {
+    if std::env::var_os("VOID_BIN").is_none() {
+        return Some("VOID_BIN is not set (run through `cargo xtask test`)".into());
+    }
+    let pkg = workspace().join("www").join("pkg").join("void_web_bg.wasm");
+    if !pkg.is_file() {
+        return Some(format!("{} is missing (run `cargo xtask build-web`)", pkg.display()));
+    }
+    if chromedriver().is_none() {
+        return Some("chromedriver is not installed (`cargo xtask ensure`)".into());
+    }
+    None
+}
+
+/// A child process that is killed when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `void play` and returns it with the URL it printed.
+fn start_play(bin: &Path) -> (Guard, String) {
+    let mut child = Command::new(bin)
+        .args(["play", "--no-cluster", "--port", &free_port().to_string()])
+        .current_dir(workspace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("`void play` starts");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let guard = Guard(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("`void play` prints its URL");
+    let url =
+        line.trim().strip_prefix("Void playground: ").unwrap_or_else(|| panic!("unexpected line {line:?}"));
+    (guard, url.to_owned())
+}
+
+fn start_chromedriver(path: &Path) -> (Guard, u16) {
+    let port = free_port();
+    let child = Command::new(path)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not listen on port {port} within 30 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (guard, port)
+}
+
+/// Chromium's flags from web/webdriver.json (the browser tests use the same), a fresh
+/// profile and a projector-sized window.
+fn capabilities(profile: &Path) -> serde_json::Map<String, serde_json::Value> {
+    let text =
+        std::fs::read_to_string(workspace().join("web").join("webdriver.json")).expect("webdriver.json");
+    let mut caps: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).expect("webdriver.json is a JSON object");
+    let args = caps
+        .get_mut("goog:chromeOptions")
+        .and_then(|o| o.get_mut("args"))
+        .and_then(|a| a.as_array_mut())
+        .expect("goog:chromeOptions.args");
+    args.push(format!("--user-data-dir={}", profile.display()).into());
+    args.push("--window-size=1280,720".into());
+    args.push("--force-device-scale-factor=1".into());
+    caps
+}
+
+async fn attr(client: &Client, selector: &str, name: &str) -> String {
+    let el = client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+    el.attr(name).await.expect("attribute read").unwrap_or_default()
+}
+
+/// Text content (not the rendered, possibly clipped text).
+async fn content(client: &Client, testid: &str) -> String {
+    let script = format!("return document.querySelector('[data-testid={testid}]').textContent;");
+    let value = client.execute(&script, vec![]).await.unwrap_or_else(|e| panic!("{testid}: {e}"));
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+async fn click(client: &Client, selector: &str) {
+    client
+        .find(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+}
+
+async fn open(client: &Client, url: &str) {
+    // A URL differing only in its fragment would not reload the page.
+    client.goto("about:blank").await.expect("about:blank");
+    client.goto(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-node]"))
+        .await
+        .expect("the playground draws its nodes");
+}
+
+/// Makes the page's viewport (not the window around it) `width`×`height`.
+async fn fit_viewport(client: &Client, width: u32, height: u32) {
+    let script = "return [window.innerWidth, window.innerHeight];";
+    let (w, h) = client.get_window_size().await.expect("the window size");
+    let inner = client.execute(script, vec![]).await.expect("the viewport size");
+    let read = |i: usize| inner.get(i).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    let (extra_w, extra_h) = ((w as u32).saturating_sub(read(0)), (h as u32).saturating_sub(read(1)));
+    client.set_window_size(width + extra_w, height + extra_h).await.expect("the window is resized");
+}
+
+fn native_hash(name: &str, seed: u64) -> String {
+    use void_core::sim;
+    let scenario = sim::Scenario::from_json(sim::load_builtin(name).expect("built in")).expect("valid");
+    let mut run = sim::build(&scenario, seed, false).expect("builds");
+    run.run_to_end();
+    run.trace_hash()
+}
+
+fn target_dir() -> PathBuf {
+    // CARGO_TARGET_TMPDIR is <target>/tmp.
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().map(Path::to_path_buf).expect("a target directory")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn playground_steps_crashes_and_reopens_its_link() {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("skipping the playground end-to-end test: {why}");
+        return;
+    }
+    let bin = PathBuf::from(std::env::var_os("VOID_BIN").expect("checked above"));
+    let (mut play, base) = start_play(&bin);
+    let (_driver, driver_port) = start_chromedriver(&chromedriver().expect("checked above"));
+    let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-profile-{}", std::process::id()));
+    let client = ClientBuilder::native()
+        .capabilities(capabilities(&profile))
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session");
+    fit_viewport(&client, 1280, 720).await;
+
+    // Steps move the event index.
+    open(&client, &format!("{base}#s=hlc-ping&seed=5")).await;
+    let nodes = client.find_all(Locator::Css("[data-node]")).await.expect("nodes");
+    assert_eq!(nodes.len(), 5, "hlc-ping has five nodes");
+    let first: u64 = content(&client, "event-index").await.parse().expect("a number");
+    for _ in 0..4 {
+        click(&client, "[data-testid=step]").await;
+    }
+    let stepped: u64 = content(&client, "event-index").await.parse().expect("a number");
+    assert!(stepped > first, "{stepped} > {first}");
+
+    // Crash node 2 from the inspector.
+    click(&client, "[data-node=\"2\"]").await;
+    click(&client, "[data-testid=crash]").await;
+    assert_eq!(attr(&client, "[data-node=\"2\"]", "data-state").await, "crashed");
+    for _ in 0..40 {
+        click(&client, "[data-testid=step]").await;
+    }
+    let hash = content(&client, "trace-hash").await;
+    let events = content(&client, "event-index").await;
+
+    // The share link reproduces the run, crash included.
+    click(&client, "[data-testid=share]").await;
+    let link = client
+        .find(Locator::Css("[data-testid=permalink]"))
+        .await
+        .expect("the link is shown")
+        .prop("value")
+        .await
+        .expect("its value")
+        .unwrap_or_default();
+    assert!(link.contains("#s=hlc-ping&seed=5&at=") && link.contains("&f="), "{link}");
+    open(&client, &link).await;
+    assert_eq!(content(&client, "trace-hash").await, hash);
+    assert_eq!(content(&client, "event-index").await, events);
+    assert_eq!(attr(&client, "[data-node=\"2\"]", "data-state").await, "crashed");
+
+    // A picture for people: mid-run, one node crashed, another inspected.
+    click(&client, "[data-node=\"1\"]").await;
+    let png = client.screenshot().await.expect("a screenshot");
+    let dir = target_dir().join("e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    std::fs::write(dir.join("playground.png"), &png).expect("the screenshot is written");
+    eprintln!("screenshot: {}", dir.join("playground.png").display());
+
+    // wasm32 in Chromium and x86_64 here agree on the whole run.
+    open(&client, &format!("{base}#s=hlc-ping&seed=7&at={}", u64::MAX)).await;
+    let shown = content(&client, "trace-hash").await;
+    assert_eq!(shown, native_hash("hlc-ping", 7));
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("../golden/trace-hashes.json")).expect("the golden file is JSON");
+    assert_eq!(Some(shown.as_str()), golden.get("hlc-ping/7").and_then(|v| v.as_str()));
+
+    client.close().await.expect("the session closes");
+    let _ = std::fs::remove_dir_all(&profile);
+
+    // SIGTERM stops the server cleanly.
+    let pid = play.0.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = play.0.try_wait().expect("waitable") {
+            assert!(status.success(), "`void play` exits 0 on SIGTERM, got {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "`void play` did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
