@@ -12,10 +12,11 @@
 //! `final_acceptance`. The budget is split over restarts; the first continues from the
 //! descent, later ones start from the best found so far at `T_0 · reheat`.
 //!
-//! Determinism: one seeded [`DetRng`], drawn as `u64`s only; ranges by Lemire's
-//! multiply-shift (32-bit task and 24-bit node fields of one draw, bias < 2⁻¹² for the
-//! sizes [`Problem`] admits); floats meet only `+ − × ÷`, `libm` in calibration, and an
-//! `exp` built from those in [`exp_neg`]. So a seed and a step budget fix the result.
+//! Determinism: one seeded [`DetRng`], two `u64` draws per move plus one per uphill
+//! acceptance test; ranges by Lemire's multiply-shift on 32-bit (task, linked task) and
+//! 24-bit (node) fields, without rejection, so the bias stays below 2⁻¹² for the sizes
+//! [`Problem`] admits; floats meet only `+ − × ÷`, `libm` in calibration, and an `exp`
+//! built from those in [`exp_neg`]. So a seed and a step budget fix the result.
 
 use alloc::vec::Vec;
 
@@ -274,11 +275,12 @@ impl<'p, 'c> Walker<'p, 'c> {
         }
         // Sometimes aim at the node of a linked task instead (an asymmetric proposal, fine for
         // optimisation): uniform targets rarely help a task whose links all point elsewhere.
+        // The high half of r2 picks the swap partner or the linked task, never both.
         let r2 = self.rng.next_u64();
-        if (r2 & 0xff) < self.config.linked_share as u64 {
+        if !matches!(kind, Kind::Swap) && (r2 & 0xff) < self.config.linked_share as u64 {
             let links = problem.neighbours(t);
             if !links.is_empty() {
-                let k = ((((r2 >> 8) & 0xffff) * links.len() as u64) >> 16) as usize;
+                let k = (((r2 >> 32) * links.len() as u64) >> 32) as usize;
                 let at = self.state.assignment()[links[k].0 as usize];
                 if at != p {
                     q = at;
@@ -352,23 +354,25 @@ impl<'p, 'c> Walker<'p, 'c> {
 }
 
 /// `exp(−x)` for `0 ≤ x < 708`, from `+ − ×` and exponent bits only (identical on every
-/// target), relative error below 10⁻⁸ — ample for an acceptance test.
+/// target), relative error below 10⁻⁹ — ample for an acceptance test.
 #[inline]
 pub fn exp_neg(x: f64) -> f64 {
-    // exp(−x) = 2^−y with y = x·log2(e) = n + f, f ∈ [0, 1).
+    // exp(−x) = 2^−y with y = x·log2(e) = n + f, f ∈ [0, 1); 2^−f = (e^z)² with
+    // z = −f·ln2/2 ∈ (−0.35, 0], e^z by a degree-8 Taylor polynomial (error < 3·10⁻¹⁰).
+    const INV: [f64; 9] =
+        [1.0, 1.0, 1.0 / 2.0, 1.0 / 3.0, 1.0 / 4.0, 1.0 / 5.0, 1.0 / 6.0, 1.0 / 7.0, 1.0 / 8.0];
     let y = x * core::f64::consts::LOG2_E;
     let n = y as u64;
-    let f = y - n as f64;
-    // 2^−f = e^(−f·ln 2): degree-11 Taylor polynomial, |f·ln 2| < 0.7, error < 10⁻¹⁰.
-    let z = -f * core::f64::consts::LN_2;
-    let mut p = 1.0;
-    for k in (1..=11).rev() {
-        p = 1.0 + z * p / k as f64;
-    }
     if n >= 1022 {
         return 0.0;
     }
-    p * f64::from_bits((1023 - n) << 52)
+    let f = y - n as f64;
+    let z = -f * (0.5 * core::f64::consts::LN_2);
+    let mut p = 1.0;
+    for inv in INV[1..].iter().rev() {
+        p = 1.0 + z * p * inv;
+    }
+    p * p * f64::from_bits((1023 - n) << 52)
 }
 
 /// `(T_0, T_end)` from uphill deltas of random reassignments sampled at the walker's state.
