@@ -1,0 +1,31 @@
+//! Scheduler solvers side by side on generated instances (`sched::gen::random_problem`):
+//! the annealer at its default step budget, the greedy baseline, and the exact solver
+//! where it can run (8×3). Energy gaps are printed by `cargo run --release -p void-core
+//! --example sched_table`; this bench measures time.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use void_core::sched::{AnnealConfig, anneal, exact, greedy, random_problem};
+
+fn solvers(c: &mut Criterion) {
+    for (tasks, nodes) in [(8u32, 3u32), (40, 8), (100, 16), (400, 32)] {
+        let problem = random_problem(tasks, nodes, 1);
+        let config = AnnealConfig::for_problem(&problem, 1);
+        let mut group = c.benchmark_group(format!("sched/{tasks}x{nodes}"));
+        group.sample_size(if tasks >= 400 { 10 } else { 30 });
+        group.bench_function(BenchmarkId::new("anneal", config.steps), |b| {
+            b.iter(|| black_box(anneal(black_box(&problem), &config).best.energy))
+        });
+        group.bench_function("greedy", |b| b.iter(|| black_box(greedy(black_box(&problem)).energy)));
+        if tasks <= 12 {
+            group.bench_function("exact", |b| {
+                b.iter(|| black_box(exact(black_box(&problem)).map(|o| o.best.energy).unwrap_or(f64::NAN)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, solvers);
+criterion_main!(benches);
