@@ -37,7 +37,7 @@ impl Cluster {
                 PbftNode::Replica(Box::new(Replica::new(cfg.clone(), keys.keyring(NodeId(i)), Bug::None)))
             })
             .collect();
-        let rngs = (0..4).map(|i| DetRng::seed_from_u64(i)).collect();
+        let rngs = (0..4).map(DetRng::seed_from_u64).collect();
         let c = Cluster {
             nodes,
             rngs,

@@ -58,7 +58,8 @@ impl Default for Weights {
     }
 }
 
-/// The JSON document exactly as DESIGN.md gives it.
+/// The JSON document as DESIGN.md gives it. `links` may be left out (none), and so may
+/// `weights` (all three 1); a `weights` object that is present needs all three fields.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProblemSpec {
     pub tasks: Vec<Task>,
