@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
+mod net;
+mod node;
 
 use cli::Failure;
 
@@ -34,6 +36,13 @@ enum Command {
     Macaroon(cli::macaroon::MacaroonCommand),
     /// Place tasks on nodes: annealer, greedy or exact solver; optional Ising export.
     Schedule(cli::schedule::ScheduleArgs),
+    /// Run one native node (PBFT replica, transport, storage, HTTP) from a node.toml.
+    Node(cli::node::NodeArgs),
+    /// Start, inspect and stop a local cluster of native nodes.
+    #[command(subcommand)]
+    Cluster(cli::cluster::ClusterCommand),
+    /// Talk to a native cluster: put, get, delete, compare-and-swap.
+    Client(cli::client::ClientArgs),
     /// Noisy-OR causal model: exact queries, root causes, learning from incidents.
     #[command(subcommand)]
     Causal(cli::causal::CausalCommand),
@@ -55,6 +64,9 @@ fn main() -> ExitCode {
         Command::Macaroon(cmd) => cli::macaroon::run(cmd),
         Command::Schedule(args) => cli::schedule::run(args),
         Command::Causal(cmd) => cli::causal::run(cmd),
+        Command::Node(args) => cli::node::run(args),
+        Command::Cluster(cmd) => cli::cluster::run(cmd),
+        Command::Client(args) => cli::client::run(args),
     };
     match result {
         Ok(code) => code,

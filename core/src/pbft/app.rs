@@ -258,6 +258,11 @@ impl KvApp {
         app
     }
 
+    /// Whether a use-once nonce has been consumed (executed `ConsumeNonce`).
+    pub fn nonce_consumed(&self, nonce: &str) -> bool {
+        self.nonces.contains(nonce)
+    }
+
     pub fn len(&self) -> usize {
         self.store.len()
     }

@@ -92,12 +92,7 @@ impl ClusterKeys {
     /// The keyring of node `me`.
     pub fn keyring(&self, me: NodeId) -> Keyring {
         let macs = (0..self.nodes)
-            .map(|peer| {
-                // HMAC zero-pads keys to its 64-byte block: padding here gives the same MAC.
-                let mut block = [0u8; 64];
-                block[..32].copy_from_slice(&self.mac_keys[self.pair_index(me.0, peer)]);
-                <HmacSha256 as KeyInit>::new(&block.into())
-            })
+            .map(|peer| mac_state(&self.mac_keys[self.pair_index(me.0, peer)]))
             .collect();
         Keyring {
             me,
@@ -109,6 +104,18 @@ impl ClusterKeys {
 }
 
 impl Keyring {
+    /// A keyring from keys a native node derived itself: `mac_keys[i]` is the key shared
+    /// with node `i`, `verifying[r]` replica `r`'s public key.
+    pub fn from_parts(
+        me: NodeId,
+        mac_keys: &[[u8; 32]],
+        signing: Option<SigningKey>,
+        verifying: Vec<VerifyingKey>,
+    ) -> Keyring {
+        let macs = mac_keys.iter().map(mac_state).collect();
+        Keyring { me, macs, signing, verifying }
+    }
+
     pub fn me(&self) -> NodeId {
         self.me
     }
@@ -159,6 +166,13 @@ impl Keyring {
         };
         key.verify(&bytes, &Signature::from_bytes(&join(&signed.sig))).is_ok()
     }
+}
+
+fn mac_state(key: &[u8; 32]) -> HmacSha256 {
+    // HMAC zero-pads keys to its 64-byte block: padding here gives the same MAC.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    <HmacSha256 as KeyInit>::new(&block.into())
 }
 
 fn split(sig: [u8; 64]) -> SigBytes {

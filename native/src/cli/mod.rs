@@ -3,7 +3,10 @@
 
 pub mod bench;
 pub mod causal;
+pub mod client;
+pub mod cluster;
 pub mod macaroon;
+pub mod node;
 pub mod play;
 pub mod schedule;
 pub mod sim;

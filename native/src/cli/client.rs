@@ -1,0 +1,126 @@
+//! `void client --cluster DIR/cluster.toml [--token FILE] put K V | get K [--at HLC] |
+//! delete K | cas K EXPECTED NEW`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use void_core::clock::Timestamp;
+use void_core::pbft::OpResult;
+
+use super::{CliResult, Failure, bad, print_json, read_user_file};
+use crate::node::client::Conn;
+use crate::node::config::ClusterFile;
+use crate::node::wire::{ClientOp, ClientOutcome};
+
+#[derive(Args, Debug)]
+pub struct ClientArgs {
+    /// The cluster file `void cluster up` wrote.
+    #[arg(long, value_name = "FILE")]
+    pub cluster: PathBuf,
+    /// A macaroon file (default: admin.macaroon beside the cluster file).
+    #[arg(long, value_name = "FILE")]
+    pub token: Option<PathBuf>,
+    /// The user the request is made for (checked against `user = X` caveats).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Seconds to wait for an answer before trying the next replica.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    #[arg(long)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub op: OpCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OpCommand {
+    /// Write VALUE under KEY.
+    Put { key: String, value: String },
+    /// Read KEY, or its value as of an HLC timestamp (`<wall_micros>.<logical>[@node]`).
+    Get {
+        key: String,
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Delete KEY.
+    Delete { key: String },
+    /// Write NEW if KEY currently holds EXPECTED (`-` for absent).
+    Cas { key: String, expected: String, new: String },
+}
+
+/// Parses `--at`: a full HLC timestamp, or `<wall>.<logical>` (node 0).
+fn parse_at(s: &str) -> Result<Timestamp, Failure> {
+    let full = if s.contains('@') { s.to_string() } else { format!("{s}@0") };
+    full.parse::<Timestamp>().map_err(|e| bad(format!("--at {s:?}: {e}")))
+}
+
+pub fn run(a: ClientArgs) -> CliResult {
+    let (_, replicas) = ClusterFile::load(&a.cluster).map_err(bad)?;
+    let token_path = a
+        .token
+        .clone()
+        .unwrap_or_else(|| a.cluster.parent().unwrap_or(std::path::Path::new(".")).join(super::cluster::ADMIN_TOKEN));
+    let token = read_user_file(&token_path, "token file", 64 * 1024)?.trim().to_string();
+    if token.is_empty() {
+        return Err(bad(format!("token file {} is empty", token_path.display())));
+    }
+    let op = match &a.op {
+        OpCommand::Put { key, value } => ClientOp::Put { key: key.clone(), value: value.clone() },
+        OpCommand::Get { key, at } => ClientOp::Get { key: key.clone(), at: at.as_deref().map(parse_at).transpose()? },
+        OpCommand::Delete { key } => ClientOp::Delete { key: key.clone() },
+        OpCommand::Cas { key, expected, new } => ClientOp::Cas {
+            key: key.clone(),
+            expected: (expected != "-").then(|| expected.clone()),
+            new: new.clone(),
+        },
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let mut last_err = None;
+    // Any replica can take the request; try them in order until one answers.
+    for r in &replicas {
+        let attempt = rt.block_on(async {
+            let mut c = Conn::connect(r, token.clone()).await?;
+            c.call(op.clone(), a.user.clone(), Duration::from_secs(a.timeout)).await
+        });
+        match attempt {
+            Ok(resp) => return report(&a, resp.node, resp.outcome),
+            Err(e) => {
+                eprintln!("replica {}: {e:#}", r.id);
+                last_err = Some(e);
+            }
+        }
+    }
+    Err(Failure::Other(last_err.unwrap_or_else(|| anyhow::anyhow!("the cluster has no replicas"))))
+}
+
+fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
+    let (code, text, value) = match outcome {
+        ClientOutcome::Denied(why) => (1, format!("denied: {why}"), json!({"denied": why})),
+        ClientOutcome::Error(why) => (1, format!("error: {why}"), json!({"error": why})),
+        ClientOutcome::Done(r) => match r {
+            OpResult::Written(ts) => (0, format!("ok {ts}"), json!({"ok": true, "version": ts.to_string()})),
+            OpResult::Value(Some((v, ts))) => (0, v.clone(), json!({"value": v, "version": ts.to_string()})),
+            OpResult::Value(None) => (0, String::new(), json!({"value": null})),
+            OpResult::Swapped { ok, found } => (
+                if ok { 0 } else { 1 },
+                if ok { "swapped".into() } else { format!("not swapped: found {found:?}") },
+                json!({"swapped": ok, "found": found}),
+            ),
+            OpResult::Fresh(f) => (0, format!("fresh: {f}"), json!({"fresh": f})),
+            OpResult::Refused => (1, "refused: the request is out of bounds".into(), json!({"refused": true})),
+        },
+    };
+    if a.json {
+        let mut v = value;
+        v["node"] = json!(node);
+        print_json(&v);
+    } else if code == 0 {
+        println!("{text}");
+    } else {
+        eprintln!("{text}");
+    }
+    Ok(ExitCode::from(code))
+}

@@ -1,0 +1,282 @@
+//! `void cluster up | status | down`: a local cluster of separate `void node` processes.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::{CliResult, Failure, bad, print_json};
+use crate::node::config::{ClusterFile, NodeFile, PbftTunables, ReplicaEntry};
+use crate::node::keys;
+use crate::node::store::Fsync;
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Create (first time) and start a local cluster; start any node of DIR not running.
+    Up(UpArgs),
+    /// Each node: pid, alive, role, view, last executed.
+    Status(DirArgs),
+    /// SIGTERM every node and wait for clean exits.
+    Down(DirArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    #[arg(long, default_value_t = 4)]
+    pub replicas: u32,
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Replica i listens on P + i and serves HTTP on P + 100 + i.
+    #[arg(long, default_value_t = 7100)]
+    pub base_port: u16,
+    /// Storage flush policy of the nodes: always (durable) or never.
+    #[arg(long, default_value = "always", value_parser = ["always", "never"])]
+    pub fsync: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DirArgs {
+    #[arg(long)]
+    pub dir: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: ClusterCommand) -> CliResult {
+    match cmd {
+        ClusterCommand::Up(a) => up(a),
+        ClusterCommand::Status(a) => status(a),
+        ClusterCommand::Down(a) => down(a),
+    }
+}
+
+pub const ADMIN_TOKEN: &str = "admin.macaroon";
+
+fn node_dir(dir: &Path, i: u32) -> PathBuf {
+    dir.join(format!("node-{i}"))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+/// Writes a fresh cluster into `dir`: keys, configs, cluster.toml and the admin macaroon.
+pub fn create(dir: &Path, replicas: u32, base_port: u16, fsync: Fsync, tunables: PbftTunables) -> Result<(), Failure> {
+    void_core::pbft::Config::new(replicas, 0).map_err(|e| bad(format!("--replicas: {e}")))?;
+    if u32::from(base_port) + 100 + replicas > 65_535 || base_port < 1024 {
+        return Err(bad(format!("--base-port {base_port}: ports P..P+100+N must lie in 1024..65535")));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| bad(format!("--dir {}: {e}", dir.display())))?;
+    let root = dir.join("root.key");
+    let root_key = if root.exists() { keys::read_secret(&root)? } else { keys::create_secret(&root)? };
+    let mut entries = Vec::new();
+    for i in 0..replicas {
+        let nd = node_dir(dir, i);
+        std::fs::create_dir_all(&nd)?;
+        let key_path = nd.join("node.key");
+        let secret = if key_path.exists() { keys::read_secret(&key_path)? } else { keys::create_secret(&key_path)? };
+        let public = ed25519_dalek::SigningKey::from_bytes(&secret).verifying_key();
+        let port = |off: u32| -> SocketAddr { ([127, 0, 0, 1], (u32::from(base_port) + off + i) as u16).into() };
+        entries.push(ReplicaEntry { id: i, addr: port(0), http: port(100), key: Some(hex::encode(public.as_bytes())) });
+    }
+    for i in 0..replicas {
+        let file = NodeFile {
+            id: i,
+            data_dir: PathBuf::from("."),
+            root_key_file: PathBuf::from("../root.key"),
+            fsync,
+            gateway_clients: 16,
+            pbft: tunables.clone(),
+            www: None,
+            replicas: entries.clone(),
+        };
+        let text = toml::to_string(&file).map_err(anyhow::Error::from)?;
+        std::fs::write(node_dir(dir, i).join("node.toml"), text)?;
+    }
+    let cluster = toml::to_string(&ClusterFile { replicas: entries }).map_err(anyhow::Error::from)?;
+    std::fs::write(dir.join("cluster.toml"), cluster)?;
+    // The admin token: every operation on every key. The root key file's text is the secret,
+    // exactly as `void macaroon mint --root-key-file` reads it.
+    let secret = hex::encode(root_key);
+    let m = void_core::caps::Macaroon::mint(secret.as_bytes(), b"admin", "void-cluster").map_err(anyhow::Error::from)?;
+    let text = m.serialize(void_core::caps::Format::V2).map_err(anyhow::Error::from)?;
+    write_private(&dir.join(ADMIN_TOKEN), &format!("{text}\n"))?;
+    Ok(())
+}
+
+/// The pid in `node.pid` if that process is alive and is a `void node`.
+pub fn running_pid(dir: &Path, i: u32) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(node_dir(dir, i).join("node.pid")).ok()?.trim().parse().ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 3 is the state; a zombie has exited.
+    let state = stat.rsplit(')').next()?.split_whitespace().next()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    (state != "Z" && cmdline.split(|b| *b == 0).any(|a| a == b"node")).then_some(pid)
+}
+
+/// Starts node `i` of `dir` as a detached process logging to `node.log`.
+pub fn spawn_node(dir: &Path, i: u32) -> Result<i32, Failure> {
+    let nd = node_dir(dir, i);
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(nd.join("node.log"))?;
+    let exe = std::env::current_exe()?;
+    let child = std::process::Command::new(exe)
+        .arg("node")
+        .arg("--config")
+        .arg(nd.join("node.toml"))
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()?;
+    let pid = child.id() as i32;
+    std::fs::write(nd.join("node.pid"), format!("{pid}\n"))?;
+    Ok(pid)
+}
+
+/// A bare HTTP/1.1 GET on loopback (status and metrics only; no client library needed).
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    let mut s = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await??;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await??;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow::anyhow!("malformed HTTP answer"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        anyhow::bail!("{}", head.lines().next().unwrap_or(""));
+    }
+    Ok(body.to_string())
+}
+
+pub async fn node_status(addr: SocketAddr) -> Option<Value> {
+    serde_json::from_str(&http_get(addr, "/status").await.ok()?).ok()
+}
+
+fn load_cluster(dir: &Path) -> Result<Vec<crate::node::config::Replica>, Failure> {
+    let path = dir.join("cluster.toml");
+    if !path.exists() {
+        return Err(bad(format!("--dir {}: no cluster.toml (create one with `void cluster up`)", dir.display())));
+    }
+    ClusterFile::load(&path).map(|(_, r)| r).map_err(bad)
+}
+
+fn up(a: UpArgs) -> CliResult {
+    let fsync = if a.fsync == "never" { Fsync::Never } else { Fsync::Always };
+    if !a.dir.join("cluster.toml").exists() {
+        create(&a.dir, a.replicas, a.base_port, fsync, PbftTunables::default())?;
+        eprintln!("created a {}-replica cluster in {}", a.replicas, a.dir.display());
+    }
+    let replicas = load_cluster(&a.dir)?;
+    if replicas.len() as u32 != a.replicas {
+        return Err(bad(format!(
+            "--replicas {}: {} already holds a {}-replica cluster",
+            a.replicas,
+            a.dir.display(),
+            replicas.len()
+        )));
+    }
+    let mut started = Vec::new();
+    for r in &replicas {
+        if running_pid(&a.dir, r.id).is_none() {
+            started.push((r.id, spawn_node(&a.dir, r.id)?));
+        }
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut nodes = Vec::new();
+    for r in &replicas {
+        let st = rt.block_on(async {
+            loop {
+                if let Some(s) = node_status(r.http).await {
+                    return Some(s);
+                }
+                if Instant::now() > deadline || running_pid(&a.dir, r.id).is_none() {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let Some(st) = st else {
+            return Err(Failure::Other(anyhow::anyhow!(
+                "node {} did not become ready; see {}",
+                r.id,
+                node_dir(&a.dir, r.id).join("node.log").display()
+            )));
+        };
+        nodes.push(json!({"node": r.id, "pid": running_pid(&a.dir, r.id), "addr": r.addr.to_string(),
+            "http": r.http.to_string(), "role": st["role"]}));
+        eprintln!("node {} ready: {} (transport {}, http {})", r.id, st["role"].as_str().unwrap_or("?"), r.addr, r.http);
+    }
+    eprintln!("admin token: {}", a.dir.join(ADMIN_TOKEN).display());
+    if a.json {
+        print_json(&json!({"dir": a.dir.display().to_string(), "started": started.iter().map(|s| s.0).collect::<Vec<_>>(), "nodes": nodes}));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(a: DirArgs) -> CliResult {
+    let replicas = load_cluster(&a.dir)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let mut nodes = Vec::new();
+    for r in &replicas {
+        let pid = running_pid(&a.dir, r.id);
+        let st = rt.block_on(node_status(r.http));
+        let field = |k: &str| st.as_ref().map(|s| s[k].clone()).unwrap_or(Value::Null);
+        eprintln!(
+            "node {}: pid {} {} role {} view {} last executed {}",
+            r.id,
+            pid.map_or("-".into(), |p| p.to_string()),
+            if pid.is_some() { "alive" } else { "down" },
+            field("role"),
+            field("view"),
+            field("last_executed")
+        );
+        nodes.push(json!({"node": r.id, "pid": pid, "alive": pid.is_some(), "role": field("role"),
+            "view": field("view"), "last_executed": field("last_executed"), "state_digest": field("state_digest")}));
+    }
+    if a.json {
+        print_json(&json!({"nodes": nodes}));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends `sig` to `pid`.
+pub fn signal(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
+
+fn down(a: DirArgs) -> CliResult {
+    let replicas = load_cluster(&a.dir)?;
+    let pids: Vec<(u32, i32)> = replicas.iter().filter_map(|r| running_pid(&a.dir, r.id).map(|p| (r.id, p))).collect();
+    for (_, pid) in &pids {
+        signal(*pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut stuck = Vec::new();
+    for (i, _) in &pids {
+        while running_pid(&a.dir, *i).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if running_pid(&a.dir, *i).is_some() {
+            stuck.push(*i);
+        } else {
+            let _ = std::fs::remove_file(node_dir(&a.dir, *i).join("node.pid"));
+        }
+    }
+    eprintln!("stopped {} node(s){}", pids.len() - stuck.len(), if stuck.is_empty() { String::new() } else { format!("; still running: {stuck:?}") });
+    if a.json {
+        print_json(&json!({"stopped": pids.len() - stuck.len(), "still_running": stuck}));
+    }
+    Ok(if stuck.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

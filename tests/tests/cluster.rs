@@ -1,0 +1,305 @@
+//! A real 4-replica cluster of `void node` processes on loopback: writes through
+//! `void client`, `kill -9` of a backup and then of the primary under load, restarts that
+//! catch up, equal state digests at the end, every acknowledged write readable; hostile
+//! bytes and forged or expired tokens refused with the node staying up; SIGTERM exits
+//! cleanly and a restart recovers from disk.
+//!
+//! `VOID_SOAK_CYCLES=N` (set by `cargo xtask test --soak`) adds N kill -9/restart cycles.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+struct Cluster {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    base: u16,
+}
+
+fn free_base() -> u16 {
+    // Ports P..P+3 and P+100..P+103 must be free; try a few bases from the process id.
+    let seed = std::process::id() as u16;
+    for k in 0..200u16 {
+        let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(k * 211)) % 30_000;
+        let ok = (0..4).all(|i| {
+            std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
+        });
+        if ok {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+impl Cluster {
+    fn up(bin: &Path) -> Cluster {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let c = Cluster { bin: bin.to_path_buf(), dir, base: free_base() };
+        let out = c.void(&["cluster", "up", "--replicas", "4", "--dir", c.path(), "--base-port", &c.base.to_string()]);
+        assert!(out.status.success(), "cluster up failed: {}", String::from_utf8_lossy(&out.stderr));
+        c
+    }
+
+    fn path(&self) -> &str {
+        self.dir.path().to_str().expect("utf-8 temp path")
+    }
+
+    fn void(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin).args(args).output().expect("running void")
+    }
+
+    fn client(&self, args: &[&str]) -> Output {
+        let cluster = self.dir.path().join("cluster.toml");
+        let mut all = vec!["client", "--cluster", cluster.to_str().unwrap(), "--timeout", "5"];
+        all.extend_from_slice(args);
+        self.void(&all)
+    }
+
+    fn http(&self, i: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.base + 100 + i))
+    }
+
+    fn get_http(&self, i: u16, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect_timeout(&self.http(i), Duration::from_secs(1)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).ok()?;
+        buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string())
+    }
+
+    fn status(&self, i: u16) -> Option<Value> {
+        serde_json::from_str(&self.get_http(i, "/status")?).ok()
+    }
+
+    fn pid(&self, i: u16) -> i32 {
+        std::fs::read_to_string(self.dir.path().join(format!("node-{i}/node.pid")))
+            .expect("a pid file")
+            .trim()
+            .parse()
+            .expect("a pid")
+    }
+
+    fn kill9(&self, i: u16) {
+        let pid = self.pid(i);
+        let ok = Command::new("kill").args(["-9", &pid.to_string()]).status().expect("kill");
+        assert!(ok.success());
+        // Wait until the process is gone.
+        let t = Instant::now();
+        while self.status(i).is_some() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn restart_missing(&self) {
+        let out = self.void(&["cluster", "up", "--replicas", "4", "--dir", self.path(), "--base-port", &self.base.to_string()]);
+        assert!(out.status.success(), "cluster up (restart) failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Waits until every replica executed the same sequence number with the same state digest.
+    fn converge(&self, within: Duration) -> String {
+        let t = Instant::now();
+        let mut last = Vec::new();
+        while t.elapsed() < within {
+            last = (0..4).map(|i| self.status(i).map(|s| s["state_digest"].as_str().unwrap_or("").to_string())).collect();
+            if last.iter().all(|d| d.is_some() && d == &last[0] && !d.as_ref().unwrap().is_empty()) {
+                return last[0].clone().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("replicas did not converge within {within:?}: {last:?}");
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.bin).args(["cluster", "down", "--dir", self.path()]).output();
+        for i in 0..4 {
+            if let Ok(p) = std::fs::read_to_string(self.dir.path().join(format!("node-{i}/node.pid"))) {
+                let _ = Command::new("kill").args(["-9", p.trim()]).status();
+            }
+        }
+    }
+}
+
+fn bin() -> Option<PathBuf> {
+    match void_tests::void_bin() {
+        Some(b) => Some(b),
+        None => {
+            eprintln!("skipped: no void binary (run through `cargo xtask test`)");
+            None
+        }
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!("stdout: {}\nstderr: {}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A writer thread: puts `w<n>` = `v<n>` until stopped; records what was acknowledged.
+fn writer(c: Arc<Cluster>, stop: Arc<AtomicBool>, acked: Arc<Mutex<BTreeMap<String, String>>>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut n = 0u64;
+        let mut failures = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let (k, v) = (format!("w{n}"), format!("v{n}"));
+            let out = c.client(&["put", &k, &v]);
+            if out.status.success() {
+                acked.lock().unwrap().insert(k, v);
+            } else {
+                failures += 1;
+            }
+            n += 1;
+        }
+        failures
+    })
+}
+
+#[test]
+fn kill_nine_backup_then_primary_under_load_loses_no_acknowledged_write() {
+    let Some(bin) = bin() else { return };
+    let c = Arc::new(Cluster::up(&bin));
+    let out = c.client(&["put", "hello", "world"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = c.client(&["get", "hello"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "world", "{}", text(&out));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(BTreeMap::new()));
+    let w = writer(c.clone(), stop.clone(), acked.clone());
+    let count = |a: &Arc<Mutex<BTreeMap<String, String>>>| a.lock().unwrap().len();
+    let wait_for = |n: usize, what: &str| {
+        let t = Instant::now();
+        while count(&acked) < n {
+            assert!(t.elapsed() < Duration::from_secs(60), "{what}: only {} writes acknowledged", count(&acked));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for(10, "before any fault");
+    c.kill9(3);
+    let n = count(&acked);
+    wait_for(n + 10, "with backup 3 killed");
+    c.kill9(0);
+    let n = count(&acked);
+    wait_for(n + 10, "with the primary killed (a view change must happen)");
+    let views: Vec<u64> = (1..3).filter_map(|i| c.status(i)).map(|s| s["view"].as_u64().unwrap()).collect();
+    assert!(views.iter().all(|v| *v >= 1), "the backups moved to a new view: {views:?}");
+    c.restart_missing();
+    let n = count(&acked);
+    wait_for(n + 10, "after the restarts");
+    let cycles: u32 = std::env::var("VOID_SOAK_CYCLES").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    for k in 0..cycles {
+        c.kill9((k % 4) as u16);
+        let n = count(&acked);
+        wait_for(n + 3, "during the soak");
+        c.restart_missing();
+    }
+    stop.store(true, Ordering::Relaxed);
+    w.join().unwrap();
+    let digest = c.converge(Duration::from_secs(60));
+    eprintln!("converged at {digest}; {} writes acknowledged", count(&acked));
+    let acked = acked.lock().unwrap().clone();
+    let mut lost = Vec::new();
+    for (k, v) in &acked {
+        let out = c.client(&["get", k]);
+        if String::from_utf8_lossy(&out.stdout).trim() != v {
+            lost.push((k.clone(), text(&out)));
+        }
+    }
+    assert!(lost.is_empty(), "acknowledged writes lost: {} of {}: {:?}", lost.len(), acked.len(), &lost[..lost.len().min(3)]);
+}
+
+fn metric(body: &str, line_prefix: &str) -> u64 {
+    body.lines()
+        .find(|l| l.starts_with(line_prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
+#[test]
+fn hostile_bytes_and_bad_tokens_are_refused_and_the_node_stays_up() {
+    let Some(bin) = bin() else { return };
+    let c = Cluster::up(&bin);
+    let addr = SocketAddr::from(([127, 0, 0, 1], c.base));
+    // Random bytes, then an oversize length prefix.
+    let mut s = TcpStream::connect(addr).unwrap();
+    let _ = s.write_all(&[0x00, 0x00, 0x00, 0x08, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04]);
+    drop(s);
+    let mut s = TcpStream::connect(addr).unwrap();
+    let _ = s.write_all(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
+    drop(s);
+    // A token minted under another root key, and an expired one.
+    let forged = c.void(&["macaroon", "mint", "--root-key", "not-the-cluster-key", "--id", "admin"]);
+    assert!(forged.status.success());
+    let forged_path = c.dir.path().join("forged.macaroon");
+    std::fs::write(&forged_path, &forged.stdout).unwrap();
+    let out = c.client(&["--token", forged_path.to_str().unwrap(), "put", "k", "v"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("denied: signature"), "{}", text(&out));
+    let admin = std::fs::read_to_string(c.dir.path().join("admin.macaroon")).unwrap();
+    let expired = c.void(&["macaroon", "attenuate", "--token", admin.trim(), "--caveat", "time < 1000"]);
+    assert!(expired.status.success(), "{}", text(&expired));
+    let expired_path = c.dir.path().join("expired.macaroon");
+    std::fs::write(&expired_path, &expired.stdout).unwrap();
+    let out = c.client(&["--token", expired_path.to_str().unwrap(), "get", "k"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("time < 1000"), "{}", text(&out));
+    // A read-only token for one prefix.
+    let ro = c.void(&["macaroon", "attenuate", "--token", admin.trim(), "--caveat", "op = get", "--caveat", "key-prefix = pub/"]);
+    let ro_path = c.dir.path().join("ro.macaroon");
+    std::fs::write(&ro_path, &ro.stdout).unwrap();
+    assert_eq!(c.client(&["--token", ro_path.to_str().unwrap(), "put", "pub/x", "1"]).status.code(), Some(1));
+    assert_eq!(c.client(&["--token", ro_path.to_str().unwrap(), "get", "priv/x"]).status.code(), Some(1));
+    let ok = c.client(&["--token", ro_path.to_str().unwrap(), "get", "pub/x"]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    // A use-once token works once, cluster-wide.
+    let once = c.void(&["macaroon", "attenuate", "--token", admin.trim(), "--caveat", "nonce = t-1"]);
+    let once_path = c.dir.path().join("once.macaroon");
+    std::fs::write(&once_path, &once.stdout).unwrap();
+    let first = c.client(&["--token", once_path.to_str().unwrap(), "put", "once", "1"]);
+    assert!(first.status.success(), "{}", text(&first));
+    let second = c.client(&["--token", once_path.to_str().unwrap(), "put", "once", "2"]);
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already spent"), "{}", text(&second));
+    // The node is up and counted every refusal.
+    assert!(c.status(0).is_some(), "node 0 still serves /status");
+    let m = c.get_http(0, "/metrics").unwrap();
+    assert!(metric(&m, "void_rejected_total{layer=\"transport\",reason=\"garbage\"}") >= 1, "{m}");
+    assert!(metric(&m, "void_rejected_total{layer=\"transport\",reason=\"oversize\"}") >= 1, "{m}");
+    assert!(metric(&m, "void_client_denied_total") >= 5, "{m}");
+    let out = c.client(&["put", "after", "ok"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn sigterm_exits_cleanly_and_a_restart_recovers_from_disk() {
+    let Some(bin) = bin() else { return };
+    let c = Cluster::up(&bin);
+    for i in 0..20 {
+        let out = c.client(&["put", &format!("k{i}"), &format!("v{i}")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let t = Instant::now();
+    let out = c.void(&["cluster", "down", "--dir", c.path()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(t.elapsed() < Duration::from_secs(20), "down took {:?}", t.elapsed());
+    for i in 0..4 {
+        let log = std::fs::read_to_string(c.dir.path().join(format!("node-{i}/node.log"))).unwrap();
+        assert!(log.contains("storage flushed"), "node {i} shut down cleanly:\n{log}");
+    }
+    c.restart_missing();
+    for i in [0, 7, 19] {
+        let out = c.client(&["get", &format!("k{i}")]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{i}"), "{}", text(&out));
+    }
+}
