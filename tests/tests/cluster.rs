@@ -25,7 +25,9 @@ struct Cluster {
 
 fn free_base() -> u16 {
     // Ports P..P+3 and P+100..P+103 must be free; try a few bases from the process id.
-    let seed = std::process::id() as u16;
+    // Tests of one process run in parallel: each takes its own offset.
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let seed = (std::process::id() as u16).wrapping_add(NEXT.fetch_add(37, Ordering::Relaxed));
     for k in 0..200u16 {
         let base = 20_000 + (seed.wrapping_mul(7).wrapping_add(k * 211)) % 30_000;
         let ok = (0..4).all(|i| {
@@ -145,11 +147,20 @@ fn text(o: &Output) -> String {
 }
 
 /// A writer thread: puts `w<n>` = `v<n>` until stopped; records what was acknowledged.
-fn writer(c: Arc<Cluster>, stop: Arc<AtomicBool>, acked: Arc<Mutex<BTreeMap<String, String>>>) -> std::thread::JoinHandle<u64> {
+fn writer(
+    c: Arc<Cluster>,
+    stop: Arc<AtomicBool>,
+    pause: Arc<AtomicBool>,
+    acked: Arc<Mutex<BTreeMap<String, String>>>,
+) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
         let mut n = 0u64;
         let mut failures = 0u64;
         while !stop.load(Ordering::Relaxed) {
+            if pause.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
             let (k, v) = (format!("w{n}"), format!("v{n}"));
             let out = c.client(&["put", &k, &v]);
             if out.status.success() {
@@ -174,7 +185,8 @@ fn kill_nine_backup_then_primary_under_load_loses_no_acknowledged_write() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(Mutex::new(BTreeMap::new()));
-    let w = writer(c.clone(), stop.clone(), acked.clone());
+    let pause = Arc::new(AtomicBool::new(false));
+    let w = writer(c.clone(), stop.clone(), pause.clone(), acked.clone());
     let count = |a: &Arc<Mutex<BTreeMap<String, String>>>| a.lock().unwrap().len();
     let wait_for = |n: usize, what: &str| {
         let t = Instant::now();
@@ -187,6 +199,12 @@ fn kill_nine_backup_then_primary_under_load_loses_no_acknowledged_write() {
     c.kill9(3);
     let n = count(&acked);
     wait_for(n + 10, "with backup 3 killed");
+    // f = 1: the backup must be back before the primary may fail.
+    c.restart_missing();
+    pause.store(true, Ordering::Relaxed);
+    std::thread::sleep(Duration::from_millis(300));
+    c.converge(Duration::from_secs(60));
+    pause.store(false, Ordering::Relaxed);
     c.kill9(0);
     let n = count(&acked);
     wait_for(n + 10, "with the primary killed (a view change must happen)");
