@@ -11,10 +11,18 @@ use void_core::sim;
 
 use super::{CliResult, bad, print_json};
 
+mod net_bench;
+pub use net_bench::BenchNetArgs;
+
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Simulated deliveries per second for a scenario, beside a bare event-queue baseline.
     Sim(BenchSimArgs),
+    /// Authenticated replica-link throughput between two processes, beside plain TCP frames.
+    Net(BenchNetArgs),
+    /// The receiving process of `bench net` (started by it; reads its setup from stdin).
+    #[command(hide = true)]
+    NetServe,
 }
 
 #[derive(Args, Debug)]
@@ -38,6 +46,8 @@ pub struct BenchSimArgs {
 pub fn run(cmd: BenchCommand) -> CliResult {
     match cmd {
         BenchCommand::Sim(args) => bench_sim(args),
+        BenchCommand::Net(args) => net_bench::run(args),
+        BenchCommand::NetServe => net_bench::serve(),
     }
 }
 

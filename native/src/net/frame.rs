@@ -1,0 +1,167 @@
+//! Length-prefixed framing: u32 big-endian length, then the payload. The length is checked
+//! against the limit before anything is allocated for the payload.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
+
+/// Socket buffer size on each side; large enough that small frames batch into one syscall.
+const BUF_CAPACITY: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame of {len} bytes exceeds the limit of {max} bytes")]
+    TooLarge { len: usize, max: usize },
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub struct FrameReader<R> {
+    inner: BufReader<R>,
+    max: usize,
+}
+
+impl<R: AsyncRead + Unpin> FrameReader<R> {
+    pub fn new(inner: R, max_frame: usize) -> Self {
+        FrameReader { inner: BufReader::with_capacity(BUF_CAPACITY, inner), max: max_frame }
+    }
+
+    pub fn max_frame(&self) -> usize {
+        self.max
+    }
+
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.max = max_frame;
+    }
+
+    /// The next frame, or `None` on a clean end of stream (at a frame boundary).
+    pub async fn read(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        self.read_with_limit(self.max).await
+    }
+
+    /// As [`read`](Self::read) with a tighter limit (handshake frames are small).
+    pub async fn read_with_limit(&mut self, limit: usize) -> Result<Option<Vec<u8>>, FrameError> {
+        let mut len_buf = [0u8; 4];
+        // One byte first so that EOF between frames is clean and EOF inside one is an error.
+        if self.inner.read(&mut len_buf[..1]).await? == 0 {
+            return Ok(None);
+        }
+        self.inner.read_exact(&mut len_buf[1..]).await?;
+        let len = u32::from_be_bytes(len_buf) as usize;
+        if len > limit {
+            return Err(FrameError::TooLarge { len, max: limit });
+        }
+        let mut buf = vec![0u8; len];
+        self.inner.read_exact(&mut buf).await?;
+        Ok(Some(buf))
+    }
+
+    /// The underlying stream; bytes already buffered are discarded.
+    pub fn into_inner(self) -> R {
+        self.inner.into_inner()
+    }
+}
+
+pub struct FrameWriter<W> {
+    inner: BufWriter<W>,
+    max: usize,
+}
+
+impl<W: AsyncWrite + Unpin> FrameWriter<W> {
+    pub fn new(inner: W, max_frame: usize) -> Self {
+        FrameWriter { inner: BufWriter::with_capacity(BUF_CAPACITY, inner), max: max_frame }
+    }
+
+    pub fn max_frame(&self) -> usize {
+        self.max
+    }
+
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.max = max_frame;
+    }
+
+    /// Buffer one frame; call [`flush`](Self::flush) to send what is buffered.
+    pub async fn write(&mut self, payload: &[u8]) -> Result<(), FrameError> {
+        self.write_parts(&[payload]).await
+    }
+
+    /// Buffer one frame made of the concatenation of `parts` (saves a copy for sealed frames).
+    pub async fn write_parts(&mut self, parts: &[&[u8]]) -> Result<(), FrameError> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > self.max || u32::try_from(len).is_err() {
+            return Err(FrameError::TooLarge { len, max: self.max });
+        }
+        self.inner.write_all(&(len as u32).to_be_bytes()).await?;
+        for part in parts {
+            self.inner.write_all(part).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn flush(&mut self) -> Result<(), FrameError> {
+        self.inner.flush().await?;
+        Ok(())
+    }
+
+    pub fn get_mut(&mut self) -> &mut W {
+        self.inner.get_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[tokio::test]
+    async fn frame_roundtrip_and_limits() {
+        let mut out = Vec::new();
+        let mut w = FrameWriter::new(&mut out, 8);
+        w.write(b"abc").await.unwrap();
+        w.write(b"").await.unwrap();
+        assert!(matches!(w.write(&[0u8; 9]).await, Err(FrameError::TooLarge { len: 9, max: 8 })));
+        w.flush().await.unwrap();
+        drop(w);
+        assert_eq!(out, [0, 0, 0, 3, b'a', b'b', b'c', 0, 0, 0, 0]);
+        let mut r = FrameReader::new(&out[..], 8);
+        assert_eq!(r.read().await.unwrap().unwrap(), b"abc");
+        assert_eq!(r.read().await.unwrap().unwrap(), b"");
+        assert!(r.read().await.unwrap().is_none());
+        // A truncated frame is an error, not a clean end.
+        let mut r = FrameReader::new(&out[..5], 8);
+        assert!(matches!(r.read().await, Err(FrameError::Io(_))));
+        let mut r = FrameReader::new(&[0xff, 0xff, 0xff, 0xff][..], 8);
+        assert!(matches!(r.read().await, Err(FrameError::TooLarge { len: 0xffff_ffff, max: 8 })));
+    }
+
+    proptest! {
+        /// Hostile bytes never panic, and every frame returned is within the limit (the only
+        /// allocation is of the checked length).
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..64) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let mut r = FrameReader::new(&bytes[..], max);
+                let mut consumed = 0usize;
+                loop {
+                    match r.read().await {
+                        Ok(Some(frame)) => {
+                            prop_assert!(frame.len() <= max);
+                            consumed += 4 + frame.len();
+                            prop_assert!(consumed <= bytes.len());
+                        }
+                        Ok(None) => {
+                            prop_assert_eq!(consumed, bytes.len());
+                            break;
+                        }
+                        Err(FrameError::TooLarge { len, max: m }) => {
+                            prop_assert!(len > m);
+                            prop_assert_eq!(m, max);
+                            break;
+                        }
+                        Err(FrameError::Io(_)) => break,
+                    }
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
