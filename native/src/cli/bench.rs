@@ -11,7 +11,9 @@ use void_core::sim;
 
 use super::{CliResult, bad, print_json};
 
+mod cluster_bench;
 mod net_bench;
+pub use cluster_bench::BenchClusterArgs;
 pub use net_bench::BenchNetArgs;
 
 #[derive(Subcommand, Debug)]
@@ -20,6 +22,11 @@ pub enum BenchCommand {
     Sim(BenchSimArgs),
     /// Authenticated replica-link throughput between two processes, beside plain TCP frames.
     Net(BenchNetArgs),
+    /// Closed-loop clients against a local cluster of node processes, beside a TCP echo.
+    Cluster(BenchClusterArgs),
+    /// The echo process of `bench cluster`'s baseline.
+    #[command(hide = true)]
+    EchoServe,
     /// The receiving process of `bench net` (started by it; reads its setup from stdin).
     #[command(hide = true)]
     NetServe,
@@ -48,6 +55,8 @@ pub fn run(cmd: BenchCommand) -> CliResult {
         BenchCommand::Sim(args) => bench_sim(args),
         BenchCommand::Net(args) => net_bench::run(args),
         BenchCommand::NetServe => net_bench::serve(),
+        BenchCommand::Cluster(args) => cluster_bench::run(args),
+        BenchCommand::EchoServe => cluster_bench::echo_serve(),
     }
 }
 

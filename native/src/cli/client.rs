@@ -59,17 +59,18 @@ fn parse_at(s: &str) -> Result<Timestamp, Failure> {
 
 pub fn run(a: ClientArgs) -> CliResult {
     let (_, replicas) = ClusterFile::load(&a.cluster).map_err(bad)?;
-    let token_path = a
-        .token
-        .clone()
-        .unwrap_or_else(|| a.cluster.parent().unwrap_or(std::path::Path::new(".")).join(super::cluster::ADMIN_TOKEN));
+    let token_path = a.token.clone().unwrap_or_else(|| {
+        a.cluster.parent().unwrap_or(std::path::Path::new(".")).join(super::cluster::ADMIN_TOKEN)
+    });
     let token = read_user_file(&token_path, "token file", 64 * 1024)?.trim().to_string();
     if token.is_empty() {
         return Err(bad(format!("token file {} is empty", token_path.display())));
     }
     let op = match &a.op {
         OpCommand::Put { key, value } => ClientOp::Put { key: key.clone(), value: value.clone() },
-        OpCommand::Get { key, at } => ClientOp::Get { key: key.clone(), at: at.as_deref().map(parse_at).transpose()? },
+        OpCommand::Get { key, at } => {
+            ClientOp::Get { key: key.clone(), at: at.as_deref().map(parse_at).transpose()? }
+        }
         OpCommand::Delete { key } => ClientOp::Delete { key: key.clone() },
         OpCommand::Cas { key, expected, new } => ClientOp::Cas {
             key: key.clone(),
@@ -110,7 +111,9 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
                 json!({"swapped": ok, "found": found}),
             ),
             OpResult::Fresh(f) => (0, format!("fresh: {f}"), json!({"fresh": f})),
-            OpResult::Refused => (1, "refused: the request is out of bounds".into(), json!({"refused": true})),
+            OpResult::Refused => {
+                (1, "refused: the request is out of bounds".into(), json!({"refused": true}))
+            }
         },
     };
     if a.json {

@@ -38,6 +38,9 @@ pub struct UpArgs {
     /// Storage flush policy of the nodes: always (durable) or never.
     #[arg(long, default_value = "always", value_parser = ["always", "never"])]
     pub fsync: String,
+    /// Nodes started now write their observed events to DIR/node-<i>/trace.jsonl.
+    #[arg(long)]
+    pub trace: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -72,7 +75,13 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Writes a fresh cluster into `dir`: keys, configs, cluster.toml and the admin macaroon.
-pub fn create(dir: &Path, replicas: u32, base_port: u16, fsync: Fsync, tunables: PbftTunables) -> Result<(), Failure> {
+pub fn create(
+    dir: &Path,
+    replicas: u32,
+    base_port: u16,
+    fsync: Fsync,
+    tunables: PbftTunables,
+) -> Result<(), Failure> {
     void_core::pbft::Config::new(replicas, 0).map_err(|e| bad(format!("--replicas: {e}")))?;
     if u32::from(base_port) + 100 + replicas > 65_535 || base_port < 1024 {
         return Err(bad(format!("--base-port {base_port}: ports P..P+100+N must lie in 1024..65535")));
@@ -85,10 +94,17 @@ pub fn create(dir: &Path, replicas: u32, base_port: u16, fsync: Fsync, tunables:
         let nd = node_dir(dir, i);
         std::fs::create_dir_all(&nd)?;
         let key_path = nd.join("node.key");
-        let secret = if key_path.exists() { keys::read_secret(&key_path)? } else { keys::create_secret(&key_path)? };
+        let secret =
+            if key_path.exists() { keys::read_secret(&key_path)? } else { keys::create_secret(&key_path)? };
         let public = ed25519_dalek::SigningKey::from_bytes(&secret).verifying_key();
-        let port = |off: u32| -> SocketAddr { ([127, 0, 0, 1], (u32::from(base_port) + off + i) as u16).into() };
-        entries.push(ReplicaEntry { id: i, addr: port(0), http: port(100), key: Some(hex::encode(public.as_bytes())) });
+        let port =
+            |off: u32| -> SocketAddr { ([127, 0, 0, 1], (u32::from(base_port) + off + i) as u16).into() };
+        entries.push(ReplicaEntry {
+            id: i,
+            addr: port(0),
+            http: port(100),
+            key: Some(hex::encode(public.as_bytes())),
+        });
     }
     for i in 0..replicas {
         let file = NodeFile {
@@ -109,7 +125,8 @@ pub fn create(dir: &Path, replicas: u32, base_port: u16, fsync: Fsync, tunables:
     // The admin token: every operation on every key. The root key file's text is the secret,
     // exactly as `void macaroon mint --root-key-file` reads it.
     let secret = hex::encode(root_key);
-    let m = void_core::caps::Macaroon::mint(secret.as_bytes(), b"admin", "void-cluster").map_err(anyhow::Error::from)?;
+    let m = void_core::caps::Macaroon::mint(secret.as_bytes(), b"admin", "void-cluster")
+        .map_err(anyhow::Error::from)?;
     let text = m.serialize(void_core::caps::Format::V2).map_err(anyhow::Error::from)?;
     write_private(&dir.join(ADMIN_TOKEN), &format!("{text}\n"))?;
     Ok(())
@@ -126,14 +143,16 @@ pub fn running_pid(dir: &Path, i: u32) -> Option<i32> {
 }
 
 /// Starts node `i` of `dir` as a detached process logging to `node.log`.
-pub fn spawn_node(dir: &Path, i: u32) -> Result<i32, Failure> {
+pub fn spawn_node(dir: &Path, i: u32, trace: bool) -> Result<i32, Failure> {
     let nd = node_dir(dir, i);
     let log = std::fs::OpenOptions::new().create(true).append(true).open(nd.join("node.log"))?;
     let exe = std::env::current_exe()?;
-    let child = std::process::Command::new(exe)
-        .arg("node")
-        .arg("--config")
-        .arg(nd.join("node.toml"))
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("node").arg("--config").arg(nd.join("node.toml"));
+    if trace {
+        cmd.arg("--trace").arg(nd.join("trace.jsonl"));
+    }
+    let child = cmd
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -147,7 +166,8 @@ pub fn spawn_node(dir: &Path, i: u32) -> Result<i32, Failure> {
 /// A bare HTTP/1.1 GET on loopback (status and metrics only; no client library needed).
 pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
     let mut s = tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await??;
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await?;
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await??;
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -165,7 +185,10 @@ pub async fn node_status(addr: SocketAddr) -> Option<Value> {
 fn load_cluster(dir: &Path) -> Result<Vec<crate::node::config::Replica>, Failure> {
     let path = dir.join("cluster.toml");
     if !path.exists() {
-        return Err(bad(format!("--dir {}: no cluster.toml (create one with `void cluster up`)", dir.display())));
+        return Err(bad(format!(
+            "--dir {}: no cluster.toml (create one with `void cluster up`)",
+            dir.display()
+        )));
     }
     ClusterFile::load(&path).map(|(_, r)| r).map_err(bad)
 }
@@ -188,7 +211,7 @@ fn up(a: UpArgs) -> CliResult {
     let mut started = Vec::new();
     for r in &replicas {
         if running_pid(&a.dir, r.id).is_none() {
-            started.push((r.id, spawn_node(&a.dir, r.id)?));
+            started.push((r.id, spawn_node(&a.dir, r.id, a.trace)?));
         }
     }
     let rt = tokio::runtime::Runtime::new()?;
@@ -215,11 +238,19 @@ fn up(a: UpArgs) -> CliResult {
         };
         nodes.push(json!({"node": r.id, "pid": running_pid(&a.dir, r.id), "addr": r.addr.to_string(),
             "http": r.http.to_string(), "role": st["role"]}));
-        eprintln!("node {} ready: {} (transport {}, http {})", r.id, st["role"].as_str().unwrap_or("?"), r.addr, r.http);
+        eprintln!(
+            "node {} ready: {} (transport {}, http {})",
+            r.id,
+            st["role"].as_str().unwrap_or("?"),
+            r.addr,
+            r.http
+        );
     }
     eprintln!("admin token: {}", a.dir.join(ADMIN_TOKEN).display());
     if a.json {
-        print_json(&json!({"dir": a.dir.display().to_string(), "started": started.iter().map(|s| s.0).collect::<Vec<_>>(), "nodes": nodes}));
+        print_json(
+            &json!({"dir": a.dir.display().to_string(), "started": started.iter().map(|s| s.0).collect::<Vec<_>>(), "nodes": nodes}),
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -258,7 +289,8 @@ pub fn signal(pid: i32, sig: i32) -> bool {
 
 fn down(a: DirArgs) -> CliResult {
     let replicas = load_cluster(&a.dir)?;
-    let pids: Vec<(u32, i32)> = replicas.iter().filter_map(|r| running_pid(&a.dir, r.id).map(|p| (r.id, p))).collect();
+    let pids: Vec<(u32, i32)> =
+        replicas.iter().filter_map(|r| running_pid(&a.dir, r.id).map(|p| (r.id, p))).collect();
     for (_, pid) in &pids {
         signal(*pid, libc::SIGTERM);
     }
@@ -274,7 +306,11 @@ fn down(a: DirArgs) -> CliResult {
             let _ = std::fs::remove_file(node_dir(&a.dir, *i).join("node.pid"));
         }
     }
-    eprintln!("stopped {} node(s){}", pids.len() - stuck.len(), if stuck.is_empty() { String::new() } else { format!("; still running: {stuck:?}") });
+    eprintln!(
+        "stopped {} node(s){}",
+        pids.len() - stuck.len(),
+        if stuck.is_empty() { String::new() } else { format!("; still running: {stuck:?}") }
+    );
     if a.json {
         print_json(&json!({"stopped": pids.len() - stuck.len(), "still_running": stuck}));
     }

@@ -5,6 +5,7 @@ pub mod bench;
 pub mod causal;
 pub mod client;
 pub mod cluster;
+pub mod live;
 pub mod macaroon;
 pub mod node;
 pub mod play;

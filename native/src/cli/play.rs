@@ -62,22 +62,26 @@ pub fn run(args: PlayArgs) -> CliResult {
     let cwd = std::env::current_dir().ok();
     let exe = std::env::current_exe().ok();
     let www = find_www(&candidates(cwd.as_deref(), exe.as_deref())).map_err(bad)?;
-    // Live mode drives native nodes; there is no native node in this build yet.
-    eprintln!(
-        "void play: live mode needs the native node (`void node`), which is not part of this build yet; \
-         serving the simulator only{}",
-        if args.no_cluster { "" } else { " (as with --no-cluster)" }
-    );
+    let live = if args.no_cluster { None } else { Some(super::live::LiveCluster::start()?) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(www, args.port))?;
+    let live = live.map(std::sync::Arc::new);
+    let served = runtime.block_on(serve(www, args.port, live.clone()));
+    if let Some(l) = live {
+        l.stop();
+    }
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(www: PathBuf, port: u16) -> Result<(), Failure> {
+async fn serve(
+    www: PathBuf,
+    port: u16,
+    live: Option<std::sync::Arc<super::live::LiveCluster>>,
+) -> Result<(), Failure> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
         Failure::Other(anyhow::anyhow!(
@@ -85,7 +89,11 @@ async fn serve(www: PathBuf, port: u16) -> Result<(), Failure> {
         ))
     })?;
     let bound = listener.local_addr().context("reading the bound address")?;
-    let app = axum::Router::new().fallback_service(ServeDir::new(&www));
+    let mut app = axum::Router::new();
+    if let Some(l) = live {
+        app = app.nest("/live", super::live::router(l));
+    }
+    let app = app.fallback_service(ServeDir::new(&www));
     println!("Void playground: http://{bound}/");
     eprintln!("serving {} — Ctrl-C stops", www.display());
     axum::serve(listener, app)

@@ -70,14 +70,6 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
         FrameWriter { inner: BufWriter::with_capacity(BUF_CAPACITY, inner), max: max_frame }
     }
 
-    pub fn max_frame(&self) -> usize {
-        self.max
-    }
-
-    pub fn set_max_frame(&mut self, max_frame: usize) {
-        self.max = max_frame;
-    }
-
     /// Buffer one frame; call [`flush`](Self::flush) to send what is buffered.
     pub async fn write(&mut self, payload: &[u8]) -> Result<(), FrameError> {
         self.write_parts(&[payload]).await
@@ -99,10 +91,6 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     pub async fn flush(&mut self) -> Result<(), FrameError> {
         self.inner.flush().await?;
         Ok(())
-    }
-
-    pub fn get_mut(&mut self) -> &mut W {
-        self.inner.get_mut()
     }
 }
 

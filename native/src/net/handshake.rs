@@ -176,6 +176,7 @@ impl Sealer {
     }
 
     /// One whole sealed frame body (what goes inside the length prefix).
+    #[cfg(test)]
     pub fn seal_to_vec(&mut self, payload: &[u8]) -> Vec<u8> {
         let (seq, tag) = self.seal(payload);
         let mut v = Vec::with_capacity(payload.len() + OVERHEAD);

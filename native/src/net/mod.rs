@@ -122,6 +122,7 @@ impl NetCounters {
         Reason::ALL.iter().map(|&r| (r.name(), self.rejected[r as usize].load(Ordering::Relaxed))).collect()
     }
 
+    #[cfg(test)]
     pub fn rejected_for(&self, reason: Reason) -> u64 {
         self.rejected[reason as usize].load(Ordering::Relaxed)
     }

@@ -35,7 +35,14 @@ impl Conn {
     pub async fn send(&mut self, op: ClientOp, user: Option<String>) -> anyhow::Result<u64> {
         let id = self.next_id;
         self.next_id += 1;
-        let req = ClientRequest { version: WIRE_VERSION, id, token: self.token.clone(), discharges: vec![], user, op };
+        let req = ClientRequest {
+            version: WIRE_VERSION,
+            id,
+            token: self.token.clone(),
+            discharges: vec![],
+            user,
+            op,
+        };
         self.writer.write(&postcard::to_allocvec(&req)?).await?;
         self.writer.flush().await?;
         Ok(id)
@@ -50,7 +57,12 @@ impl Conn {
     }
 
     /// One request, one answer.
-    pub async fn call(&mut self, op: ClientOp, user: Option<String>, timeout: Duration) -> anyhow::Result<ClientResponse> {
+    pub async fn call(
+        &mut self,
+        op: ClientOp,
+        user: Option<String>,
+        timeout: Duration,
+    ) -> anyhow::Result<ClientResponse> {
         let id = self.send(op, user).await?;
         let wait = async {
             loop {

@@ -113,8 +113,13 @@ pub fn parse_key(hex_key: &str) -> Result<VerifyingKey, String> {
 /// Checks the replica table (ids 0..n in order, n = 3f + 1 with f >= 1, distinct addresses).
 pub fn check_replicas(entries: &[ReplicaEntry], me: Option<u32>) -> Result<Vec<Replica>, String> {
     let n = entries.len() as u32;
+    if n < 4 {
+        return Err(format!(
+            "replicas: {n} listed; PBFT needs n = 3f + 1 >= 4 replicas to tolerate one fault"
+        ));
+    }
     if let Err(e) = void_core::pbft::Config::new(n, 0) {
-        return Err(format!("replicas: {e}"));
+        return Err(e.to_string());
     }
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
@@ -153,7 +158,8 @@ impl NodeConfig {
         let text = read(path, "config")?;
         let file: NodeFile = toml::from_str(&text).map_err(|e| toml_error(path, e))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let replicas = check_replicas(&file.replicas, Some(file.id)).map_err(|e| format!("{}: {e}", path.display()))?;
+        let replicas =
+            check_replicas(&file.replicas, Some(file.id)).map_err(|e| format!("{}: {e}", path.display()))?;
         if file.id as usize >= replicas.len() {
             return Err(format!(
                 "{}: id: {} is not one of the {} replicas",
@@ -163,7 +169,11 @@ impl NodeConfig {
             ));
         }
         if file.gateway_clients == 0 || file.gateway_clients > 256 {
-            return Err(format!("{}: gateway_clients: {} is outside 1..=256", path.display(), file.gateway_clients));
+            return Err(format!(
+                "{}: gateway_clients: {} is outside 1..=256",
+                path.display(),
+                file.gateway_clients
+            ));
         }
         Ok(NodeConfig {
             id: file.id,
@@ -213,7 +223,8 @@ impl ClusterFile {
     pub fn load(path: &Path) -> Result<(ClusterFile, Vec<Replica>), String> {
         let text = read(path, "cluster file")?;
         let file: ClusterFile = toml::from_str(&text).map_err(|e| toml_error(path, e))?;
-        let replicas = check_replicas(&file.replicas, None).map_err(|e| format!("{}: {e}", path.display()))?;
+        let replicas =
+            check_replicas(&file.replicas, None).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok((file, replicas))
     }
 }
@@ -257,11 +268,15 @@ mod tests {
     fn node_files_name_the_bad_key() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("node.toml");
-        std::fs::write(&p, "id = 0\ndata_dir = \"d\"\nroot_key_file = \"r\"\nfsync = \"sometimes\"\nreplicas = []\n")
-            .unwrap();
+        std::fs::write(
+            &p,
+            "id = 0\ndata_dir = \"d\"\nroot_key_file = \"r\"\nfsync = \"sometimes\"\nreplicas = []\n",
+        )
+        .unwrap();
         let err = NodeConfig::load(&p).unwrap_err();
         assert!(err.contains("fsync"), "{err}");
-        std::fs::write(&p, "id = 0\ndata_dir = \"d\"\nroot_key_file = \"r\"\nbogus = 1\nreplicas = []\n").unwrap();
+        std::fs::write(&p, "id = 0\ndata_dir = \"d\"\nroot_key_file = \"r\"\nbogus = 1\nreplicas = []\n")
+            .unwrap();
         assert!(NodeConfig::load(&p).unwrap_err().contains("bogus"));
     }
 }

@@ -23,6 +23,8 @@ pub struct HttpState {
     pub status: Arc<StatusCell>,
     pub metrics: Arc<Metrics>,
     pub transport: Transport,
+    /// Asks the runtime to bring the state digest up to date.
+    pub digests: tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<()>>,
 }
 
 pub fn router(state: HttpState, www: Option<std::path::PathBuf>) -> Router {
@@ -38,6 +40,11 @@ pub fn router(state: HttpState, www: Option<std::path::PathBuf>) -> Router {
 }
 
 async fn status(State(s): State<HttpState>) -> Json<serde_json::Value> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    if s.digests.try_send(tx).is_ok() {
+        // A busy node may take a moment; without an answer the digest shows as empty.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), rx).await;
+    }
     let st = s.status.get();
     let peers: Vec<_> =
         s.transport.peer_states().into_iter().map(|(id, state)| json!({"id": id, "state": state})).collect();

@@ -22,8 +22,10 @@ pub fn read_secret(path: &Path) -> anyhow::Result<[u8; 32]> {
     if meta.len() > 1024 {
         bail!("key file {} is {} bytes; a key file holds 64 hex digits", path.display(), meta.len());
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?;
-    let bytes = hex::decode(text.trim()).with_context(|| format!("key file {} is not hex", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?;
+    let bytes =
+        hex::decode(text.trim()).with_context(|| format!("key file {} is not hex", path.display()))?;
     bytes.try_into().map_err(|b: Vec<u8>| {
         anyhow::anyhow!("key file {} holds {} bytes, expected 32", path.display(), b.len())
     })

@@ -109,6 +109,11 @@ impl Metrics {
         let _ = self.events.send(json);
     }
 
+    /// Whether anyone watches `/events` (events are only rendered for watchers or a trace).
+    pub fn has_watchers(&self) -> bool {
+        self.events.receiver_count() > 0
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.events.subscribe()
     }
@@ -119,7 +124,12 @@ impl Metrics {
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP void_{name} {help}\n# TYPE void_{name} counter\nvoid_{name} {v}");
         };
-        counter(&mut out, "committed_ops_total", "Requests executed by this replica.", self.committed_ops.get());
+        counter(
+            &mut out,
+            "committed_ops_total",
+            "Requests executed by this replica.",
+            self.committed_ops.get(),
+        );
         counter(&mut out, "batches_total", "Batches executed by this replica.", self.batches.get());
         let mean = if self.batches.get() == 0 {
             0.0
@@ -130,13 +140,38 @@ impl Metrics {
             out,
             "# HELP void_batch_size_mean Mean requests per executed batch.\n# TYPE void_batch_size_mean gauge\nvoid_batch_size_mean {mean}"
         );
-        counter(&mut out, "view_changes_total", "View changes this replica started.", self.view_changes.get());
-        counter(&mut out, "checkpoints_stable_total", "Checkpoints that became stable.", self.checkpoints_stable.get());
-        counter(&mut out, "messages_in_total", "Protocol messages delivered to this node.", self.messages_in.get());
+        counter(
+            &mut out,
+            "view_changes_total",
+            "View changes this replica started.",
+            self.view_changes.get(),
+        );
+        counter(
+            &mut out,
+            "checkpoints_stable_total",
+            "Checkpoints that became stable.",
+            self.checkpoints_stable.get(),
+        );
+        counter(
+            &mut out,
+            "messages_in_total",
+            "Protocol messages delivered to this node.",
+            self.messages_in.get(),
+        );
         counter(&mut out, "messages_out_total", "Protocol messages sent to peers.", self.messages_out.get());
-        counter(&mut out, "persist_commits_total", "Storage transactions committed.", self.persist_commits.get());
+        counter(
+            &mut out,
+            "persist_commits_total",
+            "Storage transactions committed.",
+            self.persist_commits.get(),
+        );
         counter(&mut out, "client_requests_total", "Client requests received.", self.client_requests.get());
-        counter(&mut out, "client_denied_total", "Client requests refused by capability.", self.client_denied.get());
+        counter(
+            &mut out,
+            "client_denied_total",
+            "Client requests refused by capability.",
+            self.client_denied.get(),
+        );
         counter(&mut out, "bytes_in_total", "Bytes read from replica links.", net.bytes_in());
         counter(&mut out, "bytes_out_total", "Bytes written to replica links.", net.bytes_out());
         counter(&mut out, "frames_in_total", "Frames read from replica links.", net.frames_in());

@@ -1,6 +1,7 @@
 //! The native node: the seed's system orchestrator. Boots in order (config, key, storage,
 //! transport, protocols, HTTP), serves until SIGINT/SIGTERM, then shuts down cleanly.
 
+pub mod client;
 pub mod config;
 pub mod gateway;
 pub mod http;
@@ -10,7 +11,6 @@ pub mod runtime;
 pub mod status;
 pub mod store;
 pub mod wire;
-pub mod client;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -128,9 +128,11 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (submit_tx, submit_rx) = mpsc::channel(65_536);
-    let runtime = tokio::spawn(rt.run(peer_rx, submit_rx, stop_rx.clone()));
+    let (digest_tx, digest_rx) = mpsc::channel(64);
+    let runtime = tokio::spawn(rt.run(peer_rx, submit_rx, digest_rx, stop_rx.clone()));
 
-    let gw = Arc::new(gateway::Gateway { node: cfg.id, root_key, submits: submit_tx, metrics: metrics.clone() });
+    let gw =
+        Arc::new(gateway::Gateway { node: cfg.id, root_key, submits: submit_tx, metrics: metrics.clone() });
     let mut stop_clients = stop_rx.clone();
     let clients = tokio::spawn(async move {
         loop {
@@ -150,6 +152,7 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
         status,
         metrics,
         transport: transport.clone(),
+        digests: digest_tx,
     };
     let http_listener = tokio::net::TcpListener::bind(cfg.me().http)
         .await

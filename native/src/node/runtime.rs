@@ -69,7 +69,6 @@ pub struct Runtime {
     status: Arc<StatusCell>,
     /// The last state digest taken: (last executed, hex SHA-256 of the snapshot).
     digest: (u64, String),
-    digest_taken: Instant,
 }
 
 pub struct Parts {
@@ -114,7 +113,6 @@ impl Runtime {
             trace_index: 0,
             started: Instant::now(),
             digest: (u64::MAX, String::new()),
-            digest_taken: Instant::now(),
             metrics: p.metrics,
             status: p.status,
         }
@@ -136,8 +134,10 @@ impl Runtime {
         for k in 1..self.nodes.len() {
             self.inbox.push_back((k, Input::Start));
         }
-        self.record(0, TraceKind::Start);
-        self.round()?;
+        self.record(0, if fresh { TraceKind::Start } else { TraceKind::Restart });
+        while !self.inbox.is_empty() {
+            self.round()?;
+        }
         Ok(())
     }
 
@@ -146,6 +146,7 @@ impl Runtime {
         mut self,
         mut peers: mpsc::Receiver<PeerFrame>,
         mut submits: mpsc::Receiver<Submit>,
+        mut digests: mpsc::Receiver<oneshot::Sender<()>>,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         loop {
@@ -158,6 +159,10 @@ impl Runtime {
                 _ = stop.changed() => break,
                 Some(f) = peers.recv() => self.on_frame(f),
                 Some(s) = submits.recv() => self.on_submit(s),
+                Some(done) = digests.recv() => {
+                    self.take_digest();
+                    let _ = done.send(());
+                }
                 _ = sleep => {}
             }
             for _ in 0..ROUND {
@@ -171,6 +176,11 @@ impl Runtime {
             }
             self.fire_timers();
             self.round()?;
+            // Messages between this node's own state machines (a gateway client and the
+            // local replica) came out of the round: handle them before waiting again.
+            while !self.inbox.is_empty() {
+                self.round()?;
+            }
             if *stop.borrow() {
                 break;
             }
@@ -332,6 +342,9 @@ impl Runtime {
             kind,
         };
         self.trace_index += 1;
+        if self.trace.is_none() && !self.metrics.has_watchers() {
+            return None;
+        }
         let json = serde_json::to_string(&ev.view()).ok()?;
         if let Some(t) = self.trace.as_mut()
             && let Err(e) = writeln!(t, "{json}")
@@ -342,24 +355,30 @@ impl Runtime {
         Some(json.into())
     }
 
-    fn publish_status(&mut self) {
+    /// The state digest costs a snapshot of the whole store: it is taken only when asked
+    /// for (`/status`), and reused while nothing executed.
+    fn take_digest(&mut self) {
         let Some(r) = self.nodes[0].replica() else { return };
-        // The state digest costs a snapshot: take it when the state changed and the node is
-        // idle, or at most four times a second under load.
-        if r.last_executed() != self.digest.0
-            && (self.inbox.is_empty() || self.digest_taken.elapsed() > Duration::from_millis(250))
-        {
+        if r.last_executed() != self.digest.0 || self.digest.1.is_empty() {
             let snap = postcard::to_allocvec(&r.app().snapshot()).unwrap_or_default();
             self.digest = (r.last_executed(), hex::encode(void_core::pbft::app::sha256(&snap)));
-            self.digest_taken = Instant::now();
         }
+        self.publish_status();
+    }
+
+    fn publish_status(&mut self) {
+        let Some(r) = self.nodes[0].replica() else { return };
         self.status.set(Status {
             role: self.nodes[0].role(),
             view: r.view(),
             last_executed: r.last_executed(),
             stable_checkpoint: r.low_watermark(),
             hlc: r.hlc().to_string(),
-            state_digest: format!("{}@{}", self.digest.1, self.digest.0),
+            state_digest: if self.digest.0 == r.last_executed() {
+                format!("{}@{}", self.digest.1, self.digest.0)
+            } else {
+                String::new()
+            },
             keys: r.app().len() as u64,
         });
     }

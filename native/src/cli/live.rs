@@ -1,0 +1,184 @@
+//! The local native cluster `void play` runs for the playground's live mode, and the
+//! endpoints the page uses to watch and disturb it (under `/live`).
+//!
+//! `GET /live/cluster` describes the nodes (their HTTP addresses serve `/status`,
+//! `/metrics` and the `/events` WebSocket) and hands the page a token scoped to this
+//! cluster's live controls; `GET /live/status` gathers every node's `/status`;
+//! `POST /live/node/<i>/kill` (kill -9) and `POST /live/node/<i>/restart` need that token
+//! in `Authorization: Bearer <token>`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use void_core::caps::{Context, Format, Macaroon, Verifier};
+
+use super::Failure;
+use super::cluster::{create, node_status, running_pid, signal, spawn_node};
+use crate::node::config::{ClusterFile, PbftTunables, Replica};
+use crate::node::store::Fsync;
+
+pub struct LiveCluster {
+    dir: PathBuf,
+    replicas: Vec<Replica>,
+    root_key: Vec<u8>,
+    token: String,
+}
+
+const REPLICAS: u32 = 4;
+
+impl LiveCluster {
+    /// Creates a fresh 4-replica cluster in a temporary directory and waits for it.
+    pub fn start() -> Result<LiveCluster, Failure> {
+        let mut r = [0u8; 8];
+        let _ = getrandom::fill(&mut r);
+        let dir = std::env::temp_dir().join(format!("void-play-{}", hex::encode(r)));
+        let base = free_base()?;
+        create(&dir, REPLICAS, base, Fsync::Never, PbftTunables::default())?;
+        let (_, replicas) = ClusterFile::load(&dir.join("cluster.toml")).map_err(super::bad)?;
+        for r in &replicas {
+            spawn_node(&dir, r.id, false)?;
+        }
+        let root_key = crate::node::read_root_key(&dir.join("root.key"))
+            .map_err(|_| Failure::Other(anyhow::anyhow!("cannot read the live cluster's root key")))?;
+        let m = Macaroon::mint(&root_key, b"playground", "void-play")
+            .and_then(|mut m| m.add_first_party_caveat("op = live").map(|()| m))
+            .map_err(|e| Failure::Other(anyhow::anyhow!("minting the playground token: {e}")))?;
+        let token = m.serialize(Format::V2).map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+        let live = LiveCluster { dir, replicas, root_key, token };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for r in &live.replicas {
+            while rt.block_on(node_status(r.http)).is_none() {
+                if Instant::now() > deadline {
+                    live.stop();
+                    return Err(Failure::Other(anyhow::anyhow!("live cluster node {} did not start", r.id)));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        eprintln!(
+            "live mode: a {REPLICAS}-replica native cluster in {} (node 0 status: http://{}/status)",
+            live.dir.display(),
+            live.replicas[0].http
+        );
+        Ok(live)
+    }
+
+    /// SIGTERM every node, wait briefly, remove the directory.
+    pub fn stop(&self) {
+        let pids: Vec<i32> = self.replicas.iter().filter_map(|r| running_pid(&self.dir, r.id)).collect();
+        for p in &pids {
+            signal(*p, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(6);
+        while self.replicas.iter().any(|r| running_pid(&self.dir, r.id).is_some())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> Result<(), String> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or("missing Authorization: Bearer <token> (GET /live/cluster hands one out)")?;
+        let (m, _) = Macaroon::deserialize(token.trim()).map_err(|e| format!("token: {e}"))?;
+        Verifier::new().verify(&m, &self.root_key, &[], &Context::new().op("live")).map_err(|e| e.to_string())
+    }
+}
+
+fn free_base() -> Result<u16, Failure> {
+    let mut r = [0u8; 2];
+    for _ in 0..100 {
+        let _ = getrandom::fill(&mut r);
+        let base = 20_000 + u16::from_le_bytes(r) % 30_000;
+        let free = (0..REPLICAS as u16).all(|i| {
+            std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
+        });
+        if free {
+            return Ok(base);
+        }
+    }
+    Err(Failure::Other(anyhow::anyhow!("no free port range for the live cluster")))
+}
+
+pub fn router(live: Arc<LiveCluster>) -> Router {
+    Router::new()
+        .route("/cluster", get(cluster))
+        .route("/status", get(status))
+        .route("/node/{id}/{action}", post(act))
+        .with_state(live)
+}
+
+async fn cluster(State(l): State<Arc<LiveCluster>>) -> Json<serde_json::Value> {
+    let nodes: Vec<_> = l
+        .replicas
+        .iter()
+        .map(|r| json!({"id": r.id, "addr": r.addr.to_string(), "http": r.http.to_string()}))
+        .collect();
+    Json(json!({"replicas": nodes, "token": l.token}))
+}
+
+async fn status(State(l): State<Arc<LiveCluster>>) -> Json<serde_json::Value> {
+    let mut out = Vec::new();
+    for r in &l.replicas {
+        let alive = running_pid(&l.dir, r.id).is_some();
+        let st = if alive { node_status(r.http).await } else { None };
+        out.push(json!({"id": r.id, "alive": alive, "status": st}));
+    }
+    Json(json!({"nodes": out}))
+}
+
+async fn act(
+    State(l): State<Arc<LiveCluster>>,
+    Path((id, action)): Path<(u32, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(why) = l.authorized(&headers) {
+        return (StatusCode::FORBIDDEN, Json(json!({"error": why}))).into_response();
+    }
+    if id >= REPLICAS {
+        return (StatusCode::NOT_FOUND, Json(json!({"error": format!("no node {id}")}))).into_response();
+    }
+    let result =
+        match action.as_str() {
+            "kill" => match running_pid(&l.dir, id) {
+                Some(pid) => {
+                    signal(pid, libc::SIGKILL);
+                    Ok(json!({"killed": id}))
+                }
+                None => Err(format!("node {id} is not running")),
+            },
+            "restart" => match running_pid(&l.dir, id) {
+                Some(_) => Err(format!("node {id} is already running")),
+                None => spawn_node(&l.dir, id, false)
+                    .map(|pid| json!({"restarted": id, "pid": pid}))
+                    .map_err(|e| match e {
+                        Failure::BadInput(m) => m,
+                        Failure::Other(e) => e.to_string(),
+                    }),
+            },
+            other => {
+                return (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({"error": format!("unknown action {other:?}; kill or restart")})),
+                )
+                    .into_response();
+            }
+        };
+    match result {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => (StatusCode::CONFLICT, Json(json!({"error": e}))).into_response(),
+    }
+}
