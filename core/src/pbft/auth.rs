@@ -91,9 +91,8 @@ impl ClusterKeys {
 
     /// The keyring of node `me`.
     pub fn keyring(&self, me: NodeId) -> Keyring {
-        let macs = (0..self.nodes)
-            .map(|peer| mac_state(&self.mac_keys[self.pair_index(me.0, peer)]))
-            .collect();
+        let macs =
+            (0..self.nodes).map(|peer| mac_state(&self.mac_keys[self.pair_index(me.0, peer)])).collect();
         Keyring {
             me,
             macs,
