@@ -144,14 +144,33 @@ impl Cluster {
     }
 }
 
-impl Drop for Cluster {
+/// Stops a cluster's processes when dropped, also when a test panics while another thread
+/// still holds the cluster.
+struct Reaper {
+    bin: PathBuf,
+    dir: PathBuf,
+}
+
+impl Reaper {
+    fn of(c: &Cluster) -> Reaper {
+        Reaper { bin: c.bin.clone(), dir: c.dir.path().to_path_buf() }
+    }
+}
+
+impl Drop for Reaper {
     fn drop(&mut self) {
-        let _ = Command::new(&self.bin).args(["cluster", "down", "--dir", self.path()]).output();
+        let _ = Command::new(&self.bin).arg("cluster").arg("down").arg("--dir").arg(&self.dir).output();
         for i in 0..4 {
-            if let Ok(p) = std::fs::read_to_string(self.dir.path().join(format!("node-{i}/node.pid"))) {
+            if let Ok(p) = std::fs::read_to_string(self.dir.join(format!("node-{i}/node.pid"))) {
                 let _ = Command::new("kill").args(["-9", p.trim()]).status();
             }
         }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        drop(Reaper::of(self));
     }
 }
 
@@ -211,6 +230,7 @@ fn soak_hundred_kill_nine_cycles_lose_no_acknowledged_write() {
 fn kill_nine_under_load(cycles: u32) {
     let Some(bin) = bin() else { return };
     let c = Arc::new(Cluster::up(&bin));
+    let _reaper = Reaper::of(&c);
     let out = c.client(&["put", "hello", "world"]);
     assert!(out.status.success(), "{}", text(&out));
     let out = c.client(&["get", "hello"]);
