@@ -398,3 +398,57 @@ fn sigterm_exits_cleanly_and_a_restart_recovers_from_disk() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{i}"), "{}", text(&out));
     }
 }
+
+fn delivered(c: &Cluster, i: u16) -> Option<u64> {
+    c.status(i).and_then(|s| s["gossip"]["delivered"].as_u64())
+}
+
+fn wait_delivered(c: &Cluster, nodes: &[u16], at_least: u64) {
+    let t = Instant::now();
+    loop {
+        let counts: Vec<_> = nodes.iter().map(|&i| delivered(c, i)).collect();
+        if counts.iter().all(|d| d.is_some_and(|d| d >= at_least)) {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "broadcasts delivered per node {nodes:?}: {counts:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn broadcasts_reach_every_live_node_and_a_restarted_node_rejoins() {
+    let Some(bin) = bin() else { return };
+    let c = Cluster::up(&bin);
+    // HyParView joins through node 0 at boot; a broadcast may start once views formed.
+    let t = Instant::now();
+    while (0..4)
+        .any(|i| c.status(i).is_none_or(|s| s["gossip"]["active"].as_array().is_none_or(|a| a.is_empty())))
+    {
+        assert!(t.elapsed() < Duration::from_secs(20), "gossip views did not form");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = c.client(&["--json", "broadcast", "first"]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_delivered(&c, &[0, 1, 2, 3], 1);
+    c.kill9(2);
+    let out = c.client(&["broadcast", "second"]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_delivered(&c, &[0, 1, 3], 2);
+    c.restart_missing();
+    let t = Instant::now();
+    while c.status(2).is_none_or(|s| s["gossip"]["active"].as_array().is_none_or(|a| a.is_empty())) {
+        assert!(t.elapsed() < Duration::from_secs(20), "node 2 did not rejoin the gossip overlay");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = c.client(&["broadcast", "third"]);
+    assert!(out.status.success(), "{}", text(&out));
+    wait_delivered(&c, &[2], 1);
+    wait_delivered(&c, &[0, 1, 3], 3);
+    // A token without `op = broadcast` rights is refused.
+    let admin = std::fs::read_to_string(c.dir.path().join("admin.macaroon")).unwrap();
+    let ro = c.void(&["macaroon", "attenuate", "--token", admin.trim(), "--caveat", "op = get"]);
+    let ro_path = c.dir.path().join("ro.macaroon");
+    std::fs::write(&ro_path, &ro.stdout).unwrap();
+    let out = c.client(&["--token", ro_path.to_str().unwrap(), "broadcast", "nope"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+}

@@ -1,5 +1,5 @@
 //! `void client --cluster DIR/cluster.toml [--token FILE] put K V | get K [--at HLC] |
-//! delete K | cas K EXPECTED NEW`.
+//! delete K | cas K EXPECTED NEW | broadcast TEXT`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +49,8 @@ pub enum OpCommand {
     Delete { key: String },
     /// Write NEW if KEY currently holds EXPECTED (`-` for absent).
     Cas { key: String, expected: String, new: String },
+    /// Send TEXT to every node through the gossip layer (HyParView + Plumtree).
+    Broadcast { text: String },
 }
 
 /// Parses `--at`: a full HLC timestamp, or `<wall>.<logical>` (node 0).
@@ -77,6 +79,7 @@ pub fn run(a: ClientArgs) -> CliResult {
             expected: (expected != "-").then(|| expected.clone()),
             new: new.clone(),
         },
+        OpCommand::Broadcast { text } => ClientOp::Broadcast { text: text.clone() },
     };
     let rt = tokio::runtime::Runtime::new()?;
     let mut last_err = None;
@@ -101,6 +104,7 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
     let (code, text, value) = match outcome {
         ClientOutcome::Denied(why) => (1, format!("denied: {why}"), json!({"denied": why})),
         ClientOutcome::Error(why) => (1, format!("error: {why}"), json!({"error": why})),
+        ClientOutcome::Broadcast(id) => (0, format!("broadcast {id}"), json!({"broadcast": id})),
         ClientOutcome::Done(r) => match r {
             OpResult::Written(ts) => (0, format!("ok {ts}"), json!({"ok": true, "version": ts.to_string()})),
             OpResult::Value(Some((v, ts))) => (0, v.clone(), json!({"value": v, "version": ts.to_string()})),

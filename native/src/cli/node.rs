@@ -23,7 +23,8 @@ pub fn run(args: NodeArgs) -> CliResult {
     // One thread per node: a replica is one state machine, and on a shared machine cross-thread
     // wake-ups cost more than they save.
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    match rt.block_on(node::run(&args.config, args.trace.as_deref())) {
+    let local = tokio::task::LocalSet::new();
+    match local.block_on(&rt, node::run(&args.config, args.trace.as_deref())) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(NodeError::Config(msg)) => Err(bad(msg)),
         Err(NodeError::Other(e)) => Err(Failure::Other(e)),

@@ -14,7 +14,10 @@ use void_core::pbft::{Op, OpResult};
 
 use super::metrics::Metrics;
 use super::runtime::Submit;
-use super::wire::{ClientOp, ClientOutcome, ClientRequest, ClientResponse, MAX_TOKEN_BYTES, WIRE_VERSION};
+use super::wire::{
+    ClientOp, ClientOutcome, ClientRequest, ClientResponse, MAX_BROADCAST_BYTES, MAX_TOKEN_BYTES,
+    WIRE_VERSION,
+};
 use crate::net::ClientConn;
 
 /// Requests one connection may have in flight (more wait for TCP to push back).
@@ -122,6 +125,23 @@ impl Gateway {
             }
         }
         let op = match req.op {
+            ClientOp::Broadcast { text } => {
+                if text.len() > MAX_BROADCAST_BYTES {
+                    return ClientOutcome::Error(format!(
+                        "broadcast of {} bytes; the limit is {MAX_BROADCAST_BYTES}",
+                        text.len()
+                    ));
+                }
+                let (done, rx) = oneshot::channel();
+                let submit = Submit::Broadcast { payload: text.into_bytes(), done };
+                if self.submits.send(submit).await.is_err() {
+                    return ClientOutcome::Error("the node is shutting down".into());
+                }
+                return match rx.await {
+                    Ok(id) => ClientOutcome::Broadcast(id.to_string()),
+                    Err(_) => ClientOutcome::Error("the node is shutting down".into()),
+                };
+            }
             ClientOp::Put { key, value } => Op::Put { key, value },
             ClientOp::Get { key, at } => Op::Get { key, at },
             ClientOp::Delete { key } => Op::Delete { key },
@@ -155,8 +175,10 @@ impl Gateway {
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let fresh = Fresh;
-        let mut ctx =
-            Context::new().op(req.op.name()).key(req.op.key()).now(now).ip(addr.ip()).nonces(&fresh);
+        let mut ctx = Context::new().op(req.op.name()).now(now).ip(addr.ip()).nonces(&fresh);
+        if let Some(k) = req.op.key() {
+            ctx = ctx.key(k);
+        }
         if let Some(u) = &req.user {
             ctx = ctx.user(u.clone());
         }
@@ -173,7 +195,10 @@ impl Gateway {
     /// Orders `op` through the local gateway's PBFT clients and waits for f + 1 replies.
     async fn order(&self, op: Op) -> Result<OpResult, String> {
         let (done, rx) = oneshot::channel();
-        self.submits.send(Submit { op, done }).await.map_err(|_| "the node is shutting down".to_string())?;
+        self.submits
+            .send(Submit::Order { op, done })
+            .await
+            .map_err(|_| "the node is shutting down".to_string())?;
         rx.await.map_err(|_| "the node is shutting down".to_string())
     }
 }

@@ -57,6 +57,7 @@ async fn status(State(s): State<HttpState>) -> Json<serde_json::Value> {
         "hlc": st.hlc,
         "state_digest": st.state_digest,
         "keys": st.keys,
+        "gossip": st.gossip,
         "peers": peers,
         "uptime_s": s.started.elapsed().as_secs_f64(),
     }))

@@ -69,6 +69,7 @@ pub struct Metrics {
     pub client_requests: Counter,
     pub client_denied: Counter,
     pub client_latency: Histogram,
+    pub gossip_delivered: Counter,
     /// Rejections above the transport (undecodable envelopes, PBFT rule violations, bad
     /// client frames), by layer and reason.
     rejected: Mutex<BTreeMap<(&'static str, String), u64>>,
@@ -88,6 +89,7 @@ impl Default for Metrics {
             client_requests: Counter::default(),
             client_denied: Counter::default(),
             client_latency: Histogram::default(),
+            gossip_delivered: Counter::default(),
             rejected: Mutex::new(BTreeMap::new()),
             events: broadcast::channel(4096).0,
         }
@@ -171,6 +173,12 @@ impl Metrics {
             "client_denied_total",
             "Client requests refused by capability.",
             self.client_denied.get(),
+        );
+        counter(
+            &mut out,
+            "gossip_delivered_total",
+            "Broadcasts this node's gossip member delivered.",
+            self.gossip_delivered.get(),
         );
         counter(&mut out, "bytes_in_total", "Bytes read from replica links.", net.bytes_in());
         counter(&mut out, "bytes_out_total", "Bytes written to replica links.", net.bytes_out());

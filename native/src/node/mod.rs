@@ -1,5 +1,6 @@
 //! The native node: the seed's system orchestrator. Boots in order (config, key, storage,
 //! transport, protocols, HTTP), serves until SIGINT/SIGTERM, then shuts down cleanly.
+//! Call [`run`] inside a `tokio::task::LocalSet`: the protocol task stays on one thread.
 
 pub mod client;
 pub mod config;
@@ -112,11 +113,13 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
     };
     let metrics = Arc::new(metrics::Metrics::default());
     let status = Arc::new(status::StatusCell::default());
+    let gossip = runtime::gossip_member(cfg.id, pbft.n).map_err(|e| NodeError::Other(anyhow::anyhow!(e)))?;
     let mut rt = Runtime::new(Parts {
         cfg: pbft.clone(),
         me: cfg.id,
         gateway: g,
         nodes,
+        gossip,
         store,
         transport: transport.clone(),
         trace: trace_file,
@@ -124,12 +127,13 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
         status: status.clone(),
     });
     rt.boot()?;
-    tracing::info!(gateway_clients = g, "PBFT replica started");
+    tracing::info!(gateway_clients = g, "PBFT replica and HyParView/Plumtree member started");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let (submit_tx, submit_rx) = mpsc::channel(65_536);
     let (digest_tx, digest_rx) = mpsc::channel(64);
-    let runtime = tokio::spawn(rt.run(peer_rx, submit_rx, digest_rx, stop_rx.clone()));
+    // The state machines stay on this thread (the gossip member shares its config by `Rc`).
+    let runtime = tokio::task::spawn_local(rt.run(peer_rx, submit_rx, digest_rx, stop_rx.clone()));
 
     let gw =
         Arc::new(gateway::Gateway { node: cfg.id, root_key, submits: submit_tx, metrics: metrics.clone() });

@@ -1,5 +1,6 @@
-//! The tokio driver: runs `void-core`'s PBFT state machines (this node's replica and the
-//! gateway's clients) and executes their effects with real time, sockets and disk.
+//! The tokio driver: runs `void-core`'s state machines (this node's PBFT replica, the
+//! gateway's PBFT clients and the node's HyParView/Plumtree gossip member) and executes
+//! their effects with real time, sockets and disk.
 //!
 //! One task owns every state machine, so the protocol code runs exactly as in the
 //! simulator: one input at a time. Inputs are taken in rounds (all that are ready, up to a
@@ -8,30 +9,34 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write as _;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Protocol};
-use void_core::pbft::{ClientReply, Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode, PbftTimer};
+use void_core::gossip::{GossipCommand, GossipEvent, GossipNode, MsgId};
+use void_core::pbft::{Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode};
 use void_core::sim::{TraceEvent, TraceKind};
 
 use super::metrics::Metrics;
-use super::status::{Status, StatusCell};
+use super::status::{GossipStatus, Status, StatusCell};
 use super::store::Store;
-use super::wire::Envelope;
+use super::wire::{Envelope, Frame, GossipEnvelope, WIRE_VERSION};
 use crate::net::{PeerFrame, Transport};
 
 /// Most inputs handled in one round before committing and sending.
 const ROUND: usize = 1024;
 
-/// An operation for the gateway, with where to send its result.
-pub struct Submit {
-    pub op: Op,
-    pub done: oneshot::Sender<OpResult>,
+/// Work for the runtime from the client gateway.
+pub enum Submit {
+    /// Order an operation through a gateway PBFT client; the result comes back on `done`.
+    Order { op: Op, done: oneshot::Sender<OpResult> },
+    /// Broadcast a payload from this node's gossip member; `done` gets the message id.
+    Broadcast { payload: Vec<u8>, done: oneshot::Sender<MsgId> },
 }
 
-/// Which replica runs node `i`: replicas run themselves, gateway clients run on their host.
+/// Which replica runs PBFT node `i`: replicas run themselves, gateway clients their host.
 pub fn host_of(cfg: &Config, gateway: u32, i: u32) -> u32 {
     if i < cfg.n { i } else { (i - cfg.n) / gateway }
 }
@@ -40,28 +45,128 @@ pub fn wall_micros() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
+/// The state machines of one protocol on this node, their timers, and the effects of the
+/// current round, held until its persists are durable.
+struct Driver<P: Protocol> {
+    nodes: Vec<P>,
+    ids: Vec<NodeId>,
+    timers: BTreeMap<(Instant, u64), (usize, P::Timer)>,
+    armed: BTreeMap<(usize, P::Timer), (Instant, u64)>,
+    timer_seq: u64,
+    inbox: VecDeque<(usize, Input<P>)>,
+    persist: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    outbox: Vec<(NodeId, NodeId, P::Msg)>,
+    local: Vec<(usize, Input<P>)>,
+    replies: Vec<(usize, P::Reply)>,
+    events: Vec<(usize, P::Event)>,
+    delivered: u64,
+}
+
+impl<P: Protocol> Driver<P> {
+    fn new(nodes: Vec<P>, ids: Vec<NodeId>) -> Self {
+        Driver {
+            nodes,
+            ids,
+            timers: BTreeMap::new(),
+            armed: BTreeMap::new(),
+            timer_seq: 0,
+            inbox: VecDeque::new(),
+            persist: Vec::new(),
+            outbox: Vec::new(),
+            local: Vec::new(),
+            replies: Vec::new(),
+            events: Vec::new(),
+            delivered: 0,
+        }
+    }
+
+    fn index(&self, id: NodeId) -> Option<usize> {
+        self.ids.iter().position(|&i| i == id)
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.timers.keys().next().map(|(t, _)| *t)
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some((&(at, seq), _)) = self.timers.iter().next() {
+            if at > now {
+                break;
+            }
+            if let Some((k, t)) = self.timers.remove(&(at, seq)) {
+                self.armed.remove(&(k, t.clone()));
+                self.inbox.push_back((k, Input::Timer(t)));
+            }
+        }
+    }
+
+    /// Handles the inbox (up to a bound), sorting the effects for after the commit.
+    fn run_inbox(&mut self, rng: &mut DetRng) {
+        for _ in 0..ROUND * 4 {
+            let Some((k, input)) = self.inbox.pop_front() else { break };
+            if matches!(input, Input::Message { .. }) {
+                self.delivered += 1;
+            }
+            let mut out = Vec::new();
+            let mut env = Env { now: wall_micros(), rng: &mut *rng, me: self.ids[k] };
+            self.nodes[k].on_input(input, &mut env, &mut out);
+            for effect in out {
+                self.apply(k, effect);
+            }
+        }
+    }
+
+    fn apply(&mut self, k: usize, effect: Effect<P>) {
+        match effect {
+            Effect::Send { to, msg } => {
+                let from = self.ids[k];
+                match self.index(to) {
+                    Some(j) => self.local.push((j, Input::Message { from, msg })),
+                    None => self.outbox.push((from, to, msg)),
+                }
+            }
+            Effect::SetTimer { timer, after } => {
+                if let Some(old) = self.armed.remove(&(k, timer.clone())) {
+                    self.timers.remove(&old);
+                }
+                self.timer_seq += 1;
+                let at = (Instant::now() + Duration::from_micros(after), self.timer_seq);
+                self.timers.insert(at, (k, timer.clone()));
+                self.armed.insert((k, timer), at);
+            }
+            Effect::CancelTimer(timer) => {
+                if let Some(old) = self.armed.remove(&(k, timer)) {
+                    self.timers.remove(&old);
+                }
+            }
+            Effect::Persist { key, value } => self.persist.push((key, value)),
+            Effect::Reply(r) => self.replies.push((k, r)),
+            Effect::Observe(e) => self.events.push((k, e)),
+            Effect::Log(s) => tracing::debug!(node = %self.ids[k], "{s}"),
+        }
+    }
+
+    /// Messages between this node's own state machines go to the next round.
+    fn release_local(&mut self) {
+        let local: Vec<_> = self.local.drain(..).collect();
+        self.inbox.extend(local);
+    }
+}
+
 pub struct Runtime {
     cfg: Config,
     me: u32,
     gateway: u32,
     /// Index 0: this node's replica; 1..=gateway: its clients.
-    nodes: Vec<PbftNode>,
-    ids: Vec<NodeId>,
+    pbft: Driver<PbftNode>,
+    gossip: Driver<GossipNode>,
     rng: DetRng,
-    timers: BTreeMap<(Instant, u64), (usize, PbftTimer)>,
-    armed: BTreeMap<(usize, PbftTimer), (Instant, u64)>,
-    timer_seq: u64,
     store: Store,
     transport: Transport,
     /// Commands waiting for their reply, per gateway client (FIFO: a client runs its
     /// commands in order).
     waiting: Vec<VecDeque<(oneshot::Sender<OpResult>, Instant)>>,
-    inbox: VecDeque<(usize, Input<PbftNode>)>,
-    // Effects of the current round, held until its persists are durable.
-    persist: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    outbox: Vec<(NodeId, NodeId, Vec<u8>)>,
-    local: Vec<(usize, Input<PbftNode>)>,
-    replies: Vec<(usize, ClientReply)>,
+    broadcasts: VecDeque<oneshot::Sender<MsgId>>,
     trace: Option<std::io::BufWriter<std::fs::File>>,
     trace_index: u64,
     started: Instant,
@@ -69,6 +174,7 @@ pub struct Runtime {
     status: Arc<StatusCell>,
     /// The last state digest taken: (last executed, hex SHA-256 of the snapshot).
     digest: (u64, String),
+    gossip_status: GossipStatus,
 }
 
 pub struct Parts {
@@ -76,11 +182,18 @@ pub struct Parts {
     pub me: u32,
     pub gateway: u32,
     pub nodes: Vec<PbftNode>,
+    pub gossip: GossipNode,
     pub store: Store,
     pub transport: Transport,
     pub trace: Option<std::fs::File>,
     pub metrics: Arc<Metrics>,
     pub status: Arc<StatusCell>,
+}
+
+/// Builds this node's gossip member for a cluster of `n` replicas (node 0 is the contact).
+pub fn gossip_member(me: u32, n: u32) -> Result<GossipNode, String> {
+    let cfg = void_core::gossip::Params::default().resolve(n).map_err(|e| e.to_string())?;
+    Ok(GossipNode::new(NodeId(me), Rc::new(cfg)))
 }
 
 impl Runtime {
@@ -96,46 +209,45 @@ impl Runtime {
             cfg: p.cfg,
             me: p.me,
             gateway: p.gateway,
-            nodes: p.nodes,
-            ids,
+            pbft: Driver::new(p.nodes, ids),
+            gossip: Driver::new(vec![p.gossip], vec![NodeId(p.me)]),
             rng: DetRng::from_seed_bytes(seed),
-            timers: BTreeMap::new(),
-            armed: BTreeMap::new(),
-            timer_seq: 0,
             store: p.store,
             transport: p.transport,
-            inbox: VecDeque::new(),
-            persist: Vec::new(),
-            outbox: Vec::new(),
-            local: Vec::new(),
-            replies: Vec::new(),
+            broadcasts: VecDeque::new(),
             trace: p.trace.map(std::io::BufWriter::new),
             trace_index: 0,
             started: Instant::now(),
             digest: (u64::MAX, String::new()),
+            gossip_status: GossipStatus::default(),
             metrics: p.metrics,
             status: p.status,
         }
     }
 
-    fn local_index(&self, id: NodeId) -> Option<usize> {
-        if id.0 == self.me {
-            return Some(0);
-        }
-        let first = self.cfg.n + self.me * self.gateway;
-        (id.0 >= first && id.0 < first + self.gateway).then(|| (id.0 - first + 1) as usize)
-    }
-
-    /// Boots every state machine: the replica from what it persisted, clients fresh.
+    /// Boots every state machine: the replica from what it persisted, the rest fresh.
     pub fn boot(&mut self) -> anyhow::Result<()> {
         let persisted = self.store.load()?;
         let fresh = persisted.is_empty();
-        self.inbox.push_back((0, if fresh { Input::Start } else { Input::Restart(persisted) }));
-        for k in 1..self.nodes.len() {
-            self.inbox.push_back((k, Input::Start));
+        self.pbft.inbox.push_back((0, if fresh { Input::Start } else { Input::Restart(persisted) }));
+        for k in 1..self.pbft.nodes.len() {
+            self.pbft.inbox.push_back((k, Input::Start));
         }
-        self.record(0, if fresh { TraceKind::Start } else { TraceKind::Restart });
-        while !self.inbox.is_empty() {
+        self.gossip.inbox.push_back((0, Input::Start));
+        let node = NodeId(self.me);
+        self.record::<PbftNode>(node, if fresh { TraceKind::Start } else { TraceKind::Restart });
+        self.drain()
+    }
+
+    fn busy(&self) -> bool {
+        !self.pbft.inbox.is_empty() || !self.gossip.inbox.is_empty()
+    }
+
+    fn drain(&mut self) -> anyhow::Result<()> {
+        self.round()?;
+        // Messages between this node's own state machines (a gateway client and the local
+        // replica) came out of the round: handle them before waiting again.
+        while self.busy() {
             self.round()?;
         }
         Ok(())
@@ -150,7 +262,7 @@ impl Runtime {
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         loop {
-            let next = self.timers.keys().next().map(|(t, _)| *t);
+            let next = [self.pbft.next_deadline(), self.gossip.next_deadline()].into_iter().flatten().min();
             let sleep = tokio::time::sleep_until(
                 next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)).into(),
             );
@@ -174,13 +286,10 @@ impl Runtime {
             while let Ok(s) = submits.try_recv() {
                 self.on_submit(s);
             }
-            self.fire_timers();
-            self.round()?;
-            // Messages between this node's own state machines (a gateway client and the
-            // local replica) came out of the round: handle them before waiting again.
-            while !self.inbox.is_empty() {
-                self.round()?;
-            }
+            let now = Instant::now();
+            self.pbft.fire_timers(now);
+            self.gossip.fire_timers(now);
+            self.drain()?;
             if *stop.borrow() {
                 break;
             }
@@ -193,119 +302,114 @@ impl Runtime {
     }
 
     fn on_frame(&mut self, f: PeerFrame) {
-        let env: Envelope = match postcard::from_bytes(&f.payload) {
+        let frame: Frame = match postcard::from_bytes(&f.payload) {
             Ok(e) => e,
             Err(_) => {
                 self.metrics.reject("transport", "undecodable");
                 return;
             }
         };
-        let (from, to, msg) = env.into_msg();
-        // The transport proved which replica sent the frame; it may speak only for the
-        // nodes it hosts.
-        if host_of(&self.cfg, self.gateway, from.0) != f.from || from.0 >= self.cfg.nodes() {
-            self.metrics.reject("transport", "spoofed_sender");
-            return;
+        match frame {
+            Frame::Pbft(env) => {
+                if env.version != WIRE_VERSION {
+                    self.metrics.reject("transport", "wrong_version");
+                    return;
+                }
+                let (from, to, msg) = env.into_msg();
+                // The transport proved which replica sent the frame; it may speak only for
+                // the nodes it hosts.
+                if from.0 >= self.cfg.nodes() || host_of(&self.cfg, self.gateway, from.0) != f.from {
+                    self.metrics.reject("transport", "spoofed_sender");
+                    return;
+                }
+                let Some(k) = self.pbft.index(to) else {
+                    self.metrics.reject("transport", "misaddressed");
+                    return;
+                };
+                self.pbft.inbox.push_back((k, Input::Message { from, msg }));
+            }
+            Frame::Gossip(env) => {
+                if env.version != WIRE_VERSION {
+                    self.metrics.reject("transport", "wrong_version");
+                    return;
+                }
+                if env.from.0 != f.from {
+                    self.metrics.reject("transport", "spoofed_sender");
+                    return;
+                }
+                if env.to.0 != self.me {
+                    self.metrics.reject("transport", "misaddressed");
+                    return;
+                }
+                self.gossip.inbox.push_back((0, Input::Message { from: env.from, msg: env.msg }));
+            }
         }
-        let Some(k) = self.local_index(to) else {
-            self.metrics.reject("transport", "misaddressed");
-            return;
-        };
-        self.inbox.push_back((k, Input::Message { from, msg }));
     }
 
     fn on_submit(&mut self, s: Submit) {
-        // The gateway client with the fewest commands waiting takes it.
-        let k = (1..self.nodes.len()).min_by_key(|&k| self.waiting[k].len()).unwrap_or(1);
-        self.waiting[k].push_back((s.done, Instant::now()));
-        self.inbox.push_back((k, Input::Command(PbftCommand::Submit(s.op))));
-    }
-
-    fn fire_timers(&mut self) {
-        let now = Instant::now();
-        while let Some((&(at, seq), _)) = self.timers.iter().next() {
-            if at > now {
-                break;
+        match s {
+            Submit::Order { op, done } => {
+                // The gateway client with the fewest commands waiting takes it.
+                let k = (1..self.pbft.nodes.len()).min_by_key(|&k| self.waiting[k].len()).unwrap_or(1);
+                self.waiting[k].push_back((done, Instant::now()));
+                self.pbft.inbox.push_back((k, Input::Command(PbftCommand::Submit(op))));
             }
-            if let Some((k, t)) = self.timers.remove(&(at, seq)) {
-                self.armed.remove(&(k, t));
-                self.inbox.push_back((k, Input::Timer(t)));
+            Submit::Broadcast { payload, done } => {
+                self.broadcasts.push_back(done);
+                self.gossip.inbox.push_back((0, Input::Command(GossipCommand::Broadcast { payload })));
             }
         }
     }
 
-    /// Handles everything in the inbox, then commits, sends and answers.
+    /// Handles everything in the inboxes, then commits, sends and answers.
     fn round(&mut self) -> anyhow::Result<()> {
-        let mut handled = 0;
-        while let Some((k, input)) = self.inbox.pop_front() {
-            self.step(k, input);
-            handled += 1;
-            if handled >= ROUND * 4 {
-                break;
-            }
-        }
-        if !self.persist.is_empty() {
-            let batch = std::mem::take(&mut self.persist);
+        self.pbft.run_inbox(&mut self.rng);
+        self.gossip.run_inbox(&mut self.rng);
+        self.metrics.messages_in.add(self.pbft.delivered + self.gossip.delivered);
+        self.pbft.delivered = 0;
+        self.gossip.delivered = 0;
+        if !self.pbft.persist.is_empty() {
+            let batch = std::mem::take(&mut self.pbft.persist);
             self.store.apply(&batch)?;
             self.metrics.persist_commits.inc();
         }
-        for (from, to, bytes) in self.outbox.drain(..) {
+        // Gossip members start afresh after a restart (HyParView rejoins): nothing to keep.
+        self.gossip.persist.clear();
+        for (from, to, msg) in std::mem::take(&mut self.pbft.outbox) {
             let host = host_of(&self.cfg, self.gateway, to.0);
-            self.metrics.messages_out.inc();
-            if !self.transport.send(host, bytes) {
-                tracing::debug!(%from, %to, "message dropped: peer queue full or unknown");
-            }
+            self.send(host, &Frame::Pbft(Envelope::new(from, to, msg)));
         }
-        let local: Vec<_> = self.local.drain(..).collect();
-        self.inbox.extend(local);
-        for (k, reply) in std::mem::take(&mut self.replies) {
+        for (from, to, msg) in std::mem::take(&mut self.gossip.outbox) {
+            self.send(to.0, &Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg }));
+        }
+        for (k, e) in std::mem::take(&mut self.pbft.events) {
+            self.observe(k, e);
+        }
+        for (_, e) in std::mem::take(&mut self.gossip.events) {
+            self.observe_gossip(e);
+        }
+        for (k, reply) in std::mem::take(&mut self.pbft.replies) {
             if let Some((done, at)) = self.waiting[k].pop_front() {
                 self.metrics.client_latency.observe(at.elapsed());
                 let _ = done.send(reply.result);
             }
         }
+        self.gossip.replies.clear();
+        self.pbft.release_local();
+        self.gossip.release_local();
         self.publish_status();
         Ok(())
     }
 
-    fn step(&mut self, k: usize, input: Input<PbftNode>) {
-        let mut out = Vec::new();
-        let mut env = Env { now: wall_micros(), rng: &mut self.rng, me: self.ids[k] };
-        if matches!(input, Input::Message { .. }) {
-            self.metrics.messages_in.inc();
-        }
-        self.nodes[k].on_input(input, &mut env, &mut out);
-        for effect in out {
-            match effect {
-                Effect::Send { to, msg } => {
-                    let from = self.ids[k];
-                    match self.local_index(to) {
-                        Some(j) => self.local.push((j, Input::Message { from, msg })),
-                        None => match postcard::to_allocvec(&Envelope::new(from, to, msg)) {
-                            Ok(bytes) => self.outbox.push((from, to, bytes)),
-                            Err(e) => tracing::error!("cannot encode a message to {to}: {e}"),
-                        },
-                    }
+    fn send(&mut self, host: u32, frame: &Frame) {
+        match postcard::to_allocvec(frame) {
+            Ok(bytes) => {
+                self.metrics.messages_out.inc();
+                if !self.transport.send(host, bytes) {
+                    tracing::debug!(host, "message dropped: peer queue full or unknown");
                 }
-                Effect::SetTimer { timer, after } => {
-                    if let Some(old) = self.armed.remove(&(k, timer)) {
-                        self.timers.remove(&old);
-                    }
-                    self.timer_seq += 1;
-                    let at = (Instant::now() + Duration::from_micros(after), self.timer_seq);
-                    self.timers.insert(at, (k, timer));
-                    self.armed.insert((k, timer), at);
-                }
-                Effect::CancelTimer(timer) => {
-                    if let Some(old) = self.armed.remove(&(k, timer)) {
-                        self.timers.remove(&old);
-                    }
-                }
-                Effect::Persist { key, value } => self.persist.push((key, value)),
-                Effect::Reply(r) => self.replies.push((k, r)),
-                Effect::Observe(e) => self.observe(k, e),
-                Effect::Log(s) => tracing::debug!(node = %self.ids[k], "{s}"),
             }
+            Err(e) => tracing::error!("cannot encode a message to {host}: {e}"),
         }
     }
 
@@ -328,23 +432,56 @@ impl Runtime {
             }
             _ => {}
         }
-        if let Some(line) = self.record(k, TraceKind::Observe(e)) {
+        let node = self.pbft.ids[k];
+        if let Some(line) = self.record::<PbftNode>(node, TraceKind::Observe(e)) {
+            self.metrics.publish_event(line);
+        }
+    }
+
+    fn observe_gossip(&mut self, e: GossipEvent) {
+        let g = &mut self.gossip_status;
+        match &e {
+            GossipEvent::Broadcast { id } => {
+                if let Some(done) = self.broadcasts.pop_front() {
+                    let _ = done.send(*id);
+                }
+            }
+            GossipEvent::Delivered { id, .. } => {
+                g.delivered += 1;
+                g.last_delivered = Some(id.to_string());
+                self.metrics.gossip_delivered.inc();
+            }
+            GossipEvent::NeighborUp { peer, .. } => {
+                g.active.insert(peer.0);
+                tracing::info!(%peer, "gossip neighbour up");
+            }
+            GossipEvent::NeighborDown { peer, .. } => {
+                g.active.remove(&peer.0);
+                tracing::info!(%peer, "gossip neighbour down");
+            }
+            GossipEvent::Refused { reason, from } => {
+                tracing::debug!(%from, "gossip refused: {reason}");
+                self.metrics.reject("gossip", "refused");
+            }
+            _ => {}
+        }
+        if let Some(line) = self.record::<GossipNode>(NodeId(self.me), TraceKind::Observe(e)) {
             self.metrics.publish_event(line);
         }
     }
 
     /// Appends an event to the trace file and returns its JSON view (for `/events`).
-    fn record(&mut self, k: usize, kind: TraceKind<PbftNode>) -> Option<Arc<str>> {
-        let ev = TraceEvent::<PbftNode> {
-            index: self.trace_index,
-            time: self.started.elapsed().as_micros() as u64,
-            node: self.ids[k],
-            kind,
-        };
+    fn record<P: Protocol>(&mut self, node: NodeId, kind: TraceKind<P>) -> Option<Arc<str>> {
         self.trace_index += 1;
         if self.trace.is_none() && !self.metrics.has_watchers() {
             return None;
         }
+        let ev = TraceEvent::<P> {
+            index: self.trace_index - 1,
+            time: self.started.elapsed().as_micros() as u64,
+            node,
+            kind,
+        };
         let json = serde_json::to_string(&ev.view()).ok()?;
         if let Some(t) = self.trace.as_mut()
             && let Err(e) = writeln!(t, "{json}")
@@ -358,7 +495,7 @@ impl Runtime {
     /// The state digest costs a snapshot of the whole store: it is taken only when asked
     /// for (`/status`), and reused while nothing executed.
     fn take_digest(&mut self) {
-        let Some(r) = self.nodes[0].replica() else { return };
+        let Some(r) = self.pbft.nodes[0].replica() else { return };
         if r.last_executed() != self.digest.0 || self.digest.1.is_empty() {
             let snap = postcard::to_allocvec(&r.app().snapshot()).unwrap_or_default();
             self.digest = (r.last_executed(), hex::encode(void_core::pbft::app::sha256(&snap)));
@@ -367,9 +504,9 @@ impl Runtime {
     }
 
     fn publish_status(&mut self) {
-        let Some(r) = self.nodes[0].replica() else { return };
+        let Some(r) = self.pbft.nodes[0].replica() else { return };
         self.status.set(Status {
-            role: self.nodes[0].role(),
+            role: self.pbft.nodes[0].role(),
             view: r.view(),
             last_executed: r.last_executed(),
             stable_checkpoint: r.low_watermark(),
@@ -380,6 +517,7 @@ impl Runtime {
                 String::new()
             },
             keys: r.app().len() as u64,
+            gossip: self.gossip_status.clone(),
         });
     }
 }

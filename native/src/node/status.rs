@@ -1,5 +1,6 @@
 //! What `/status` shows, published by the runtime after each round.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -14,6 +15,15 @@ pub struct Status {
     /// SHA-256 of the replicated state, `@` the sequence number it was taken at.
     pub state_digest: String,
     pub keys: u64,
+    pub gossip: GossipStatus,
+}
+
+/// This node's gossip member: its HyParView active view and what it delivered.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GossipStatus {
+    pub active: BTreeSet<u32>,
+    pub delivered: u64,
+    pub last_delivered: Option<String>,
 }
 
 #[derive(Default)]

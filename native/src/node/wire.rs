@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use void_core::clock::Timestamp;
 use void_core::effect::NodeId;
+use void_core::gossip::GossipMsg;
 use void_core::pbft::{Body, OpResult, PbftMsg};
 
 pub const WIRE_VERSION: u16 = 1;
@@ -31,13 +32,48 @@ impl Envelope {
     }
 }
 
+/// A gossip message between the replicas' gossip members.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GossipEnvelope {
+    pub version: u16,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub msg: GossipMsg,
+}
+
+/// What one replica-link frame carries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Frame {
+    Pbft(Envelope),
+    Gossip(GossipEnvelope),
+}
+
+/// Longest broadcast payload accepted from a client (bytes).
+pub const MAX_BROADCAST_BYTES: usize = 4096;
+
 /// An operation a client asks for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ClientOp {
-    Put { key: String, value: String },
-    Get { key: String, at: Option<Timestamp> },
-    Delete { key: String },
-    Cas { key: String, expected: Option<String>, new: String },
+    Put {
+        key: String,
+        value: String,
+    },
+    Get {
+        key: String,
+        at: Option<Timestamp>,
+    },
+    Delete {
+        key: String,
+    },
+    Cas {
+        key: String,
+        expected: Option<String>,
+        new: String,
+    },
+    /// Send `text` to every node through Plumtree.
+    Broadcast {
+        text: String,
+    },
 }
 
 impl ClientOp {
@@ -48,15 +84,18 @@ impl ClientOp {
             ClientOp::Get { .. } => "get",
             ClientOp::Delete { .. } => "delete",
             ClientOp::Cas { .. } => "cas",
+            ClientOp::Broadcast { .. } => "broadcast",
         }
     }
 
-    pub fn key(&self) -> &str {
+    /// The key it acts on (`key-prefix` caveats); a broadcast has none.
+    pub fn key(&self) -> Option<&str> {
         match self {
             ClientOp::Put { key, .. }
             | ClientOp::Get { key, .. }
             | ClientOp::Delete { key }
-            | ClientOp::Cas { key, .. } => key,
+            | ClientOp::Cas { key, .. } => Some(key),
+            ClientOp::Broadcast { .. } => None,
         }
     }
 }
@@ -77,6 +116,8 @@ pub struct ClientRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ClientOutcome {
     Done(OpResult),
+    /// A broadcast left this node with this message id (`origin:seq`).
+    Broadcast(String),
     /// The capability does not allow this request; the text names the caveat.
     Denied(String),
     /// The request was malformed or could not be served (the text says why).
