@@ -372,17 +372,31 @@ fn hostile_bytes_and_bad_tokens_are_refused_and_the_node_stays_up() {
 }
 
 #[test]
-fn sigterm_exits_cleanly_and_a_restart_recovers_from_disk() {
+fn sigterm_under_load_exits_cleanly_and_a_restart_recovers_from_disk() {
     let Some(bin) = bin() else { return };
     let c = Cluster::up_with(&bin, &["--trace"]);
     for i in 0..20 {
         let out = c.client(&["put", &format!("k{i}"), &format!("v{i}")]);
         assert!(out.status.success(), "{}", text(&out));
     }
+    // SIGTERM while a writer keeps the cluster busy.
+    let c = Arc::new(c);
+    let _reaper = Reaper::of(&c);
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(BTreeMap::new()));
+    let w = writer(c.clone(), stop.clone(), Arc::new(AtomicBool::new(false)), acked.clone());
+    let t = Instant::now();
+    while acked.lock().unwrap().len() < 5 {
+        assert!(t.elapsed() < Duration::from_secs(30), "the writer made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let t = Instant::now();
     let out = c.void(&["cluster", "down", "--dir", c.path()]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(t.elapsed() < Duration::from_secs(20), "down took {:?}", t.elapsed());
+    // Each node has 5 s; `down` signals all of them at once.
+    assert!(t.elapsed() < Duration::from_secs(8), "down took {:?}", t.elapsed());
+    stop.store(true, Ordering::Relaxed);
+    w.join().unwrap();
     for i in 0..4 {
         let log = std::fs::read_to_string(c.dir.path().join(format!("node-{i}/node.log"))).unwrap();
         assert!(log.contains("storage flushed"), "node {i} shut down cleanly:\n{log}");
@@ -396,6 +410,11 @@ fn sigterm_exits_cleanly_and_a_restart_recovers_from_disk() {
     for i in [0, 7, 19] {
         let out = c.client(&["get", &format!("k{i}")]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{i}"), "{}", text(&out));
+    }
+    // Writes acknowledged before the shutdown survived it.
+    for (k, v) in acked.lock().unwrap().iter() {
+        let out = c.client(&["get", k]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), v, "{}", text(&out));
     }
 }
 
