@@ -471,3 +471,117 @@ fn broadcasts_reach_every_live_node_and_a_restarted_node_rejoins() {
     let out = c.client(&["--token", ro_path.to_str().unwrap(), "broadcast", "nope"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
 }
+
+/// Runs `cmd args` inside network namespace `ns`.
+fn in_ns(ns: &str, cmd: &Path, args: &[&str]) -> Output {
+    Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(cmd)
+        .args(args)
+        .output()
+        .expect("running ip netns exec")
+}
+
+/// Why delay and loss cannot be injected here, if they cannot: they need root, `ip`, `tc`
+/// and the kernel's netem qdisc. Creates the namespace when everything is there.
+fn netem_unavailable(ns: &str) -> Option<String> {
+    let uid = Command::new("id").arg("-u").output().ok()?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        return Some("not running as root (network namespaces and tc need it)".into());
+    }
+    let add = Command::new("ip").args(["netns", "add", ns]).output();
+    match add {
+        Err(e) => return Some(format!("cannot run `ip`: {e}")),
+        Ok(o) if !o.status.success() => {
+            return Some(format!("`ip netns add` failed: {}", String::from_utf8_lossy(&o.stderr).trim()));
+        }
+        Ok(_) => {}
+    }
+    let lo = Command::new("ip").args(["netns", "exec", ns, "ip", "link", "set", "lo", "up"]).output();
+    let probe = Command::new("ip")
+        .args(["netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"])
+        .output();
+    let why = match (lo, probe) {
+        (Ok(l), _) if !l.status.success() => {
+            Some(format!("cannot bring up lo: {}", String::from_utf8_lossy(&l.stderr)))
+        }
+        (_, Err(e)) => Some(format!("cannot run `tc`: {e}")),
+        (_, Ok(p)) if !p.status.success() => {
+            Some(format!("the kernel refuses the netem qdisc: {}", String::from_utf8_lossy(&p.stderr).trim()))
+        }
+        (Err(e), _) => Some(format!("cannot run `ip`: {e}")),
+        _ => None,
+    };
+    if why.is_some() {
+        let _ = Command::new("ip").args(["netns", "del", ns]).output();
+    }
+    why
+}
+
+struct Namespace {
+    name: String,
+    bin: PathBuf,
+    dir: PathBuf,
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = in_ns(&self.name, &self.bin, &["cluster", "down", "--dir", self.dir.to_str().unwrap_or("")]);
+        for i in 0..4 {
+            if let Ok(p) = std::fs::read_to_string(self.dir.join(format!("node-{i}/node.pid"))) {
+                let _ = Command::new("kill").args(["-9", p.trim()]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+#[test]
+fn writes_commit_through_delay_and_loss_on_every_link() {
+    let Some(bin) = bin() else { return };
+    let name = format!("void-test-{}", std::process::id());
+    if let Some(why) = netem_unavailable(&name) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let ns = Namespace { name: name.clone(), bin: bin.clone(), dir: tmp.path().to_path_buf() };
+    let dir = tmp.path().to_str().unwrap();
+    // A private loopback: the cluster's ports cannot collide with anything outside.
+    let up = in_ns(&name, &bin, &["cluster", "up", "--replicas", "4", "--dir", dir, "--base-port", "7100"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let tc = Command::new("ip")
+        .args(["netns", "exec", &name, "tc", "qdisc", "change", "dev", "lo", "root", "netem"])
+        .args(["delay", "3ms", "2ms", "loss", "2%"])
+        .output()
+        .unwrap();
+    assert!(tc.status.success(), "{}", text(&tc));
+    let cluster = tmp.path().join("cluster.toml");
+    let cluster = cluster.to_str().unwrap();
+    for i in 0..30 {
+        let (k, v) = (format!("k{i}"), format!("v{i}"));
+        let out = in_ns(&name, &bin, &["client", "--cluster", cluster, "--timeout", "10", "put", &k, &v]);
+        assert!(out.status.success(), "put {k} with delay and loss: {}", text(&out));
+    }
+    let t = Instant::now();
+    loop {
+        let st = in_ns(&name, &bin, &["cluster", "status", "--dir", dir, "--json"]);
+        let v: Value =
+            serde_json::from_str(String::from_utf8_lossy(&st.stdout).lines().last().unwrap_or("{}"))
+                .unwrap_or(Value::Null);
+        let digests: Vec<_> = v["nodes"]
+            .as_array()
+            .map(|a| a.iter().map(|n| n["state_digest"].clone()).collect())
+            .unwrap_or_default();
+        if digests.len() == 4
+            && digests.iter().all(|d| d == &digests[0] && d.as_str().is_some_and(|s| !s.is_empty()))
+        {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no convergence under delay and loss: {digests:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = in_ns(&name, &bin, &["client", "--cluster", cluster, "get", "k29"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "v29", "{}", text(&out));
+    drop(ns);
+}
