@@ -180,6 +180,8 @@ impl Simulated for PbftNode {
                 PbftNode::Client(Box::new(Client::new(c.clone(), keys.keyring(id), w.clone())))
             }
         });
+        let linearizable = Linearizable::new(params.linearizability_budget);
+        let coverage = linearizable.coverage();
         Ok(Setup {
             factory,
             invariants: vec![
@@ -187,13 +189,13 @@ impl Simulated for PbftNode {
                 Box::new(CheckpointDigests::new(&faulty)),
                 Box::new(Validity::new(&faulty)),
                 Box::new(AtMostOnce::new(&faulty)),
-                Box::new(Linearizable::new(params.linearizability_budget)),
+                Box::new(linearizable),
                 Box::new(Liveness::new(ms(params.liveness_bound_ms))),
                 Box::new(HlcMonotonic::new(total)),
                 Box::new(HlcCausality::new(total)),
                 Box::new(HlcBounded),
             ],
-            metrics: vec![Box::new(PbftMetrics::default())],
+            metrics: vec![Box::new(PbftMetrics::default()), Box::new(coverage)],
             commands: alloc::vec::Vec::new(),
         })
     }

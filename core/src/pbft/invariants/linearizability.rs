@@ -9,12 +9,14 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::cell::Cell;
 
 use super::observed;
-use crate::check::{CheckCtx, Invariant};
+use crate::check::{CheckCtx, Invariant, Metric};
 use crate::effect::NodeId;
 use crate::pbft::PbftNode;
 use crate::pbft::app::{Op, OpResult};
@@ -111,11 +113,35 @@ pub struct Linearizable {
     budget: u64,
     invoked: BTreeMap<(NodeId, u64), (Op, u64)>,
     responses: BTreeMap<(NodeId, u64), (u64, OpResult)>,
+    /// Keys whose search ran out of budget: neither passed nor failed. Shared with
+    /// [`Coverage`], which reports the count, so an unchecked history is never silent.
+    unchecked: Rc<Cell<u64>>,
 }
 
 impl Linearizable {
     pub fn new(budget: u64) -> Self {
-        Linearizable { budget, invoked: BTreeMap::new(), responses: BTreeMap::new() }
+        Linearizable {
+            budget,
+            invoked: BTreeMap::new(),
+            responses: BTreeMap::new(),
+            unchecked: Rc::new(Cell::new(0)),
+        }
+    }
+
+    /// The metric that reports how many keys this checker could not decide.
+    pub fn coverage(&self) -> Coverage {
+        Coverage(Rc::clone(&self.unchecked))
+    }
+}
+
+/// Metric `linearizability_unchecked_keys`: histories the checker gave up on.
+pub struct Coverage(Rc<Cell<u64>>);
+
+impl Metric<PbftNode> for Coverage {
+    fn observe(&mut self, _ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) {}
+
+    fn report(&self, _ctx: &CheckCtx<'_>, out: &mut BTreeMap<String, f64>) {
+        out.insert("linearizability_unchecked_keys".into(), self.0.get() as f64);
     }
 }
 
@@ -149,7 +175,11 @@ impl Invariant<PbftNode> for Linearizable {
         }
         for ((nonce, key), mut ops) in by_key {
             ops.sort_by_key(|o| o.invoke);
-            if check_key(&ops, self.budget) == Verdict::Violation {
+            let verdict = check_key(&ops, self.budget);
+            if verdict == Verdict::Unknown {
+                self.unchecked.set(self.unchecked.get() + 1);
+            }
+            if verdict == Verdict::Violation {
                 return Err(format!(
                     "the history of {} {key:?} ({} operations) has no linearization",
                     if nonce { "nonce" } else { "key" },

@@ -28,6 +28,14 @@ fn normal_case_completes_every_request() {
 }
 
 #[test]
+fn histories_the_linearizability_search_gives_up_on_are_counted() {
+    let full = run(&scenario("pbft-normal", &[]), 1).outcome();
+    assert_eq!(full.metrics["linearizability_unchecked_keys"], 0.0, "{:?}", full.metrics);
+    let starved = run(&scenario("pbft-normal", &[("linearizability_budget", "1")]), 1).outcome();
+    assert!(starved.metrics["linearizability_unchecked_keys"] > 0.0, "{:?}", starved.metrics);
+}
+
+#[test]
 fn primary_crash_changes_view_and_answers_every_request() {
     let s = scenario("pbft-primary-crash", &[]);
     let sim = run(&s, 3);
