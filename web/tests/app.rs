@@ -124,6 +124,21 @@ async fn hash_at_the_end_of_hlc_ping_seed_7_matches_the_native_run() {
     }
 }
 
+/// Every pinned scenario and seed, simulated here in wasm32, against the hashes x86_64 wrote.
+#[wasm_bindgen_test]
+fn every_golden_trace_hash_matches_in_the_browser() {
+    let golden: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(GOLDEN).expect("the golden file is JSON");
+    let mut checked = 0;
+    for (entry, expected) in &golden {
+        let (name, seed) = entry.rsplit_once('/').expect("entries are scenario/seed");
+        let seed: u64 = seed.parse().expect("a numeric seed");
+        assert_eq!(native_hash(name, seed), expected.as_str().expect("a hex hash"), "{entry}");
+        checked += 1;
+    }
+    assert!(golden.is_empty() || checked >= 2);
+}
+
 #[wasm_bindgen_test]
 async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
     let root = mount("s=hlc-ping&seed=9").await;

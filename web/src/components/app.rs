@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use super::{ClusterView, EventLine, Inspector, Invariants, NodeMenu, SpaceTime, TopBar};
+use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, TopBar};
 use crate::model::{Action, Model, Permalink};
 
 /// Animation tick while playing (about 60 per second).
@@ -183,6 +183,7 @@ pub fn app() -> Html {
                 <aside class="side">
                     <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
                     <Invariants view={view.clone()} />
+                    <LivePanel />
                 </aside>
             </main>
             <footer class="bottom">

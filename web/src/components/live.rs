@@ -1,0 +1,212 @@
+//! Live mode: the native cluster `void play` runs beside the page. The panel shows each
+//! node's `/status` (gathered by the server at `/live/status`), streams node 0's observed
+//! events over its `/events` WebSocket, and kills (-9) or restarts nodes with the token the
+//! server handed out at `/live/cluster`. Served without a cluster (`--no-cluster`, or as
+//! static files), it says so and stays out of the way.
+
+use std::rc::Rc;
+
+use gloo_timers::callback::Interval;
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::JsFuture;
+use yew::prelude::*;
+
+/// Status poll period.
+const POLL_MS: u32 = 1000;
+/// Events kept on screen.
+const EVENTS: usize = 12;
+
+async fn fetch_json(path: &str, method: &str, token: Option<&str>) -> Result<Value, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|e| format!("{e:?}"))?;
+    if let Some(t) = token {
+        let _ = request.headers().set("Authorization", &format!("Bearer {t}"));
+    }
+    let resp = JsFuture::from(window.fetch_with_request(&request)).await.map_err(|e| format!("{e:?}"))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
+    let status = resp.status();
+    let text =
+        JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    let text = text.as_string().unwrap_or_default();
+    let value: Value = serde_json::from_str(&text).map_err(|_| format!("HTTP {status}"))?;
+    if !(200..300).contains(&status) {
+        return Err(value["error"].as_str().map_or_else(|| format!("HTTP {status}"), String::from));
+    }
+    Ok(value)
+}
+
+#[derive(Clone, PartialEq)]
+struct Cluster {
+    token: Rc<str>,
+    events_url: Option<String>,
+}
+
+/// Keeps a WebSocket open until dropped.
+struct Socket {
+    ws: web_sys::WebSocket,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = self.ws.close();
+    }
+}
+
+#[function_component(LivePanel)]
+pub fn live_panel() -> Html {
+    let cluster = use_state(|| None::<Result<Cluster, String>>);
+    let nodes = use_state(Vec::<Value>::new);
+    let events = use_state(Vec::<String>::new);
+    let note = use_state(|| None::<String>);
+
+    {
+        let cluster = cluster.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let found = match fetch_json("/live/cluster", "GET", None).await {
+                    Ok(v) => match v["token"].as_str() {
+                        Some(t) => Ok(Cluster {
+                            token: t.into(),
+                            events_url: v["replicas"][0]["http"].as_str().map(|h| format!("ws://{h}/events")),
+                        }),
+                        None => Err("the server's answer has no token".into()),
+                    },
+                    Err(e) => Err(e),
+                };
+                cluster.set(Some(found));
+            });
+        });
+    }
+
+    // Poll the cluster's status while one is there.
+    {
+        let nodes = nodes.clone();
+        let live = matches!(&*cluster, Some(Ok(_)));
+        use_effect_with(live, move |live| {
+            let poll = move || {
+                let nodes = nodes.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Ok(v) = fetch_json("/live/status", "GET", None).await {
+                        nodes.set(v["nodes"].as_array().cloned().unwrap_or_default());
+                    }
+                });
+            };
+            let interval = live.then(|| {
+                poll();
+                Interval::new(POLL_MS, poll)
+            });
+            move || drop(interval)
+        });
+    }
+
+    // Stream node 0's events.
+    {
+        let events = events.clone();
+        let url = match &*cluster {
+            Some(Ok(c)) => c.events_url.clone(),
+            _ => None,
+        };
+        use_effect_with(url, move |url| {
+            let socket = url.as_ref().and_then(|u| web_sys::WebSocket::new(u).ok()).map(|ws| {
+                let kept = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+                let on_message =
+                    Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
+                        let Some(text) = m.data().as_string() else { return };
+                        let Ok(v) = serde_json::from_str::<Value>(&text) else { return };
+                        let line = format!(
+                            "N{} {}: {}",
+                            v["node"].as_u64().unwrap_or(0),
+                            v["kind"].as_str().unwrap_or("?"),
+                            v["text"].as_str().unwrap_or("")
+                        );
+                        let mut k = kept.borrow_mut();
+                        k.insert(0, line);
+                        k.truncate(EVENTS);
+                        events.set(k.clone());
+                    });
+                ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+                Socket { ws, _on_message: on_message }
+            });
+            move || drop(socket)
+        });
+    }
+
+    let act = {
+        let cluster = cluster.clone();
+        let note = note.clone();
+        Callback::from(move |(id, action): (u64, &'static str)| {
+            let Some(Ok(c)) = &*cluster else { return };
+            let token = c.token.clone();
+            let note = note.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let path = format!("/live/node/{id}/{action}");
+                let text = match fetch_json(&path, "POST", Some(&token)).await {
+                    Ok(_) => format!("node {id}: {action} sent"),
+                    Err(e) => format!("node {id}: {e}"),
+                };
+                note.set(Some(text));
+            });
+        })
+    };
+
+    let body = match &*cluster {
+        None => html! { <p class="hint">{ "looking for a local cluster…" }</p> },
+        Some(Err(_)) => html! {
+            <p class="hint" data-testid="live-none">
+                { "No native cluster here. `void play` (without --no-cluster) runs four `void node` \
+                   processes next to the page; they show up here." }
+            </p>
+        },
+        Some(Ok(_)) => html! {
+            <>
+                <table class="live-nodes" data-testid="live-nodes">
+                    <tr><th>{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th><th>{ "executed" }</th>
+                        <th>{ "state" }</th><th></th></tr>
+                    { for nodes.iter().map(|n| row(n, &act)) }
+                </table>
+                if let Some(t) = &*note { <p class="hint">{ t.clone() }</p> }
+                <h3>{ "Events at node 0" }</h3>
+                <ul class="live-events" data-testid="live-events">
+                    { for events.iter().map(|e| html! { <li>{ e.clone() }</li> }) }
+                </ul>
+            </>
+        },
+    };
+    html! {
+        <details class="panel live" aria-label="live cluster">
+            <summary><h2>{ "Live cluster" }</h2></summary>
+            { body }
+        </details>
+    }
+}
+
+fn row(n: &Value, act: &Callback<(u64, &'static str)>) -> Html {
+    let id = n["id"].as_u64().unwrap_or(0);
+    let alive = n["alive"].as_bool().unwrap_or(false);
+    let st = &n["status"];
+    let text = |k: &str| st[k].as_str().map(String::from).unwrap_or_else(|| st[k].to_string());
+    let digest =
+        st["state_digest"].as_str().map(|d| d.chars().take(8).collect::<String>()).unwrap_or_default();
+    let button = if alive {
+        let act = act.clone();
+        html! { <button onclick={Callback::from(move |_| act.emit((id, "kill")))}>{ "kill -9" }</button> }
+    } else {
+        let act = act.clone();
+        html! { <button onclick={Callback::from(move |_| act.emit((id, "restart")))}>{ "restart" }</button> }
+    };
+    html! {
+        <tr>
+            <td>{ format!("N{id}") }</td>
+            <td>{ if alive { text("role") } else { "down".into() } }</td>
+            <td>{ if alive { text("view") } else { String::new() } }</td>
+            <td>{ if alive { text("last_executed") } else { String::new() } }</td>
+            <td class="mono">{ digest }</td>
+            <td>{ button }</td>
+        </tr>
+    }
+}
