@@ -132,6 +132,32 @@ pub fn create(
     Ok(())
 }
 
+/// A fresh directory under the system's temporary directory, named `<prefix>-<random>`.
+pub fn scratch_dir(prefix: &str) -> Result<PathBuf, Failure> {
+    let mut r = [0u8; 8];
+    let _ = getrandom::fill(&mut r);
+    let d = std::env::temp_dir().join(format!("{prefix}-{}", hex::encode(r)));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}
+
+/// A base port P with P..P+n (transport) and P+100..P+100+n (HTTP) free on loopback.
+pub fn free_base(n: u32) -> Result<u16, Failure> {
+    let mut r = [0u8; 2];
+    for _ in 0..100 {
+        let _ = getrandom::fill(&mut r);
+        let base = 20_000 + u16::from_le_bytes(r) % 30_000;
+        let free = (0..n as u16).all(|i| {
+            std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
+        });
+        if free {
+            return Ok(base);
+        }
+    }
+    Err(Failure::Other(anyhow::anyhow!("no free range of {n} + {n} ports on 127.0.0.1 for a cluster")))
+}
+
 /// The pid in `node.pid` if that process is alive and is a `void node`.
 pub fn running_pid(dir: &Path, i: u32) -> Option<i32> {
     let pid: i32 = std::fs::read_to_string(node_dir(dir, i).join("node.pid")).ok()?.trim().parse().ok()?;

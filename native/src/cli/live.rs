@@ -20,7 +20,7 @@ use serde_json::json;
 use void_core::caps::{Context, Format, Macaroon, Verifier};
 
 use super::Failure;
-use super::cluster::{create, node_status, running_pid, signal, spawn_node};
+use super::cluster::{create, free_base, node_status, running_pid, scratch_dir, signal, spawn_node};
 use crate::node::config::{ClusterFile, PbftTunables, Replica};
 use crate::node::store::Fsync;
 
@@ -36,10 +36,8 @@ const REPLICAS: u32 = 4;
 impl LiveCluster {
     /// Creates a fresh 4-replica cluster in a temporary directory and waits for it.
     pub fn start() -> Result<LiveCluster, Failure> {
-        let mut r = [0u8; 8];
-        let _ = getrandom::fill(&mut r);
-        let dir = std::env::temp_dir().join(format!("void-play-{}", hex::encode(r)));
-        let base = free_base()?;
+        let dir = scratch_dir("void-play")?;
+        let base = free_base(REPLICAS)?;
         create(&dir, REPLICAS, base, Fsync::Never, PbftTunables::default())?;
         let (_, replicas) = ClusterFile::load(&dir.join("cluster.toml")).map_err(super::bad)?;
         for r in &replicas {
@@ -95,22 +93,6 @@ impl LiveCluster {
         let (m, _) = Macaroon::deserialize(token.trim()).map_err(|e| format!("token: {e}"))?;
         Verifier::new().verify(&m, &self.root_key, &[], &Context::new().op("live")).map_err(|e| e.to_string())
     }
-}
-
-fn free_base() -> Result<u16, Failure> {
-    let mut r = [0u8; 2];
-    for _ in 0..100 {
-        let _ = getrandom::fill(&mut r);
-        let base = 20_000 + u16::from_le_bytes(r) % 30_000;
-        let free = (0..REPLICAS as u16).all(|i| {
-            std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
-                && std::net::TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
-        });
-        if free {
-            return Ok(base);
-        }
-    }
-    Err(Failure::Other(anyhow::anyhow!("no free port range for the live cluster")))
 }
 
 pub fn router(live: Arc<LiveCluster>) -> Router {

@@ -12,7 +12,9 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::cli::cluster::{ADMIN_TOKEN, create, http_get, node_status, running_pid, signal, spawn_node};
+use crate::cli::cluster::{
+    ADMIN_TOKEN, create, free_base, http_get, node_status, running_pid, scratch_dir, signal, spawn_node,
+};
 use crate::cli::{CliResult, Failure, bad, print_json};
 use crate::net::{FrameReader, FrameWriter};
 use crate::node::client::Conn;
@@ -64,7 +66,7 @@ pub fn run(a: BenchClusterArgs) -> CliResult {
     if a.clients == 0 || a.depth == 0 || a.duration == 0 || a.size == 0 || a.size > 4096 {
         return Err(bad("--clients, --depth and --duration must be positive; --size within 1..=4096"));
     }
-    let dir = tempfile_dir()?;
+    let dir = scratch_dir("void-bench")?;
     let base = free_base(a.replicas)?;
     let fsync = if a.fsync == "never" { Fsync::Never } else { Fsync::Always };
     let tunables =
@@ -113,31 +115,6 @@ pub fn run(a: BenchClusterArgs) -> CliResult {
         print_json(&report);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf, Failure> {
-    let mut r = [0u8; 8];
-    let _ = getrandom::fill(&mut r);
-    let d = std::env::temp_dir().join(format!("void-bench-{}", hex::encode(r)));
-    std::fs::create_dir_all(&d)?;
-    Ok(d)
-}
-
-/// A base port P with P..P+n and P+100..P+100+n free.
-fn free_base(n: u32) -> Result<u16, Failure> {
-    let mut r = [0u8; 2];
-    for _ in 0..100 {
-        let _ = getrandom::fill(&mut r);
-        let base = 20_000 + u16::from_le_bytes(r) % 30_000;
-        let free = (0..n as u16).all(|i| {
-            std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()
-                && std::net::TcpListener::bind(("127.0.0.1", base + 100 + i)).is_ok()
-        });
-        if free {
-            return Ok(base);
-        }
-    }
-    Err(Failure::Other(anyhow!("no free port range for the cluster")))
 }
 
 fn put(c: u32, i: u64, size: usize) -> ClientOp {
