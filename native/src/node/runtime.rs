@@ -397,7 +397,6 @@ impl Runtime {
         self.gossip.replies.clear();
         self.pbft.release_local();
         self.gossip.release_local();
-        self.publish_status();
         Ok(())
     }
 
@@ -492,8 +491,8 @@ impl Runtime {
         Some(json.into())
     }
 
-    /// The state digest costs a snapshot of the whole store: it is taken only when asked
-    /// for (`/status`), and reused while nothing executed.
+    /// Brings `/status` up to date when it is asked for (not on every round). The state
+    /// digest costs a snapshot of the whole store, so it is reused while nothing executed.
     fn take_digest(&mut self) {
         let Some(r) = self.pbft.nodes[0].replica() else { return };
         if r.last_executed() != self.digest.0 || self.digest.1.is_empty() {
