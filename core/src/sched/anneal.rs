@@ -1,26 +1,35 @@
-//! Simulated annealing over assignments (Kirkpatrick, Gelatt, Vecchi 1983).
+//! Multilevel simulated annealing over assignments (Kirkpatrick, Gelatt, Vecchi 1983; the
+//! multilevel scheme of Hendrickson & Leland 1995 and Karypis & Kumar's METIS, 1998).
 //!
-//! Moves: reassign one task to another node; swap the nodes of two tasks; or carry a task
-//! together with its linked tasks on the same node to another node (a cluster move, which
-//! lets a group of communicating tasks migrate without first paying for cutting its links).
-//! Deltas are incremental ([`State`]): O(1) for loads, O(degree) for links.
+//! Single-task moves alone cross this landscape slowly: a group of communicating tasks can
+//! only migrate by first paying for the links it cuts. So the tasks are coarsened first: a
+//! heavy-edge matching merges linked pairs into one item (demands add, links between merged
+//! items add up, links inside an item disappear), repeatedly, until about two items per
+//! node remain (instances of at most [`MIN_COARSE`] tasks are not coarsened). Annealing
+//! starts on the coarsest level, where one move carries a whole group; the result is
+//! projected level by level back to single tasks and refined by a cooler anneal on each
+//! level. Later V-cycles coarsen again, matching only tasks that share a node in the best
+//! assignment so far, so the coarse levels start from it and can move its groups as a
+//! whole; odd cycles refine hotter than even ones, to leave the best basin now and then.
 //!
-//! Schedule: a short zero-temperature descent from the greedy solution reaches a local
-//! minimum; random moves sampled there (not applied) calibrate the geometric schedule
-//! `T_k = T_0·α^k`: `T_0` accepts their median uphill delta with probability
-//! `initial_acceptance`, the last temperature accepts their smallest uphill delta with
-//! `final_acceptance`. The budget is split over restarts; the first continues from the
-//! descent, later ones start from the best found so far at `T_0 · reheat`.
+//! Moves: reassign one item (to a random node, or to the node of a random linked item);
+//! swap the nodes of two items. A per-(item, node) table of link weight keeps every move's
+//! delta O(1); applying a move updates the table in O(degree).
 //!
-//! Determinism: one seeded [`DetRng`], two `u64` draws per move plus one per uphill
-//! acceptance test; ranges by Lemire's multiply-shift on 32-bit (task, linked task) and
-//! 24-bit (node) fields, without rejection, so the bias stays below 2⁻¹² for the sizes
-//! [`Problem`] admits; floats meet only `+ − × ÷`, `libm` in calibration, and an `exp`
-//! built from those in [`exp_neg`]. So a seed and a step budget fix the result.
+//! Temperatures are multiples of the instance's scale: the weighted mean link weight (or,
+//! without links, the imbalance or overload cost of moving a mean task). Each walk cools
+//! geometrically over [`TEMPERATURE_LEVELS`] levels.
+//!
+//! Determinism: one wyrand stream seeded from a [`DetRng`] (ChaCha8 cost a fifth of each
+//! move; annealing needs speed, not cryptographic quality); ranges by Lemire's multiply-shift on 32-bit (item)
+//! and 24-bit (node) fields, without rejection, so the bias stays below 2⁻¹² for the sizes
+//! [`Problem`] admits; floats meet only `+ − × ÷`, `libm::pow` and an `exp` built from
+//! those in [`exp_neg`]. So a seed and a step budget fix the result.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
-use super::energy::{Solution, State};
+use super::energy::{Solution, hinge};
 use super::greedy::greedy;
 use super::problem::Problem;
 use crate::effect::DetRng;
@@ -29,27 +38,40 @@ use crate::effect::DetRng;
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnnealConfig {
     pub seed: u64,
-    /// Move attempts in total, descent included.
+    /// Move attempts in total, over all levels and cycles.
     pub steps: u64,
-    /// Number of annealing runs the budget is split over (at least 1).
-    pub restarts: u32,
+    /// V-cycles the budget is split over (at least 1).
+    pub cycles: u32,
     /// Share of moves that are swaps, in 1/256ths.
     pub swap_share: u8,
-    /// Share of moves that are cluster moves, in 1/256ths (the rest reassign one task).
-    pub cluster_share: u8,
-    /// Share of moves whose target node is that of a random linked task, in 1/256ths.
+    /// Share of reassignments whose target is the node of a random linked item, in 1/16ths.
     pub linked_share: u8,
-    /// Acceptance probability of the median sampled uphill move at `T_0`.
-    pub initial_acceptance: f64,
-    /// Acceptance probability of the smallest sampled uphill move at the last temperature.
-    pub final_acceptance: f64,
-    /// Starting temperature of restarts after the first, as a fraction of `T_0`.
-    pub reheat: f64,
-    /// Temperature levels per run.
-    pub levels: u32,
+    /// Share of a cycle's moves spent on its coarsest level.
+    pub coarse_share: f64,
+    /// Two items merge only if their joint cpu and mem stay within this multiple of the
+    /// mean load per node.
+    pub merge_limit: f64,
+    /// Start temperature of the first cycle's coarsest level, in units of the scale (and of
+    /// every cycle when nothing was coarsened).
+    pub t_start: f64,
+    /// Start temperature of later cycles' coarsest levels.
+    pub t_cycle: f64,
+    /// Start temperature of the finer levels (refinement) in even cycles.
+    pub t_refine: f64,
+    /// Start temperature of the finer levels in odd cycles (a hotter refinement that
+    /// helps small instances, where every task is a large share of a node).
+    pub t_refine_odd: f64,
+    /// Final temperature of every walk.
+    pub t_end: f64,
     /// Keep at most this many `(step, energy)` points of the current energy (0: no trace).
     pub trace_points: u32,
 }
+
+/// The largest link table (items × nodes entries) a walker keeps: 8 MiB.
+pub const TABLE_LIMIT: usize = 1 << 20;
+
+/// Geometric cooling steps per walk.
+pub const TEMPERATURE_LEVELS: u64 = 32;
 
 impl AnnealConfig {
     /// Defaults, with a step budget that grows with the problem (≈ 40 moves per task-node pair).
@@ -58,14 +80,16 @@ impl AnnealConfig {
         AnnealConfig {
             seed,
             steps: (size * 40).clamp(20_000, 50_000_000),
-            restarts: 1,
+            cycles: 6,
             swap_share: 64,
-            cluster_share: 16,
-            linked_share: 128,
-            initial_acceptance: 0.3,
-            final_acceptance: 0.01,
-            reheat: 0.3,
-            levels: 100,
+            linked_share: 8,
+            coarse_share: 0.4,
+            merge_limit: 1.0,
+            t_start: 3.0,
+            t_cycle: 0.6,
+            t_refine: 0.3,
+            t_refine_odd: 2.0,
+            t_end: 0.03,
             trace_points: 0,
         }
     }
@@ -80,7 +104,7 @@ pub struct AnnealOutcome {
     pub steps: u64,
     /// `(step, current energy)`, thinned to at most `trace_points` points.
     pub trace: Vec<(u64, f64)>,
-    /// The calibrated start and end temperatures.
+    /// The first walk's start temperature and the final temperature.
     pub t0: f64,
     pub t_end: f64,
 }
@@ -105,251 +129,546 @@ pub fn anneal_with(
     if tasks == 0 || nodes < 2 || config.steps == 0 {
         return AnnealOutcome { best: start, steps: 0, trace: Vec::new(), t0: 0.0, t_end: 0.0 };
     }
-    let mut walker = Walker::new(problem, config, start.assignment.clone());
+    let scale = scale(problem);
+    let mut search = Search {
+        rng: Wyrand(DetRng::derive(config.seed, 0x00a2_2ea1).next_u64()),
+        done: 0,
+        trace: Vec::new(),
+        trace_points: config.trace_points as usize,
+        trace_every: config.steps.div_ceil(config.trace_points.max(1) as u64).max(1),
+        next_trace: 0,
+        stopped: false,
+    };
+    let fine = Level::from_problem(problem);
     let mut best = start;
-    let mut stopped = false;
-
-    // Zero-temperature descent to a local minimum, then calibration there.
-    let descent = (config.steps / 16).min(8 * tasks as u64 * nodes as u64);
-    stopped |= walker.walk(descent, f64::INFINITY, stop);
-    let (t0, t_end) = calibrate(&walker, config);
-
-    let restarts = config.restarts.max(1) as u64;
-    let levels = config.levels.max(1) as u64;
-    let budget = config.steps - walker.done;
-    for run in 0..restarts {
-        if stopped {
+    // The first cycle starts from scratch on its coarsest level; later ones from `best`.
+    let mut seeded = false;
+    let cycles = config.cycles.max(1) as u64;
+    for cycle in 0..cycles {
+        if search.stopped {
             break;
         }
-        let run_steps = budget / restarts + u64::from(run < budget % restarts);
-        if run > 0 {
-            walker.reset(&best.assignment);
-        }
-        let first_t = if run == 0 { t0 } else { (t0 * config.reheat).max(t_end) };
-        let alpha = if levels > 1 { libm::pow(t_end / first_t, 1.0 / (levels - 1) as f64) } else { 1.0 };
-        let mut temperature = first_t;
-        for level in 0..levels {
-            let level_steps = run_steps / levels + u64::from(level < run_steps % levels);
-            if walker.walk(level_steps, 1.0 / temperature, stop) {
-                stopped = true;
+        let cycle_steps = config.steps.saturating_sub(search.done) / (cycles - cycle);
+        let part = if seeded { Some(best.assignment.as_slice()) } else { None };
+        let (levels, maps, top_part) = hierarchy(problem, &fine, part, config.merge_limit, &mut search.rng);
+        let depth = levels.len();
+        let top_steps =
+            if depth == 1 { cycle_steps } else { (cycle_steps as f64 * config.coarse_share) as u64 };
+        let finer = depth as u64 - 1;
+        let mut assignment =
+            top_part.unwrap_or_else(|| (0..levels[depth - 1].len() as u32).map(|i| i % nodes).collect());
+        for d in (0..depth).rev() {
+            let steps = if d == depth - 1 {
+                top_steps
+            } else {
+                let rest = cycle_steps - top_steps;
+                rest / finer + u64::from(d == 0) * (rest % finer)
+            };
+            let t_from = scale
+                * if d < depth - 1 {
+                    if cycle % 2 == 1 { config.t_refine_odd } else { config.t_refine }
+                } else if seeded && depth > 1 {
+                    config.t_cycle
+                } else {
+                    config.t_start
+                };
+            let mut walker = Walker::new(problem, &levels[d], assignment);
+            walker.walk(&mut search, steps, t_from, scale * config.t_end, config, stop);
+            let found = walker.into_best();
+            assignment = match d {
+                0 => found,
+                _ => maps[d - 1].iter().map(|&c| found[c as usize]).collect(),
+            };
+            if search.stopped {
+                // Finish the projection without more moves, so the answer is a fine assignment.
+                for map in maps[..d.saturating_sub(1)].iter().rev() {
+                    assignment = map.iter().map(|&c| assignment[c as usize]).collect();
+                }
                 break;
             }
-            temperature *= alpha;
         }
-        let candidate = walker.take_best();
+        let candidate = Solution::evaluate(problem, assignment);
         if candidate.energy < best.energy {
             best = candidate;
         }
+        seeded = true;
     }
-    let candidate = walker.take_best();
-    if candidate.energy < best.energy {
-        best = candidate;
+    AnnealOutcome {
+        best,
+        steps: search.done,
+        trace: search.trace,
+        t0: scale * config.t_start,
+        t_end: scale * config.t_end,
     }
-    AnnealOutcome { best, steps: walker.done, trace: walker.trace, t0, t_end }
 }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Reassign,
-    Swap,
-    Cluster,
+/// The temperature unit: what a typical move costs on this instance.
+fn scale(problem: &Problem) -> f64 {
+    let w = problem.weights();
+    let links = problem.links();
+    if !links.is_empty() && w.communication > 0.0 {
+        let sum: f64 = links.iter().map(|l| l.weight).sum();
+        let s = w.communication * sum / links.len() as f64;
+        if s > 0.0 && s.is_finite() {
+            return s;
+        }
+    }
+    let n = problem.task_count().max(1) as f64;
+    let mean_cpu = problem.total_cpu() / n;
+    let mean_mem = problem.total_mem() / n;
+    let s = 2.0 * w.imbalance * mean_cpu * mean_cpu;
+    if s > 0.0 && s.is_finite() {
+        return s;
+    }
+    let s = w.overload * (mean_cpu * mean_cpu + mean_mem * mean_mem);
+    if s > 0.0 && s.is_finite() { s } else { 1.0 }
 }
 
-/// The annealing state between levels: assignment, running energy, best seen, trace.
-struct Walker<'p, 'c> {
-    problem: &'p Problem,
-    config: &'c AnnealConfig,
-    state: State<'p>,
-    rng: DetRng,
+/// Items of one level: merged tasks with summed demands and the links between them.
+struct Level {
+    demand: Vec<[f64; 2]>,
+    start: Vec<u32>,
+    adjacency: Vec<(u32, f64)>,
+}
+
+impl Level {
+    fn from_problem(problem: &Problem) -> Level {
+        let t = problem.task_count();
+        let mut start = Vec::with_capacity(t as usize + 1);
+        start.push(0);
+        let mut adjacency = Vec::new();
+        for i in 0..t {
+            adjacency.extend_from_slice(problem.neighbours(i));
+            start.push(adjacency.len() as u32);
+        }
+        Level { demand: (0..t).map(|i| problem.demand(i)).collect(), start, adjacency }
+    }
+
+    fn len(&self) -> usize {
+        self.demand.len()
+    }
+
+    #[inline]
+    fn neighbours(&self, i: usize) -> &[(u32, f64)] {
+        &self.adjacency[self.start[i] as usize..self.start[i + 1] as usize]
+    }
+
+    /// Heavy-edge matching: visit items in random order, merge each unmatched one with its
+    /// unmatched neighbour of heaviest link (same node in `part`, if given, and joint
+    /// demand within `limit`). Returns the coarser level and the map item → coarse item.
+    fn coarsen(&self, part: Option<&[u32]>, limit: [f64; 2], rng: &mut Wyrand) -> (Level, Vec<u32>) {
+        let n = self.len();
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        const FREE: u32 = u32::MAX;
+        let mut map = vec![FREE; n];
+        let mut next = 0u32;
+        for &v in &order {
+            let v = v as usize;
+            if map[v] != FREE {
+                continue;
+            }
+            let dv = self.demand[v];
+            let mut mate: Option<(usize, f64)> = None;
+            for &(u, w) in self.neighbours(v) {
+                let u = u as usize;
+                let du = self.demand[u];
+                let fits = dv[0] + du[0] <= limit[0] && dv[1] + du[1] <= limit[1];
+                let same = part.is_none_or(|p| p[u] == p[v]);
+                if u != v && map[u] == FREE && fits && same && mate.is_none_or(|(_, mw)| w > mw) {
+                    mate = Some((u, w));
+                }
+            }
+            map[v] = next;
+            if let Some((u, _)) = mate {
+                map[u] = next;
+            }
+            next += 1;
+        }
+        let m = next as usize;
+        let mut demand = vec![[0.0; 2]; m];
+        // Members of each coarse item, bucketed by a counting sort.
+        let mut first = vec![0u32; m + 1];
+        for (&c, d) in map.iter().zip(&self.demand) {
+            let c = c as usize;
+            demand[c][0] += d[0];
+            demand[c][1] += d[1];
+            first[c + 1] += 1;
+        }
+        for c in 0..m {
+            first[c + 1] += first[c];
+        }
+        let mut fill = first.clone();
+        let mut members = vec![0u32; n];
+        for (v, &c) in map.iter().enumerate() {
+            members[fill[c as usize] as usize] = v as u32;
+            fill[c as usize] += 1;
+        }
+        let mut weight = vec![0.0f64; m];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut start = Vec::with_capacity(m + 1);
+        start.push(0);
+        let mut adjacency = Vec::new();
+        for c in 0..m {
+            for &v in &members[first[c] as usize..first[c + 1] as usize] {
+                for &(u, w) in self.neighbours(v as usize) {
+                    let cu = map[u as usize];
+                    if cu as usize == c {
+                        continue;
+                    }
+                    if !touched.contains(&cu) {
+                        touched.push(cu);
+                    }
+                    weight[cu as usize] += w;
+                }
+            }
+            for &cu in &touched {
+                adjacency.push((cu, weight[cu as usize]));
+                weight[cu as usize] = 0.0;
+            }
+            touched.clear();
+            start.push(adjacency.len() as u32);
+        }
+        (Level { demand, start, adjacency }, map)
+    }
+}
+
+/// Levels with at most this many items are not coarsened further (on tiny instances
+/// plain annealing on the tasks explores enough).
+pub const MIN_COARSE: usize = 16;
+
+/// Levels from fine (index 0) to coarse, the maps between consecutive levels, and `part`
+/// carried to the coarsest level when given.
+fn hierarchy(
+    problem: &Problem,
+    fine: &Level,
+    part: Option<&[u32]>,
+    merge_limit: f64,
+    rng: &mut Wyrand,
+) -> (Vec<Level>, Vec<Vec<u32>>, Option<Vec<u32>>) {
+    let nodes = problem.node_count() as usize;
+    let mean = [problem.total_cpu() / nodes as f64, problem.total_mem() / nodes as f64];
+    let limit = [mean[0] * merge_limit, mean[1] * merge_limit];
+    let mut levels = vec![Level {
+        demand: fine.demand.clone(),
+        start: fine.start.clone(),
+        adjacency: fine.adjacency.clone(),
+    }];
+    let mut maps: Vec<Vec<u32>> = Vec::new();
+    let mut part = part.map(<[u32]>::to_vec);
+    loop {
+        let level = &levels[levels.len() - 1];
+        if level.len() <= (2 * nodes).max(MIN_COARSE) {
+            break;
+        }
+        let (coarse, map) = level.coarsen(part.as_deref(), limit, rng);
+        // Stop when matching no longer shrinks the level by a tenth.
+        if coarse.len() * 10 > level.len() * 9 {
+            break;
+        }
+        if let Some(p) = &part {
+            let mut coarse_part = vec![0u32; coarse.len()];
+            for (v, &c) in map.iter().enumerate() {
+                coarse_part[c as usize] = p[v];
+            }
+            part = Some(coarse_part);
+        }
+        levels.push(coarse);
+        maps.push(map);
+    }
+    (levels, maps, part)
+}
+
+/// Wang Yi's wyrand: one multiply per draw, 64 bits of state, portable integer arithmetic.
+struct Wyrand(u64);
+
+impl Wyrand {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.0).wrapping_mul(u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db));
+        ((t >> 64) as u64) ^ (t as u64)
+    }
+
+    /// Uniform in `0..n` for `n < 2³²` (multiply-shift).
+    #[inline]
+    fn below(&mut self, n: u64) -> u64 {
+        ((self.next_u64() >> 32) * n) >> 32
+    }
+
+    /// Uniform in [0, 1) with 53 bits.
+    #[inline]
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// The shared state of one run: the random stream, steps done, the trace, the stop flag.
+struct Search {
+    rng: Wyrand,
+    done: u64,
+    trace: Vec<(u64, f64)>,
+    trace_points: usize,
+    trace_every: u64,
+    next_trace: u64,
+    stopped: bool,
+}
+
+/// An assignment of one level's items with loads and the link table.
+struct Walker<'a> {
+    level: &'a Level,
+    capacity: Vec<[f64; 2]>,
+    nodes: usize,
+    weights: [f64; 3],
+    assignment: Vec<u32>,
+    cpu: Vec<f64>,
+    mem: Vec<f64>,
+    /// `conn[i·nodes + q]`: link weight between item `i` and the items on node `q`; empty
+    /// when items × nodes exceeds [`TABLE_LIMIT`] (then deltas scan the item's links).
+    conn: Vec<f64>,
     current: f64,
     best_energy: f64,
     best: Vec<u32>,
-    cluster: Vec<u32>,
-    done: u64,
-    trace: Vec<(u64, f64)>,
-    trace_every: u64,
-    next_trace: u64,
 }
 
-impl<'p, 'c> Walker<'p, 'c> {
-    fn new(problem: &'p Problem, config: &'c AnnealConfig, assignment: Vec<u32>) -> Self {
-        let state = State::new(problem, assignment.clone());
-        let current = state.energy();
+impl<'a> Walker<'a> {
+    fn new(problem: &Problem, level: &'a Level, assignment: Vec<u32>) -> Walker<'a> {
+        let nodes = problem.node_count() as usize;
+        let w = problem.weights();
+        let (mut cpu, mut mem) = (vec![0.0; nodes], vec![0.0; nodes]);
+        let table = level.len().saturating_mul(nodes) <= TABLE_LIMIT;
+        let mut conn = if table { vec![0.0; level.len() * nodes] } else { Vec::new() };
+        let mut cut = 0.0;
+        for (i, &q) in assignment.iter().enumerate() {
+            cpu[q as usize] += level.demand[i][0];
+            mem[q as usize] += level.demand[i][1];
+            for &(u, weight) in level.neighbours(i) {
+                if table {
+                    conn[u as usize * nodes + q as usize] += weight;
+                }
+                if assignment[u as usize] != q {
+                    cut += weight;
+                }
+            }
+        }
+        let capacity: Vec<[f64; 2]> = (0..nodes as u32).map(|q| problem.capacity(q)).collect();
+        let mean = problem.mean_cpu_load();
+        let mut overload = 0.0;
+        let mut imbalance = 0.0;
+        for q in 0..nodes {
+            overload += hinge(cpu[q], capacity[q][0]) + hinge(mem[q], capacity[q][1]);
+            imbalance += (cpu[q] - mean) * (cpu[q] - mean);
+        }
+        // Each link appears in both its items' lists.
+        let current = w.overload * overload + w.communication * cut / 2.0 + w.imbalance * imbalance;
         Walker {
-            problem,
-            config,
-            state,
-            rng: DetRng::derive(config.seed, 0x00a2_2ea1),
+            level,
+            capacity,
+            nodes,
+            weights: [w.overload, w.communication, w.imbalance],
+            best: assignment.clone(),
+            assignment,
+            cpu,
+            mem,
+            conn,
             current,
             best_energy: current,
-            best: assignment,
-            cluster: Vec::new(),
-            done: 0,
-            trace: Vec::new(),
-            trace_every: config.steps.div_ceil(config.trace_points.max(1) as u64).max(1),
-            next_trace: 0,
         }
     }
 
-    /// Restart from `assignment` (loads recomputed, so rounding does not accumulate).
-    fn reset(&mut self, assignment: &[u32]) {
-        self.state = State::new(self.problem, assignment.to_vec());
-        self.current = self.state.energy();
-        self.best_energy = self.current;
-        self.best.copy_from_slice(assignment);
-    }
-
-    /// The best assignment seen since the last reset, evaluated from scratch.
-    fn take_best(&mut self) -> Solution {
-        if self.current < self.best_energy {
-            self.best_energy = self.current;
-            self.best.copy_from_slice(self.state.assignment());
-        }
-        Solution::evaluate(self.problem, self.best.clone())
-    }
-
-    /// Remember the current assignment as the best, when it is, before leaving it.
+    /// Weighted overload and imbalance change when node `p` changes by (dc, dm) and `q`
+    /// by (−dc, −dm).
     #[inline]
-    fn save_if_best(&mut self) {
-        if self.current < self.best_energy {
-            self.best_energy = self.current;
-            self.best.copy_from_slice(self.state.assignment());
+    fn load_delta(&self, p: usize, q: usize, dc: f64, dm: f64) -> f64 {
+        let (kp, kq) = (self.capacity[p], self.capacity[q]);
+        let (cp, cq, mp, mq) = (self.cpu[p], self.cpu[q], self.mem[p], self.mem[q]);
+        let overload = hinge(cp + dc, kp[0]) - hinge(cp, kp[0]) + hinge(cq - dc, kq[0]) - hinge(cq, kq[0])
+            + hinge(mp + dm, kp[1])
+            - hinge(mp, kp[1])
+            + hinge(mq - dm, kq[1])
+            - hinge(mq, kq[1]);
+        // (cp+dc−μ)² − (cp−μ)² + (cq−dc−μ)² − (cq−μ)² = 2·dc·(cp − cq + dc); μ cancels.
+        self.weights[0] * overload + self.weights[2] * 2.0 * dc * (cp - cq + dc)
+    }
+
+    /// Link weight from item `i` to node `p` minus that to node `q`.
+    #[inline]
+    fn link_gain(&self, i: usize, p: usize, q: usize) -> f64 {
+        if self.conn.is_empty() {
+            let mut g = 0.0;
+            for &(u, w) in self.level.neighbours(i) {
+                let at = self.assignment[u as usize] as usize;
+                if at == p {
+                    g += w;
+                } else if at == q {
+                    g -= w;
+                }
+            }
+            g
+        } else {
+            let row = &self.conn[i * self.nodes..(i + 1) * self.nodes];
+            row[p] - row[q]
         }
     }
 
-    /// `steps` moves at inverse temperature `inv_t`, in blocks; true if `stop` asked to end.
-    fn walk(&mut self, steps: u64, inv_t: f64, stop: &mut dyn FnMut(u64) -> bool) -> bool {
-        let mut left = steps;
-        while left > 0 {
-            if self.config.trace_points > 0
-                && self.done >= self.next_trace
-                && self.trace.len() < self.config.trace_points as usize
-            {
-                self.trace.push((self.done, self.current));
-                self.next_trace = self.done + self.trace_every;
-            }
-            let block = left.min(BLOCK).min(if self.config.trace_points > 0 {
-                self.next_trace.saturating_sub(self.done).max(1)
-            } else {
-                BLOCK
-            });
-            for _ in 0..block {
-                self.step(inv_t);
-            }
-            self.done += block;
-            left -= block;
-            if stop(self.done) {
-                return true;
+    /// Energy change of moving item `i` to node `q ≠` its node.
+    #[inline]
+    fn delta_move(&self, i: usize, q: usize) -> f64 {
+        let p = self.assignment[i] as usize;
+        let [c, m] = self.level.demand[i];
+        self.load_delta(q, p, c, m) + self.weights[1] * self.link_gain(i, p, q)
+    }
+
+    #[inline]
+    fn apply_move(&mut self, i: usize, q: usize) {
+        let p = self.assignment[i] as usize;
+        let [c, m] = self.level.demand[i];
+        self.cpu[p] -= c;
+        self.mem[p] -= m;
+        self.cpu[q] += c;
+        self.mem[q] += m;
+        self.assignment[i] = q as u32;
+        if !self.conn.is_empty() {
+            for &(u, w) in self.level.neighbours(i) {
+                let row = u as usize * self.nodes;
+                self.conn[row + p] -= w;
+                self.conn[row + q] += w;
             }
         }
-        false
+    }
+
+    /// Energy change of exchanging the nodes of items `i` and `j` (on different nodes).
+    #[inline]
+    fn delta_swap(&self, i: usize, j: usize) -> f64 {
+        let (p, q) = (self.assignment[i] as usize, self.assignment[j] as usize);
+        let (a, b) = (self.level.demand[i], self.level.demand[j]);
+        let mut cut = self.link_gain(i, p, q) + self.link_gain(j, q, p);
+        // A link between i and j stays cut; the table counted it as joined twice.
+        for &(u, w) in self.level.neighbours(i) {
+            if u as usize == j {
+                cut += 2.0 * w;
+            }
+        }
+        self.load_delta(p, q, b[0] - a[0], b[1] - a[1]) + self.weights[1] * cut
     }
 
     /// Metropolis acceptance of an energy change `d`.
     #[inline]
-    fn accept(&mut self, d: f64, inv_t: f64) -> bool {
+    fn accept(rng: &mut Wyrand, d: f64, inv_t: f64) -> bool {
         if d <= 0.0 {
             return true;
         }
         let x = d * inv_t;
         // exp(−x) < 2^−53 ≤ the smallest nonzero unit() draw beyond x ≈ 36.7.
-        x < 36.7 && self.rng.unit() < exp_neg(x)
+        x < 36.7 && rng.unit() < exp_neg(x)
+    }
+
+    /// Remember the current assignment as the best, when it is, before going uphill.
+    #[inline]
+    fn save_if_best(&mut self) {
+        if self.current < self.best_energy {
+            self.best_energy = self.current;
+            self.best.copy_from_slice(&self.assignment);
+        }
+    }
+
+    /// `steps` moves cooling geometrically from `t_from` to `t_to`, in blocks.
+    fn walk(
+        &mut self,
+        search: &mut Search,
+        steps: u64,
+        t_from: f64,
+        t_to: f64,
+        config: &AnnealConfig,
+        stop: &mut dyn FnMut(u64) -> bool,
+    ) {
+        let t_to = t_to.min(t_from);
+        let alpha = libm::pow(t_to / t_from, 1.0 / (TEMPERATURE_LEVELS - 1) as f64);
+        let mut temperature = t_from;
+        for k in 0..TEMPERATURE_LEVELS {
+            let mut left = steps / TEMPERATURE_LEVELS + u64::from(k < steps % TEMPERATURE_LEVELS);
+            let inv_t = 1.0 / temperature;
+            while left > 0 {
+                if search.trace_points > 0
+                    && search.done >= search.next_trace
+                    && search.trace.len() < search.trace_points
+                {
+                    search.trace.push((search.done, self.current));
+                    search.next_trace = search.done + search.trace_every;
+                }
+                let mut block = left.min(BLOCK);
+                if search.trace_points > 0 {
+                    block = block.min(search.next_trace.saturating_sub(search.done).max(1));
+                }
+                for _ in 0..block {
+                    self.step(&mut search.rng, inv_t, config);
+                }
+                search.done += block;
+                left -= block;
+                if stop(search.done) {
+                    search.stopped = true;
+                    return;
+                }
+            }
+            temperature *= alpha;
+        }
     }
 
     #[inline]
-    fn step(&mut self, inv_t: f64) {
-        let problem = self.problem;
-        let w = problem.weights();
-        let (tasks, nodes) = (problem.task_count() as u64, problem.node_count() as u64);
-        let r = self.rng.next_u64();
-        let t = (((r >> 32) * tasks) >> 32) as u32;
-        let kind = match (r & 0xff) as u8 {
-            x if x < self.config.swap_share => Kind::Swap,
-            x if (x - self.config.swap_share) < self.config.cluster_share => Kind::Cluster,
-            _ => Kind::Reassign,
-        };
-        let p = self.state.assignment()[t as usize];
-        let mut q = ((((r >> 8) & 0xff_ffff) * (nodes - 1)) >> 24) as u32;
+    fn step(&mut self, rng: &mut Wyrand, inv_t: f64, config: &AnnealConfig) {
+        let (items, nodes) = (self.level.len() as u64, self.nodes as u64);
+        let r = rng.next_u64();
+        let i = (((r >> 32) * items) >> 32) as usize;
+        let p = self.assignment[i] as u64;
+        if (r & 0xff) < config.swap_share as u64 {
+            let j = (((rng.next_u64() >> 32) * items) >> 32) as usize;
+            if self.assignment[j] as u64 == p {
+                return;
+            }
+            let d = self.delta_swap(i, j);
+            if Self::accept(rng, d, inv_t) {
+                if d > 0.0 {
+                    self.save_if_best();
+                }
+                let q = self.assignment[j] as usize;
+                self.apply_move(i, q);
+                self.apply_move(j, p as usize);
+                self.current += d;
+            }
+            return;
+        }
+        let mut q = (((r >> 8) & 0xff_ffff) * (nodes - 1)) >> 24;
         if q >= p {
             q += 1;
         }
-        // Sometimes aim at the node of a linked task instead (an asymmetric proposal, fine for
-        // optimisation): uniform targets rarely help a task whose links all point elsewhere.
-        // The high half of r2 picks the swap partner or the linked task, never both.
-        let r2 = self.rng.next_u64();
-        if !matches!(kind, Kind::Swap) && (r2 & 0xff) < self.config.linked_share as u64 {
-            let links = problem.neighbours(t);
+        // Sometimes aim at the node of a linked item instead (an asymmetric proposal, fine
+        // for optimisation): uniform targets rarely help an item whose links point elsewhere.
+        if ((r >> 56) & 0xf) < config.linked_share as u64 {
+            let links = self.level.neighbours(i);
             if !links.is_empty() {
-                let k = (((r2 >> 32) * links.len() as u64) >> 32) as usize;
-                let at = self.state.assignment()[links[k].0 as usize];
+                let k = (((rng.next_u64() >> 32) * links.len() as u64) >> 32) as usize;
+                let at = self.assignment[links[k].0 as usize] as u64;
                 if at != p {
                     q = at;
                 }
             }
         }
-        match kind {
-            Kind::Reassign => {
-                let delta = self.state.delta_move(t, q);
-                let d = delta.energy(w);
-                if self.accept(d, inv_t) {
-                    if d > 0.0 {
-                        self.save_if_best();
-                    }
-                    self.state.apply_move(t, q, delta);
-                    self.current += d;
-                }
+        let d = self.delta_move(i, q as usize);
+        if Self::accept(rng, d, inv_t) {
+            if d > 0.0 {
+                self.save_if_best();
             }
-            Kind::Swap => {
-                let t2 = (((r2 >> 32) * tasks) >> 32) as u32;
-                let delta = self.state.delta_swap(t, t2);
-                let d = delta.energy(w);
-                if self.accept(d, inv_t) {
-                    if d > 0.0 {
-                        self.save_if_best();
-                    }
-                    self.state.apply_swap(t, t2, delta);
-                    self.current += d;
-                }
-            }
-            Kind::Cluster => self.cluster_move(t, p, q, inv_t),
+            self.apply_move(i, q as usize);
+            self.current += d;
         }
     }
 
-    /// Move `t` and its linked tasks on `p` to `q`, applied one by one and undone if refused.
-    fn cluster_move(&mut self, t: u32, p: u32, q: u32, inv_t: f64) {
-        let problem = self.problem;
-        let w = problem.weights();
-        let mut cluster = core::mem::take(&mut self.cluster);
-        cluster.clear();
-        cluster.push(t);
-        for &(u, _) in problem.neighbours(t) {
-            if self.state.assignment()[u as usize] == p && !cluster.contains(&u) {
-                cluster.push(u);
-            }
-        }
-        let before = self.current;
-        let mut d = 0.0;
-        for &u in &cluster {
-            let du = self.state.delta_move(u, q);
-            d += du.energy(w);
-            self.state.apply_move(u, q, du);
-        }
-        if self.accept(d, inv_t) {
-            if d > 0.0 && before < self.best_energy {
-                self.best_energy = before;
-                self.best.copy_from_slice(self.state.assignment());
-                for &u in &cluster {
-                    self.best[u as usize] = p;
-                }
-            }
-            self.current += d;
-        } else {
-            for &u in cluster.iter().rev() {
-                let du = self.state.delta_move(u, p);
-                self.state.apply_move(u, p, du);
-            }
-        }
-        self.cluster = cluster;
+    /// The best assignment seen on this level.
+    fn into_best(mut self) -> Vec<u32> {
+        self.save_if_best();
+        self.best
     }
 }
 
@@ -375,33 +694,83 @@ pub fn exp_neg(x: f64) -> f64 {
     p * p * f64::from_bits((1023 - n) << 52)
 }
 
-/// `(T_0, T_end)` from uphill deltas of random reassignments sampled at the walker's state.
-fn calibrate(walker: &Walker<'_, '_>, config: &AnnealConfig) -> (f64, f64) {
-    let problem = walker.problem;
-    let (tasks, nodes) = (problem.task_count() as u64, problem.node_count() as u64);
-    // A separate stream, so calibration does not shift the walk's draws.
-    let mut rng = DetRng::derive(config.seed, 0xca1b);
-    let mut uphill = Vec::new();
-    for _ in 0..512 {
-        let t = rng.below(tasks) as u32;
-        let p = walker.state.assignment()[t as usize] as u64;
-        let mut q = rng.below(nodes - 1);
-        if q >= p {
-            q += 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::energy::energy;
+    use crate::sched::random_problem;
+
+    /// The energy of a level's assignment, from scratch, through the fine problem.
+    fn projected(problem: &Problem, maps: &[Vec<u32>], coarse: &[u32]) -> f64 {
+        let mut a = coarse.to_vec();
+        for map in maps.iter().rev() {
+            a = map.iter().map(|&c| a[c as usize]).collect();
         }
-        let d = walker.state.delta_move(t, q as u32).energy(problem.weights());
-        if d > 1e-12 * (1.0 + walker.current.abs()) && d.is_finite() {
-            uphill.push(d);
+        energy(problem, &a)
+    }
+
+    #[test]
+    fn every_level_prices_its_assignments_like_the_fine_problem() {
+        for seed in 0..20u64 {
+            let p = random_problem(60, 6, seed);
+            let mut rng = DetRng::seed_from_u64(seed);
+            let fine = Level::from_problem(&p);
+            let (levels, maps, _) = hierarchy(&p, &fine, None, 1.0, &mut Wyrand(seed));
+            assert!(levels.len() >= 2, "seed {seed}: nothing coarsened");
+            for (d, level) in levels.iter().enumerate() {
+                let a: Vec<u32> = (0..level.len()).map(|_| rng.below(6) as u32).collect();
+                let mut w = Walker::new(&p, level, a.clone());
+                if seed % 2 == 1 {
+                    // The scanning path that large instances take.
+                    w.conn = Vec::new();
+                }
+                let e = projected(&p, &maps[..d], &a);
+                assert!((w.current - e).abs() < 1e-9, "seed {seed} level {d}: {} vs {e}", w.current);
+                // Random moves and swaps: running energy and link table stay exact.
+                for _ in 0..200 {
+                    let i = rng.below(level.len() as u64) as usize;
+                    let q = rng.below(6) as usize;
+                    if q == w.assignment[i] as usize {
+                        continue;
+                    }
+                    if rng.chance(0.5) {
+                        let d = w.delta_move(i, q);
+                        w.apply_move(i, q);
+                        w.current += d;
+                    } else {
+                        let j = rng.below(level.len() as u64) as usize;
+                        if w.assignment[j] == w.assignment[i] {
+                            continue;
+                        }
+                        let (pi, pj) = (w.assignment[i] as usize, w.assignment[j] as usize);
+                        let d = w.delta_swap(i, j);
+                        w.apply_move(i, pj);
+                        w.apply_move(j, pi);
+                        w.current += d;
+                    }
+                    let e = projected(&p, &maps[..d], &w.assignment);
+                    assert!((w.current - e).abs() < 1e-6, "seed {seed} level {d}: {} vs {e}", w.current);
+                }
+            }
         }
     }
-    if uphill.is_empty() {
-        return (1.0, 1e-3);
+
+    #[test]
+    fn coarsening_respects_the_partition_and_the_merge_limit() {
+        let p = random_problem(100, 16, 3);
+        let part: Vec<u32> = (0..100).map(|t| t % 16).collect();
+        let fine = Level::from_problem(&p);
+        let (levels, maps, top) = hierarchy(&p, &fine, Some(&part), 1.0, &mut Wyrand(9));
+        let top = top.unwrap();
+        // Projecting the coarse partition back gives the fine one.
+        let mut a = top.clone();
+        for map in maps.iter().rev() {
+            a = map.iter().map(|&c| a[c as usize]).collect();
+        }
+        assert_eq!(a, part);
+        let mean_cpu = p.total_cpu() / 16.0;
+        for level in &levels[1..] {
+            assert!(level.demand.iter().all(|d| d[0] <= mean_cpu + 1e-9));
+        }
     }
-    uphill.sort_by(f64::total_cmp);
-    let median = uphill[uphill.len() / 2];
-    let low = uphill[0];
-    let ln = |p: f64| libm::log(p.clamp(1e-12, 0.999_999));
-    let t0 = -median / ln(config.initial_acceptance);
-    let t_end = (-low / ln(config.final_acceptance)).min(t0);
-    (t0, t_end)
 }
