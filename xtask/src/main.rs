@@ -24,8 +24,9 @@ commands:
                                   (default port 8080; other flags go to `void play`)
   test [--soak]                   tools, wasm build, release build, host tests, browser tests
                                   in Chromium; with --soak also `cargo xtask soak`
-  soak [--seeds A..B]             10,000-seed sweeps of every built-in scenario and the
-                                  #[ignore] soak tests; appends the results to SOAK.md
+  soak [--seeds A..B]             10,000-seed sweeps of every built-in scenario, the
+                                  #[ignore] soak tests and a million inputs per fuzz
+                                  target; appends the results to SOAK.md
   bless                           rerun the determinism test with VOID_BLESS=1 to rewrite
                                   tests/golden/trace-hashes.json
   bench                           criterion benches and `void bench sim hlc-ping --nodes 100`

@@ -94,6 +94,18 @@ pub fn soak(ws: &Workspace, opts: &SoakOptions) -> Result<()> {
     }
     log.row(&row)?;
 
+    // Decoders of untrusted bytes, a million generated inputs per fuzz target.
+    for args in FUZZ_RUNS {
+        let mut fuzz = ws.cargo();
+        fuzz.args(args.split(' ')).env("VOID_FUZZ_CASES", "1000000");
+        let shown = format!("VOID_FUZZ_CASES=1000000 cargo {args}");
+        let row = ignored_tests_row(&mut fuzz, &shown)?;
+        if !row.ok {
+            failed.push(shown);
+        }
+        log.row(&row)?;
+    }
+
     let verdict =
         if failed.is_empty() { String::from("all passed") } else { format!("FAILED: {}", failed.join(", ")) };
     let total = cmd::human_duration(start.elapsed());
@@ -104,6 +116,14 @@ pub fn soak(ws: &Workspace, opts: &SoakOptions) -> Result<()> {
     }
     Ok(())
 }
+
+/// The fuzz targets: macaroon text and binary decoders, PBFT and gossip wire decoders
+/// (the cargo arguments, split on spaces).
+const FUZZ_RUNS: &[&str] = &[
+    "test --release -p void-core --test macaroon_props fuzz -- --test-threads=1",
+    "test --release -p void-core --lib pbft::tests::decode",
+    "test --release -p void-core --lib gossip::tests::wire",
+];
 
 /// First word of each line of `void sim --list`.
 fn list_scenarios(void: &Path) -> Result<Vec<String>> {
