@@ -51,9 +51,11 @@ pub struct AnnealConfig {
     /// Two items merge only if their joint cpu and mem stay within this multiple of the
     /// mean load per node.
     pub merge_limit: f64,
-    /// Start temperature of the first cycle's coarsest level, in units of the scale (and of
-    /// every cycle when nothing was coarsened).
+    /// Start temperature of the first cycle's coarsest level, in units of the scale.
     pub t_start: f64,
+    /// Start temperature of every cycle when nothing was coarsened (tiny instances, where
+    /// a hot start explores enough without groups).
+    pub t_flat: f64,
     /// Start temperature of later cycles' coarsest levels.
     pub t_cycle: f64,
     /// Start temperature of the finer levels (refinement) in even cycles.
@@ -85,7 +87,8 @@ impl AnnealConfig {
             linked_share: 8,
             coarse_share: 0.4,
             merge_limit: 1.0,
-            t_start: 3.0,
+            t_start: 0.6,
+            t_flat: 3.0,
             t_cycle: 0.6,
             t_refine: 0.3,
             t_refine_odd: 2.0,
@@ -167,7 +170,9 @@ pub fn anneal_with(
             let t_from = scale
                 * if d < depth - 1 {
                     if cycle % 2 == 1 { config.t_refine_odd } else { config.t_refine }
-                } else if seeded && depth > 1 {
+                } else if depth == 1 {
+                    config.t_flat
+                } else if seeded {
                     config.t_cycle
                 } else {
                     config.t_start
