@@ -191,9 +191,18 @@ impl Replica {
         const K: &str = "ViewChange";
         let sender = s.value.replica;
         let v = s.value.new_view;
+        // A view change for the view we are in: its sender missed the new-view message and
+        // keeps re-sending its view change, so send it the new-view again (TOCS §5.2).
+        if v == self.view && self.active {
+            if let Some(nv) = self.last_new_view.clone().filter(|nv| nv.value.view == v)
+                && self.cfg.is_replica(from)
+            {
+                self.send(env, out, from, Body::NewView(nv));
+            }
+            return;
+        }
         // Stale or already known: drop before paying for signatures.
         if v < self.view
-            || (v == self.view && self.active)
             || self.view_changes.get(&v).and_then(|m| m.get(&sender)).is_some_and(|known| *known == s)
         {
             return;
