@@ -29,7 +29,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::energy::{Solution, hinge};
+use super::energy::{Solution, hinge, load_change};
 use super::greedy::greedy;
 use super::problem::Problem;
 use crate::effect::DetRng;
@@ -487,15 +487,15 @@ impl<'a> Walker<'a> {
     /// by (−dc, −dm).
     #[inline]
     fn load_delta(&self, p: usize, q: usize, dc: f64, dm: f64) -> f64 {
-        let (kp, kq) = (self.capacity[p], self.capacity[q]);
-        let (cp, cq, mp, mq) = (self.cpu[p], self.cpu[q], self.mem[p], self.mem[q]);
-        let overload = hinge(cp + dc, kp[0]) - hinge(cp, kp[0]) + hinge(cq - dc, kq[0]) - hinge(cq, kq[0])
-            + hinge(mp + dm, kp[1])
-            - hinge(mp, kp[1])
-            + hinge(mq - dm, kq[1])
-            - hinge(mq, kq[1]);
-        // (cp+dc−μ)² − (cp−μ)² + (cq−dc−μ)² − (cq−μ)² = 2·dc·(cp − cq + dc); μ cancels.
-        self.weights[0] * overload + self.weights[2] * 2.0 * dc * (cp - cq + dc)
+        let (overload, imbalance) = load_change(
+            self.capacity[p],
+            self.capacity[q],
+            [self.cpu[p], self.mem[p]],
+            [self.cpu[q], self.mem[q]],
+            dc,
+            dm,
+        );
+        self.weights[0] * overload + self.weights[2] * imbalance
     }
 
     /// Link weight from item `i` to node `p` minus that to node `q`.

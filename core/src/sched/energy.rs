@@ -58,6 +58,27 @@ pub(crate) fn hinge(load: f64, capacity: f64) -> f64 {
     if over > 0.0 { over * over } else { 0.0 }
 }
 
+/// Unweighted (overload, imbalance) change when a node with capacity `kp` and loads
+/// `[cpu, mem]` = `lp` gains (dc, dm) and one with `kq`, `lq` loses as much.
+#[inline]
+pub(crate) fn load_change(
+    kp: [f64; 2],
+    kq: [f64; 2],
+    lp: [f64; 2],
+    lq: [f64; 2],
+    dc: f64,
+    dm: f64,
+) -> (f64, f64) {
+    let ([cp, mp], [cq, mq]) = (lp, lq);
+    let overload = hinge(cp + dc, kp[0]) - hinge(cp, kp[0]) + hinge(cq - dc, kq[0]) - hinge(cq, kq[0])
+        + hinge(mp + dm, kp[1])
+        - hinge(mp, kp[1])
+        + hinge(mq - dm, kq[1])
+        - hinge(mq, kq[1]);
+    // (cp+dc−μ)² − (cp−μ)² + (cq−dc−μ)² − (cq−μ)² = 2·dc·(cp − cq + dc); μ cancels.
+    (overload, 2.0 * dc * (cp - cq + dc))
+}
+
 /// Per-node (cpu, mem) loads of an assignment.
 pub(crate) fn loads(problem: &Problem, assignment: &[u32]) -> (Vec<f64>, Vec<f64>) {
     let n = problem.node_count() as usize;
@@ -133,15 +154,7 @@ impl<'p> State<'p> {
     #[inline]
     fn load_delta(&self, p: usize, q: usize, dc: f64, dm: f64) -> (f64, f64) {
         let (kp, kq) = (self.problem.capacity(p as u32), self.problem.capacity(q as u32));
-        let (cp, cq, mp, mq) = (self.cpu[p], self.cpu[q], self.mem[p], self.mem[q]);
-        let overload = hinge(cp + dc, kp[0]) - hinge(cp, kp[0]) + hinge(cq - dc, kq[0]) - hinge(cq, kq[0])
-            + hinge(mp + dm, kp[1])
-            - hinge(mp, kp[1])
-            + hinge(mq - dm, kq[1])
-            - hinge(mq, kq[1]);
-        // (cp+dc−μ)² − (cp−μ)² + (cq−dc−μ)² − (cq−μ)² = 2·dc·(cp − cq + dc); μ cancels.
-        let imbalance = 2.0 * dc * (cp - cq + dc);
-        (overload, imbalance)
+        load_change(kp, kq, [self.cpu[p], self.mem[p]], [self.cpu[q], self.mem[q]], dc, dm)
     }
 
     /// Communication delta of moving `t` from `p` to `q`; `skip` is a task to treat as
