@@ -146,6 +146,8 @@ pub fn anneal_with(
     let mut best = start;
     // The first cycle starts from scratch on its coarsest level; later ones from `best`.
     let mut seeded = false;
+    // The first walk's start temperature (t_start, or t_flat when nothing coarsens).
+    let mut first_t = None;
     let cycles = config.cycles.max(1) as u64;
     for cycle in 0..cycles {
         if search.stopped {
@@ -178,6 +180,7 @@ pub fn anneal_with(
                     config.t_start
                 };
             let mut walker = Walker::new(problem, &levels[d], assignment);
+            first_t.get_or_insert(t_from);
             walker.walk(&mut search, steps, t_from, scale * config.t_end, config, stop);
             let found = walker.into_best();
             assignment = match d {
@@ -202,7 +205,7 @@ pub fn anneal_with(
         best,
         steps: search.done,
         trace: search.trace,
-        t0: scale * config.t_start,
+        t0: first_t.unwrap_or(0.0),
         t_end: scale * config.t_end,
     }
 }
