@@ -320,9 +320,10 @@ impl HyParView {
             self.add_active(cfg, cfg.contact, UpCause::Join, s);
             return;
         }
-        // The paper repairs the active view on failures only (done in `failed`); a
-        // node left with no neighbour at all keeps trying every round.
-        if self.active.is_empty() {
+        // The paper repairs the active view on failures only (done in `failed`); a node
+        // left with fewer than half its neighbours keeps trying every round, or a small
+        // island (two nodes that only know each other) would never rejoin the rest.
+        if self.starved(cfg) {
             self.refill(cfg, s);
         }
         if self.pending.is_none() && !self.suspected.is_empty() {
@@ -355,9 +356,16 @@ impl HyParView {
         let candidates: Vec<NodeId> =
             self.passive.iter().copied().filter(|p| !self.tried.contains(p)).collect();
         if let Some(peer) = pick(s.rng, &candidates) {
-            let priority = if self.active.is_empty() { Priority::High } else { Priority::Low };
+            // The paper asks with high priority only when the view is empty. Peers with full
+            // views refuse low priority, so a starved node (see `keepalive`) insists too.
+            let priority = if self.starved(cfg) { Priority::High } else { Priority::Low };
             self.request(cfg, peer, priority, false, s);
         }
+    }
+
+    /// Fewer than half the active view's size: too few links to rely on.
+    fn starved(&self, cfg: &Config) -> bool {
+        self.active.len() < cfg.active_size.div_ceil(2)
     }
 
     fn request(&mut self, cfg: &Config, peer: NodeId, priority: Priority, probe: bool, s: &mut Step<'_>) {

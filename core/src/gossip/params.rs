@@ -120,6 +120,9 @@ pub struct Params {
     /// §3.8: promote a lazy link that beats the eager one by `optimization_threshold` hops.
     pub optimization: bool,
     pub optimization_threshold: u32,
+    /// Observations of an (eager, lazy) link pair averaged before a swap; 1 is the paper's
+    /// rule of acting on a single message.
+    pub optimization_window: u32,
     /// Workload: `broadcasts` from uniformly drawn correct senders, the first `warmup` not measured.
     pub broadcasts: u32,
     pub warmup: u32,
@@ -160,6 +163,7 @@ impl Default for Params {
             cache_age_ms: 60_000.0,
             optimization: true,
             optimization_threshold: 1,
+            optimization_window: 6,
             broadcasts: 200,
             warmup: 20,
             workload_start_ms: 3000.0,
@@ -212,6 +216,7 @@ pub struct Config {
     pub cache_size: usize,
     pub cache_age: Micros,
     pub optimization: Option<u32>,
+    pub optimization_window: u32,
     pub defect: Defect,
 }
 
@@ -330,6 +335,7 @@ impl Params {
             cache_size: self.cache_size as usize,
             cache_age: positive("cache_age_ms", self.cache_age_ms)?,
             optimization: self.optimization.then_some(self.optimization_threshold.max(1)),
+            optimization_window: self.optimization_window.max(1),
             defect: self.defect,
         })
     }

@@ -31,7 +31,19 @@ pub struct Plumtree {
     lazy_queue: Vec<(NodeId, MsgId, u32)>,
     flush_armed: bool,
     next_seq: u32,
+    /// §3.8 evidence, when averaged over several messages.
+    gains: Vec<Gain>,
     pub defect: Defect,
+}
+
+/// How many hops the lazy link would have saved over the eager one, summed over `count`
+/// messages that came over `eager` and were also announced by `lazy`.
+#[derive(Clone, Debug)]
+struct Gain {
+    eager: NodeId,
+    lazy: NodeId,
+    sum: i64,
+    count: u32,
 }
 
 fn remove(v: &mut Vec<NodeId>, p: NodeId) -> bool {
@@ -56,6 +68,7 @@ impl Plumtree {
             lazy_queue: Vec::new(),
             flush_armed: false,
             next_seq: 0,
+            gains: Vec::new(),
             defect,
         }
     }
@@ -155,16 +168,23 @@ impl Plumtree {
             }));
         }
         if let (Some(threshold), Some(anns)) = (cfg.optimization, announced) {
-            // §3.8: the best announcer that is still a lazy neighbour.
-            let best = anns
-                .iter()
-                .filter(|(p, _)| *p != from && self.lazy_push_peers.contains(p))
-                .min_by_key(|(_, r)| *r)
-                .copied();
-            if let Some((peer, r)) = best
-                && hops >= r.saturating_add(1).saturating_add(threshold)
-            {
-                self.optimize(id, peer, from, s);
+            if cfg.optimization_window <= 1 {
+                // §3.8: the best announcer that is still a lazy neighbour.
+                let best = anns
+                    .iter()
+                    .filter(|(p, _)| *p != from && self.lazy_push_peers.contains(p))
+                    .min_by_key(|(_, r)| *r)
+                    .copied();
+                if let Some((peer, r)) = best
+                    && hops >= r.saturating_add(1).saturating_add(threshold)
+                {
+                    self.optimize(id, peer, from, s);
+                }
+            } else {
+                for (peer, r) in anns {
+                    let saved = i64::from(hops) - i64::from(r) - 1;
+                    self.weigh(cfg, id, from, peer, saved, s);
+                }
             }
         }
         self.cache.insert(
@@ -181,12 +201,17 @@ impl Plumtree {
             if let Some(threshold) = cfg.optimization
                 && let Some(c) = self.cache.get(&id)
                 && let Some(eager) = c.from
-                && eager != from
-                && c.hops >= round.saturating_add(1).saturating_add(threshold)
-                && self.eager_push_peers.contains(&eager)
-                && self.lazy_push_peers.contains(&from)
             {
-                self.optimize(id, from, eager, s);
+                if cfg.optimization_window > 1 {
+                    let saved = i64::from(c.hops) - i64::from(round) - 1;
+                    self.weigh(cfg, id, eager, from, saved, s);
+                } else if eager != from
+                    && c.hops >= round.saturating_add(1).saturating_add(threshold)
+                    && self.eager_push_peers.contains(&eager)
+                    && self.lazy_push_peers.contains(&from)
+                {
+                    self.optimize(id, from, eager, s);
+                }
             }
             return;
         }
@@ -238,6 +263,42 @@ impl Plumtree {
         }
     }
 
+    /// Add one message's evidence for swapping `eager` for `lazy`; swap once the mean saving
+    /// over `optimization_window` messages reaches the threshold. The paper acts on a single
+    /// message, which chases whichever node sent last; the mean favours links that are
+    /// shorter for most senders.
+    fn weigh(&mut self, cfg: &Config, id: MsgId, eager: NodeId, lazy: NodeId, saved: i64, s: &mut Step<'_>) {
+        let Some(threshold) = cfg.optimization else {
+            return;
+        };
+        if eager == lazy || !self.eager_push_peers.contains(&eager) || !self.lazy_push_peers.contains(&lazy) {
+            return;
+        }
+        let i = match self.gains.iter().position(|g| g.eager == eager && g.lazy == lazy) {
+            Some(i) => i,
+            None => {
+                self.gains.push(Gain { eager, lazy, sum: 0, count: 0 });
+                self.gains.len() - 1
+            }
+        };
+        let g = &mut self.gains[i];
+        g.sum += saved;
+        g.count += 1;
+        if g.count < cfg.optimization_window {
+            return;
+        }
+        let threshold = i64::from(threshold);
+        // This message must gain too: then `lazy` is not behind us on its path, and
+        // dropping `eager` cannot cut the tree.
+        if saved >= threshold && g.sum >= threshold * i64::from(g.count) {
+            self.optimize(id, lazy, eager, s);
+        } else {
+            // Keep half the weight, so that old evidence fades as the tree changes.
+            g.sum /= 2;
+            g.count /= 2;
+        }
+    }
+
     /// Swap the eager link `eager` for the faster lazy link `lazy` (§3.8).
     fn optimize(&mut self, id: MsgId, lazy: NodeId, eager: NodeId, s: &mut Step<'_>) {
         if self.defect == Defect::NeverGraft {
@@ -245,6 +306,7 @@ impl Plumtree {
         }
         remove(&mut self.lazy_push_peers, lazy);
         self.eager_push_peers.push(lazy);
+        self.gains.retain(|g| ![g.eager, g.lazy].iter().any(|p| *p == lazy || *p == eager));
         s.out.push(Effect::Send { to: lazy, msg: GossipMsg::Graft { id: None, round: 0 } });
         s.out.push(Effect::Observe(GossipEvent::Grafted {
             peer: lazy,
@@ -323,6 +385,7 @@ impl Plumtree {
     pub fn neighbor_down(&mut self, p: NodeId) {
         remove(&mut self.eager_push_peers, p);
         remove(&mut self.lazy_push_peers, p);
+        self.gains.retain(|g| g.eager != p && g.lazy != p);
         for anns in self.missing.values_mut() {
             anns.retain(|(q, _)| *q != p);
         }

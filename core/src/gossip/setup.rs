@@ -2,6 +2,7 @@
 //! from the parameters, the broadcast workload, and the checkers.
 
 use alloc::boxed::Box;
+use alloc::format;
 use alloc::rc::Rc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -99,10 +100,32 @@ fn workload(
     cmds
 }
 
+/// The last broadcast needs `settle_ms` before the run ends, or eventual delivery would
+/// fail for want of time rather than for a fault of the protocol.
+fn check_workload_fits(scenario: &Scenario, params: &Params) -> Result<(), ScenarioError> {
+    if params.broadcasts == 0 {
+        return Ok(());
+    }
+    let last_ms = params.workload_start_ms + params.broadcast_interval_ms * f64::from(params.broadcasts - 1);
+    let needed_ms = last_ms + params.settle_ms;
+    if needed_ms > scenario.duration_ms as f64 {
+        return Err(ScenarioError::field(
+            "params.broadcasts",
+            format!(
+                "the last of {} broadcasts goes out at {last_ms} ms and needs settle_ms = {} ms, \
+                 but the run ends at {} ms; set duration_ms to at least {needed_ms} or send fewer",
+                params.broadcasts, params.settle_ms, scenario.duration_ms
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Simulated for GossipNode {
     fn setup(scenario: &Scenario, seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         let cfg = Rc::new(params.resolve(scenario.nodes)?);
+        check_workload_fits(scenario, &params)?;
         let plan = fault_plan(scenario, &params, &cfg, seed);
         let commands = workload(scenario, &params, &cfg, &plan, seed);
         let n = scenario.nodes;

@@ -189,3 +189,39 @@ fn neighbor_up_causes_are_recorded() {
         Effect::Observe(GossipEvent::NeighborUp { cause: UpCause::NeighborAccepted(Priority::Low), .. })
     )));
 }
+
+#[test]
+fn a_starved_node_asks_with_high_priority_and_keeps_trying_every_round() {
+    let mut rng = DetRng::seed_from_u64(11);
+    let mut n = node_with(0, 20, &[1, 2, 3], 3, &mut rng);
+    for p in [4, 5] {
+        feed(&mut n, msg(p, GossipMsg::Neighbor { priority: Priority::High }), 0, &mut rng);
+    }
+    let neighbor_req = |out: &[Effect<GossipNode>]| {
+        sends(out).into_iter().find_map(|(to, m)| match m {
+            GossipMsg::Neighbor { priority } => Some((to, priority)),
+            _ => None,
+        })
+    };
+    // Two neighbours leave: one left of three is below half the view.
+    let active = n.membership.active_view();
+    let mut req = None;
+    for p in &active[..2] {
+        let out = feed(&mut n, msg(p.0, GossipMsg::Disconnect), 10, &mut rng);
+        req = neighbor_req(&out).or(req);
+    }
+    // Every candidate refuses (as full views refuse low priority), until none is left.
+    let mut priorities = vec::Vec::new();
+    while let Some((to, priority)) = req {
+        priorities.push(priority);
+        let out = feed(&mut n, msg(to.0, GossipMsg::NeighborReply { accepted: false }), 20, &mut rng);
+        req = neighbor_req(&out);
+    }
+    assert_eq!(priorities.last(), Some(&Priority::High), "starved: {priorities:?}");
+    assert_eq!(n.membership.active_view().len(), 1);
+    // The paper would stop here until a failure; the next keep-alive round tries again.
+    let out = feed(&mut n, Input::Timer(GossipTimer::KeepAlive), 30, &mut rng);
+    let (to, priority) = neighbor_req(&out).expect("a starved node retries on keep-alive");
+    assert_eq!(priority, Priority::High);
+    assert!(n.membership.passive_view().contains(&to));
+}

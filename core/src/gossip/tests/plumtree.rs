@@ -27,6 +27,7 @@ fn node(rng: &mut DetRng, optimization: bool) -> GossipNode {
         p.ihave_flush_ms = 0.0;
         p.optimization = optimization;
         p.optimization_threshold = 2;
+        p.optimization_window = 1;
     });
     let mut n = GossipNode::new(NodeId(0), cfg);
     feed(&mut n, Input::Timer(GossipTimer::Join), 0, rng);
@@ -171,4 +172,65 @@ fn oversized_messages_are_refused_with_an_event() {
     let out = feed(&mut n, msg(1, big), 0, &mut rng);
     assert!(sends(&out).is_empty());
     assert!(out.iter().any(|e| matches!(e, Effect::Observe(GossipEvent::Refused { .. }))));
+}
+
+/// Node 0 with eager 1, 2 and lazy 3; the §3.8 rule averaged over `window` messages.
+fn averaging_node(rng: &mut DetRng, window: u32) -> GossipNode {
+    let cfg = config(10, |p| {
+        p.ihave_flush_ms = 0.0;
+        p.optimization_threshold = 2;
+        p.optimization_window = window;
+    });
+    let mut n = GossipNode::new(NodeId(0), cfg);
+    feed(&mut n, Input::Timer(GossipTimer::Join), 0, rng);
+    for a in 1..=3 {
+        feed(&mut n, msg(a, GossipMsg::Neighbor { priority: Priority::High }), 0, rng);
+    }
+    feed(&mut n, msg(3, GossipMsg::Prune), 0, rng);
+    n
+}
+
+/// Message `seq` announced by lazy node 3 at `lazy_round`, then pushed by node 1 at `eager_round`.
+fn announced_then_pushed(
+    n: &mut GossipNode,
+    seq: u32,
+    lazy_round: u32,
+    eager_round: u32,
+    rng: &mut DetRng,
+) -> Vec<(NodeId, GossipMsg)> {
+    feed(n, msg(3, GossipMsg::IHave { announcements: vec![(id(9, seq), lazy_round)] }), 0, rng);
+    let m = GossipMsg::Gossip { id: id(9, seq), round: eager_round, payload: vec![7] };
+    sends(&feed(n, msg(1, m), 0, rng))
+}
+
+fn swapped(s: &[(NodeId, GossipMsg)]) -> bool {
+    s.contains(&(NodeId(3), GossipMsg::Graft { id: None, round: 0 }))
+        && s.contains(&(NodeId(1), GossipMsg::Prune))
+}
+
+#[test]
+fn averaged_optimization_waits_for_a_window_of_evidence() {
+    let mut rng = DetRng::seed_from_u64(10);
+    let mut n = averaging_node(&mut rng, 3);
+    // Each message would have come 4 hops sooner over the lazy link.
+    assert!(!swapped(&announced_then_pushed(&mut n, 0, 1, 6, &mut rng)));
+    assert!(!swapped(&announced_then_pushed(&mut n, 1, 1, 6, &mut rng)));
+    assert!(swapped(&announced_then_pushed(&mut n, 2, 1, 6, &mut rng)));
+    let (eager, lazy) = tree(&n);
+    assert!(eager.contains(&NodeId(3)) && lazy.contains(&NodeId(1)));
+}
+
+#[test]
+fn averaged_optimization_needs_a_gain_on_average_and_on_the_last_message() {
+    let mut rng = DetRng::seed_from_u64(11);
+    let mut n = averaging_node(&mut rng, 2);
+    // A large gain, then none: the mean (2) reaches the threshold but the lazy peer may
+    // now be downstream of us, so no swap.
+    assert!(!swapped(&announced_then_pushed(&mut n, 0, 1, 7, &mut rng)));
+    assert!(!swapped(&announced_then_pushed(&mut n, 1, 5, 6, &mut rng)));
+    // Evidence against (the lazy link is slower) outweighs one gain.
+    let mut n = averaging_node(&mut rng, 2);
+    feed(&mut n, msg(1, gossip(9, 2)), 0, &mut rng);
+    feed(&mut n, msg(3, GossipMsg::IHave { announcements: vec![(id(9, 0), 8)] }), 0, &mut rng);
+    assert!(!swapped(&announced_then_pushed(&mut n, 1, 1, 4, &mut rng)));
 }

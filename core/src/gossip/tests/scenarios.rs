@@ -53,6 +53,18 @@ fn plumtree_is_reliable_with_near_zero_redundancy_and_flood_is_not_frugal() {
     assert_eq!(metric(&p, "broadcasts_measured"), 180.0);
 }
 
+/// Seed 62 once left nodes 5 and 6 as an island: each had the other as its only
+/// neighbour, and every low-priority NEIGHBOR they sent was refused by full views.
+#[test]
+fn a_two_node_island_rejoins_the_overlay() {
+    let sim = run(&scenario("plumtree", None, &[]), 62);
+    assert!(sim.violation().is_none(), "{:?}", sim.violation());
+    assert_eq!(metric(&sim, "reliability"), 1.0);
+    for i in [5, 6] {
+        assert!(sim.node(NodeId(i)).unwrap().membership.active_view().len() >= 4, "node {i}");
+    }
+}
+
 #[test]
 fn same_seed_same_trace() {
     let s = scenario("plumtree", Some(30), &[("broadcasts", "20"), ("duration_ms", "6000")]);
@@ -139,6 +151,7 @@ fn bad_params_name_the_field() {
         ("contact", "1000", "params.contact"),
         ("broadcast", "\"carrier-pigeon\"", "params.broadcast"),
         ("churn", "{\"crash_fraction\": 2, \"crash_at_ms\": 1}", "params.churn.crash_fraction"),
+        ("broadcasts", "600", "params.broadcasts"),
     ] {
         let s = scenario("plumtree", None, &[(k, v)]);
         let err = crate::gossip::simulate(&s, 1, false).err().unwrap().to_string();
