@@ -103,8 +103,10 @@ pub struct Replica {
     /// Primary: requests waiting for a batch; the highest timestamp proposed per client.
     pub(crate) pending: VecDeque<super::messages::AuthRequest>,
     pub(crate) proposed: BTreeMap<NodeId, u64>,
-    /// Backup: requests received and not yet executed (they keep the view timer running).
-    pub(crate) waiting: BTreeMap<NodeId, u64>,
+    /// Requests this replica is waiting for (§4.4): authenticated, not yet executed, the
+    /// newest per client (a client has one outstanding). They survive view changes: the
+    /// new primary proposes them, backups forward them and time them.
+    pub(crate) waiting: BTreeMap<NodeId, super::messages::AuthRequest>,
     pub(crate) view_timer_on: bool,
     pub(crate) batch_timer_on: bool,
     pub(crate) fetch_timer_on: bool,

@@ -78,27 +78,35 @@ impl Replica {
                 return;
             }
         }
+        // Kept even during a view change, so the next view proposes it (§4.4).
+        if self.waiting.get(&client).is_none_or(|w| w.request.timestamp < ts) {
+            self.waiting.insert(client, r.clone());
+        }
         if !self.active {
             return;
         }
         if self.is_primary() {
-            if self.proposed.get(&client).is_some_and(|t| *t >= ts) && self.bug != Bug::ExecuteTwice {
-                return;
-            }
-            self.proposed.insert(client, ts);
-            self.pending.push_back(r);
-            self.send_batches(false, env, out);
+            self.propose(r, env, out);
         } else {
             // A backup relays the request and starts its timer (§4.4).
             let primary = self.cfg.primary(self.view);
             self.send(env, out, primary, Body::Request(r));
-            let w = self.waiting.entry(client).or_insert(ts);
-            *w = (*w).max(ts);
             if !self.view_timer_on {
                 self.view_timer_on = true;
                 self.set_timer(out, PbftTimer::ViewChange, self.vc_timeout);
             }
         }
+    }
+
+    /// The primary queues a request for a batch unless it already proposed it in this view.
+    pub(crate) fn propose(&mut self, r: AuthRequest, env: &mut Env<'_>, out: &mut Out) {
+        let (client, ts) = (r.request.client, r.request.timestamp);
+        if self.proposed.get(&client).is_some_and(|t| *t >= ts) && self.bug != Bug::ExecuteTwice {
+            return;
+        }
+        self.proposed.insert(client, ts);
+        self.pending.push_back(r);
+        self.send_batches(false, env, out);
     }
 
     /// The primary turns pending requests into pre-prepares: at once if nothing is in
@@ -503,6 +511,9 @@ impl Replica {
         let mut done = Vec::new();
         for ar in batch.requests {
             let Request { op, timestamp, client } = ar.request;
+            if self.waiting.get(&client).is_some_and(|w| w.request.timestamp <= timestamp) {
+                self.waiting.remove(&client);
+            }
             let seen = self.replies.get(&client).is_some_and(|l| l.timestamp >= timestamp);
             if seen && self.bug != Bug::ExecuteTwice {
                 continue;
@@ -510,9 +521,6 @@ impl Replica {
             let result = self.app.execute(&op, ts);
             let last = LastReply { timestamp, view: self.view, result };
             self.replies.insert(client, last.clone());
-            if self.waiting.get(&client).is_some_and(|w| *w <= timestamp) {
-                self.waiting.remove(&client);
-            }
             self.send_reply(client, last, env, out);
             done.push(ExecutedRequest { client, timestamp, op });
         }
@@ -527,15 +535,21 @@ impl Replica {
             // A request executed: the view works, so the timeout returns to its base and
             // the timer restarts if other requests still wait (§4.4).
             self.vc_timeout = self.cfg.view_change_timeout;
-            if self.waiting.is_empty() {
-                if self.view_timer_on {
-                    self.view_timer_on = false;
-                    out.push(Effect::CancelTimer(PbftTimer::ViewChange));
-                }
-            } else if self.active {
-                self.view_timer_on = true;
-                self.set_timer(out, PbftTimer::ViewChange, self.vc_timeout);
+            self.restart_request_timer(out);
+        }
+    }
+
+    /// A backup times the requests it waits for; the primary, whose own proposals sit in
+    /// `waiting` too, does not suspect itself.
+    pub(crate) fn restart_request_timer(&mut self, out: &mut Out) {
+        if self.waiting.is_empty() || (self.active && self.is_primary()) {
+            if self.view_timer_on {
+                self.view_timer_on = false;
+                out.push(Effect::CancelTimer(PbftTimer::ViewChange));
             }
+        } else if self.active {
+            self.view_timer_on = true;
+            self.set_timer(out, PbftTimer::ViewChange, self.vc_timeout);
         }
     }
 

@@ -169,7 +169,7 @@ impl Replica {
         self.make_stable(seq, proof, env, out);
         // Requests executed by the installed state no longer keep the view timer running.
         let replies = &self.replies;
-        self.waiting.retain(|c, t| replies.get(c).is_none_or(|r| r.timestamp < *t));
+        self.waiting.retain(|c, w| replies.get(c).is_none_or(|r| r.timestamp < w.request.timestamp));
         self.checkpoints.entry(seq).or_default().mine = Some((digest, snapshot.clone()));
         self.persist_checkpoint(out, seq, &snapshot);
         self.observe(env, out, |hlc| PbftEvent::StateTransferred { seq, hlc });

@@ -17,7 +17,7 @@ use crate::effect::{Effect, Env, NodeId};
 use crate::pbft::byzantine::Behaviour;
 use crate::pbft::config::{Config, SeqNo, View};
 use crate::pbft::events::PbftEvent;
-use crate::pbft::messages::{Batch, Body, NewView, Reproposal, Signed, ViewChange};
+use crate::pbft::messages::{AuthRequest, Batch, Body, NewView, Reproposal, Signed, ViewChange};
 use crate::pbft::{Out, PbftTimer};
 
 use super::normal::batch_digest;
@@ -87,7 +87,7 @@ pub fn decide_new_view(cfg: &Config, v: &[&ViewChange]) -> Option<(SeqNo, Vec<Re
 impl Replica {
     pub(crate) fn on_view_timer(&mut self, env: &mut Env<'_>, out: &mut Out) {
         self.view_timer_on = false;
-        if self.active && self.waiting.is_empty() {
+        if self.active && (self.waiting.is_empty() || self.is_primary()) {
             return;
         }
         let reason =
@@ -110,6 +110,7 @@ impl Replica {
         self.view = new_view;
         self.active = false;
         self.stats.view_changes += 1;
+        // Batching state is per view; `waiting` is not, the next view proposes it.
         self.pending.clear();
         self.proposed.clear();
         if self.batch_timer_on {
@@ -322,6 +323,12 @@ impl Replica {
         let view = self.view;
         self.observe(env, out, |hlc| PbftEvent::NewViewEntered { view, reproposed, hlc });
         let primary = self.is_primary();
+        // The newest request per client that O re-proposes: it executes through O.
+        let mut in_o: BTreeMap<NodeId, u64> = BTreeMap::new();
+        for ar in nv.pre_prepares.iter().flat_map(|r| &r.batch.requests) {
+            let t = in_o.entry(ar.request.client).or_insert(0);
+            *t = (*t).max(ar.request.timestamp);
+        }
         let mut top = self.h;
         for r in nv.pre_prepares {
             top = top.max(r.seq);
@@ -340,15 +347,30 @@ impl Replica {
         }
         self.next_seq = top + 1;
         self.max_seen = self.max_seen.max(top);
-        if self.waiting.is_empty() {
-            if self.view_timer_on {
-                self.view_timer_on = false;
-                out.push(Effect::CancelTimer(PbftTimer::ViewChange));
-            }
-        } else if !primary {
-            self.view_timer_on = true;
-            self.set_timer(out, PbftTimer::ViewChange, self.vc_timeout);
+        // Requests still waiting and not in O: the new primary proposes them, backups
+        // forward them to it (§4.4), so they do not wait for a client retransmission.
+        let replies = &self.replies;
+        let queued: Vec<AuthRequest> = self
+            .waiting
+            .values()
+            .filter(|w| {
+                let (c, t) = (w.request.client, w.request.timestamp);
+                replies.get(&c).is_none_or(|l| l.timestamp < t) && in_o.get(&c).is_none_or(|o| *o < t)
+            })
+            .cloned()
+            .collect();
+        if primary {
+            self.proposed = in_o;
         }
+        let to = self.cfg.primary(view);
+        for r in queued {
+            if primary {
+                self.propose(r, env, out);
+            } else {
+                self.send(env, out, to, Body::Request(r));
+            }
+        }
+        self.restart_request_timer(out);
         let early = core::mem::take(&mut self.early);
         for (from, body) in early {
             self.dispatch(from, body, env, out);
