@@ -25,6 +25,15 @@ const KNOWN: &[(&str, usize, usize)] = &[
     ("IHave", 5, 2),
     ("Graft", 2, 3),
     ("Prune", 3, 1),
+    // HyParView's membership traffic keeps to the two colours Plumtree leaves free.
+    ("Join", 1, 0),
+    ("ForwardJoin", 1, 1),
+    ("Shuffle", 1, 2),
+    ("ShuffleReply", 1, 3),
+    ("Neighbor", 4, 0),
+    ("NeighborReply", 4, 1),
+    ("KeepAlive", 4, 2),
+    ("Disconnect", 4, 3),
 ];
 
 /// (colour index, dash index) of a kind: pinned, else from an FNV-1a hash of its name.
@@ -73,6 +82,28 @@ mod tests {
                     assert!((colour(a), dash(a)) != (colour(b), dash(b)), "{a} and {b}");
                     assert_ne!(colour(a), colour(b), "{a} and {b} share a colour");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn membership_and_broadcast_messages_differ_in_colour() {
+        let membership = [
+            "Join",
+            "ForwardJoin",
+            "Shuffle",
+            "ShuffleReply",
+            "Neighbor",
+            "NeighborReply",
+            "KeepAlive",
+            "Disconnect",
+        ];
+        for (i, a) in membership.iter().enumerate() {
+            for b in ["Gossip", "IHave", "Graft", "Prune"] {
+                assert_ne!(colour(a), colour(b), "{a} and {b}");
+            }
+            for b in &membership[i + 1..] {
+                assert!((colour(a), dash(a)) != (colour(b), dash(b)), "{a} and {b}");
             }
         }
     }

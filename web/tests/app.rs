@@ -176,3 +176,48 @@ async fn a_bad_link_is_explained_and_the_default_run_opens() {
     assert!(error.contains("seed=\"banana\""), "{error}");
     assert!(root.query_selector_all("[data-node]").expect("a valid selector").length() > 0);
 }
+
+/// The kinds of `elements`' `data-msg-type`, sorted.
+fn msg_types(root: &Element, selector: &str) -> Vec<String> {
+    let list = root.query_selector_all(selector).expect("a valid selector");
+    let mut kinds: Vec<String> = (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok()?.get_attribute("data-msg-type"))
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+#[wasm_bindgen_test]
+async fn messages_in_flight_are_drawn_with_their_types() {
+    let at = 40;
+    let root = mount(&format!("s=pbft-normal&seed=2&at={at}")).await;
+    let scenario =
+        sim::Scenario::from_json(sim::load_builtin("pbft-normal").expect("built in")).expect("valid");
+    let mut run = sim::build(&scenario, 2, true).expect("builds");
+    run.run_events(at);
+    assert_eq!(text(&root, "event-index"), run.event_count().to_string(), "the same position");
+    let mut expected: Vec<String> = run.in_flight().iter().map(|m| m.kind.to_owned()).collect();
+    expected.sort();
+    assert!(!expected.is_empty(), "PBFT has messages in flight after {at} events");
+    assert!(expected.len() <= void_web::model::MAX_DRAWN_MESSAGES);
+    let selector = "[data-msg-state=in-flight][data-msg-type]";
+    assert_eq!(msg_types(&root, selector), expected);
+    let count = find(&root, "[data-testid=in-flight-count]");
+    assert_eq!(count.get_attribute("data-total"), Some(expected.len().to_string()));
+    assert_eq!(count.get_attribute("data-hidden").as_deref(), Some("0"));
+
+    // Two more steps: the drawing follows the simulator's in-flight set.
+    click(&root, "[data-testid=step]").await;
+    click(&root, "[data-testid=step]").await;
+    run.step();
+    run.step();
+    let mut expected: Vec<String> = run.in_flight().iter().map(|m| m.kind.to_owned()).collect();
+    expected.sort();
+    assert_eq!(msg_types(&root, selector), expected);
+    for kind in &expected {
+        assert!(
+            ["Request", "PrePrepare", "Prepare", "Commit", "Reply", "Checkpoint"].contains(&kind.as_str()),
+            "{kind} is a normal-case PBFT message"
+        );
+    }
+}

@@ -19,4 +19,4 @@ pub use scenario::{
     de_probability, ms_to_us,
 };
 pub use trace::{DropReason, EventView, TraceEvent, TraceKind};
-pub use world::{AnySim, NodeView, Outcome, Setup, Sim, Simulated};
+pub use world::{AnySim, InFlight, NodeView, Outcome, Setup, Sim, Simulated};

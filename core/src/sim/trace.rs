@@ -107,8 +107,10 @@ pub struct EventView {
     pub from: Option<u32>,
     pub sent_at: Option<Micros>,
     pub cause: Option<u64>,
-    /// For drops: the intended destination.
+    /// For drops: the intended destination, and why it was not reached.
     pub to: Option<u32>,
+    #[serde(default)]
+    pub dropped: Option<DropReason>,
     /// HLC stamp the event carries (observed events) or the sender's (deliveries).
     pub hlc: Option<String>,
     /// The one line a human reads: what happened and why.
@@ -129,6 +131,7 @@ impl<P: Protocol> TraceEvent<P> {
             sent_at: None,
             cause: None,
             to: None,
+            dropped: None,
             hlc: None,
             text: String::new(),
             rejected: None,
@@ -154,6 +157,7 @@ impl<P: Protocol> TraceEvent<P> {
             }
             TraceKind::Drop { to, reason, msg, .. } => {
                 v.to = Some(to.0);
+                v.dropped = Some(*reason);
                 (
                     "drop",
                     msg.kind().into(),

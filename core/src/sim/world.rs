@@ -14,7 +14,9 @@ use super::scenario::{Fault, HLC_EPOCH_US, Scenario, ScenarioError, ms_to_us};
 use super::trace::{DropReason, EventView, TraceEvent, TraceKind, TraceSink, hex};
 use crate::check::{CheckCtx, Invariant, Metric, Violation};
 use crate::clock::Timestamp;
-use crate::effect::{DetRng, Effect, Env, Input, Micros, NodeId, Persisted, Protocol, ProtocolEvent};
+use crate::effect::{
+    DetRng, Effect, Env, Input, Message, Micros, NodeId, Persisted, Protocol, ProtocolEvent,
+};
 
 /// What a protocol hands the simulator to run a scenario.
 pub struct Setup<P: Protocol> {
@@ -70,6 +72,18 @@ pub struct NodeView {
     pub facts: Vec<(String, String)>,
 }
 
+/// A message the network holds: sent and not yet delivered or dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InFlight {
+    pub id: u64,
+    pub from: u32,
+    pub to: u32,
+    pub sent_at: Micros,
+    /// When it reaches `to` (where it is still dropped if `to` is down or cut off).
+    pub deliver_at: Micros,
+    pub kind: &'static str,
+}
+
 /// A simulation whose protocol is hidden: what the CLI and the playground drive.
 pub trait AnySim {
     fn scenario(&self) -> &Scenario;
@@ -83,6 +97,11 @@ pub trait AnySim {
     /// Virtual time, microseconds.
     fn now(&self) -> Micros;
     fn event_count(&self) -> u64;
+    /// Virtual time of the next queued item (possibly past the run's end), if any.
+    fn next_time(&self) -> Option<Micros>;
+    /// Messages sent and not yet delivered or dropped, in the order they will arrive.
+    /// Reads the queue only; the run and its trace are unchanged.
+    fn in_flight(&self) -> Vec<InFlight>;
     /// A recorded event (only when the run records its trace).
     fn event(&self, index: u64) -> Option<EventView>;
     /// A recorded event as one JSON line (the `--dump-trace` format).
@@ -772,6 +791,36 @@ impl<P: Protocol> AnySim for Sim<P> {
 
     fn event_count(&self) -> u64 {
         self.sink.count
+    }
+
+    fn next_time(&self) -> Option<Micros> {
+        self.peek_time()
+    }
+
+    fn in_flight(&self) -> Vec<InFlight> {
+        let pending = |e: &Entry| self.slots.get(e.slot as usize).and_then(Option::as_ref);
+        let mut entries: Vec<Entry> = self
+            .queue
+            .iter()
+            .map(|Reverse(e)| *e)
+            .filter(|e| matches!(pending(e), Some(Pending::Deliver { .. })))
+            .collect();
+        // The heap's own order is an implementation detail; the queue order is not.
+        entries.sort_unstable();
+        entries
+            .iter()
+            .filter_map(|e| match pending(e)? {
+                Pending::Deliver { id, from, to, sent_at, msg, .. } => Some(InFlight {
+                    id: *id,
+                    from: from.0,
+                    to: to.0,
+                    sent_at: *sent_at,
+                    deliver_at: e.time,
+                    kind: msg.kind(),
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     fn event(&self, index: u64) -> Option<EventView> {

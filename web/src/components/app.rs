@@ -163,7 +163,7 @@ pub fn app() -> Html {
     let view = model.view.clone();
     html! {
         <div class="playground">
-            <TopBar view={view.clone()} playing={model.playing} speed={model.speed}
+            <TopBar view={view.clone()} shown_us={model.display_us} playing={model.playing} speed={model.speed}
                 dispatch={dispatch.clone()} on_share={on_share} />
             if let Some(e) = &model.error {
                 <div class="banner error" role="alert" data-testid="error">
@@ -179,7 +179,7 @@ pub fn app() -> Html {
                 </div>
             }
             <main class="stage">
-                <ClusterView view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
+                <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected} dispatch={dispatch.clone()} />
                 <aside class="side">
                     <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
                     <Invariants view={view.clone()} />

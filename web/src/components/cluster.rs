@@ -1,23 +1,33 @@
-//! The cluster: nodes on a ring, the latest messages as arrows between them.
+//! The cluster: nodes on a ring and every message in flight moving along its link, placed by
+//! virtual time between its sending and its arrival; dropped messages fade out as a cross.
 
 use std::f64::consts::PI;
 use std::rc::Rc;
 
-use void_core::sim::{EventView, NodeView};
+use void_core::sim::{DropReason, EventView, InFlight, NodeView};
 use yew::prelude::*;
 
 use crate::format;
-use crate::model::{Action, Snapshot};
-use crate::palette::{self, OKABE_ITO};
+use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X};
+use crate::palette;
 
 const WIDTH: f64 = 800.0;
 const HEIGHT: f64 = 430.0;
-/// Message arrows shown: the latest deliveries and drops.
-const ARROWS: usize = 10;
+/// Real milliseconds a dropped message's cross takes to fade out.
+const DROP_FADE_REAL_MS: f64 = 900.0;
+/// Up to this many drawn messages also show their whole link, faintly.
+const MAX_TRACKS: usize = 16;
+/// Up to this many drawn messages carry their kind as text, not only on hover.
+const MAX_LABELS: usize = 8;
+/// Length of a message's tail, as a fraction of its link.
+const TAIL: f64 = 0.1;
 
 #[derive(Properties, PartialEq)]
 pub struct ClusterProps {
     pub view: Rc<Snapshot>,
+    /// Virtual time the animation shows (the simulation's time or later while playing).
+    pub shown_us: u64,
+    pub speed: f64,
     pub selected: Option<u32>,
     pub dispatch: Callback<Action>,
 }
@@ -38,27 +48,102 @@ fn node_radius(n: u32) -> f64 {
     (room * 0.3).clamp(7.0, 32.0)
 }
 
+/// How far along its link a message is at `now_us`: 0 at the sender, 1 at the receiver.
+pub fn progress(now_us: u64, sent_at: u64, deliver_at: u64) -> f64 {
+    if deliver_at <= sent_at {
+        return if now_us >= deliver_at { 1.0 } else { 0.0 };
+    }
+    (now_us.saturating_sub(sent_at) as f64 / (deliver_at - sent_at) as f64).clamp(0.0, 1.0)
+}
+
+/// The curve a message follows: a quadratic Bézier from the sender's rim to the receiver's,
+/// bent to the right so that a message and its answer do not overlap; a node's message to
+/// itself loops outside the ring.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Link {
+    pub start: (f64, f64),
+    pub control: (f64, f64),
+    pub end: (f64, f64),
+}
+
+impl Link {
+    /// The link from node `from` to node `to` of `n` nodes drawn with radius `r`.
+    pub fn between(from: u32, to: u32, n: u32, r: f64) -> Option<Link> {
+        if from >= n || to >= n {
+            return None;
+        }
+        let (x1, y1) = ring_position(from, n);
+        if from == to {
+            let (cx, cy) = (WIDTH / 2.0, HEIGHT / 2.0 - 10.0);
+            let (dx, dy) = (x1 - cx, y1 - cy);
+            let len = (dx * dx + dy * dy).sqrt();
+            let (ux, uy) = if len < 1.0 { (0.0, -1.0) } else { (dx / len, dy / len) };
+            let rim = |turn: f64| {
+                let (s, c) = turn.sin_cos();
+                (x1 + (ux * c - uy * s) * r, y1 + (ux * s + uy * c) * r)
+            };
+            return Some(Link {
+                start: rim(-0.6),
+                control: (x1 + ux * r * 4.0, y1 + uy * r * 4.0),
+                end: rim(0.6),
+            });
+        }
+        let (x2, y2) = ring_position(to, n);
+        let (dx, dy) = (x2 - x1, y2 - y1);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (ux, uy) = (dx / len, dy / len);
+        let start = (x1 + ux * (r + 3.0), y1 + uy * (r + 3.0));
+        let end = (x2 - ux * (r + 3.0), y2 - uy * (r + 3.0));
+        let bend = len * 0.12;
+        let control = ((start.0 + end.0) / 2.0 - uy * bend, (start.1 + end.1) / 2.0 + ux * bend);
+        Some(Link { start, control, end })
+    }
+
+    /// The point a fraction `t` (0..=1) of the way along.
+    pub fn at(&self, t: f64) -> (f64, f64) {
+        let t = t.clamp(0.0, 1.0);
+        let (a, b, c) = ((1.0 - t) * (1.0 - t), 2.0 * (1.0 - t) * t, t * t);
+        (
+            a * self.start.0 + b * self.control.0 + c * self.end.0,
+            a * self.start.1 + b * self.control.1 + c * self.end.1,
+        )
+    }
+
+    fn path(&self) -> String {
+        format!(
+            "M {:.1} {:.1} Q {:.1} {:.1} {:.1} {:.1}",
+            self.start.0, self.start.1, self.control.0, self.control.1, self.end.0, self.end.1
+        )
+    }
+}
+
+/// Opacity of a cross for a message dropped at `dropped_at`, seen at `now_us`: it fades over
+/// [`DROP_FADE_REAL_MS`] of real time at `speed`, so a cross is as brief at 10× as at 1×.
+pub fn drop_opacity(now_us: u64, dropped_at: u64, speed: f64) -> f64 {
+    let fade_us = DROP_FADE_REAL_MS * VIRTUAL_US_PER_REAL_MS_AT_1X * speed.max(0.01);
+    (1.0 - now_us.saturating_sub(dropped_at) as f64 / fade_us).max(0.0)
+}
+
 #[function_component(ClusterView)]
 pub fn cluster_view(props: &ClusterProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len() as u32;
     let r = node_radius(n);
-    let markers = OKABE_ITO.iter().enumerate().map(|(i, c)| {
-        html! {
-            <marker id={format!("head-{i}")} viewBox="0 0 10 10" refX="9" refY="5"
-                markerWidth="5" markerHeight="5" orient="auto-start-reverse">
-                <path d="M 0 0 L 10 5 L 0 10 z" fill={*c} />
-            </marker>
-        }
-    });
-    let messages: Vec<&EventView> = view
+    let now = props.shown_us;
+    let drawn = &view.in_flight;
+    let tracks = drawn.len() <= MAX_TRACKS;
+    let labels = drawn.len() <= MAX_LABELS;
+    // Dots shrink with the nodes, so a crowded ring stays legible.
+    let head = (r * 0.3).clamp(4.5, 8.0);
+    let flying = drawn.iter().map(|m| in_flight(m, now, n, r, head, tracks, labels));
+    let drops: Vec<(&EventView, f64)> = view
         .recent
         .iter()
-        .rev()
-        .filter(|e| (e.category == "deliver" && e.from.is_some()) || (e.category == "drop" && e.to.is_some()))
-        .take(ARROWS)
+        .filter(|e| e.category == "drop" && e.to.is_some())
+        .map(|e| (e, drop_opacity(now, e.time, props.speed)))
+        .filter(|(_, o)| *o > 0.0)
         .collect();
-    let arrows = messages.iter().enumerate().rev().map(|(age, e)| arrow(e, age, n, r));
+    let crosses = drops.iter().map(|(e, o)| dropped(e, *o, n, r));
     let nodes = view.nodes.iter().map(|node| {
         let on_click = {
             let dispatch = props.dispatch.clone();
@@ -75,93 +160,133 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
         };
         node_view(node, n, r, props.selected == Some(node.id), on_click, on_menu)
     });
-    let kinds = legend_kinds(&messages);
+    let kinds = legend_kinds(drawn, &drops);
+    let hidden = view.in_flight_total.saturating_sub(drawn.len());
+    let count = match (view.in_flight_total, hidden) {
+        (0, _) => "no messages in flight".to_owned(),
+        (1, _) => "1 message in flight".to_owned(),
+        (total, 0) => format!("{total} messages in flight"),
+        (total, hidden) => format!("{total} in flight: {} drawn, {hidden} hidden", drawn.len()),
+    };
     html! {
         <section class="cluster" aria-label="cluster view">
             <svg class="cluster-svg" viewBox={format!("0 0 {WIDTH} {HEIGHT}")}
                 preserveAspectRatio="xMidYMid meet" role="img">
-                <defs>{ for markers }</defs>
                 <circle class="ring" cx={(WIDTH / 2.0).to_string()} cy={(HEIGHT / 2.0 - 10.0).to_string()}
                     r={ring_radius(n).to_string()} />
-                <g class="messages">{ for arrows }</g>
                 <g class="nodes">{ for nodes }</g>
+                <g class="messages">{ for crosses }{ for flying }</g>
             </svg>
             <ul class="legend" aria-label="message kinds">
-                { for kinds.iter().map(|k| html! {
+                { for kinds.iter().map(|(k, flying, dropped)| html! {
                     <li>
-                        <svg width="34" height="10" aria-hidden="true">
-                            <line x1="1" y1="5" x2="33" y2="5" stroke={palette::colour(k)}
+                        <svg width="34" height="12" aria-hidden="true">
+                            <line x1="1" y1="6" x2="24" y2="6" stroke={palette::colour(k)}
                                 stroke-width="3" stroke-dasharray={palette::dash(k)} />
+                            <circle cx="27" cy="6" r="5" fill={palette::colour(k)} />
                         </svg>
-                        { k.clone() }
+                        <span class="legend-kind">{ k.clone() }</span>
+                        if *flying > 0 {
+                            <span class="legend-count">{ flying.to_string() }</span>
+                        }
+                        if *dropped > 0 {
+                            <span class="legend-dropped">{ format!("✕{dropped}") }</span>
+                        }
                     </li>
                 }) }
-                <li class="legend-note">{ "arrows: latest messages, newest darkest" }</li>
+                <li class="legend-note" data-testid="in-flight-count"
+                    data-total={view.in_flight_total.to_string()} data-hidden={hidden.to_string()}>
+                    { count }
+                </li>
             </ul>
         </section>
     }
 }
 
-fn legend_kinds(messages: &[&EventView]) -> Vec<String> {
-    let mut kinds: Vec<String> = Vec::new();
-    for e in messages {
-        if !kinds.contains(&e.kind) {
-            kinds.push(e.kind.clone());
+/// Each kind among the drawn messages and the fading drops: (kind, in flight, dropped).
+fn legend_kinds(drawn: &[InFlight], drops: &[(&EventView, f64)]) -> Vec<(String, usize, usize)> {
+    let mut kinds: Vec<(String, usize, usize)> = Vec::new();
+    let mut add = |kind: &str, flying: usize, dropped: usize| match kinds.iter_mut().find(|k| k.0 == kind) {
+        Some(k) => {
+            k.1 += flying;
+            k.2 += dropped;
         }
+        None => kinds.push((kind.to_owned(), flying, dropped)),
+    };
+    for m in drawn {
+        add(m.kind, 1, 0);
+    }
+    for (e, _) in drops {
+        add(&e.kind, 0, 1);
     }
     kinds.sort();
     kinds
 }
 
-/// A message from its sender to its receiver; a dropped one stops short with a cross.
-fn arrow(e: &EventView, age: usize, n: u32, r: f64) -> Html {
-    let (from, to, dropped) = match e.category.as_str() {
-        "deliver" => (e.from.unwrap_or(e.node), e.node, false),
-        _ => (e.node, e.to.unwrap_or(e.node), true),
-    };
-    if from == to || from >= n || to >= n {
+/// A message on its way: a dot with a short tail, where virtual time puts it on its link.
+fn in_flight(m: &InFlight, now: u64, n: u32, r: f64, head: f64, track: bool, label: bool) -> Html {
+    let Some(link) = Link::between(m.from, m.to, n, r) else {
         return html! {};
-    }
-    let (x1, y1) = ring_position(from, n);
-    let (x2, y2) = ring_position(to, n);
-    let (dx, dy) = (x2 - x1, y2 - y1);
-    let len = (dx * dx + dy * dy).sqrt().max(1.0);
-    let (ux, uy) = (dx / len, dy / len);
-    // Bend each arrow slightly to the right, so a ping and its pong do not overlap.
-    let (nx, ny) = (-uy, ux);
-    let bend = len * 0.12;
-    let start = (x1 + ux * (r + 3.0), y1 + uy * (r + 3.0));
-    let end_fraction = if dropped { 0.6 } else { 1.0 };
-    let end = (
-        x1 + dx * end_fraction - ux * if dropped { 0.0 } else { r + 4.0 },
-        y1 + dy * end_fraction - uy * if dropped { 0.0 } else { r + 4.0 },
-    );
-    let mid = ((start.0 + end.0) / 2.0 + nx * bend, (start.1 + end.1) / 2.0 + ny * bend);
-    let path =
-        format!("M {:.1} {:.1} Q {:.1} {:.1} {:.1} {:.1}", start.0, start.1, mid.0, mid.1, end.0, end.1);
-    let opacity = format!("{:.2}", 1.0 - age as f64 * 0.8 / ARROWS as f64);
-    let colour = palette::colour(&e.kind);
-    let label = (mid.0 * 0.5 + (start.0 + end.0) / 4.0, mid.1 * 0.5 + (start.1 + end.1) / 4.0);
-    let title = if dropped {
-        format!("{} from node {from} to node {to}: {}", e.kind, e.text)
-    } else {
-        format!("{} from node {from} to node {to}, sent at {}", e.kind, format::ms(e.sent_at.unwrap_or(0)))
     };
+    let p = progress(now, m.sent_at, m.deliver_at);
+    let (x, y) = link.at(p);
+    let (tx, ty) = link.at(p - TAIL);
+    let colour = palette::colour(m.kind);
+    let title = format!(
+        "{} from node {} to node {}: sent at {}, arrives at {}",
+        m.kind,
+        m.from,
+        m.to,
+        format::ms(m.sent_at),
+        format::ms(m.deliver_at)
+    );
     html! {
-        <g class={classes!("message", dropped.then_some("dropped"))} opacity={opacity}
-            data-kind={e.kind.clone()}>
+        <g class="msg" data-msg-type={m.kind} data-msg-state="in-flight">
             <title>{ title }</title>
-            <path d={path} fill="none" stroke={colour} stroke-width="3"
-                stroke-dasharray={palette::dash(&e.kind)}
-                marker-end={(!dropped).then(|| format!("url(#head-{})", palette::colour_index(&e.kind)))} />
-            if dropped {
-                <text class="drop-cross" x={format!("{:.1}", end.0)} y={format!("{:.1}", end.1 + 6.0)}
-                    text-anchor="middle">{ "✕" }</text>
+            if track {
+                <path class="msg-track" d={link.path()} stroke={colour}
+                    stroke-dasharray={palette::dash(m.kind)} />
             }
-            if age < 3 {
-                <text class="message-label" x={format!("{:.1}", label.0)} y={format!("{:.1}", label.1)}
-                    text-anchor="middle">{ e.kind.clone() }</text>
+            <line class="msg-tail" x1={format!("{tx:.1}")} y1={format!("{ty:.1}")}
+                x2={format!("{x:.1}")} y2={format!("{y:.1}")} stroke={colour}
+                stroke-width={format!("{:.1}", head * 0.6)} />
+            <circle class="msg-head" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r={format!("{head:.1}")} fill={colour} />
+            if label {
+                <text class="msg-label" x={format!("{x:.1}")} y={format!("{:.1}", y - head - 4.0)}
+                    text-anchor="middle">{ m.kind }</text>
             }
+        </g>
+    }
+}
+
+/// A message the network dropped: a fading cross where it died, at the receiver when the
+/// receiver was down, half way along its link otherwise.
+fn dropped(e: &EventView, opacity: f64, n: u32, r: f64) -> Html {
+    let to = e.to.unwrap_or(e.node);
+    let Some(link) = Link::between(e.node, to, n, r) else {
+        return html! {};
+    };
+    let at = if e.dropped == Some(DropReason::Crashed) { 1.0 } else { 0.5 };
+    let (x, y) = link.at(at);
+    let c = 6.0;
+    let cross = format!(
+        "M {:.1} {:.1} L {:.1} {:.1} M {:.1} {:.1} L {:.1} {:.1}",
+        x - c,
+        y - c,
+        x + c,
+        y + c,
+        x - c,
+        y + c,
+        x + c,
+        y - c
+    );
+    html! {
+        <g class="msg dropped" data-msg-type={e.kind.clone()} data-msg-state="dropped"
+            opacity={format!("{opacity:.2}")}>
+            <title>{ e.text.clone() }</title>
+            <circle class="msg-drop-dot" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="9"
+                fill={palette::colour(&e.kind)} />
+            <path class="msg-drop-cross" d={cross} />
         </g>
     }
 }
@@ -223,5 +348,70 @@ fn node_view(
                 </g>
             }
         </g>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn close(a: (f64, f64), b: (f64, f64)) -> bool {
+        (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9
+    }
+
+    #[test]
+    fn progress_is_the_share_of_transit_time_elapsed() {
+        assert_eq!(progress(1_000, 1_000, 3_000), 0.0);
+        assert_eq!(progress(1_500, 1_000, 3_000), 0.25);
+        assert_eq!(progress(2_000, 1_000, 3_000), 0.5);
+        assert_eq!(progress(3_000, 1_000, 3_000), 1.0);
+        // Before sending and after arrival the dot waits at an end of its link.
+        assert_eq!(progress(500, 1_000, 3_000), 0.0);
+        assert_eq!(progress(9_000, 1_000, 3_000), 1.0);
+        // Zero latency: at the sender until its instant, then at the receiver.
+        assert_eq!(progress(999, 1_000, 1_000), 0.0);
+        assert_eq!(progress(1_000, 1_000, 1_000), 1.0);
+    }
+
+    #[test]
+    fn frames_between_two_items_interpolate_smoothly() {
+        let link = Link::between(0, 2, 4, 20.0).unwrap();
+        let mut last = link.at(0.0);
+        let mut steps = Vec::new();
+        for now in (1_000..=3_000).step_by(100) {
+            let p = link.at(progress(now, 1_000, 3_000));
+            steps.push(((p.0 - last.0).powi(2) + (p.1 - last.1).powi(2)).sqrt());
+            last = p;
+        }
+        assert!(close(last, link.end));
+        let (lo, hi) = steps[1..].iter().fold((f64::MAX, 0.0_f64), |(lo, hi), s| (lo.min(*s), hi.max(*s)));
+        assert!(lo > 0.0, "the dot moves every frame");
+        assert!(hi < lo * 1.5, "and at a nearly even pace: {lo}..{hi}");
+    }
+
+    #[test]
+    fn a_link_runs_from_rim_to_rim_and_its_answer_takes_another_path() {
+        let r = 20.0;
+        let there = Link::between(1, 3, 4, r).unwrap();
+        let back = Link::between(3, 1, 4, r).unwrap();
+        let dist = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+        assert!(close(there.at(0.0), there.start) && close(there.at(1.0), there.end));
+        assert!((dist(there.start, ring_position(1, 4)) - (r + 3.0)).abs() < 1e-9);
+        assert!((dist(there.end, ring_position(3, 4)) - (r + 3.0)).abs() < 1e-9);
+        assert!(dist(there.at(0.5), back.at(0.5)) > 20.0, "a message and its answer do not overlap");
+        let own = Link::between(2, 2, 4, r).unwrap();
+        assert!(dist(own.at(0.5), ring_position(2, 4)) > r, "a message to itself loops outside");
+        assert_eq!(Link::between(0, 4, 4, r), None);
+    }
+
+    #[test]
+    fn a_drop_fades_in_the_same_real_time_at_any_speed() {
+        assert_eq!(drop_opacity(5_000, 5_000, 1.0), 1.0);
+        let half = (DROP_FADE_REAL_MS / 2.0 * VIRTUAL_US_PER_REAL_MS_AT_1X) as u64;
+        assert!((drop_opacity(half, 0, 1.0) - 0.5).abs() < 1e-9);
+        assert!((drop_opacity(10 * half, 0, 10.0) - 0.5).abs() < 1e-9);
+        assert_eq!(drop_opacity(100 * half, 0, 1.0), 0.0);
     }
 }

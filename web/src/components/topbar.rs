@@ -11,6 +11,8 @@ use crate::model::{Action, MAX_SPEED, MIN_SPEED, Snapshot};
 #[derive(Properties, PartialEq)]
 pub struct TopBarProps {
     pub view: Rc<Snapshot>,
+    /// Virtual time the animation shows.
+    pub shown_us: u64,
     pub playing: bool,
     pub speed: f64,
     pub dispatch: Callback<Action>,
@@ -77,7 +79,7 @@ pub fn top_bar(props: &TopBarProps) -> Html {
         let share = props.on_share.clone();
         Callback::from(move |_: MouseEvent| share.emit(()))
     };
-    let shown_us = view.now_us;
+    let shown_us = props.shown_us;
     let done = view.finished || view.violation.is_some();
     html! {
         <header class="topbar">

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use void_core::check::Violation;
-use void_core::sim::{EventView, Fault, NodeView};
+use void_core::sim::{EventView, Fault, InFlight, NodeView};
 use yew::Reducible;
 
 pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
@@ -20,6 +20,10 @@ pub use run::{MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, UserFault, VIRTUAL_US_PE
 /// Events kept for the event list and the space-time diagram.
 pub const RECENT_EVENTS: u64 = 60;
 
+/// Messages in flight the cluster view draws at most (the soonest to arrive); a frame of a
+/// big gossip cluster stays fast and the rest are counted, not drawn.
+pub const MAX_DRAWN_MESSAGES: usize = 300;
+
 /// Slowest and fastest playing speed.
 pub const MIN_SPEED: f64 = 0.1;
 pub const MAX_SPEED: f64 = 100.0;
@@ -27,6 +31,13 @@ pub const MAX_SPEED: f64 = 100.0;
 /// Scenario and seed the page opens with when the URL names none.
 pub const DEFAULT_SCENARIO: &str = "hlc-ping";
 pub const DEFAULT_SEED: u64 = 1;
+
+/// The messages to draw (the first [`MAX_DRAWN_MESSAGES`] of `all`) and how many there are.
+fn drawn_in_flight(mut all: Vec<InFlight>) -> (Vec<InFlight>, usize) {
+    let total = all.len();
+    all.truncate(MAX_DRAWN_MESSAGES);
+    (all, total)
+}
 
 /// What the views read: a copy of the run's visible state, taken after each action.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,11 +56,16 @@ pub struct Snapshot {
     pub nodes: Vec<NodeView>,
     /// The latest events, oldest first.
     pub recent: Vec<EventView>,
+    /// Messages in flight, soonest arrival first, at most [`MAX_DRAWN_MESSAGES`].
+    pub in_flight: Vec<InFlight>,
+    /// All messages in flight, drawn or not.
+    pub in_flight_total: usize,
     pub faults: Vec<Fault>,
 }
 
 impl Snapshot {
     fn of(run: &Run) -> Snapshot {
+        let (in_flight, in_flight_total) = drawn_in_flight(run.in_flight());
         Snapshot {
             scenario: run.name.clone(),
             protocol: run.scenario().protocol.clone(),
@@ -63,6 +79,8 @@ impl Snapshot {
             violation: run.violation().cloned(),
             nodes: run.nodes(),
             recent: run.recent_events(RECENT_EVENTS),
+            in_flight,
+            in_flight_total,
             faults: run.faults().to_vec(),
         }
     }
@@ -124,7 +142,8 @@ pub struct Model {
     pub view: Rc<Snapshot>,
     pub playing: bool,
     pub speed: f64,
-    /// Virtual time the animation shows (at or after the simulation's own time).
+    /// Virtual time the animation shows: at or after the simulation's own time, and before
+    /// its next queued item.
     pub display_us: u64,
     pub selected: Option<u32>,
     pub menu: Option<(u32, i32, i32)>,
@@ -256,6 +275,7 @@ impl Model {
                         // Faults sort first among items of their instant, so the step that
                         // reaches `at` is the fault's own.
                         while run.now_us() < fault.at_us() && run.step() {}
+                        self.display_us = run.now_us();
                     }
                     Err(e) => self.error = Some(format!("node {node}: {e}")),
                 }
@@ -292,9 +312,8 @@ impl Model {
         if view.finished || view.violation.is_some() {
             self.playing = false;
         }
-        if !self.playing {
-            self.display_us = view.now_us;
-        }
+        // Paused between two items, the picture stays where the clock stopped.
+        self.display_us = self.display_us.max(view.now_us);
         self.view = Rc::new(view);
     }
 }

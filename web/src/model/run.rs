@@ -2,7 +2,7 @@
 //! user added, and the position reached. Everything here is plain Rust (no browser), so
 //! the rules of stepping, stepping back and injecting are tested natively too.
 
-use void_core::sim::{self, AnySim, EventView, Fault, NodeView, Scenario};
+use void_core::sim::{self, AnySim, EventView, Fault, InFlight, NodeView, Scenario};
 
 /// Virtual microseconds that pass per real millisecond at speed 1×: one virtual
 /// millisecond takes a tenth of a second, slow enough to follow single messages.
@@ -118,6 +118,16 @@ impl Run {
         self.sim.event(index)
     }
 
+    /// Virtual time of the next queued item, if any.
+    pub fn next_time(&self) -> Option<u64> {
+        self.sim.next_time()
+    }
+
+    /// Messages sent and not yet delivered or dropped, soonest arrival first.
+    pub fn in_flight(&self) -> Vec<InFlight> {
+        self.sim.in_flight()
+    }
+
     /// The last `n` recorded events, oldest first.
     pub fn recent_events(&self, n: u64) -> Vec<EventView> {
         let end = self.event_count();
@@ -168,15 +178,22 @@ impl Run {
     }
 
     /// Advances the animation clock from `from_us` by `real_ms` of wall time at `speed` and
-    /// handles the queue items up to it, at most [`MAX_STEPS_PER_TICK`] of them. The
-    /// simulation ends at most one item ahead of the clock. Returns the new clock; when the
-    /// cap stopped the tick early, the clock waits at the simulation's time.
+    /// handles the queue items due by then, at most [`MAX_STEPS_PER_TICK`] of them. The
+    /// simulation never runs ahead of the clock, so what is drawn at the clock's time
+    /// (messages part way along their links) is what the simulation holds. Returns the new
+    /// clock; when the cap stopped the tick early, the clock waits at the simulation's time.
     pub fn advance(&mut self, from_us: u64, real_ms: f64, speed: f64) -> u64 {
         let delta = (real_ms.max(0.0) * speed.max(0.0) * VIRTUAL_US_PER_REAL_MS_AT_1X) as u64;
-        let target = from_us.saturating_add(delta.max(1));
+        let target = from_us.max(self.now_us()).saturating_add(delta.max(1));
+        let end = self.base.duration_us();
         for _ in 0..MAX_STEPS_PER_TICK {
-            if self.now_us() >= target || !self.step() {
-                return if self.is_finished() { self.now_us() } else { target };
+            // An item past the end only ends the run, when the clock reaches the end.
+            let due = self.next_time().is_none_or(|t| t.min(end) <= target);
+            if !due {
+                return target;
+            }
+            if !self.step() {
+                return self.now_us();
             }
         }
         self.now_us().min(target)

@@ -204,7 +204,7 @@ fn playing_advances_virtual_time_and_stops_at_the_end() {
     for _ in 0..10 {
         model.apply(Action::Tick { real_ms: 16.0 });
         assert!(model.view.now_us >= last);
-        assert!(model.display_us <= model.view.now_us, "the simulation is never behind the clock");
+        assert!(model.display_us >= model.view.now_us, "the simulation never runs ahead of the clock");
         last = model.view.now_us;
     }
     assert!(last > 0);
@@ -271,4 +271,40 @@ fn a_violation_stops_play_and_names_the_replay() {
     assert!(!violation.invariant.is_empty());
     assert!(!model.playing);
     assert_eq!(model.view.replay_command(), "void sim clock-skew --seed 1");
+}
+
+#[test]
+fn the_snapshot_holds_the_messages_in_flight_capped_for_drawing() {
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "pbft-normal".into(),
+        seed: 1,
+        at: 30,
+        faults: Vec::new(),
+    })));
+    let run = model.run.borrow().in_flight();
+    assert!(!run.is_empty(), "PBFT has messages in flight after 30 events");
+    assert_eq!(model.view.in_flight, run);
+    assert_eq!(model.view.in_flight_total, run.len());
+    // Playing: between two frames the clock moves on, the simulation only up to it.
+    model.apply(Action::Play);
+    for _ in 0..20 {
+        model.apply(Action::Tick { real_ms: 16.0 });
+        let next = model.run.borrow().next_time();
+        assert!(next.is_none_or(|t| t > model.display_us), "{next:?} is still ahead of {}", model.display_us);
+        for m in &model.view.in_flight {
+            assert!(m.sent_at <= model.display_us && model.display_us < m.deliver_at, "{m:?}");
+        }
+    }
+}
+
+#[test]
+fn a_crowded_network_is_drawn_in_part_and_counted_in_full() {
+    let all: Vec<InFlight> = (0..1_000)
+        .map(|i| InFlight { id: i, from: 0, to: 1, sent_at: i, deliver_at: i + 10, kind: "Gossip" })
+        .collect();
+    let (drawn, total) = drawn_in_flight(all.clone());
+    assert_eq!(total, 1_000);
+    assert_eq!(drawn[..], all[..MAX_DRAWN_MESSAGES], "the soonest to arrive");
+    let (drawn, total) = drawn_in_flight(all[..7].to_vec());
+    assert_eq!((drawn.len(), total), (7, 7));
 }
