@@ -798,29 +798,27 @@ impl<P: Protocol> AnySim for Sim<P> {
     }
 
     fn in_flight(&self) -> Vec<InFlight> {
-        let pending = |e: &Entry| self.slots.get(e.slot as usize).and_then(Option::as_ref);
-        let mut entries: Vec<Entry> = self
+        let mut held: Vec<(Entry, InFlight)> = self
             .queue
             .iter()
-            .map(|Reverse(e)| *e)
-            .filter(|e| matches!(pending(e), Some(Pending::Deliver { .. })))
-            .collect();
-        // The heap's own order is an implementation detail; the queue order is not.
-        entries.sort_unstable();
-        entries
-            .iter()
-            .filter_map(|e| match pending(e)? {
-                Pending::Deliver { id, from, to, sent_at, msg, .. } => Some(InFlight {
-                    id: *id,
-                    from: from.0,
-                    to: to.0,
-                    sent_at: *sent_at,
-                    deliver_at: e.time,
-                    kind: msg.kind(),
-                }),
+            .filter_map(|Reverse(e)| match self.slots.get(e.slot as usize)?.as_ref()? {
+                Pending::Deliver { id, from, to, sent_at, msg, .. } => Some((
+                    *e,
+                    InFlight {
+                        id: *id,
+                        from: from.0,
+                        to: to.0,
+                        sent_at: *sent_at,
+                        deliver_at: e.time,
+                        kind: msg.kind(),
+                    },
+                )),
                 _ => None,
             })
-            .collect()
+            .collect();
+        // The heap's own order is an implementation detail; the queue order is not.
+        held.sort_unstable_by_key(|(e, _)| *e);
+        held.into_iter().map(|(_, m)| m).collect()
     }
 
     fn event(&self, index: u64) -> Option<EventView> {
