@@ -5,7 +5,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, TopBar};
+use super::{
+    ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, NodeMenu, SpaceTime, TopBar,
+};
 use crate::model::{Action, Model, Permalink};
 
 /// Animation tick while playing (about 60 per second).
@@ -191,8 +193,12 @@ pub fn app() -> Html {
                 <EventLine view={view.clone()} />
             </footer>
             if let Some(at) = model.menu {
+                <div class="menu-backdrop" onclick={close_menu.clone()}></div>
+                <NodeMenu view={view} at={at} dispatch={dispatch.clone()} />
+            }
+            if let Some(at) = model.link_menu {
                 <div class="menu-backdrop" onclick={close_menu}></div>
-                <NodeMenu view={view} at={at} dispatch={dispatch} />
+                <LinkMenu at={at} dispatch={dispatch} />
             }
         </div>
     }

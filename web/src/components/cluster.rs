@@ -11,6 +11,60 @@ use crate::format;
 use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X};
 use crate::palette;
 
+/// A pointer gesture in progress, in drawing coordinates.
+#[derive(Clone, Debug, PartialEq)]
+enum Drag {
+    /// Shift-drag: the outline drawn so far; the nodes inside are split off on release.
+    Lasso(Vec<(f64, f64)>),
+    /// Drag from a node: the link to the node under the pointer on release.
+    Link { from: u32, to: (f64, f64) },
+}
+
+/// Tints of the sides of a partition (light, so nodes and messages stay readable).
+const SIDE_TINTS: [&str; 4] = ["#56b4e9", "#e69f00", "#009e73", "#cc79a7"];
+
+/// True if `p` lies inside the polygon `outline` (even-odd rule).
+pub fn inside(outline: &[(f64, f64)], p: (f64, f64)) -> bool {
+    let mut inside = false;
+    let n = outline.len();
+    for i in 0..n {
+        let (a, b) = (outline[i], outline[(i + n - 1) % n]);
+        if (a.1 > p.1) != (b.1 > p.1) && p.0 < (b.0 - a.0) * (p.1 - a.1) / (b.1 - a.1) + a.0 {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
+/// The nodes of `n` whose centres lie inside `outline`.
+pub fn lassoed(outline: &[(f64, f64)], n: u32) -> Vec<u32> {
+    if outline.len() < 3 {
+        return Vec::new();
+    }
+    (0..n).filter(|i| inside(outline, ring_position(*i, n))).collect()
+}
+
+/// The node drawn at `p`, if any (within its radius plus a margin for fingers).
+pub fn node_at(p: (f64, f64), n: u32) -> Option<u32> {
+    let reach = node_radius(n) + 6.0;
+    (0..n).find(|i| {
+        let (x, y) = ring_position(*i, n);
+        (x - p.0).powi(2) + (y - p.1).powi(2) <= reach * reach
+    })
+}
+
+/// Page coordinates to drawing coordinates of the SVG (viewBox, "xMidYMid meet").
+fn to_drawing(svg: &NodeRef, client: (i32, i32)) -> Option<(f64, f64)> {
+    let rect = svg.cast::<web_sys::Element>()?.get_bounding_client_rect();
+    let scale = (rect.width() / WIDTH).min(rect.height() / HEIGHT);
+    if scale <= 0.0 || !scale.is_finite() {
+        return None;
+    }
+    let left = rect.left() + (rect.width() - WIDTH * scale) / 2.0;
+    let top = rect.top() + (rect.height() - HEIGHT * scale) / 2.0;
+    Some(((f64::from(client.0) - left) / scale, (f64::from(client.1) - top) / scale))
+}
+
 const WIDTH: f64 = 800.0;
 const HEIGHT: f64 = 430.0;
 /// Real milliseconds a dropped message's cross takes to fade out.
@@ -144,6 +198,92 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
         .filter(|(_, o)| *o > 0.0)
         .collect();
     let crosses = drops.iter().map(|(e, o)| dropped(e, *o, n, r));
+    let svg = use_node_ref();
+    let drag = use_state(|| None::<Drag>);
+    let on_down = {
+        let (svg, drag) = (svg.clone(), drag.clone());
+        Callback::from(move |e: PointerEvent| {
+            if e.button() != 0 {
+                return;
+            }
+            let Some(p) = to_drawing(&svg, (e.client_x(), e.client_y())) else { return };
+            if e.shift_key() {
+                e.prevent_default();
+                drag.set(Some(Drag::Lasso(vec![p])));
+            } else if let Some(from) = node_at(p, n) {
+                drag.set(Some(Drag::Link { from, to: p }));
+            }
+        })
+    };
+    let on_move = {
+        let (svg, drag) = (svg.clone(), drag.clone());
+        Callback::from(move |e: PointerEvent| {
+            let Some(current) = (*drag).clone() else { return };
+            let Some(p) = to_drawing(&svg, (e.client_x(), e.client_y())) else { return };
+            drag.set(Some(match current {
+                Drag::Lasso(mut outline) => {
+                    // Keep the outline short: a point every few units is smooth enough.
+                    if outline.last().is_none_or(|q| (q.0 - p.0).abs() + (q.1 - p.1).abs() > 4.0) {
+                        outline.push(p);
+                    }
+                    Drag::Lasso(outline)
+                }
+                Drag::Link { from, .. } => Drag::Link { from, to: p },
+            }));
+        })
+    };
+    let on_up = {
+        let (svg, drag, dispatch) = (svg.clone(), drag.clone(), props.dispatch.clone());
+        Callback::from(move |e: PointerEvent| {
+            let Some(current) = (*drag).clone() else { return };
+            drag.set(None);
+            match current {
+                Drag::Lasso(outline) => {
+                    let group = lassoed(&outline, n);
+                    if !group.is_empty() {
+                        dispatch.emit(Action::Partition(group));
+                    }
+                }
+                Drag::Link { from, .. } => {
+                    let to = to_drawing(&svg, (e.client_x(), e.client_y())).and_then(|p| node_at(p, n));
+                    if let Some(to) = to.filter(|to| *to != from) {
+                        dispatch.emit(Action::LinkMenu(Some((from, to, e.client_x(), e.client_y()))));
+                    }
+                }
+            }
+        })
+    };
+    let on_leave = {
+        let drag = drag.clone();
+        Callback::from(move |_: PointerEvent| drag.set(None))
+    };
+    let gesture = match &*drag {
+        Some(Drag::Lasso(outline)) if outline.len() > 1 => {
+            let d = outline
+                .iter()
+                .enumerate()
+                .map(|(i, (x, y))| format!("{}{x:.1} {y:.1}", if i == 0 { "M " } else { " L " }))
+                .collect::<String>();
+            html! { <path class="lasso" data-testid="lasso" d={format!("{d} Z")} /> }
+        }
+        Some(Drag::Link { from, to }) => {
+            let (x, y) = ring_position(*from, n);
+            html! { <line class="link-drag" x1={format!("{x:.1}")} y1={format!("{y:.1}")}
+            x2={format!("{:.1}", to.0)} y2={format!("{:.1}", to.1)} /> }
+        }
+        _ => html! {},
+    };
+    let regions = view.sides.iter().enumerate().map(|(i, side)| {
+        let (x, y) = ring_position(i as u32, n);
+        let tint = SIDE_TINTS[*side as usize % SIDE_TINTS.len()];
+        html! { <circle class="side-region" data-side={side.to_string()} cx={format!("{x:.1}")}
+        cy={format!("{y:.1}")} r={format!("{:.1}", r * 1.8)} fill={tint} /> }
+    });
+    let broken = view.broken_links.iter().map(|(a, b, both, label)| broken_link(*a, *b, *both, label, n));
+    let heal = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Heal))
+    };
     let nodes = view.nodes.iter().map(|node| {
         let on_click = {
             let dispatch = props.dispatch.clone();
@@ -170,13 +310,27 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
     };
     html! {
         <section class="cluster" aria-label="cluster view">
-            <svg class="cluster-svg" viewBox={format!("0 0 {WIDTH} {HEIGHT}")}
-                preserveAspectRatio="xMidYMid meet" role="img">
+            <svg class={classes!("cluster-svg", drag.is_some().then_some("dragging"))}
+                viewBox={format!("0 0 {WIDTH} {HEIGHT}")} ref={svg}
+                preserveAspectRatio="xMidYMid meet" role="img"
+                onpointerdown={on_down} onpointermove={on_move} onpointerup={on_up} onpointerleave={on_leave}>
+                <g class="regions">{ for regions }</g>
                 <circle class="ring" cx={(WIDTH / 2.0).to_string()} cy={(HEIGHT / 2.0 - 10.0).to_string()}
                     r={ring_radius(n).to_string()} />
+                <g class="broken-links">{ for broken }</g>
                 <g class="nodes">{ for nodes }</g>
                 <g class="messages">{ for crosses }{ for flying }</g>
+                { gesture }
             </svg>
+            <p class="gesture-hint">
+                { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
+                if view.network_faults > 0 {
+                    <button class="heal" data-testid="heal" onclick={heal}
+                        title="end every partition and link fault you added">
+                        { "heal network" }
+                    </button>
+                }
+            </p>
             <ul class="legend" aria-label="message kinds">
                 { for kinds.iter().map(|(k, flying, dropped)| html! {
                     <li>
@@ -287,6 +441,20 @@ fn dropped(e: &EventView, opacity: f64, n: u32, r: f64) -> Html {
             <circle class="msg-drop-dot" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="9"
                 fill={palette::colour(&e.kind)} />
             <path class="msg-drop-cross" d={cross} />
+        </g>
+    }
+}
+
+/// A link fault in force: a dashed line between the two nodes, its effect written on it.
+fn broken_link(from: u32, to: u32, both: bool, label: &str, n: u32) -> Html {
+    let ((x1, y1), (x2, y2)) = (ring_position(from, n), ring_position(to, n));
+    let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+    let arrow = if both { "↔" } else { "→" };
+    html! {
+        <g class="broken-link" data-testid="broken-link" data-from={from.to_string()} data-to={to.to_string()}>
+            <title>{ format!("link {from} {arrow} {to}: {label}") }</title>
+            <line x1={format!("{x1:.1}")} y1={format!("{y1:.1}")} x2={format!("{x2:.1}")} y2={format!("{y2:.1}")} />
+            <text x={format!("{mx:.1}")} y={format!("{:.1}", my - 6.0)} text-anchor="middle">{ label.to_owned() }</text>
         </g>
     }
 }
@@ -404,6 +572,25 @@ mod tests {
         let own = Link::between(2, 2, 4, r).unwrap();
         assert!(dist(own.at(0.5), ring_position(2, 4)) > r, "a message to itself loops outside");
         assert_eq!(Link::between(0, 4, 4, r), None);
+    }
+
+    #[test]
+    fn a_lasso_takes_the_nodes_whose_centres_it_encloses() {
+        let (x0, y0) = ring_position(0, 4);
+        let (x1, y1) = ring_position(1, 4);
+        // A box around nodes 0 (top) and 1 (right).
+        let outline =
+            [(x0 - 30.0, y0 - 30.0), (x1 + 30.0, y0 - 30.0), (x1 + 30.0, y1 + 30.0), (x0 - 30.0, y1 + 30.0)];
+        assert_eq!(lassoed(&outline, 4), vec![0, 1]);
+        assert!(lassoed(&outline[..2], 4).is_empty(), "a line encloses nothing");
+        assert!(!inside(&outline, (WIDTH / 2.0 - 200.0, y1)));
+    }
+
+    #[test]
+    fn a_point_finds_the_node_drawn_there() {
+        let (x, y) = ring_position(3, 7);
+        assert_eq!(node_at((x + 2.0, y - 2.0), 7), Some(3));
+        assert_eq!(node_at((WIDTH / 2.0, HEIGHT / 2.0 - 10.0), 7), None, "the ring's centre is empty");
     }
 
     #[test]

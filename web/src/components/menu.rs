@@ -1,11 +1,12 @@
-//! The node menu (right click): the inspector's faults, next to the pointer.
+//! The node menu (right click): the inspector's faults, next to the pointer; and the link
+//! menu (drag from one node to another): what to do to the link between them.
 
 use std::rc::Rc;
 
 use yew::prelude::*;
 
 use super::inspector::{SKEW_STEP_MS, default_behaviour};
-use crate::model::{Action, Snapshot, UserFault};
+use crate::model::{Action, LinkFault, Snapshot, UserFault};
 
 #[derive(Properties, PartialEq)]
 pub struct NodeMenuProps {
@@ -32,6 +33,14 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Menu(None)))
     };
     let behaviour = default_behaviour(&props.view.protocol);
+    let isolate = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Partition(vec![node])))
+    };
+    let heal = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Heal))
+    };
     html! {
         <div class="menu" data-testid="node-menu" role="menu" style={format!("left: {x}px; top: {y}px")}>
             <p class="menu-title">{ format!("Node {node}") }</p>
@@ -49,6 +58,40 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
                 if view.behaviour.is_some() {
                     { item("behave honestly".into(), UserFault::Misbehave("honest".into())) }
                 }
+                <li><button role="menuitem" data-testid="isolate" onclick={isolate}>{ "cut off from the others" }</button></li>
+                if props.view.network_faults > 0 {
+                    <li><button role="menuitem" onclick={heal}>{ "heal the network" }</button></li>
+                }
+                <li><button role="menuitem" onclick={close}>{ "close" }</button></li>
+            </ul>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LinkMenuProps {
+    /// Both ends and the page position of the pointer.
+    pub at: (u32, u32, i32, i32),
+    pub dispatch: Callback<Action>,
+}
+
+#[function_component(LinkMenu)]
+pub fn link_menu(props: &LinkMenuProps) -> Html {
+    let (a, b, x, y) = props.at;
+    let item = |fault: LinkFault| {
+        let dispatch = props.dispatch.clone();
+        let onclick = Callback::from(move |_: MouseEvent| dispatch.emit(Action::BreakLink { a, b, fault }));
+        html! { <li><button role="menuitem" {onclick}>{ fault.label() }</button></li> }
+    };
+    let close = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Action::LinkMenu(None)))
+    };
+    html! {
+        <div class="menu" data-testid="link-menu" role="menu" style={format!("left: {x}px; top: {y}px")}>
+            <p class="menu-title">{ format!("Link {a} ↔ {b}, both ways") }</p>
+            <ul>
+                { for LinkFault::CHOICES.into_iter().map(item) }
                 <li><button role="menuitem" onclick={close}>{ "close" }</button></li>
             </ul>
         </div>

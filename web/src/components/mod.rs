@@ -17,6 +17,6 @@ pub use events::EventLine;
 pub use inspector::Inspector;
 pub use invariants::Invariants;
 pub use live::LivePanel;
-pub use menu::NodeMenu;
+pub use menu::{LinkMenu, NodeMenu};
 pub use spacetime::SpaceTime;
 pub use topbar::TopBar;

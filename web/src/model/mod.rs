@@ -15,7 +15,7 @@ use void_core::sim::{EventView, Fault, InFlight, NodeView};
 use yew::Reducible;
 
 pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
-pub use run::{MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X};
+pub use run::{LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X};
 
 /// Events kept for the event list and the space-time diagram.
 pub const RECENT_EVENTS: u64 = 60;
@@ -61,6 +61,12 @@ pub struct Snapshot {
     /// All messages in flight, drawn or not.
     pub in_flight_total: usize,
     pub faults: Vec<Fault>,
+    /// The user's partitions and link faults still in force (what "heal" would end).
+    pub network_faults: usize,
+    /// Each node's side of the partitions in force (empty when there is none).
+    pub sides: Vec<u32>,
+    /// Link faults in force: (from, to, both ways, what they do).
+    pub broken_links: Vec<(u32, u32, bool, String)>,
 }
 
 impl Snapshot {
@@ -82,6 +88,9 @@ impl Snapshot {
             in_flight,
             in_flight_total,
             faults: run.faults().to_vec(),
+            network_faults: run.active_network_faults(),
+            sides: run.sides(),
+            broken_links: run.broken_links(),
         }
     }
 
@@ -129,6 +138,18 @@ pub enum Action {
         node: u32,
         fault: UserFault,
     },
+    /// Split these nodes off from the rest until healed (the lasso).
+    Partition(Vec<u32>),
+    /// Open the menu of the link between two nodes at page coordinates, or close it.
+    LinkMenu(Option<(u32, u32, i32, i32)>),
+    /// Break the link between two nodes, both ways, until healed.
+    BreakLink {
+        a: u32,
+        b: u32,
+        fault: LinkFault,
+    },
+    /// End every partition and link fault the user added.
+    Heal,
     /// Something the user typed or opened is wrong: show it.
     Fail(String),
     /// Show a short note (e.g. the link was copied), or clear it.
@@ -147,6 +168,8 @@ pub struct Model {
     pub display_us: u64,
     pub selected: Option<u32>,
     pub menu: Option<(u32, i32, i32)>,
+    /// The link menu: both ends and the page position it opened at.
+    pub link_menu: Option<(u32, u32, i32, i32)>,
     /// The last thing that went wrong (bad link, refused fault), shown until dismissed.
     pub error: Option<String>,
     pub notice: Option<String>,
@@ -160,6 +183,7 @@ impl PartialEq for Model {
             && self.display_us == other.display_us
             && self.selected == other.selected
             && self.menu == other.menu
+            && self.link_menu == other.link_menu
             && self.error == other.error
             && self.notice == other.notice
     }
@@ -188,6 +212,7 @@ impl Model {
             speed: 1.0,
             selected: None,
             menu: None,
+            link_menu: None,
             error,
             notice: None,
         }
@@ -256,10 +281,12 @@ impl Model {
             Action::Select(node) => {
                 self.selected = node.filter(|n| *n < self.view.nodes.len() as u32);
                 self.menu = None;
+                self.link_menu = None;
                 changed = false;
             }
             Action::Menu(menu) => {
                 self.menu = menu.filter(|(n, _, _)| *n < self.view.nodes.len() as u32);
+                self.link_menu = None;
                 if let Some((n, _, _)) = self.menu {
                     self.selected = Some(n);
                 }
@@ -269,15 +296,37 @@ impl Model {
                 self.menu = None;
                 let result = self.run.borrow_mut().inject(node, fault);
                 match result {
-                    Ok(fault) => {
-                        // Let the fault happen now, so the view shows its effect at once.
-                        let mut run = self.run.borrow_mut();
-                        // Faults sort first among items of their instant, so the step that
-                        // reaches `at` is the fault's own.
-                        while run.now_us() < fault.at_us() && run.step() {}
-                        self.display_us = run.now_us();
-                    }
+                    Ok(fault) => self.reach(fault.at_us()),
                     Err(e) => self.error = Some(format!("node {node}: {e}")),
+                }
+            }
+            Action::Partition(group) => {
+                let result = self.run.borrow_mut().partition(&group);
+                match result {
+                    Ok(fault) => self.reach(fault.at_us()),
+                    Err(e) => self.error = Some(format!("partition: {e}")),
+                }
+            }
+            Action::LinkMenu(menu) => {
+                let n = self.view.nodes.len() as u32;
+                self.link_menu = menu.filter(|(a, b, _, _)| *a < n && *b < n && a != b);
+                self.menu = None;
+                changed = false;
+            }
+            Action::BreakLink { a, b, fault } => {
+                self.link_menu = None;
+                let result = self.run.borrow_mut().break_link(a, b, fault);
+                match result {
+                    Ok(fault) => self.reach(fault.at_us()),
+                    Err(e) => self.error = Some(format!("link {a}–{b}: {e}")),
+                }
+            }
+            Action::Heal => {
+                let result = self.run.borrow_mut().heal();
+                match result {
+                    Ok(Some(at)) => self.reach(at),
+                    Ok(None) => {}
+                    Err(e) => self.error = Some(format!("heal: {e}")),
                 }
             }
             Action::Fail(message) => {
@@ -298,12 +347,22 @@ impl Model {
         }
     }
 
+    /// Lets a fault just added happen now, so the view shows its effect at once. Faults
+    /// sort first among the items of their instant, so the step that reaches `at_us` is
+    /// the fault's own.
+    fn reach(&mut self, at_us: u64) {
+        let mut run = self.run.borrow_mut();
+        while run.now_us() < at_us && run.step() {}
+        self.display_us = run.now_us();
+    }
+
     fn replace(&mut self, run: Run) {
         self.run = Rc::new(RefCell::new(run));
         self.playing = false;
         self.display_us = 0;
         self.selected = None;
         self.menu = None;
+        self.link_menu = None;
         self.error = None;
     }
 

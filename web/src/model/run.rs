@@ -25,6 +25,34 @@ pub enum UserFault {
     Misbehave(String),
 }
 
+/// What the user can do to the link between two nodes (both directions, until healed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LinkFault {
+    /// Every message is lost.
+    Cut,
+    /// This share of messages is lost.
+    Lossy(f64),
+    /// This share of messages arrives twice.
+    Duplicate(f64),
+    /// Every message takes this many milliseconds longer.
+    Delay(f64),
+}
+
+impl LinkFault {
+    /// The menu's choices, in order.
+    pub const CHOICES: [LinkFault; 4] =
+        [LinkFault::Cut, LinkFault::Lossy(0.3), LinkFault::Duplicate(0.5), LinkFault::Delay(20.0)];
+
+    pub fn label(&self) -> String {
+        match self {
+            LinkFault::Cut => "cut (drop everything)".into(),
+            LinkFault::Lossy(p) => format!("lose {:.0} % of messages", p * 100.0),
+            LinkFault::Duplicate(p) => format!("duplicate {:.0} % of messages", p * 100.0),
+            LinkFault::Delay(ms) => format!("delay by {ms} ms"),
+        }
+    }
+}
+
 pub struct Run {
     pub name: String,
     pub seed: u64,
@@ -206,9 +234,7 @@ impl Run {
 
     /// Adds `fault` for `node` one microsecond from now and records it for the permalink.
     pub fn inject(&mut self, node: u32, fault: UserFault) -> Result<Fault, String> {
-        if self.faults.len() >= MAX_USER_FAULTS {
-            return Err(format!("a run keeps at most {MAX_USER_FAULTS} added faults"));
-        }
+        self.room_for(1)?;
         let at_ms = next_instant_ms(self.now_us());
         let fault = match fault {
             UserFault::Crash => Fault::Crash { at_ms, node },
@@ -222,9 +248,182 @@ impl Run {
                 Fault::Misbehave { at_ms, node, behaviour }
             }
         };
+        self.add(fault)
+    }
+
+    fn add(&mut self, fault: Fault) -> Result<Fault, String> {
         self.sim.inject(fault.clone()).map_err(|e| e.to_string())?;
         self.faults.push(fault.clone());
         Ok(fault)
+    }
+
+    fn room_for(&self, faults: usize) -> Result<(), String> {
+        if self.faults.len() + faults > MAX_USER_FAULTS {
+            return Err(format!("a run keeps at most {MAX_USER_FAULTS} added faults"));
+        }
+        Ok(())
+    }
+
+    /// The end of the run, in the milliseconds faults use: a partition or link fault the
+    /// user adds lasts until then unless healed.
+    fn end_ms(&self) -> f64 {
+        self.base.duration_us() as f64 / 1000.0
+    }
+
+    /// Splits `group` off from the other nodes from the next instant until healed.
+    pub fn partition(&mut self, group: &[u32]) -> Result<Fault, String> {
+        let n = self.sim.nodes().len() as u32;
+        let mut members: Vec<u32> = group.to_vec();
+        members.sort_unstable();
+        members.dedup();
+        if let Some(bad) = members.iter().find(|m| **m >= n) {
+            return Err(format!("node {bad} does not exist (the run has {n} nodes)"));
+        }
+        if members.is_empty() || members.len() as u32 == n {
+            return Err("a partition needs some nodes on each side: select some, not all".into());
+        }
+        self.room_for(1)?;
+        let at_ms = next_instant_ms(self.now_us());
+        let heal_ms = self.end_ms().max(at_ms);
+        self.add(Fault::Partition { at_ms, heal_ms, groups: vec![members] })
+    }
+
+    /// Breaks the link between `a` and `b` in both directions from the next instant until
+    /// healed. Returns the fault of the direction `a` → `b`.
+    pub fn break_link(&mut self, a: u32, b: u32, kind: LinkFault) -> Result<Fault, String> {
+        let n = self.sim.nodes().len() as u32;
+        if a >= n || b >= n {
+            return Err(format!("the link {a}–{b} does not exist (the run has {n} nodes)"));
+        }
+        if a == b {
+            return Err("a link joins two different nodes".into());
+        }
+        self.room_for(2)?;
+        let (drop, duplicate, delay_ms) = match kind {
+            LinkFault::Cut => (1.0, 0.0, 0.0),
+            LinkFault::Lossy(p) => (p, 0.0, 0.0),
+            LinkFault::Duplicate(p) => (0.0, p, 0.0),
+            LinkFault::Delay(ms) => (0.0, 0.0, ms),
+        };
+        let at_ms = next_instant_ms(self.now_us());
+        let until_ms = self.end_ms().max(at_ms);
+        let there = Fault::Link { at_ms, until_ms, from: a, to: b, drop, duplicate, delay_ms };
+        let back = Fault::Link { at_ms, until_ms, from: b, to: a, drop, duplicate, delay_ms };
+        let fault = self.add(there)?;
+        self.add(back)?;
+        Ok(fault)
+    }
+
+    /// Every fault of the run, the scenario's own and the user's, in schedule order.
+    fn all_faults(&self) -> impl Iterator<Item = &Fault> {
+        self.base.faults.iter().chain(&self.faults)
+    }
+
+    /// Which side of the partitions in force each node is on: nodes can talk (links aside)
+    /// exactly when their sides are equal. Empty when no partition is in force.
+    pub fn sides(&self) -> Vec<u32> {
+        let now = self.now_us();
+        let n = self.sim.nodes().len();
+        let mut keys: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut any = false;
+        for fault in self.all_faults() {
+            let Fault::Partition { groups, .. } = fault else { continue };
+            if !(fault.at_us() <= now && network_fault_end_us(fault).is_some_and(|end| end > now)) {
+                continue;
+            }
+            any = true;
+            for (i, key) in keys.iter_mut().enumerate() {
+                let g = groups.iter().position(|g| g.contains(&(i as u32))).unwrap_or(groups.len());
+                key.push(g as u32);
+            }
+        }
+        if !any {
+            return Vec::new();
+        }
+        // Number the distinct keys in node order, so the first node is on side 0.
+        let mut seen: Vec<&Vec<u32>> = Vec::new();
+        keys.iter()
+            .map(|k| match seen.iter().position(|s| *s == k) {
+                Some(side) => side as u32,
+                None => {
+                    seen.push(k);
+                    (seen.len() - 1) as u32
+                }
+            })
+            .collect()
+    }
+
+    /// Link faults in force, one entry per pair and kind: (from, to, both ways, label).
+    pub fn broken_links(&self) -> Vec<(u32, u32, bool, String)> {
+        let now = self.now_us();
+        let mut out: Vec<(u32, u32, bool, String)> = Vec::new();
+        for fault in self.all_faults() {
+            let Fault::Link { from, to, drop, duplicate, delay_ms, .. } = fault else { continue };
+            if !(fault.at_us() <= now && network_fault_end_us(fault).is_some_and(|end| end > now)) {
+                continue;
+            }
+            let mut parts = Vec::new();
+            if *drop >= 1.0 {
+                parts.push("cut".to_owned());
+            } else if *drop > 0.0 {
+                parts.push(format!("{:.0} % lost", drop * 100.0));
+            }
+            if *duplicate > 0.0 {
+                parts.push(format!("{:.0} % doubled", duplicate * 100.0));
+            }
+            if *delay_ms > 0.0 {
+                parts.push(format!("+{delay_ms} ms"));
+            }
+            let label = parts.join(", ");
+            // The same fault the other way round makes it a two-way one.
+            if let Some(l) = out.iter_mut().find(|l| l.0 == *to && l.1 == *from && l.3 == label) {
+                l.2 = true;
+            } else if !out.iter().any(|l| l.0 == *from && l.1 == *to && l.3 == label) {
+                out.push((*from, *to, false, label));
+            }
+        }
+        out
+    }
+
+    /// The user's partitions and link faults still in force.
+    pub fn active_network_faults(&self) -> usize {
+        let now = self.now_us();
+        self.faults.iter().filter(|f| network_fault_end_us(f).is_some_and(|end| end > now)).count()
+    }
+
+    /// Ends every partition and link fault the user added that is still in force, at the
+    /// next instant. Their end times are rewritten and the run re-simulated to the same
+    /// position: nothing before now depends on a later end, so the past stays the same.
+    /// Returns the instant of the heal (None when nothing was in force).
+    pub fn heal(&mut self) -> Result<Option<u64>, String> {
+        let now = self.now_us();
+        let at_ms = next_instant_ms(now);
+        let mut healed = false;
+        for fault in &mut self.faults {
+            if network_fault_end_us(fault).is_none_or(|end| end <= now) {
+                continue;
+            }
+            match fault {
+                Fault::Partition { at_ms: from, heal_ms, .. } => *heal_ms = at_ms.max(*from),
+                Fault::Link { at_ms: from, until_ms, .. } => *until_ms = at_ms.max(*from),
+                _ => continue,
+            }
+            healed = true;
+        }
+        if !healed {
+            return Ok(None);
+        }
+        self.rebuild_to_steps(self.steps)?;
+        Ok(Some(sim::ms_to_us(at_ms)))
+    }
+}
+
+/// When a partition or link fault stops acting (None for other faults).
+fn network_fault_end_us(fault: &Fault) -> Option<u64> {
+    match fault {
+        Fault::Partition { heal_ms, .. } => Some(sim::ms_to_us(*heal_ms)),
+        Fault::Link { until_ms, .. } => Some(sim::ms_to_us(*until_ms)),
+        _ => None,
     }
 }
 

@@ -308,3 +308,119 @@ fn a_crowded_network_is_drawn_in_part_and_counted_in_full() {
     let (drawn, total) = drawn_in_flight(all[..7].to_vec());
     assert_eq!((drawn.len(), total), (7, 7));
 }
+
+/// Drops by `reason` between `a` and `b` (either way) among events `from..` of `run`.
+fn drops_between(run: &Run, from: u64, a: u32, b: u32, reason: sim::DropReason) -> usize {
+    (from..run.event_count())
+        .filter_map(|i| run.event(i))
+        .filter(|e| e.dropped == Some(reason))
+        .filter(|e| (e.node, e.to) == (a, Some(b)) || (e.node, e.to) == (b, Some(a)))
+        .count()
+}
+
+#[test]
+fn a_lassoed_partition_holds_until_healed_and_healing_keeps_the_past() {
+    let mut run = Run::new("hlc-ping", 3, Vec::new()).unwrap();
+    for _ in 0..30 {
+        run.step();
+    }
+    assert!(run.sides().is_empty());
+    let fault = run.partition(&[1, 0, 1]).unwrap();
+    while run.now_us() < fault.at_us() && run.step() {}
+    assert_eq!(run.sides(), vec![0, 0, 1, 1, 1]);
+    assert_eq!(run.active_network_faults(), 1);
+    assert!(run.nodes().iter().all(|n| n.state == "partitioned"));
+    let split = run.event_count();
+    for _ in 0..400 {
+        run.step();
+    }
+    assert!(drops_between(&run, split, 0, 3, sim::DropReason::Partition) > 0, "the sides cannot talk");
+    // Healing rewrites the end and simulates again: the same position, the same past.
+    let (steps, count, hash) = (run.steps(), run.event_count(), run.trace_hash());
+    let heal_at = run.heal().unwrap().unwrap();
+    assert_eq!((run.steps(), run.event_count(), run.trace_hash()), (steps, count, hash));
+    while run.now_us() < heal_at && run.step() {}
+    assert!(run.sides().is_empty());
+    assert_eq!(run.active_network_faults(), 0);
+    let healed = run.event_count();
+    for _ in 0..400 {
+        run.step();
+    }
+    assert_eq!(drops_between(&run, healed, 0, 3, sim::DropReason::Partition), 0);
+    assert_eq!(run.heal().unwrap(), None, "nothing left to heal");
+    // The healed schedule replays to the same run from scratch.
+    run.run_to_end();
+    let faults = run.faults().to_vec();
+    assert_eq!((run.event_count(), run.trace_hash()), hash_of("hlc-ping", 3, &faults));
+}
+
+#[test]
+fn a_broken_link_acts_both_ways_and_only_there() {
+    let mut run = Run::new("hlc-ping", 4, Vec::new()).unwrap();
+    for _ in 0..20 {
+        run.step();
+    }
+    let fault = run.break_link(0, 2, LinkFault::Cut).unwrap();
+    while run.now_us() < fault.at_us() && run.step() {}
+    assert_eq!(run.broken_links(), vec![(0, 2, true, "cut".to_owned())]);
+    assert_eq!(run.faults().len(), 2);
+    let from = run.event_count();
+    for _ in 0..600 {
+        run.step();
+    }
+    let cut = sim::DropReason::LinkFault;
+    assert!(drops_between(&run, from, 0, 2, cut) > 0);
+    assert_eq!(drops_between(&run, from, 0, 1, cut) + drops_between(&run, from, 1, 2, cut), 0);
+    let delay = run.break_link(3, 4, LinkFault::Delay(20.0)).unwrap();
+    while run.now_us() < delay.at_us() && run.step() {}
+    assert_eq!(run.broken_links()[1], (3, 4, true, "+20 ms".to_owned()));
+    let healed = run.heal().unwrap().unwrap();
+    while run.now_us() < healed && run.step() {}
+    assert!(run.broken_links().is_empty());
+}
+
+#[test]
+fn bad_partitions_and_links_are_refused_with_a_reason() {
+    let mut run = Run::new("hlc-ping", 1, Vec::new()).unwrap();
+    let cases = [
+        (run.partition(&[]).unwrap_err(), "select some"),
+        (run.partition(&[0, 1, 2, 3, 4]).unwrap_err(), "not all"),
+        (run.partition(&[1, 9]).unwrap_err(), "node 9"),
+        (run.break_link(2, 2, LinkFault::Cut).unwrap_err(), "two different nodes"),
+        (run.break_link(0, 5, LinkFault::Cut).unwrap_err(), "0–5"),
+    ];
+    for (err, says) in cases {
+        assert!(err.contains(says), "{err:?} should say {says:?}");
+    }
+    assert!(run.faults().is_empty());
+}
+
+#[test]
+fn partition_link_and_heal_travel_in_the_permalink() {
+    let mut model = Model::open(Ok(None));
+    for _ in 0..20 {
+        model.apply(Action::Step);
+    }
+    model.apply(Action::Partition(vec![4]));
+    assert_eq!(model.view.sides, vec![0, 0, 0, 0, 1]);
+    model.apply(Action::LinkMenu(Some((0, 1, 10, 10))));
+    assert_eq!(model.link_menu, Some((0, 1, 10, 10)));
+    model.apply(Action::BreakLink { a: 0, b: 1, fault: LinkFault::Lossy(0.3) });
+    assert_eq!(model.link_menu, None);
+    assert_eq!(model.view.network_faults, 3);
+    for _ in 0..50 {
+        model.apply(Action::Step);
+    }
+    model.apply(Action::Heal);
+    assert_eq!(model.error, None);
+    assert_eq!(model.view.network_faults, 0);
+    assert!(model.view.sides.is_empty() && model.view.broken_links.is_empty());
+    for _ in 0..20 {
+        model.apply(Action::Step);
+    }
+    let reopened = Model::open(Ok(Some(model.view.permalink())));
+    assert_eq!(reopened.error, None);
+    assert_eq!(reopened.view.trace_hash, model.view.trace_hash);
+    model.apply(Action::Partition(vec![0, 1, 2, 3, 4]));
+    assert!(model.error.as_deref().is_some_and(|e| e.starts_with("partition:")), "{:?}", model.error);
+}

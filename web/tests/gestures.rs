@@ -1,0 +1,145 @@
+//! Network faults by gesture in headless Chromium: drag from node to node breaks a link,
+//! shift-drag lassoes a partition, "heal network" ends both; the permalink keeps them.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use void_web::App;
+use void_web::model::Permalink;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlElement, HtmlInputElement, PointerEvent, PointerEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().expect("a window").document().expect("a document")
+}
+
+fn set_fragment(fragment: &str) {
+    let window = web_sys::window().expect("a window");
+    let path = window.location().pathname().expect("a path");
+    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
+    window
+        .history()
+        .expect("a history")
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        .expect("the URL is replaced");
+}
+
+async fn settle() {
+    yew::platform::time::sleep(Duration::from_millis(50)).await;
+}
+
+async fn mount(fragment: &str) -> Element {
+    set_fragment(fragment);
+    let root = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&root).expect("appended");
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    settle().await;
+    set_fragment("");
+    root
+}
+
+fn find(root: &Element, selector: &str) -> Element {
+    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
+}
+
+fn count(root: &Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).expect("a valid selector").length()
+}
+
+fn text(root: &Element, testid: &str) -> String {
+    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
+}
+
+async fn click(root: &Element, selector: &str) {
+    find(root, selector).dyn_into::<HtmlElement>().expect("an HTML element").click();
+    settle().await;
+}
+
+/// Page coordinates of the centre of node `i`.
+fn centre(root: &Element, i: u32) -> (f64, f64) {
+    let rect = find(root, &format!("[data-node=\"{i}\"] .node-body")).get_bounding_client_rect();
+    (rect.left() + rect.width() / 2.0, rect.top() + rect.height() / 2.0)
+}
+
+fn pointer(target: &Element, kind: &str, at: (f64, f64), shift: bool) {
+    let init = PointerEventInit::new();
+    init.set_bubbles(true);
+    init.set_client_x(at.0.round() as i32);
+    init.set_client_y(at.1.round() as i32);
+    init.set_shift_key(shift);
+    init.set_button(0);
+    let event = PointerEvent::new_with_event_init_dict(kind, &init).expect("an event");
+    target.dispatch_event(&event).expect("dispatched");
+}
+
+fn states(root: &Element) -> Vec<String> {
+    (0..5)
+        .map(|i| find(root, &format!("[data-node=\"{i}\"]")).get_attribute("data-state").unwrap_or_default())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn links_and_partitions_by_gesture_heal_and_travel_in_the_link() {
+    let root = mount("s=hlc-ping&seed=2").await;
+    for _ in 0..5 {
+        click(&root, "[data-testid=step]").await;
+    }
+    let svg = find(&root, ".cluster-svg");
+
+    // Drag from node 0 to node 2: the link menu opens; cut the link.
+    let (from, to) = (centre(&root, 0), centre(&root, 2));
+    pointer(&find(&root, "[data-node=\"0\"]"), "pointerdown", from, false);
+    pointer(&svg, "pointermove", ((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0), false);
+    pointer(&svg, "pointermove", to, false);
+    pointer(&find(&root, "[data-node=\"2\"]"), "pointerup", to, false);
+    settle().await;
+    assert_eq!(count(&root, "[data-testid=link-menu]"), 1, "the link menu opens");
+    click(&root, "[data-testid=link-menu] li:first-child button").await;
+    assert_eq!(count(&root, "[data-testid=link-menu]"), 0);
+    let broken = find(&root, "[data-testid=broken-link]");
+    assert_eq!(broken.get_attribute("data-from").as_deref(), Some("0"));
+    assert_eq!(broken.get_attribute("data-to").as_deref(), Some("2"));
+    assert!(broken.text_content().unwrap_or_default().contains("cut"));
+    assert_eq!(states(&root), vec!["up"; 5], "a broken link is not a partition");
+
+    // Shift-drag a box around node 1 only: it is split off.
+    let (x, y) = centre(&root, 1);
+    pointer(&svg, "pointerdown", (x - 25.0, y - 25.0), true);
+    for p in [(x + 25.0, y - 25.0), (x + 25.0, y + 25.0), (x - 25.0, y + 25.0)] {
+        pointer(&svg, "pointermove", p, true);
+    }
+    pointer(&svg, "pointerup", (x - 25.0, y + 25.0), true);
+    settle().await;
+    assert_eq!(states(&root), vec!["partitioned"; 5]);
+    let sides: Vec<String> = (0..5)
+        .map(|i| {
+            let region = root.query_selector_all("[data-side]").expect("regions").get(i).expect("a region");
+            region.dyn_into::<Element>().expect("an element").get_attribute("data-side").unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(sides, vec!["0", "1", "0", "0", "0"]);
+    for _ in 0..20 {
+        click(&root, "[data-testid=step]").await;
+    }
+
+    // The permalink carries the partition and both directions of the cut.
+    click(&root, "[data-testid=share]").await;
+    let url =
+        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
+    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
+    assert_eq!(link.faults.len(), 3, "{:?}", link.faults);
+    let again = mount(&fragment).await;
+    assert_eq!(text(&again, "trace-hash"), text(&root, "trace-hash"));
+    assert_eq!(count(&again, "[data-side]"), 5);
+
+    // Heal: the regions, the broken link and the button go; nodes are up again.
+    click(&root, "[data-testid=heal]").await;
+    assert_eq!(count(&root, "[data-side]"), 0);
+    assert_eq!(count(&root, "[data-testid=broken-link]"), 0);
+    assert_eq!(count(&root, "[data-testid=heal]"), 0);
+    assert_eq!(states(&root), vec!["up"; 5]);
+}
