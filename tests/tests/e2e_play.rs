@@ -160,6 +160,24 @@ fn native_hash(name: &str, seed: u64) -> String {
     run.trace_hash()
 }
 
+/// Milliseconds from navigation start to the page's performance mark `name`.
+async fn mark_ms(client: &Client, name: &str) -> f64 {
+    let script = format!("const m = performance.getEntriesByName('{name}'); return m.length ? m[0].startTime : null;");
+    let value = client.execute(&script, vec![]).await.unwrap_or_else(|e| panic!("mark {name}: {e}"));
+    value.as_f64().unwrap_or_else(|| panic!("the page left no performance mark {name}"))
+}
+
+/// Events per second of `scenario` with `seed` in the native binary (trace hashing on).
+fn native_events_per_sec(bin: &Path, scenario: &str, seed: u64) -> f64 {
+    let out = Command::new(bin)
+        .args(["bench", "sim", scenario, "--seed", &seed.to_string(), "--min-ms", "1000", "--json"])
+        .output()
+        .expect("void bench sim runs");
+    assert!(out.status.success(), "void bench sim: {}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    json["events_per_sec"].as_f64().expect("events_per_sec")
+}
+
 fn target_dir() -> PathBuf {
     // CARGO_TARGET_TMPDIR is <target>/tmp.
     Path::new(env!("CARGO_TARGET_TMPDIR")).parent().map(Path::to_path_buf).expect("a target directory")
@@ -234,6 +252,27 @@ async fn playground_steps_crashes_and_reopens_its_link() {
     let golden: serde_json::Value =
         serde_json::from_str(include_str!("../golden/trace-hashes.json")).expect("the golden file is JSON");
     assert_eq!(Some(shown.as_str()), golden.get("hlc-ping/7").and_then(|v| v.as_str()));
+
+    // Budgets reported, not asserted (the machine is shared): the first interactive frame
+    // of a fresh page, and the page's simulation speed against the native binary's.
+    open(&client, &base).await;
+    let first_frame = mark_ms(&client, "void-first-frame").await;
+    open(&client, &format!("{base}#s=plumtree&seed=1&at={}", u64::MAX)).await;
+    let open_ms = mark_ms(&client, "void-open-end").await - mark_ms(&client, "void-open-start").await;
+    let events: f64 = content(&client, "event-index").await.parse().expect("a number");
+    let in_page = events / (open_ms / 1000.0);
+    let native = native_events_per_sec(&bin, "plumtree", 1);
+    let report = serde_json::json!({
+        "first_interactive_frame_ms": first_frame,
+        "scenario": "plumtree/1",
+        "events": events,
+        "in_page_ms": open_ms,
+        "in_page_events_per_sec": in_page,
+        "native_events_per_sec": native,
+        "in_page_to_native": in_page / native,
+    });
+    std::fs::write(dir.join("timing.json"), report.to_string()).expect("the timing report is written");
+    eprintln!("playground timing: {report}");
 
     client.close().await.expect("the session closes");
     let _ = std::fs::remove_dir_all(&profile);

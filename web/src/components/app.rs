@@ -27,6 +27,14 @@ fn now_ms() -> f64 {
     window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
 }
 
+/// Leaves a named mark on the page's performance timeline (read by the end-to-end test
+/// that reports the first frame and the simulation speed in the page).
+fn mark(name: &str) {
+    if let Some(p) = window().and_then(|w| w.performance()) {
+        let _ = p.mark(name);
+    }
+}
+
 /// The full URL of `link` on this page.
 fn link_url(link: &Permalink) -> String {
     let location = window().map(|w| w.location());
@@ -87,7 +95,15 @@ fn key_action(event: &web_sys::Event) -> Option<Action> {
 
 #[function_component(App)]
 pub fn app() -> Html {
-    let model = use_reducer_eq(|| Model::open(current_link()));
+    let model = use_reducer_eq(|| {
+        // Opening a link simulates up to its position: the time between these two marks.
+        mark("void-open-start");
+        let model = Model::open(current_link());
+        mark("void-open-end");
+        model
+    });
+    // Effects run once the first frame is in the document: the page is interactive.
+    use_effect_with((), |_| mark("void-first-frame"));
     let dispatch = {
         let model = model.clone();
         Callback::from(move |action: Action| model.dispatch(action))
