@@ -162,7 +162,8 @@ fn native_hash(name: &str, seed: u64) -> String {
 
 /// Milliseconds from navigation start to the page's performance mark `name`.
 async fn mark_ms(client: &Client, name: &str) -> f64 {
-    let script = format!("const m = performance.getEntriesByName('{name}'); return m.length ? m[0].startTime : null;");
+    let script =
+        format!("const m = performance.getEntriesByName('{name}'); return m.length ? m[0].startTime : null;");
     let value = client.execute(&script, vec![]).await.unwrap_or_else(|e| panic!("mark {name}: {e}"));
     value.as_f64().unwrap_or_else(|| panic!("the page left no performance mark {name}"))
 }
