@@ -6,7 +6,8 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use super::{
-    ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, NodeMenu, SpaceTime, TopBar,
+    ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, NodeMenu, ScenarioEditor, SpaceTime,
+    TopBar,
 };
 use crate::model::{Action, Model, Permalink};
 
@@ -201,6 +202,8 @@ pub fn app() -> Html {
                 <aside class="side">
                     <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
                     <Invariants view={view.clone()} />
+                    <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
+                        seed={view.seed} dispatch={dispatch.clone()} />
                     <LivePanel />
                 </aside>
             </main>

@@ -3,6 +3,7 @@
 
 mod app;
 mod cluster;
+mod editor;
 mod events;
 mod inspector;
 mod invariants;
@@ -13,6 +14,7 @@ mod topbar;
 
 pub use app::App;
 pub use cluster::{ClusterView, ring_position};
+pub use editor::ScenarioEditor;
 pub use events::EventLine;
 pub use inspector::Inspector;
 pub use invariants::Invariants;

@@ -61,6 +61,8 @@ pub struct Snapshot {
     /// All messages in flight, drawn or not.
     pub in_flight_total: usize,
     pub faults: Vec<Fault>,
+    /// The scenario's JSON when it is not a built-in one.
+    pub custom: Option<Rc<str>>,
     /// The user's partitions and link faults still in force (what "heal" would end).
     pub network_faults: usize,
     /// Each node's side of the partitions in force (empty when there is none).
@@ -88,6 +90,7 @@ impl Snapshot {
             in_flight,
             in_flight_total,
             faults: run.faults().to_vec(),
+            custom: run.custom().map(Rc::from),
             network_faults: run.active_network_faults(),
             sides: run.sides(),
             broken_links: run.broken_links(),
@@ -101,13 +104,34 @@ impl Snapshot {
             seed: self.seed,
             at: self.events,
             faults: self.faults.clone(),
+            custom: self.custom.as_deref().map(str::to_owned),
         }
     }
 
     /// The command that replays this run from the command line.
     pub fn replay_command(&self) -> String {
-        format!("void sim {} --seed {}", self.scenario, self.seed)
+        match self.custom {
+            // The scenario lives only in the page: the editor's JSON saved to this file.
+            Some(_) => format!("void sim {}.json --seed {}", file_stem(&self.scenario), self.seed),
+            None => format!("void sim {} --seed {}", self.scenario, self.seed),
+        }
     }
+}
+
+/// The run's scenario as the editor shows it: pretty JSON.
+fn pretty(run: &Run) -> Rc<str> {
+    // A validated scenario is plain data: serialising it cannot fail.
+    Rc::from(serde_json::to_string_pretty(run.scenario()).unwrap_or_default())
+}
+
+/// A file name made of `name`'s letters, digits, `-`, `_` and `.`.
+fn file_stem(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .collect();
+    if stem.is_empty() { "scenario".into() } else { stem }
 }
 
 /// Everything the user (or the animation clock) can do.
@@ -120,6 +144,11 @@ pub enum Action {
     },
     /// Open a permalink: scenario, seed, faults, and run to its event.
     Open(Permalink),
+    /// Run a scenario written in the editor or opened from a file, from the start.
+    LoadJson {
+        text: String,
+        seed: u64,
+    },
     Play,
     Pause,
     TogglePlay,
@@ -173,6 +202,10 @@ pub struct Model {
     /// The last thing that went wrong (bad link, refused fault), shown until dismissed.
     pub error: Option<String>,
     pub notice: Option<String>,
+    /// Why the editor's scenario was refused, shown under it until the next attempt.
+    pub scenario_error: Option<String>,
+    /// The current scenario as pretty JSON (taken when a run is loaded, for the editor).
+    pub scenario_text: Rc<str>,
 }
 
 impl PartialEq for Model {
@@ -186,6 +219,8 @@ impl PartialEq for Model {
             && self.link_menu == other.link_menu
             && self.error == other.error
             && self.notice == other.notice
+            && self.scenario_error == other.scenario_error
+            && Rc::ptr_eq(&self.scenario_text, &other.scenario_text)
     }
 }
 
@@ -204,6 +239,7 @@ impl Model {
             Err(e) => (Self::default_run(), Some(format!("cannot open this link: {e}"))),
         };
         let view = Rc::new(Snapshot::of(&run));
+        let scenario_text = pretty(&run);
         Model {
             display_us: view.now_us,
             run: Rc::new(RefCell::new(run)),
@@ -215,6 +251,8 @@ impl Model {
             link_menu: None,
             error,
             notice: None,
+            scenario_error: None,
+            scenario_text,
         }
     }
 
@@ -226,7 +264,10 @@ impl Model {
     }
 
     fn run_for(link: &Permalink) -> Result<Run, String> {
-        let mut run = Run::new(&link.scenario, link.seed, link.faults.clone())?;
+        let mut run = match &link.custom {
+            Some(text) => Run::from_json(text, link.seed, link.faults.clone())?,
+            None => Run::new(&link.scenario, link.seed, link.faults.clone())?,
+        };
         run.seek_event(link.at);
         Ok(run)
     }
@@ -242,6 +283,16 @@ impl Model {
             Action::Open(link) => match Self::run_for(&link) {
                 Ok(run) => self.replace(run),
                 Err(e) => self.error = Some(format!("cannot open this link: {e}")),
+            },
+            Action::LoadJson { text, seed } => match Run::from_json(&text, seed, Vec::new()) {
+                Ok(run) => {
+                    self.replace(run);
+                    self.scenario_error = None;
+                }
+                Err(e) => {
+                    self.scenario_error = Some(e);
+                    changed = false;
+                }
             },
             Action::Play => self.playing = !self.view.finished,
             Action::Pause => self.playing = false,
@@ -357,6 +408,7 @@ impl Model {
     }
 
     fn replace(&mut self, run: Run) {
+        self.scenario_text = pretty(&run);
         self.run = Rc::new(RefCell::new(run));
         self.playing = false;
         self.display_us = 0;

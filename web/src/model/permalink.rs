@@ -1,5 +1,6 @@
 //! The URL fragment that reproduces a run: `s=<scenario>&seed=<n>&at=<event>&f=<faults>`,
-//! where `f` is the user's added faults as base64url (no padding) of their JSON.
+//! where `f` is the user's added faults as base64url (no padding) of their JSON. A scenario
+//! that is not built in travels whole as `j=<base64url of its JSON>`; `s` then only names it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,16 +18,32 @@ pub struct Permalink {
     /// Event index to run to.
     pub at: u64,
     pub faults: Vec<Fault>,
+    /// The scenario's JSON when it is not a built-in one.
+    pub custom: Option<String>,
+}
+
+/// `name` reduced to what the `s` field allows (a custom scenario may be named freely).
+fn link_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
+        .collect();
+    if cleaned.is_empty() { "custom".into() } else { cleaned }
 }
 
 impl Permalink {
     /// The fragment without the leading `#`.
     pub fn encode(&self) -> String {
-        let mut out = format!("s={}&seed={}&at={}", self.scenario, self.seed, self.at);
+        let mut out = format!("s={}&seed={}&at={}", link_name(&self.scenario), self.seed, self.at);
         if !self.faults.is_empty() {
             // Serialising plain enums of numbers and strings cannot fail.
             let json = serde_json::to_vec(&self.faults).unwrap_or_default();
             out.push_str("&f=");
+            out.push_str(&URL_SAFE_NO_PAD.encode(json));
+        }
+        if let Some(json) = &self.custom {
+            out.push_str("&j=");
             out.push_str(&URL_SAFE_NO_PAD.encode(json));
         }
         out
@@ -41,7 +58,7 @@ impl Permalink {
         if text.len() > MAX_FRAGMENT_BYTES {
             return Err(format!("the link is {} bytes, more than {MAX_FRAGMENT_BYTES}", text.len()));
         }
-        let (mut scenario, mut seed, mut at, mut faults) = (None, None, 0u64, Vec::new());
+        let (mut scenario, mut seed, mut at, mut faults, mut custom) = (None, None, 0u64, Vec::new(), None);
         for pair in text.split('&').filter(|p| !p.is_empty()) {
             let (key, value) =
                 pair.split_once('=').ok_or_else(|| format!("link part {pair:?} is not key=value"))?;
@@ -66,12 +83,20 @@ impl Permalink {
                         .map_err(|_| format!("link field at={value:?} is not an event index"))?
                 }
                 "f" => faults = decode_faults(value)?,
-                other => return Err(format!("link field {other:?} is unknown (known: s, seed, at, f)")),
+                "j" => {
+                    let bytes = URL_SAFE_NO_PAD
+                        .decode(value)
+                        .map_err(|e| format!("link field j is not base64url: {e}"))?;
+                    let text =
+                        String::from_utf8(bytes).map_err(|_| "link field j is not UTF-8 text".to_owned())?;
+                    custom = Some(text);
+                }
+                other => return Err(format!("link field {other:?} is unknown (known: s, seed, at, f, j)")),
             }
         }
         let scenario = scenario.ok_or("the link has no scenario (s=...)")?;
         let seed = seed.ok_or("the link has no seed (seed=...)")?;
-        Ok(Some(Permalink { scenario, seed, at, faults }))
+        Ok(Some(Permalink { scenario, seed, at, faults, custom }))
     }
 }
 

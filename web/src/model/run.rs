@@ -57,6 +57,8 @@ pub struct Run {
     pub name: String,
     pub seed: u64,
     base: Scenario,
+    /// The scenario's JSON when it is not a built-in one.
+    custom: Option<String>,
     /// Faults added by the user, in the order added (the permalink keeps them).
     faults: Vec<Fault>,
     sim: Box<dyn AnySim>,
@@ -74,14 +76,38 @@ impl Run {
             format!("unknown scenario {name:?}; built-in ones are {}", sim::builtin_names().join(", "))
         })?;
         let base = Scenario::from_json(json).map_err(|e| format!("scenario {name}: {e}"))?;
+        Self::start(name.to_owned(), base, None, seed, faults)
+    }
+
+    /// A fresh run of a scenario the user wrote or opened (JSON, checked like a file given
+    /// to `void sim`).
+    pub fn from_json(text: &str, seed: u64, faults: Vec<Fault>) -> Result<Run, String> {
+        let base = Scenario::from_json(text).map_err(|e| e.to_string())?;
+        // Kept in its compact, validated form: that is what a permalink carries.
+        let custom = serde_json::to_string(&base).map_err(|e| e.to_string())?;
+        Self::start(base.name.clone(), base, Some(custom), seed, faults)
+    }
+
+    fn start(
+        name: String,
+        base: Scenario,
+        custom: Option<String>,
+        seed: u64,
+        faults: Vec<Fault>,
+    ) -> Result<Run, String> {
         if faults.len() > MAX_USER_FAULTS {
             return Err(format!("{} faults given; at most {MAX_USER_FAULTS} are allowed", faults.len()));
         }
         let sim = Self::build(&base, seed, &faults)?;
-        let mut run = Run { name: name.to_owned(), seed, base, faults, sim, steps: 0, origin: 0 };
+        let mut run = Run { name, seed, base, custom, faults, sim, steps: 0, origin: 0 };
         run.boot();
         run.origin = run.steps;
         Ok(run)
+    }
+
+    /// The scenario as JSON when it is not a built-in one.
+    pub fn custom(&self) -> Option<&str> {
+        self.custom.as_deref()
     }
 
     /// Handles the items of t = 0 until every node has started. Starts are queued first,

@@ -1,5 +1,7 @@
 //! The model's rules, without a browser (they also run in the browser test build).
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use void_core::sim::{self, Fault};
 // In the browser build the same tests run under wasm-bindgen-test.
 #[cfg(target_arch = "wasm32")]
@@ -146,7 +148,8 @@ fn next_instant_is_strictly_after_now() {
 
 #[test]
 fn permalink_round_trips_with_and_without_faults() {
-    let plain = Permalink { scenario: "clock-skew".into(), seed: u64::MAX, at: 17, faults: Vec::new() };
+    let plain =
+        Permalink { scenario: "clock-skew".into(), seed: u64::MAX, at: 17, faults: Vec::new(), custom: None };
     assert_eq!(plain.encode(), format!("s=clock-skew&seed={}&at=17", u64::MAX));
     assert_eq!(Permalink::decode(&plain.encode()).unwrap(), Some(plain));
     let faults = vec![
@@ -154,7 +157,7 @@ fn permalink_round_trips_with_and_without_faults() {
         Fault::Misbehave { at_ms: 0.001, node: 0, behaviour: "ignore-remote".into() },
         Fault::ClockJump { at_ms: 100.0, node: 2, by_ms: -100 },
     ];
-    let link = Permalink { scenario: "hlc-ping".into(), seed: 7, at: 300, faults };
+    let link = Permalink { scenario: "hlc-ping".into(), seed: 7, at: 300, faults, custom: None };
     let text = link.encode();
     assert!(text.chars().all(|c| c.is_ascii_alphanumeric() || "=&-_".contains(c)), "{text}");
     assert_eq!(Permalink::decode(&text).unwrap(), Some(link));
@@ -258,6 +261,7 @@ fn a_violation_stops_play_and_names_the_replay() {
         seed: 1,
         at: 0,
         faults: vec![Fault::Misbehave { at_ms: 0.0, node: 0, behaviour: "ignore-remote".into() }],
+        custom: None,
     })));
     model.apply(Action::SetSpeed(MAX_SPEED));
     model.apply(Action::Play);
@@ -280,6 +284,7 @@ fn the_snapshot_holds_the_messages_in_flight_capped_for_drawing() {
         seed: 1,
         at: 30,
         faults: Vec::new(),
+        custom: None,
     })));
     let run = model.run.borrow().in_flight();
     assert!(!run.is_empty(), "PBFT has messages in flight after 30 events");
@@ -423,4 +428,57 @@ fn partition_link_and_heal_travel_in_the_permalink() {
     assert_eq!(reopened.view.trace_hash, model.view.trace_hash);
     model.apply(Action::Partition(vec![0, 1, 2, 3, 4]));
     assert!(model.error.as_deref().is_some_and(|e| e.starts_with("partition:")), "{:?}", model.error);
+}
+
+#[test]
+fn an_edited_scenario_runs_and_travels_whole_in_the_link() {
+    let mut model = Model::open(Ok(None));
+    let mut doc: serde_json::Value = serde_json::from_str(&model.scenario_text).unwrap();
+    doc["duration_ms"] = 600.into();
+    doc["name"] = "my ping (short)".into();
+    model.apply(Action::LoadJson { text: doc.to_string(), seed: 4 });
+    assert_eq!(model.scenario_error, None);
+    assert_eq!(model.view.duration_us, 600_000);
+    assert!(model.scenario_text.contains("\"duration_ms\": 600"), "the editor shows what runs");
+    assert_eq!(model.view.replay_command(), "void sim my-ping--short-.json --seed 4");
+    for _ in 0..30 {
+        model.apply(Action::Step);
+    }
+    model.apply(Action::Inject { node: 1, fault: UserFault::Crash });
+    let text = model.view.permalink().encode();
+    assert!(text.starts_with("s=my-ping--short-&seed=4&") && text.contains("&j="), "{text}");
+    let link = Permalink::decode(&text).unwrap().unwrap();
+    let reopened = Model::open(Ok(Some(link)));
+    assert_eq!(reopened.error, None);
+    assert_eq!(reopened.view.duration_us, 600_000);
+    assert_eq!(reopened.view.trace_hash, model.view.trace_hash);
+    assert_eq!(reopened.view.nodes[1].state, "crashed");
+    // Loading a built-in scenario again leaves the custom one behind.
+    model.apply(Action::Load { scenario: "hlc-ping".into(), seed: 4 });
+    assert!(!model.view.permalink().encode().contains("&j="));
+}
+
+#[test]
+fn a_refused_scenario_is_explained_and_the_run_stays() {
+    let mut model = Model::open(Ok(None));
+    let hash = model.view.trace_hash.clone();
+    model.apply(Action::LoadJson { text: "{\"name\": \"x\",".into(), seed: 1 });
+    let err = model.scenario_error.clone().expect("refused");
+    assert!(err.contains("line 1"), "a syntax error names its place: {err}");
+    let mut doc: serde_json::Value = serde_json::from_str(&model.scenario_text).unwrap();
+    doc["nodes"] = 0.into();
+    model.apply(Action::LoadJson { text: doc.to_string(), seed: 1 });
+    let err = model.scenario_error.clone().expect("refused");
+    assert!(err.contains("nodes"), "a bad field is named: {err}");
+    doc["nodes"] = 5.into();
+    doc["protocol"] = "raft".into();
+    model.apply(Action::LoadJson { text: doc.to_string(), seed: 1 });
+    let err = model.scenario_error.clone().expect("refused");
+    assert!(err.contains("raft"), "{err}");
+    assert_eq!(model.view.trace_hash, hash, "the running scenario is untouched");
+    assert_eq!(model.error, None, "editor errors stay in the editor");
+    // A link whose scenario JSON is broken is refused with the field named.
+    let bad = format!("s=x&seed=1&j={}", URL_SAFE_NO_PAD.encode("{\"name\":1}"));
+    let opened = Model::open(Permalink::decode(&bad));
+    assert!(opened.error.as_deref().is_some_and(|e| e.contains("name")), "{:?}", opened.error);
 }

@@ -1,5 +1,6 @@
-//! Network faults by gesture in headless Chromium: drag from node to node breaks a link,
-//! shift-drag lassoes a partition, "heal network" ends both; the permalink keeps them.
+//! Changing the run by hand in headless Chromium: network faults by gesture (drag from node
+//! to node breaks a link, shift-drag lassoes a partition, "heal network" ends both) and the
+//! scenario editor; the permalink keeps all of it.
 #![cfg(target_arch = "wasm32")]
 
 use std::time::Duration;
@@ -8,7 +9,7 @@ use void_web::App;
 use void_web::model::Permalink;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlElement, HtmlInputElement, PointerEvent, PointerEventInit};
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, PointerEvent, PointerEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -142,4 +143,39 @@ async fn links_and_partitions_by_gesture_heal_and_travel_in_the_link() {
     assert_eq!(count(&root, "[data-testid=broken-link]"), 0);
     assert_eq!(count(&root, "[data-testid=heal]"), 0);
     assert_eq!(states(&root), vec!["up"; 5]);
+}
+
+#[wasm_bindgen_test]
+async fn the_scenario_editor_runs_edits_and_explains_refusals_in_place() {
+    let root = mount("s=hlc-ping&seed=3").await;
+    let area =
+        find(&root, "[data-testid=scenario-json]").dyn_into::<HtmlTextAreaElement>().expect("a textarea");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&area.value()).expect("the running scenario as JSON");
+    assert_eq!(doc["name"], "hlc-ping");
+
+    area.set_value("{\"name\": ");
+    click(&root, "[data-testid=run-json]").await;
+    let error = text(&root, "scenario-error");
+    assert!(error.contains("line 1"), "{error}");
+    assert_eq!(count(&root, "[data-testid=error]"), 0, "the error stays by the editor");
+
+    doc["nodes"] = 4.into();
+    doc["clocks"] = serde_json::json!([]);
+    doc["name"] = "four pings".into();
+    area.set_value(&doc.to_string());
+    click(&root, "[data-testid=run-json]").await;
+    assert_eq!(count(&root, "[data-testid=scenario-error]"), 0);
+    assert_eq!(count(&root, "[data-node]"), 4);
+    assert!(area.value().contains("\"four pings\""), "the editor shows the running scenario");
+    for _ in 0..10 {
+        click(&root, "[data-testid=step]").await;
+    }
+    click(&root, "[data-testid=share]").await;
+    let url =
+        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
+    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let again = mount(&fragment).await;
+    assert_eq!(count(&again, "[data-node]"), 4);
+    assert_eq!(text(&again, "trace-hash"), text(&root, "trace-hash"));
 }
