@@ -6,6 +6,7 @@ pub mod components;
 pub mod format;
 pub mod model;
 pub mod palette;
+pub mod workbench;
 
 use wasm_bindgen::prelude::*;
 
