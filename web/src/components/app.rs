@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, TopBar};
 use crate::model::{Action, Model, Permalink};
-use crate::workbench::{Page, ViewSwitch, WorkbenchPage};
+use crate::workbench::{Page, ViewSwitch, WorkbenchPage, initial_page};
 
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
@@ -87,7 +87,7 @@ fn key_action(event: &web_sys::Event) -> Option<Action> {
 #[function_component(App)]
 pub fn app() -> Html {
     let model = use_reducer_eq(|| Model::open(current_link()));
-    let page = use_state(|| Page::Simulate);
+    let page = use_state(initial_page);
     let dispatch = {
         let model = model.clone();
         Callback::from(move |action: Action| model.dispatch(action))

@@ -13,18 +13,18 @@ use super::{on_area, on_select, percent};
 /// it fail does.
 pub const EXAMPLE_MODEL: &str = r#"{
   "nodes": [
-    {"name": "power", "prior": 0.1},
-    {"name": "network", "prior": 0.05},
-    {"name": "db", "prior": 0.05},
-    {"name": "cache", "prior": 0.05},
-    {"name": "api", "prior": 0.02}
+    {"name":"power","prior":0.1},
+    {"name":"network","prior":0.05},
+    {"name":"db","prior":0.05},
+    {"name":"cache","prior":0.05},
+    {"name":"api","prior":0.02}
   ],
   "edges": [
-    {"from": "power", "to": "db", "weight": 0.9},
-    {"from": "power", "to": "cache", "weight": 0.8},
-    {"from": "network", "to": "api", "weight": 0.6},
-    {"from": "db", "to": "api", "weight": 0.3},
-    {"from": "cache", "to": "api", "weight": 0.7}
+    {"from":"power","to":"db","weight":0.9},
+    {"from":"power","to":"cache","weight":0.8},
+    {"from":"network","to":"api","weight":0.6},
+    {"from":"db","to":"api","weight":0.3},
+    {"from":"cache","to":"api","weight":0.7}
   ]
 }
 "#;
@@ -52,14 +52,39 @@ pub enum Seen {
     Unknown,
 }
 
-/// The failed nodes ranked by `P(own cause fired | observations)`.
-pub fn rank(model: &CausalModel, seen: &[(String, Seen)]) -> Result<Vec<Cause>, String> {
+/// A ranked node and whether it was observed failed (else it was not observed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    pub cause: Cause,
+    pub observed: bool,
+}
+
+/// The failed nodes ranked by `P(own cause fired | observations)` (as `void causal
+/// root-cause`), with the nodes not observed scored the same way beside them: a hidden
+/// common cause then shows up as the likeliest culprit. Highest first.
+pub fn rank(model: &CausalModel, seen: &[(String, Seen)]) -> Result<Vec<Ranked>, String> {
     let pick = |s: Seen| seen.iter().filter(|(_, v)| *v == s).map(|(n, _)| n.as_str()).collect::<Vec<_>>();
-    let failed = pick(Seen::Failed);
+    let (failed, unknown) = (pick(Seen::Failed), pick(Seen::Unknown));
     if failed.is_empty() {
         return Err(String::from("mark at least one node failed to rank root causes"));
     }
-    model.root_causes(&failed, &pick(Seen::Unknown)).map_err(|e| e.to_string())
+    let text = |e: void_core::causal::QueryError| e.to_string();
+    let mut out: Vec<Ranked> = model
+        .root_causes(&failed, &unknown)
+        .map_err(text)?
+        .into_iter()
+        .map(|cause| Ranked { cause, observed: true })
+        .collect();
+    let mut settings: Vec<(&str, bool)> = failed.iter().map(|&n| (n, true)).collect();
+    settings.extend(seen.iter().filter(|(_, v)| *v == Seen::Healthy).map(|(n, _)| (n.as_str(), false)));
+    let evidence = model.evidence(&settings).map_err(text)?;
+    for name in unknown {
+        let v = model.node(name).ok_or_else(|| format!("unknown node {name:?}"))?;
+        let score = model.own_cause_posterior(v, &evidence).map_err(text)?;
+        out.push(Ranked { cause: Cause { node: name.to_string(), score }, observed: false });
+    }
+    out.sort_by(|a, b| b.cause.score.total_cmp(&a.cause.score).then_with(|| a.cause.node.cmp(&b.cause.node)));
+    Ok(out)
 }
 
 const NODE_W: f64 = 92.0;
@@ -238,11 +263,13 @@ pub fn causal_bench() -> Html {
     let ranking = match rank(m, &current) {
         Ok(list) => html! {
             <ol class="ranking" data-testid="causal-ranking">
-                { for list.iter().map(|c| html! {
-                    <li data-name={c.node.clone()} data-score={format!("{:?}", c.score)}>
-                        <span class="rank-name">{ c.node.clone() }</span>
-                        <span class="prob-track"><span class="prob-fill" style={format!("width:{:.1}%", c.score * 100.0)}></span></span>
-                        <span class="rank-score">{ percent(c.score) }</span>
+                { for list.iter().map(|r| html! {
+                    <li data-name={r.cause.node.clone()} data-score={format!("{:?}", r.cause.score)}
+                        data-observed={r.observed.to_string()} class={classes!((!r.observed).then_some("hidden-cause"))}>
+                        <span class="rank-name">{ r.cause.node.clone() }</span>
+                        <span class="prob-track"><span class="prob-fill" style={format!("width:{:.1}%", r.cause.score * 100.0)}></span></span>
+                        <span class="rank-score">{ percent(r.cause.score) }</span>
+                        if !r.observed { <span class="rank-note">{ "not observed" }</span> }
                     </li>
                 }) }
             </ol>
@@ -274,7 +301,7 @@ pub fn causal_bench() -> Html {
                         <label class="bench-field inline"><span>{ n.clone() }</span>{ observe(n, *s) }</label>
                     }) }
                 </div>
-                <p class="hint">{ "Failed nodes, by the posterior that each failed on its own:" }</p>
+                <p class="hint">{ "P(own cause fired | observations): failed nodes, and nodes not observed (dashed)" }</p>
                 { ranking }
             </section>
         </div>
@@ -309,7 +336,16 @@ mod tests {
         let err = rank(&m, &[("disk".into(), Seen::Failed)]).unwrap_err();
         assert!(err.contains("disk"), "{err}");
         let list = rank(&m, &[("power".into(), Seen::Failed), ("db".into(), Seen::Failed)]).unwrap();
-        assert_eq!(list[0].node, "power");
-        assert!((list[0].score - 1.0).abs() < 1e-12);
+        assert_eq!(list[0].cause.node, "power");
+        assert!((list[0].cause.score - 1.0).abs() < 1e-12);
+        // A hidden common cause of the failures is ranked beside them, above them here.
+        let seen =
+            [("power".into(), Seen::Unknown), ("db".into(), Seen::Failed), ("cache".into(), Seen::Failed)];
+        let list = rank(&m, &seen).unwrap();
+        assert_eq!((list[0].cause.node.as_str(), list[0].observed), ("power", false));
+        let core = m.root_causes(&["db", "cache"], &["power"]).unwrap();
+        for c in core {
+            assert!(list.iter().any(|r| r.observed && r.cause == c), "{c:?}");
+        }
     }
 }

@@ -9,9 +9,9 @@ mod scheduler;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-pub use causal::{CausalBench, CausalReport, EXAMPLE_MODEL, compare, rank};
+pub use causal::{CausalBench, CausalReport, EXAMPLE_MODEL, Ranked, Seen, compare, rank};
 pub use macaroons::{MacInput, MacReport, MacaroonBench, Step, ThirdParty, run as run_macaroon};
-pub use scheduler::{SchedReport, SchedulerBench, SolverRun, example_problem, solve};
+pub use scheduler::{MAX_BROWSER_STEPS, SchedReport, SchedulerBench, SolverRun, example_problem, solve};
 
 /// The two top-level pages of the playground.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +54,29 @@ enum Bench {
     Causal,
 }
 
+/// The value of `name` in the page's query string (`?bench=causal`); the fragment belongs
+/// to the simulation's permalink, so the page choice lives in the query.
+fn query_value(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_string())
+    })
+}
+
+/// The page to open: Workbenches when the query names a bench (`?bench=macaroons`).
+pub fn initial_page() -> Page {
+    if query_value("bench").is_some() { Page::Workbenches } else { Page::Simulate }
+}
+
+fn initial_bench() -> Bench {
+    match query_value("bench").as_deref() {
+        Some("scheduler") => Bench::Scheduler,
+        Some("causal") => Bench::Causal,
+        _ => Bench::Macaroons,
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct WorkbenchPageProps {
     pub on_select: Callback<Page>,
@@ -62,7 +85,7 @@ pub struct WorkbenchPageProps {
 /// The Workbenches page: its own slim top bar, a tab per bench, the bench below.
 #[function_component(WorkbenchPage)]
 pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
-    let bench = use_state(|| Bench::Macaroons);
+    let bench = use_state(initial_bench);
     let tab = |b: Bench, label: &'static str, testid: &'static str| {
         let state = bench.clone();
         let on = *bench == b;
