@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, TopBar};
 use crate::model::{Action, Model, Permalink};
-use crate::workbench::{Page, ViewSwitch, WorkbenchPage, initial_page};
+use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
 
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
@@ -171,7 +171,7 @@ pub fn app() -> Html {
         })
     };
     if *page == Page::Workbenches {
-        return html! { <WorkbenchPage on_select={on_page} /> };
+        return html! { <WorkbenchHost on_select={on_page} /> };
     }
     let view = model.view.clone();
     html! {

@@ -2,7 +2,10 @@
 //! bench calls the same `void-core` code as the command line (`void macaroon`,
 //! `void schedule`, `void causal`) and shows its intermediate results.
 
+#[cfg(feature = "bench-bundle")]
+mod bundle;
 mod causal;
+mod host;
 mod macaroons;
 mod scheduler;
 
@@ -10,6 +13,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 pub use causal::{CausalBench, CausalReport, EXAMPLE_MODEL, Ranked, Seen, compare, rank};
+pub use host::{BENCH_MODULE, WorkbenchHost};
 pub use macaroons::{MacInput, MacReport, MacaroonBench, Step, ThirdParty, run as run_macaroon};
 pub use scheduler::{MAX_BROWSER_STEPS, SchedReport, SchedulerBench, SolverRun, example_problem, solve};
 
@@ -26,7 +30,8 @@ pub struct ViewSwitchProps {
     pub on_select: Callback<Page>,
 }
 
-/// `[Simulate | Workbenches]`, at the right end of the top bar.
+/// `[Simulate | Workbenches]`, at the right end of the top bar. The simulation's bar is
+/// full at 1280 px, so there it is only the way out: `Workbenches ›`.
 #[function_component(ViewSwitch)]
 pub fn view_switch(props: &ViewSwitchProps) -> Html {
     let button = |page: Page, label: &'static str, testid: &'static str| {
@@ -34,15 +39,20 @@ pub fn view_switch(props: &ViewSwitchProps) -> Html {
         let current = props.current == page;
         html! {
             <button data-testid={testid} class={classes!("seg", current.then_some("on"))}
-                aria-pressed={current.to_string()} onclick={Callback::from(move |_: MouseEvent| on_select.emit(page))}>
+                aria-pressed={current.to_string()} onclick={Callback::from(move |_: MouseEvent| on_select.emit(page))}
+                title={if page == Page::Workbenches { "macaroons, task scheduling and causal inference, step by step" } else { "the cluster simulation" }}>
                 { label }
             </button>
         }
     };
     html! {
         <div class="view-switch" role="group" aria-label="page">
-            { button(Page::Simulate, "Simulate", "view-simulate") }
-            { button(Page::Workbenches, "Workbenches", "view-workbenches") }
+            if props.current == Page::Simulate {
+                { button(Page::Workbenches, "Workbenches ›", "view-workbenches") }
+            } else {
+                { button(Page::Simulate, "‹ Simulate", "view-simulate") }
+                { button(Page::Workbenches, "Workbenches", "view-workbenches") }
+            }
         </div>
     }
 }

@@ -133,7 +133,7 @@ fn curve(report: &SchedReport) -> Html {
                 <g>
                     <line x1={PAD_L.to_string()} x2={(CURVE_W - 8.0).to_string()} y1={y(e).to_string()} y2={y(e).to_string()}
                         stroke={colour} stroke-dasharray={if name == "exact" { "2 3" } else { "7 4" }} stroke-width="1.5" />
-                    <text x={(CURVE_W - 10.0).to_string()} y={(y(e) - 3.0).to_string()} text-anchor="end" fill={colour}>
+                    <text x={(CURVE_W - 10.0).to_string()} y={(y(e) - 3.0).to_string()} text-anchor="end" style={format!("fill:{colour}")}>
                         { format!("{name} {}", num(e)) }
                     </text>
                 </g>
