@@ -332,7 +332,7 @@ pub fn scheduler_bench() -> Html {
                     <button data-testid="sched-generate" onclick={on_generate}>{ "new example" }</button>
                 </div>
             </section>
-            <section class="bench-col wide">
+            <section class={classes!("bench-col", "wide", invalid.is_some().then_some("stale"))}>
                 <h2>{ "Solvers" }</h2>
                 { match &**report {
                     Ok(r) => results(r, *selected, on_pick),
