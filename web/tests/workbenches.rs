@@ -116,12 +116,25 @@ async fn macaroon_verifies_for_its_context_and_names_the_caveat_that_refuses() {
     let (valid, text) = verdict(&root);
     assert!(!valid);
     assert!(text.contains("\"op = read,write\" not satisfied: op is \"delete\""), "{text}");
+    let marked = find(&root, "mac-chain").query_selector("li[data-refused]").expect("a valid selector");
+    let marked =
+        marked.expect("the refused caveat is marked in the chain").text_content().unwrap_or_default();
+    assert!(marked.contains("op = read,write"), "{marked}");
 
     type_into(&root, "mac-ctx-op", "write").await;
     type_into(&root, "mac-ctx-ip", "192.168.0.1").await;
     let (valid, text) = verdict(&root);
     assert!(!valid);
     assert!(text.contains("ip = 10.0.0.0/8"), "the discharge's caveat is named: {text}");
+    let marked =
+        find(&root, "mac-discharge-chain").query_selector("li[data-refused]").expect("a valid selector");
+    assert!(
+        marked
+            .expect("marked in the discharge's chain")
+            .text_content()
+            .unwrap_or_default()
+            .contains("ip = 10.0.0.0/8")
+    );
 
     type_into(&root, "mac-ctx-ip", "10.9.9.9").await;
     assert!(verdict(&root).0);

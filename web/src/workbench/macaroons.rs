@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use void_core::caps::{Context, Format, Macaroon, Verifier};
+use void_core::caps::{Context, Format, Macaroon, Verifier, VerifyError};
 use void_core::effect::DetRng;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
@@ -65,6 +65,8 @@ pub struct MacReport {
     pub discharge: Option<String>,
     /// `Ok` when the verifier accepts, else the reason it gives.
     pub verdict: Result<(), String>,
+    /// The first-party caveat the verifier refused on, when that is why.
+    pub refused_caveat: Option<String>,
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -139,8 +141,14 @@ pub fn run(input: &MacInput) -> Result<MacReport, String> {
     let consumed = BTreeSet::new();
     let ctx = Context { nonces: Some(&consumed), ..ctx };
     let verifier_key = non_empty(&input.verifier_key, "verifier's root key")?;
-    let verdict =
-        Verifier::new().verify(&m, verifier_key.as_bytes(), &discharges, &ctx).map_err(|e| e.to_string());
+    let checked = Verifier::new().verify(&m, verifier_key.as_bytes(), &discharges, &ctx);
+    let refused_caveat = match &checked {
+        Err(VerifyError::NotSatisfied { caveat, .. } | VerifyError::NotUnderstood { caveat }) => {
+            Some(caveat.clone())
+        }
+        _ => None,
+    };
+    let verdict = checked.map_err(|e| e.to_string());
     let serialize = |m: &Macaroon| m.serialize(Format::V2).map_err(|e| e.to_string());
     Ok(MacReport {
         steps,
@@ -148,14 +156,17 @@ pub fn run(input: &MacInput) -> Result<MacReport, String> {
         token: serialize(&m)?,
         discharge: discharges.first().map(serialize).transpose()?,
         verdict,
+        refused_caveat,
     })
 }
 
-fn chain(steps: &[Step], testid: &'static str) -> Html {
+/// The steps of one chain; the caveat the verifier refused on, if any, is marked.
+fn chain(steps: &[Step], testid: &'static str, refused: Option<&str>) -> Html {
     html! {
         <ol class="chain" data-testid={testid}>
             { for steps.iter().map(|s| html! {
-                <li data-signature={s.signature.clone()}>
+                <li data-signature={s.signature.clone()} data-refused={(refused == Some(s.input.as_str())).then_some("true")}
+                    title={(refused == Some(s.input.as_str())).then_some("the verifier refused this caveat")}>
                     <span class="rule">{ s.rule }</span>
                     <span class="chain-input" title={s.input.clone()}>{ s.input.clone() }</span>
                     <code class="sig">{ s.signature.clone() }</code>
@@ -251,10 +262,10 @@ pub fn macaroon_bench() -> Html {
         Ok(r) => html! {
             <>
                 <h3>{ "Token: signature after each step" }</h3>
-                { chain(&r.steps, "mac-chain") }
+                { chain(&r.steps, "mac-chain", r.refused_caveat.as_deref()) }
                 if !r.discharge_steps.is_empty() {
                     <h3>{ "Discharge" }</h3>
-                    { chain(&r.discharge_steps, "mac-discharge-chain") }
+                    { chain(&r.discharge_steps, "mac-discharge-chain", r.refused_caveat.as_deref()) }
                 }
                 { token_box("token (V2, base64url)", "mac-token", &r.token) }
                 if let Some(d) = &r.discharge {
@@ -376,8 +387,10 @@ mod tests {
     fn refusals_name_the_caveat_or_the_binding() {
         let mut i = input();
         i.op = "write".into();
-        let reason = run(&i).unwrap().verdict.unwrap_err();
+        let report = run(&i).unwrap();
+        let reason = report.verdict.unwrap_err();
         assert!(reason.contains("\"op = read\""), "{reason}");
+        assert_eq!(report.refused_caveat.as_deref(), Some("op = read"));
         let mut i = input();
         i.now = "3000".into();
         assert!(run(&i).unwrap().verdict.unwrap_err().contains("time < 2000"));
