@@ -6,13 +6,17 @@ pub mod components;
 pub mod format;
 pub mod model;
 pub mod palette;
+pub mod workbench;
 
+#[cfg(not(feature = "bench-bundle"))]
 use wasm_bindgen::prelude::*;
 
 pub use components::App;
 
 /// Mounts the playground into `#app` when the page has one; test pages mount it
-/// themselves into elements of their own.
+/// themselves into elements of their own. The benches' bundle has no start: the
+/// playground mounts it (see [`workbench::WorkbenchHost`]).
+#[cfg(not(feature = "bench-bundle"))]
 #[wasm_bindgen(start)]
 pub fn start() {
     let root = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("app"));

@@ -13,19 +13,27 @@ use crate::workspace::Workspace;
 const WEB_PACKAGE: &str = "void-web";
 const PROFILE: &str = "wasm-release";
 
-/// Builds `void-web` for the browser and writes the JS glue and wasm to `www/pkg/`.
-/// Returns the bundle's wasm file.
+/// Builds `void-web` for the browser and writes the JS glue and wasm to `www/pkg/`: the
+/// playground's bundle (`void_web`), then the Workbenches page's (`void_web_bench`, the
+/// `bench-bundle` feature), which the playground fetches when that page is opened.
+/// Returns the playground bundle's wasm file.
 pub fn build_web(ws: &Workspace, wasm_bindgen: &WasmBindgen) -> Result<PathBuf> {
-    cmd::run(ws.cargo().args([
-        "build",
-        "-p",
-        WEB_PACKAGE,
-        "--lib",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        PROFILE,
-    ]))?;
+    let bundle = build_bundle(ws, wasm_bindgen, "void_web", &[])?;
+    build_bundle(ws, wasm_bindgen, "void_web_bench", &["--features", "bench-bundle"])?;
+    Ok(bundle)
+}
+
+fn build_bundle(
+    ws: &Workspace,
+    wasm_bindgen: &WasmBindgen,
+    name: &str,
+    features: &[&str],
+) -> Result<PathBuf> {
+    cmd::run(
+        ws.cargo()
+            .args(["build", "-p", WEB_PACKAGE, "--lib", "--target", WASM_TARGET, "--profile", PROFILE])
+            .args(features),
+    )?;
     let built = ws.target_dir.join(WASM_TARGET).join(PROFILE).join("void_web.wasm");
     if !built.is_file() {
         bail!("cargo reported success but {} is missing", built.display());
@@ -35,11 +43,11 @@ pub fn build_web(ws: &Workspace, wasm_bindgen: &WasmBindgen) -> Result<PathBuf> 
         Command::new(&wasm_bindgen.cli)
             .args(["--target", "web", "--no-typescript", "--remove-name-section", "--out-dir"])
             .arg(&out_dir)
-            .args(["--out-name", "void_web"])
+            .args(["--out-name", name])
             .arg(&built)
             .current_dir(&ws.root),
     )?;
-    let bundle = out_dir.join("void_web_bg.wasm");
+    let bundle = out_dir.join(format!("{name}_bg.wasm"));
     let raw = std::fs::metadata(&bundle)
         .with_context(|| format!("wasm-bindgen did not write {}", bundle.display()))?
         .len();

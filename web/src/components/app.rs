@@ -10,6 +10,7 @@ use super::{
     TopBar,
 };
 use crate::model::{Action, Model, Permalink};
+use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
 
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
@@ -105,6 +106,7 @@ pub fn app() -> Html {
     });
     // Effects run once the first frame is in the document: the page is interactive.
     use_effect_with((), |_| mark("void-first-frame"));
+    let page = use_state(initial_page);
     let dispatch = {
         let model = model.clone();
         Callback::from(move |action: Action| model.dispatch(action))
@@ -129,10 +131,11 @@ pub fn app() -> Html {
     // Keyboard and permalinks pasted into this tab.
     {
         let dispatch = dispatch.clone();
-        use_effect_with((), move |_| {
+        use_effect_with(*page, move |page| {
             let mut listeners = Vec::new();
             if let Some(w) = window() {
-                if let Some(doc) = w.document() {
+                // The simulation's keys only act on its own page.
+                if let Some(doc) = w.document().filter(|_| *page == Page::Simulate) {
                     let dispatch = dispatch.clone();
                     listeners.push(Listener::new(doc.into(), "keydown", move |e: web_sys::Event| {
                         if let Some(action) = key_action(&e) {
@@ -179,11 +182,23 @@ pub fn app() -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Notice(None)))
     };
+    let on_page = {
+        let (page, dispatch) = (page.clone(), dispatch.clone());
+        Callback::from(move |next: Page| {
+            dispatch.emit(Action::Pause);
+            page.set(next);
+        })
+    };
+    if *page == Page::Workbenches {
+        return html! { <WorkbenchHost on_select={on_page} /> };
+    }
     let view = model.view.clone();
     html! {
         <div class="playground">
             <TopBar view={view.clone()} shown_us={model.display_us} playing={model.playing} speed={model.speed}
-                dispatch={dispatch.clone()} on_share={on_share} />
+                dispatch={dispatch.clone()} on_share={on_share}>
+                <ViewSwitch current={Page::Simulate} on_select={on_page} />
+            </TopBar>
             if let Some(e) = &model.error {
                 <div class="banner error" role="alert" data-testid="error">
                     <span>{ e.clone() }</span>

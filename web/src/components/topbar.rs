@@ -17,6 +17,9 @@ pub struct TopBarProps {
     pub speed: f64,
     pub dispatch: Callback<Action>,
     pub on_share: Callback<()>,
+    /// Shown at the right end (the page switch).
+    #[prop_or_default]
+    pub children: Html,
 }
 
 /// Slider position (0..=300) for a speed: logarithmic from 0.1× to 100×.
@@ -137,6 +140,7 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             </div>
             <button data-testid="share" class="share" onclick={on_share}
                 title="copy a link that reproduces this run">{ "share" }</button>
+            { props.children.clone() }
         </header>
     }
 }

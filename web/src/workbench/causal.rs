@@ -1,0 +1,351 @@
+//! The causal bench: a noisy-OR failure graph as JSON (the `void causal --model` format),
+//! `P(Y | X = x)` beside `P(Y | do(X = x))`, and the observed failures ranked by the
+//! posterior that each failed on its own.
+
+use void_core::causal::{CausalModel, Cause};
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use super::{on_area, on_select, percent};
+
+/// A small confounded example: a power fault takes down both the database and the cache,
+/// and both feed the API, so seeing the database fail says more about the API than making
+/// it fail does.
+pub const EXAMPLE_MODEL: &str = r#"{
+  "nodes": [
+    {"name":"power","prior":0.1},
+    {"name":"network","prior":0.05},
+    {"name":"db","prior":0.05},
+    {"name":"cache","prior":0.05},
+    {"name":"api","prior":0.02}
+  ],
+  "edges": [
+    {"from":"power","to":"db","weight":0.9},
+    {"from":"power","to":"cache","weight":0.8},
+    {"from":"network","to":"api","weight":0.6},
+    {"from":"db","to":"api","weight":0.3},
+    {"from":"cache","to":"api","weight":0.7}
+  ]
+}
+"#;
+
+/// `P(Y = 1 | X = x)` and `P(Y = 1 | do(X = x))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CausalReport {
+    pub conditional: f64,
+    pub intervened: f64,
+}
+
+/// Both queries for `y` given, then forced, `x = value`.
+pub fn compare(model: &CausalModel, x: &str, y: &str, value: bool) -> Result<CausalReport, String> {
+    let conditional = model.query_named(y, &[(x, value)], &[]).map_err(|e| format!("P({y} | {x}): {e}"))?;
+    let intervened =
+        model.query_named(y, &[], &[(x, value)]).map_err(|e| format!("P({y} | do({x})): {e}"))?;
+    Ok(CausalReport { conditional, intervened })
+}
+
+/// What is known of a node when ranking root causes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    Failed,
+    Healthy,
+    Unknown,
+}
+
+/// A ranked node and whether it was observed failed (else it was not observed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ranked {
+    pub cause: Cause,
+    pub observed: bool,
+}
+
+/// The failed nodes ranked by `P(own cause fired | observations)` (as `void causal
+/// root-cause`), with the nodes not observed scored the same way beside them: a hidden
+/// common cause then shows up as the likeliest culprit. Highest first.
+pub fn rank(model: &CausalModel, seen: &[(String, Seen)]) -> Result<Vec<Ranked>, String> {
+    let pick = |s: Seen| seen.iter().filter(|(_, v)| *v == s).map(|(n, _)| n.as_str()).collect::<Vec<_>>();
+    let (failed, unknown) = (pick(Seen::Failed), pick(Seen::Unknown));
+    if failed.is_empty() {
+        return Err(String::from("mark at least one node failed to rank root causes"));
+    }
+    let text = |e: void_core::causal::QueryError| e.to_string();
+    let mut out: Vec<Ranked> = model
+        .root_causes(&failed, &unknown)
+        .map_err(text)?
+        .into_iter()
+        .map(|cause| Ranked { cause, observed: true })
+        .collect();
+    let mut settings: Vec<(&str, bool)> = failed.iter().map(|&n| (n, true)).collect();
+    settings.extend(seen.iter().filter(|(_, v)| *v == Seen::Healthy).map(|(n, _)| (n.as_str(), false)));
+    let evidence = model.evidence(&settings).map_err(text)?;
+    for name in unknown {
+        let v = model.node(name).ok_or_else(|| format!("unknown node {name:?}"))?;
+        let score = model.own_cause_posterior(v, &evidence).map_err(text)?;
+        out.push(Ranked { cause: Cause { node: name.to_string(), score }, observed: false });
+    }
+    out.sort_by(|a, b| b.cause.score.total_cmp(&a.cause.score).then_with(|| a.cause.node.cmp(&b.cause.node)));
+    Ok(out)
+}
+
+const NODE_W: f64 = 92.0;
+const NODE_H: f64 = 34.0;
+const GRAPH_W: f64 = 520.0;
+const GRAPH_H: f64 = 230.0;
+
+/// The graph in layers (a node's layer is its longest path from a root), left to right.
+fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html {
+    let n = model.len();
+    let mut layer = vec![0usize; n];
+    for &v in model.topological_order() {
+        layer[v as usize] = model.parents(v).iter().map(|&(p, _)| layer[p as usize] + 1).max().unwrap_or(0);
+    }
+    let layers = layer.iter().max().map_or(1, |m| m + 1);
+    let mut rank_in_layer = vec![0usize; n];
+    let mut count = vec![0usize; layers];
+    for v in 0..n {
+        rank_in_layer[v] = count[layer[v]];
+        count[layer[v]] += 1;
+    }
+    let pos = |v: usize| {
+        let cx =
+            12.0 + NODE_W / 2.0 + (GRAPH_W - 24.0 - NODE_W) * layer[v] as f64 / (layers.max(2) - 1) as f64;
+        let gap = GRAPH_H / count[layer[v]] as f64;
+        (cx, gap * (rank_in_layer[v] as f64 + 0.5))
+    };
+    let state = |name: &str| seen.iter().find(|(n, _)| n == name).map_or(Seen::Healthy, |s| s.1);
+    html! {
+        <svg class="causal-graph" data-testid="causal-graph" viewBox={format!("0 0 {GRAPH_W} {GRAPH_H}")} role="img"
+            aria-label="the causal graph">
+            <defs>
+                <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+                    <path d="M0 0 L10 5 L0 10 Z" fill="#5b6470" />
+                </marker>
+            </defs>
+            { for (0..n).flat_map(|v| model.parents(v as u32).iter().map(move |&(p, w)| (p as usize, v, w))).map(|(p, v, w)| {
+                let ((x1, y1), (x2, y2)) = (pos(p), pos(v));
+                let (sx, ex) = (x1 + NODE_W / 2.0, x2 - NODE_W / 2.0);
+                html! {
+                    <g class="edge">
+                        <line x1={sx.to_string()} y1={y1.to_string()} x2={ex.to_string()} y2={y2.to_string()} marker-end="url(#arrow)" />
+                        <text x={((sx + ex) / 2.0).to_string()} y={((y1 + y2) / 2.0 - 4.0).to_string()} text-anchor="middle">{ format!("{w}") }</text>
+                    </g>
+                }
+            }) }
+            { for (0..n).map(|v| {
+                let name = model.name(v as u32);
+                let (cx, cy) = pos(v);
+                let role = if name == x { "X " } else if name == y { "Y " } else { "" };
+                let class = match state(name) { Seen::Failed => "failed", Seen::Healthy => "healthy", Seen::Unknown => "unknown" };
+                html! {
+                    <g class={classes!("cnode", class)} data-name={name.to_string()}>
+                        <rect x={(cx - NODE_W / 2.0).to_string()} y={(cy - NODE_H / 2.0).to_string()}
+                            width={NODE_W.to_string()} height={NODE_H.to_string()} rx="7" />
+                        <text x={cx.to_string()} y={(cy - 2.0).to_string()} text-anchor="middle" class="cname">{ format!("{role}{name}") }</text>
+                        <text x={cx.to_string()} y={(cy + 11.0).to_string()} text-anchor="middle" class="cprior">{ format!("prior {}", model.prior(v as u32)) }</text>
+                    </g>
+                }
+            }) }
+        </svg>
+    }
+}
+
+/// The current choice if the model still has it, else `fallback`.
+fn keep(model: &CausalModel, choice: &str, fallback: usize) -> String {
+    if model.node(choice).is_some() { choice.to_string() } else { model.name(fallback as u32).to_string() }
+}
+
+fn bar(label: String, p: f64, testid: &'static str, class: &'static str) -> Html {
+    html! {
+        <div class={classes!("prob", class)}>
+            <div class="prob-label">{ label }</div>
+            <div class="prob-track"><span class="prob-fill" style={format!("width:{:.1}%", p * 100.0)}></span></div>
+            <div class="prob-value" data-testid={testid} data-p={format!("{p:?}")}>{ percent(p) }</div>
+        </div>
+    }
+}
+
+#[function_component(CausalBench)]
+pub fn causal_bench() -> Html {
+    let text = use_state(|| String::from(EXAMPLE_MODEL));
+    let x = use_state(|| String::from("db"));
+    let y = use_state(|| String::from("api"));
+    let value = use_state(|| String::from("1"));
+    // Observations by node name; a node not listed is healthy.
+    let seen = use_state(|| {
+        vec![
+            (String::from("power"), Seen::Unknown),
+            (String::from("db"), Seen::Failed),
+            (String::from("cache"), Seen::Failed),
+            (String::from("api"), Seen::Failed),
+        ]
+    });
+    let model = use_memo((*text).clone(), |t| CausalModel::from_json(t).map_err(|e| e.to_string()));
+
+    let editor = html! {
+        <section class="bench-col editor">
+            <h2>{ "Graph" }</h2>
+            <textarea class="json" spellcheck="false" data-testid="causal-input" value={(*text).clone()} oninput={on_area(&text)}
+                aria-invalid={model.is_err().to_string()} />
+            { match &*model {
+                Err(e) => html! { <div class="bench-error" role="alert" data-testid="causal-error">{ e.clone() }</div> },
+                Ok(m) => html! { <div class="bench-ok">{ format!("valid model: {} nodes", m.len()) }</div> },
+            } }
+        </section>
+    };
+    let Ok(m) = &*model else {
+        return html! { <div class="bench bench-causal" data-testid="causal-bench">{ editor }</div> };
+    };
+    if m.is_empty() {
+        return html! {
+            <div class="bench bench-causal" data-testid="causal-bench">
+                { editor }<section class="bench-col wide"><p class="hint">{ "The model has no nodes." }</p></section>
+            </div>
+        };
+    }
+    let (xs, ys) = (keep(m, &x, 0), keep(m, &y, m.len() - 1));
+    let failed = *value == "1";
+    let names = m.names();
+    let choose = |state: &UseStateHandle<String>, current: &str, testid: &'static str| {
+        html! {
+            <select data-testid={testid} onchange={on_select(state)}>
+                { for names.iter().map(|n| html! { <option value={n.clone()} selected={n.as_str() == current}>{ n.clone() }</option> }) }
+            </select>
+        }
+    };
+    let query = if xs == ys {
+        html! { <div class="bench-error" data-testid="causal-query-error">{ "choose two different nodes for X and Y" }</div> }
+    } else {
+        match compare(m, &xs, &ys, failed) {
+            Ok(r) => html! {
+                <div class="compare">
+                    { bar(format!("P({ys} fails | {xs} = {})", u8::from(failed)), r.conditional, "causal-conditional", "seen") }
+                    { bar(format!("P({ys} fails | do({xs} = {}))", u8::from(failed)), r.intervened, "causal-do", "forced") }
+                    <p class="hint">{
+                        if (r.conditional - r.intervened).abs() < 1e-9 {
+                            String::from("Equal: nothing else links X and Y, so seeing X is as good as setting it.")
+                        } else {
+                            format!("They differ by {:.1} points: observing {xs} also tells about its causes, which reach {ys} along other paths; do() cuts {xs} from its causes.", (r.conditional - r.intervened).abs() * 100.0)
+                        }
+                    }</p>
+                </div>
+            },
+            Err(e) => html! { <div class="bench-error" data-testid="causal-query-error">{ e }</div> },
+        }
+    };
+    let current: Vec<(String, Seen)> = names
+        .iter()
+        .map(|n| (n.clone(), seen.iter().find(|(s, _)| s == n).map_or(Seen::Healthy, |s| s.1)))
+        .collect();
+    let observe = |name: &str, now: Seen| {
+        let (seen, owned) = (seen.clone(), name.to_string());
+        let current = current.clone();
+        let on_change = Callback::from(move |e: Event| {
+            let select: HtmlSelectElement = e.target_unchecked_into();
+            let v = match select.value().as_str() {
+                "failed" => Seen::Failed,
+                "unknown" => Seen::Unknown,
+                _ => Seen::Healthy,
+            };
+            let mut next = current.clone();
+            if let Some(slot) = next.iter_mut().find(|(n, _)| *n == owned) {
+                slot.1 = v;
+            }
+            seen.set(next);
+        });
+        html! {
+            <select data-testid="causal-seen" data-name={name.to_string()} onchange={on_change}>
+                <option value="failed" selected={now == Seen::Failed}>{ "failed" }</option>
+                <option value="healthy" selected={now == Seen::Healthy}>{ "healthy" }</option>
+                <option value="unknown" selected={now == Seen::Unknown}>{ "not observed" }</option>
+            </select>
+        }
+    };
+    let ranking = match rank(m, &current) {
+        Ok(list) => html! {
+            <ol class="ranking" data-testid="causal-ranking">
+                { for list.iter().map(|r| html! {
+                    <li data-name={r.cause.node.clone()} data-score={format!("{:?}", r.cause.score)}
+                        data-observed={r.observed.to_string()} class={classes!((!r.observed).then_some("hidden-cause"))}>
+                        <span class="rank-name">{ r.cause.node.clone() }</span>
+                        <span class="prob-track"><span class="prob-fill" style={format!("width:{:.1}%", r.cause.score * 100.0)}></span></span>
+                        <span class="rank-score">{ percent(r.cause.score) }</span>
+                        if !r.observed { <span class="rank-note">{ "not observed" }</span> }
+                    </li>
+                }) }
+            </ol>
+        },
+        Err(e) => html! { <div class="bench-error" data-testid="causal-ranking-error">{ e }</div> },
+    };
+    html! {
+        <div class="bench bench-causal" data-testid="causal-bench">
+            { editor }
+            <section class="bench-col wide">
+                { graph(m, &xs, &ys, &current) }
+                <h2>{ "Seeing versus doing" }</h2>
+                <div class="bench-row">
+                    <label class="bench-field inline"><span>{ "X" }</span>{ choose(&x, &xs, "causal-x") }</label>
+                    <label class="bench-field inline"><span>{ "=" }</span>
+                        <select data-testid="causal-value" onchange={on_select(&value)}>
+                            <option value="1" selected={failed}>{ "1 (failed)" }</option>
+                            <option value="0" selected={!failed}>{ "0 (healthy)" }</option>
+                        </select>
+                    </label>
+                    <label class="bench-field inline"><span>{ "Y" }</span>{ choose(&y, &ys, "causal-y") }</label>
+                </div>
+                { query }
+            </section>
+            <section class="bench-col">
+                <h2>{ "Root causes" }</h2>
+                <div class="observations">
+                    { for current.iter().map(|(n, s)| html! {
+                        <label class="bench-field inline"><span>{ n.clone() }</span>{ observe(n, *s) }</label>
+                    }) }
+                </div>
+                <p class="hint">{ "P(own cause fired | observations): failed nodes, and nodes not observed (dashed)" }</p>
+                { ranking }
+            </section>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn seeing_and_doing_differ_when_confounded() {
+        let m = CausalModel::from_json(EXAMPLE_MODEL).unwrap();
+        let r = compare(&m, "db", "api", true).unwrap();
+        assert!(r.conditional > r.intervened + 0.05, "{r:?}");
+        // Without a common cause the two agree.
+        let m = CausalModel::from_json(
+            r#"{"nodes":[{"name":"a","prior":0.2},{"name":"b","prior":0.1}],"edges":[{"from":"a","to":"b","weight":0.5}]}"#,
+        )
+        .unwrap();
+        let r = compare(&m, "a", "b", true).unwrap();
+        assert!((r.conditional - r.intervened).abs() < 1e-12);
+        assert!((r.conditional - 0.55).abs() < 1e-12, "{r:?}");
+    }
+
+    #[test]
+    fn ranking_needs_a_failure_and_names_unknown_nodes() {
+        let m = CausalModel::from_json(EXAMPLE_MODEL).unwrap();
+        assert!(rank(&m, &[("db".into(), Seen::Unknown)]).is_err());
+        let err = rank(&m, &[("disk".into(), Seen::Failed)]).unwrap_err();
+        assert!(err.contains("disk"), "{err}");
+        let list = rank(&m, &[("power".into(), Seen::Failed), ("db".into(), Seen::Failed)]).unwrap();
+        assert_eq!(list[0].cause.node, "power");
+        assert!((list[0].cause.score - 1.0).abs() < 1e-12);
+        // A hidden common cause of the failures is ranked beside them, above them here.
+        let seen =
+            [("power".into(), Seen::Unknown), ("db".into(), Seen::Failed), ("cache".into(), Seen::Failed)];
+        let list = rank(&m, &seen).unwrap();
+        assert_eq!((list[0].cause.node.as_str(), list[0].observed), ("power", false));
+        let core = m.root_causes(&["db", "cache"], &["power"]).unwrap();
+        for c in core {
+            assert!(list.iter().any(|r| r.observed && r.cause == c), "{c:?}");
+        }
+    }
+}

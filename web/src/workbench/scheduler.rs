@@ -1,0 +1,387 @@
+//! The scheduler bench: a placement problem as JSON (the `void schedule --input` format),
+//! the annealer, greedy and exact solvers on it, the annealer's energy curve and the
+//! placement each solver found.
+
+use std::rc::Rc;
+
+use void_core::sched::{
+    AnnealConfig, MAX_EXACT_NODES, MAX_EXACT_TASKS, Problem, Solution, anneal, exact, greedy, random_problem,
+};
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use super::{on_area, on_text};
+
+/// The annealer's step budget in the page, which runs it on the UI thread; below it the
+/// budget (and so the result for a seed) is the same as `void schedule`'s.
+pub const MAX_BROWSER_STEPS: u64 = 2_000_000;
+/// Points of the energy curve.
+const TRACE_POINTS: u32 = 240;
+/// Size of the generated examples the page offers.
+const MAX_EXAMPLE_TASKS: u32 = 60;
+const MAX_EXAMPLE_NODES: u32 = 8;
+
+/// One solver's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SolverRun {
+    pub solver: &'static str,
+    pub solution: Solution,
+    /// Steps made (annealer) or search-tree nodes visited (exact).
+    pub work: String,
+}
+
+/// What the bench shows after a run.
+#[derive(Clone, Debug)]
+pub struct SchedReport {
+    pub problem: Problem,
+    /// Annealer first, then greedy, then exact when the problem is small enough.
+    pub runs: Vec<SolverRun>,
+    /// The annealer's current energy against its step.
+    pub trace: Vec<(u64, f64)>,
+    /// Why there is no exact run, when there is none.
+    pub exact_skipped: Option<String>,
+}
+
+/// One-line JSON of a part of the problem (plain strings and finite numbers: cannot fail).
+fn one_line<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A generated problem as JSON with one task, node or link per line (easy to edit).
+pub fn example_problem(tasks: u32, nodes: u32, seed: u64) -> String {
+    let spec = random_problem(tasks, nodes, seed).to_spec();
+    let list = |items: Vec<String>| items.join(",\n    ");
+    format!(
+        "{{\n  \"tasks\": [\n    {}\n  ],\n  \"nodes\": [\n    {}\n  ],\n  \"links\": [\n    {}\n  ],\n  \"weights\": {}\n}}\n",
+        list(spec.tasks.iter().map(one_line).collect()),
+        list(spec.nodes.iter().map(one_line).collect()),
+        list(spec.links.iter().map(one_line).collect()),
+        one_line(&spec.weights),
+    )
+}
+
+/// Parses `text` and runs every solver that applies, the annealer with `seed`.
+pub fn solve(text: &str, seed: u64) -> Result<SchedReport, String> {
+    let problem = Problem::from_json(text).map_err(|e| e.to_string())?;
+    let mut config = AnnealConfig::for_problem(&problem, seed);
+    config.steps = config.steps.min(MAX_BROWSER_STEPS);
+    config.trace_points = TRACE_POINTS;
+    let annealed = anneal(&problem, &config);
+    let mut runs = vec![
+        SolverRun {
+            solver: "anneal",
+            solution: annealed.best,
+            work: format!("{} steps, seed {seed}", annealed.steps),
+        },
+        SolverRun { solver: "greedy", solution: greedy(&problem), work: String::from("one pass") },
+    ];
+    let exact_skipped = match exact(&problem) {
+        Ok(out) => {
+            runs.push(SolverRun {
+                solver: "exact",
+                solution: out.best,
+                work: format!("{} search nodes", out.visited),
+            });
+            None
+        }
+        Err(_) => {
+            Some(format!("exact: only for at most {MAX_EXACT_TASKS} tasks and {MAX_EXACT_NODES} nodes"))
+        }
+    };
+    Ok(SchedReport { problem, runs, trace: annealed.trace, exact_skipped })
+}
+
+/// Short decimal for loads and energies.
+fn num(x: f64) -> String {
+    if x.abs() >= 100.0 { format!("{x:.0}") } else { format!("{x:.2}") }
+}
+
+const CURVE_W: f64 = 520.0;
+const CURVE_H: f64 = 190.0;
+const PAD_L: f64 = 56.0;
+const PAD_B: f64 = 22.0;
+
+/// The energy-vs-step curve, with the greedy and exact energies as reference lines.
+fn curve(report: &SchedReport) -> Html {
+    let trace = &report.trace;
+    let Some(&(last_step, _)) = trace.last() else {
+        return html! { <p class="hint">{ "No curve: the annealer had nothing to move (one node, or no tasks)." }</p> };
+    };
+    let refs: Vec<(&str, f64, &str)> = report
+        .runs
+        .iter()
+        .filter(|r| r.solver != "anneal")
+        .map(|r| (r.solver, r.solution.energy, if r.solver == "exact" { "#009e73" } else { "#e69f00" }))
+        .collect();
+    let energies = trace.iter().map(|p| p.1).chain(refs.iter().map(|r| r.1));
+    let (lo, hi) = energies.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), e| (lo.min(e), hi.max(e)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let x = |step: u64| PAD_L + (CURVE_W - PAD_L - 8.0) * step as f64 / last_step.max(1) as f64;
+    let y = |e: f64| 8.0 + (CURVE_H - PAD_B - 8.0) * (1.0 - (e - lo) / span);
+    let points: String = trace.iter().map(|&(s, e)| format!("{:.1},{:.1} ", x(s), y(e))).collect();
+    html! {
+        <svg class="curve" data-testid="sched-curve" data-points={trace.len().to_string()}
+            viewBox={format!("0 0 {CURVE_W} {CURVE_H}")} role="img" aria-label="annealer energy against step">
+            <line class="axis" x1={PAD_L.to_string()} y1="8" x2={PAD_L.to_string()} y2={(CURVE_H - PAD_B).to_string()} />
+            <line class="axis" x1={PAD_L.to_string()} y1={(CURVE_H - PAD_B).to_string()} x2={(CURVE_W - 8.0).to_string()} y2={(CURVE_H - PAD_B).to_string()} />
+            <text x={(PAD_L - 4.0).to_string()} y="14" text-anchor="end">{ num(hi) }</text>
+            <text x={(PAD_L - 4.0).to_string()} y={(CURVE_H - PAD_B).to_string()} text-anchor="end">{ num(lo) }</text>
+            <text x={PAD_L.to_string()} y={(CURVE_H - 6.0).to_string()}>{ "step 0" }</text>
+            <text x={(CURVE_W - 8.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="end">{ format!("step {last_step}") }</text>
+            <text x={((PAD_L + CURVE_W) / 2.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="middle">{ "energy of the current assignment" }</text>
+            { for refs.iter().map(|&(name, e, colour)| html! {
+                <g>
+                    <line x1={PAD_L.to_string()} x2={(CURVE_W - 8.0).to_string()} y1={y(e).to_string()} y2={y(e).to_string()}
+                        stroke={colour} stroke-dasharray={if name == "exact" { "2 3" } else { "7 4" }} stroke-width="1.5" />
+                    <text x={(CURVE_W - 10.0).to_string()} y={(y(e) - 3.0).to_string()} text-anchor="end" style={format!("fill:{colour}")}>
+                        { format!("{name} {}", num(e)) }
+                    </text>
+                </g>
+            }) }
+            <polyline points={points} fill="none" stroke="#0072b2" stroke-width="1.6" />
+        </svg>
+    }
+}
+
+/// A bar of `load` against `capacity`; past the capacity it turns red.
+fn bar(what: &'static str, load: f64, capacity: f64) -> Html {
+    let share = if capacity > 0.0 {
+        load / capacity
+    } else if load > 0.0 {
+        2.0
+    } else {
+        0.0
+    };
+    let over = share > 1.0 + 1e-9;
+    html! {
+        <div class="load" title={format!("{what} load {} of capacity {}", num(load), num(capacity))}>
+            <span class="load-label">{ what }</span>
+            <span class="load-track">
+                <span class={classes!("load-fill", over.then_some("over"))} style={format!("width:{:.1}%", share.min(1.0) * 100.0)}></span>
+            </span>
+            <span class={classes!("load-value", over.then_some("over"))}>{ format!("{} / {}", num(load), num(capacity)) }</span>
+        </div>
+    }
+}
+
+/// Nodes as boxes holding their tasks, with cpu and mem load against capacity.
+fn placement(problem: &Problem, solution: &Solution) -> Html {
+    let tasks = problem.tasks();
+    let cut = problem
+        .links()
+        .iter()
+        .filter(|l| solution.assignment[l.a as usize] != solution.assignment[l.b as usize])
+        .count();
+    html! {
+        <div class="placement" data-testid="sched-placement">
+            { for problem.nodes().iter().enumerate().map(|(n, node)| {
+                let here: Vec<usize> = (0..tasks.len()).filter(|&t| solution.assignment[t] as usize == n).collect();
+                let cpu: f64 = here.iter().map(|&t| tasks[t].cpu).sum();
+                let mem: f64 = here.iter().map(|&t| tasks[t].mem).sum();
+                html! {
+                    <div class="sched-node" data-node-id={node.id.clone()} data-tasks={here.len().to_string()}>
+                        <div class="sched-node-head">{ node.id.clone() }</div>
+                        { bar("cpu", cpu, node.cpu) }
+                        { bar("mem", mem, node.mem) }
+                        <div class="chips">
+                            { for here.iter().map(|&t| html! {
+                                <span class="chip" title={format!("cpu {}, mem {}", num(tasks[t].cpu), num(tasks[t].mem))}>{ tasks[t].id.clone() }</span>
+                            }) }
+                        </div>
+                    </div>
+                }
+            }) }
+            <p class="hint">{ format!("{cut} of {} links cut (their tasks sit on different nodes)", problem.links().len()) }</p>
+        </div>
+    }
+}
+
+fn results(report: &SchedReport, selected: usize, on_pick: Callback<usize>) -> Html {
+    let selected = selected.min(report.runs.len().saturating_sub(1));
+    let weights = report.problem.weights();
+    html! {
+        <>
+            <table class="solvers" data-testid="sched-solvers">
+                <thead><tr>
+                    <th>{ "solver" }</th><th>{ "energy" }</th>
+                    <th title={format!("weight {}", weights.overload)}>{ "overload" }</th>
+                    <th title={format!("weight {}", weights.communication)}>{ "communication" }</th>
+                    <th title={format!("weight {}", weights.imbalance)}>{ "imbalance" }</th>
+                    <th>{ "work" }</th>
+                </tr></thead>
+                <tbody>
+                    { for report.runs.iter().enumerate().map(|(i, r)| {
+                        let pick = on_pick.clone();
+                        let s = &r.solution;
+                        let assignment: Vec<String> = s.assignment.iter().map(u32::to_string).collect();
+                        html! {
+                            <tr class={classes!((i == selected).then_some("on"))} onclick={Callback::from(move |_: MouseEvent| pick.emit(i))}
+                                data-testid={format!("sched-run-{}", r.solver)} data-energy={format!("{:?}", s.energy)}
+                                data-assignment={assignment.join(",")} title="show this placement">
+                                <td>{ r.solver }</td>
+                                <td class="num strong">{ num(s.energy) }</td>
+                                <td class="num">{ num(s.terms.overload) }</td>
+                                <td class="num">{ num(s.terms.communication) }</td>
+                                <td class="num">{ num(s.terms.imbalance) }</td>
+                                <td class="muted">{ r.work.clone() }</td>
+                            </tr>
+                        }
+                    }) }
+                </tbody>
+            </table>
+            <p class="hint">{ format!(
+                "E = {}·overload + {}·communication + {}·imbalance",
+                weights.overload, weights.communication, weights.imbalance
+            ) }
+            if let Some(note) = &report.exact_skipped { { format!(" · {note}") } }
+            </p>
+            { curve(report) }
+            if let Some(run) = report.runs.get(selected) {
+                <h3>{ format!("Placement found by {}", run.solver) }</h3>
+                { placement(&report.problem, &run.solution) }
+            }
+        </>
+    }
+}
+
+fn parse_count(text: &str, max: u32) -> Option<u32> {
+    text.trim().parse::<u32>().ok().filter(|n| (1..=max).contains(n))
+}
+
+#[function_component(SchedulerBench)]
+pub fn scheduler_bench() -> Html {
+    let text = use_state(|| example_problem(10, 3, 1));
+    let seed = use_state(|| String::from("1"));
+    let tasks = use_state(|| String::from("10"));
+    let nodes = use_state(|| String::from("3"));
+    let report = use_state(|| Rc::new(solve(&example_problem(10, 3, 1), 1)));
+    let selected = use_state(|| 0usize);
+    // Validation as the text changes; solving waits for "run".
+    let invalid = use_memo((*text).clone(), |t| Problem::from_json(t).err().map(|e| e.to_string()));
+    let seed_value = seed.trim().parse::<u64>();
+
+    let on_run = {
+        let (text, report, selected) = (text.clone(), report.clone(), selected.clone());
+        let seed_value = seed_value.clone();
+        Callback::from(move |_: MouseEvent| {
+            let result = match &seed_value {
+                Ok(s) => solve(&text, *s),
+                Err(_) => Err(String::from("the seed must be a whole number from 0 to 18446744073709551615")),
+            };
+            report.set(Rc::new(result));
+            selected.set(0);
+        })
+    };
+    let on_generate = {
+        let (text, tasks, nodes, seed_value) =
+            (text.clone(), tasks.clone(), nodes.clone(), seed_value.clone());
+        let report = report.clone();
+        Callback::from(move |_: MouseEvent| {
+            let shape =
+                (parse_count(&tasks, MAX_EXAMPLE_TASKS), parse_count(&nodes, MAX_EXAMPLE_NODES), &seed_value);
+            match shape {
+                (Some(t), Some(n), Ok(s)) => {
+                    let example = example_problem(t, n, *s);
+                    report.set(Rc::new(solve(&example, *s)));
+                    text.set(example);
+                }
+                _ => report.set(Rc::new(Err(format!(
+                    "a generated example has 1 to {MAX_EXAMPLE_TASKS} tasks, 1 to {MAX_EXAMPLE_NODES} nodes and a whole-number seed"
+                )))),
+            }
+        })
+    };
+    let on_pick = {
+        let selected = selected.clone();
+        Callback::from(move |i: usize| selected.set(i))
+    };
+    let number = |state: &UseStateHandle<String>, testid: &'static str, label: &'static str| {
+        let state = state.clone();
+        html! {
+            <label class="bench-field inline">
+                <span>{ label }</span>
+                <input type="text" inputmode="numeric" data-testid={testid} value={(*state).clone()}
+                    oninput={Callback::from(move |e: InputEvent| {
+                        let input: HtmlInputElement = e.target_unchecked_into();
+                        state.set(input.value());
+                    })} />
+            </label>
+        }
+    };
+    html! {
+        <div class="bench bench-scheduler" data-testid="scheduler-bench">
+            <section class="bench-col editor">
+                <h2>{ "Problem" }</h2>
+                <textarea class="json" spellcheck="false" data-testid="sched-input" value={(*text).clone()} oninput={on_area(&text)}
+                    aria-invalid={invalid.is_some().to_string()} />
+                if let Some(e) = &*invalid {
+                    <div class="bench-error" role="alert" data-testid="sched-error">{ e.clone() }</div>
+                } else {
+                    <div class="bench-ok">{ "valid problem" }</div>
+                }
+                <div class="bench-row">
+                    <label class="bench-field inline">
+                        <span>{ "seed" }</span>
+                        <input type="text" inputmode="numeric" data-testid="sched-seed" value={(*seed).clone()} oninput={on_text(&seed)} />
+                    </label>
+                    <button class="primary" data-testid="sched-run" onclick={on_run} disabled={invalid.is_some()}>{ "run" }</button>
+                </div>
+                <div class="bench-row">
+                    { number(&tasks, "sched-gen-tasks", "tasks") }
+                    { number(&nodes, "sched-gen-nodes", "nodes") }
+                    <button data-testid="sched-generate" onclick={on_generate}>{ "new example" }</button>
+                </div>
+            </section>
+            <section class={classes!("bench-col", "wide", invalid.is_some().then_some("stale"))}>
+                <h2>{ "Solvers" }</h2>
+                { match &**report {
+                    Ok(r) => results(r, *selected, on_pick),
+                    Err(e) => html! { <div class="bench-error" role="alert" data-testid="sched-run-error">{ e.clone() }</div> },
+                } }
+            </section>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use void_core::sched::energy;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn the_example_is_the_generated_problem() {
+        let text = example_problem(10, 3, 4);
+        let parsed = Problem::from_json(&text).unwrap();
+        assert_eq!(parsed.to_spec().tasks, random_problem(10, 3, 4).to_spec().tasks);
+        assert_eq!(parsed.links().len(), random_problem(10, 3, 4).links().len());
+    }
+
+    #[test]
+    fn every_solver_reports_the_energy_of_its_assignment() {
+        let report = solve(&example_problem(10, 3, 2), 9).unwrap();
+        let names: Vec<_> = report.runs.iter().map(|r| r.solver).collect();
+        assert_eq!(names, ["anneal", "greedy", "exact"]);
+        for r in &report.runs {
+            assert_eq!(
+                r.solution.energy,
+                energy::energy(&report.problem, &r.solution.assignment),
+                "{}",
+                r.solver
+            );
+        }
+        let optimum = report.runs[2].solution.energy;
+        assert!(report.runs.iter().all(|r| r.solution.energy >= optimum - 1e-9));
+        assert!(!report.trace.is_empty());
+    }
+
+    #[test]
+    fn large_problems_skip_exact_and_bad_json_names_the_field() {
+        let report = solve(&example_problem(20, 3, 1), 1).unwrap();
+        assert_eq!(report.runs.len(), 2);
+        assert!(report.exact_skipped.is_some());
+        let err = solve(r#"{"tasks": [{"id": "a", "cpu": "x", "mem": 1}], "nodes": []}"#, 1).unwrap_err();
+        assert!(err.contains("tasks[0].cpu"), "{err}");
+    }
+}
