@@ -2,6 +2,9 @@
 //! steps, crashes a node through the UI, reopens the share link, and compares the trace
 //! hash the browser (wasm32) computes with the one this process (x86_64) computes.
 //!
+//! A second test runs `void play` with its local native cluster and checks that the page's
+//! live panel streams every node's events and reconnects after a node is killed and restarted.
+//!
 //! Needs `VOID_BIN` (set by `cargo xtask test`), a built www/pkg and chromedriver; without
 //! them the test prints why and passes without running.
 
@@ -55,10 +58,17 @@ impl Drop for Guard {
     }
 }
 
-/// Starts `void play` and returns it with the URL it printed.
+/// Starts `void play --no-cluster` and returns it with the URL it printed.
 fn start_play(bin: &Path) -> (Guard, String) {
+    start_play_with(bin, &["--no-cluster"])
+}
+
+/// Starts `void play` with `extra` arguments and returns it with the URL it printed.
+fn start_play_with(bin: &Path, extra: &[&str]) -> (Guard, String) {
     let mut child = Command::new(bin)
-        .args(["play", "--no-cluster", "--port", &free_port().to_string()])
+        .arg("play")
+        .args(extra)
+        .args(["--port", &free_port().to_string()])
         .current_dir(workspace())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -291,4 +301,74 @@ async fn playground_steps_crashes_and_reopens_its_link() {
         assert!(Instant::now() < deadline, "`void play` did not stop within 20 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Stops `void play` with SIGTERM (so it stops its nodes too) when dropped, even on a panic.
+struct Stopper(Guard);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        let pid = self.0.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Waits until `script` (a JavaScript expression) is true in the page.
+async fn wait_for(client: &Client, script: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let value = client.execute(&format!("return !!({script});"), vec![]).await.expect("the script runs");
+        if value.as_bool() == Some(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waited 40 s for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("skipping the live-cluster end-to-end test: {why}");
+        return;
+    }
+    let bin = PathBuf::from(std::env::var_os("VOID_BIN").expect("checked above"));
+    let (play, base) = start_play_with(&bin, &[]);
+    let _play = Stopper(play);
+    let (_driver, driver_port) = start_chromedriver(&chromedriver().expect("checked above"));
+    let profile = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-live-{}", std::process::id()));
+    let client = ClientBuilder::native()
+        .capabilities(capabilities(&profile))
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session");
+    open(&client, &base).await;
+    client.execute("document.querySelector('details.live').open = true;", vec![]).await.expect("opened");
+    let open_streams = "document.querySelectorAll('[data-testid=live-stream][data-open=true]').length";
+    wait_for(&client, &format!("{open_streams} === 4"), "four open event streams").await;
+
+    // kill -9 node 0 from the page: its stream closes, the others stay.
+    let node0 = "[data-testid=live-nodes] tr:nth-child(2)";
+    click(&client, &format!("{node0} button")).await;
+    let closed = "document.querySelector('[data-testid=live-nodes] tr:nth-child(2) [data-testid=live-stream]')\
+                  .dataset.open === 'false'";
+    wait_for(&client, closed, "node 0's stream to close").await;
+    wait_for(&client, &format!("{open_streams} === 3"), "the other three streams to stay open").await;
+
+    // Restart it from the page: the panel opens its stream again by itself.
+    let restart = "document.querySelector('[data-testid=live-nodes] tr:nth-child(2) button')\
+                   .textContent === 'restart'";
+    wait_for(&client, restart, "the restart button").await;
+    click(&client, &format!("{node0} button")).await;
+    wait_for(&client, &format!("{open_streams} === 4"), "node 0's stream to reopen").await;
+
+    client.close().await.expect("the session closes");
+    let _ = std::fs::remove_dir_all(&profile);
 }

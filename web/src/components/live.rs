@@ -1,9 +1,10 @@
 //! Live mode: the native cluster `void play` runs beside the page. The panel shows each
-//! node's `/status` (gathered by the server at `/live/status`), streams node 0's observed
-//! events over its `/events` WebSocket, and kills (-9) or restarts nodes with the token the
-//! server handed out at `/live/cluster`. Served without a cluster (`--no-cluster`, or as
+//! node's `/status` (gathered by the server at `/live/status`), streams every node's observed
+//! events over its `/events` WebSocket (reconnecting when a node comes back after a kill),
+//! and kills (-9) or restarts nodes with the token the server handed out at `/live/cluster`. Served without a cluster (`--no-cluster`, or as
 //! static files), it says so and stays out of the way.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
@@ -16,7 +17,9 @@ use yew::prelude::*;
 /// Status poll period.
 const POLL_MS: u32 = 1000;
 /// Events kept on screen.
-const EVENTS: usize = 12;
+const EVENTS: usize = 16;
+/// How often closed event streams are opened again (a killed node may be back).
+const RECONNECT_MS: u32 = 1000;
 
 async fn fetch_json(path: &str, method: &str, token: Option<&str>) -> Result<Value, String> {
     let window = web_sys::window().ok_or("no window")?;
@@ -42,13 +45,40 @@ async fn fetch_json(path: &str, method: &str, token: Option<&str>) -> Result<Val
 #[derive(Clone, PartialEq)]
 struct Cluster {
     token: Rc<str>,
-    events_url: Option<String>,
+    /// Each replica's `/events` WebSocket URL, in node order.
+    events_urls: Vec<String>,
 }
 
 /// Keeps a WebSocket open until dropped.
 struct Socket {
     ws: web_sys::WebSocket,
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+}
+
+/// Opens `url`'s event stream; each event goes to the front of `kept` (and on screen).
+fn connect(
+    url: &str,
+    kept: &Rc<RefCell<Vec<String>>>,
+    events: &UseStateHandle<Vec<String>>,
+) -> Option<Socket> {
+    let ws = web_sys::WebSocket::new(url).ok()?;
+    let (kept, events) = (kept.clone(), events.clone());
+    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
+        let Some(text) = m.data().as_string() else { return };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else { return };
+        let line = format!(
+            "N{} {}: {}",
+            v["node"].as_u64().unwrap_or(0),
+            v["kind"].as_str().unwrap_or("?"),
+            v["text"].as_str().unwrap_or("")
+        );
+        let mut k = kept.borrow_mut();
+        k.insert(0, line);
+        k.truncate(EVENTS);
+        events.set(k.clone());
+    });
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    Some(Socket { ws, _on_message: on_message })
 }
 
 impl Drop for Socket {
@@ -62,6 +92,8 @@ pub fn live_panel() -> Html {
     let cluster = use_state(|| None::<Result<Cluster, String>>);
     let nodes = use_state(Vec::<Value>::new);
     let events = use_state(Vec::<String>::new);
+    // Which nodes' event streams are open, in node order.
+    let connected = use_state_eq(Vec::<bool>::new);
     let note = use_state(|| None::<String>);
 
     {
@@ -72,7 +104,16 @@ pub fn live_panel() -> Html {
                     Ok(v) => match v["token"].as_str() {
                         Some(t) => Ok(Cluster {
                             token: t.into(),
-                            events_url: v["replicas"][0]["http"].as_str().map(|h| format!("ws://{h}/events")),
+                            events_urls: v["replicas"]
+                                .as_array()
+                                .map(|rs| {
+                                    rs.iter()
+                                        .filter_map(|r| {
+                                            r["http"].as_str().map(|h| format!("ws://{h}/events"))
+                                        })
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
                         }),
                         None => Err("the server's answer has no token".into()),
                     },
@@ -104,35 +145,43 @@ pub fn live_panel() -> Html {
         });
     }
 
-    // Stream node 0's events.
+    // Stream every node's events; a stream that closed (its node was killed) is opened
+    // again each second, so a restarted node shows up without reloading the page.
     {
-        let events = events.clone();
-        let url = match &*cluster {
-            Some(Ok(c)) => c.events_url.clone(),
-            _ => None,
+        let (events, connected) = (events.clone(), connected.clone());
+        let urls = match &*cluster {
+            Some(Ok(c)) => c.events_urls.clone(),
+            _ => Vec::new(),
         };
-        use_effect_with(url, move |url| {
-            let socket = url.as_ref().and_then(|u| web_sys::WebSocket::new(u).ok()).map(|ws| {
-                let kept = Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
-                let on_message =
-                    Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
-                        let Some(text) = m.data().as_string() else { return };
-                        let Ok(v) = serde_json::from_str::<Value>(&text) else { return };
-                        let line = format!(
-                            "N{} {}: {}",
-                            v["node"].as_u64().unwrap_or(0),
-                            v["kind"].as_str().unwrap_or("?"),
-                            v["text"].as_str().unwrap_or("")
+        use_effect_with(urls, move |urls| {
+            let kept = Rc::new(RefCell::new(Vec::<String>::new()));
+            let sockets: Rc<RefCell<Vec<Option<Socket>>>> =
+                Rc::new(RefCell::new(urls.iter().map(|_| None).collect()));
+            let supervise = {
+                let (urls, sockets) = (urls.clone(), sockets.clone());
+                move || {
+                    let mut open = Vec::with_capacity(urls.len());
+                    for (url, slot) in urls.iter().zip(sockets.borrow_mut().iter_mut()) {
+                        let alive =
+                            slot.as_ref().is_some_and(|s| s.ws.ready_state() <= web_sys::WebSocket::OPEN);
+                        if !alive {
+                            *slot = connect(url, &kept, &events);
+                        }
+                        open.push(
+                            slot.as_ref().is_some_and(|s| s.ws.ready_state() == web_sys::WebSocket::OPEN),
                         );
-                        let mut k = kept.borrow_mut();
-                        k.insert(0, line);
-                        k.truncate(EVENTS);
-                        events.set(k.clone());
-                    });
-                ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                Socket { ws, _on_message: on_message }
+                    }
+                    connected.set(open);
+                }
+            };
+            let interval = (!urls.is_empty()).then(|| {
+                supervise();
+                Interval::new(RECONNECT_MS, supervise)
             });
-            move || drop(socket)
+            move || {
+                drop(interval);
+                sockets.borrow_mut().clear();
+            }
         });
     }
 
@@ -166,11 +215,11 @@ pub fn live_panel() -> Html {
             <>
                 <table class="live-nodes" data-testid="live-nodes">
                     <tr><th>{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th><th>{ "executed" }</th>
-                        <th>{ "state" }</th><th></th></tr>
-                    { for nodes.iter().map(|n| row(n, &act)) }
+                        <th>{ "state" }</th><th title="event stream">{ "events" }</th><th></th></tr>
+                    { for nodes.iter().map(|n| row(n, &connected, &act)) }
                 </table>
                 if let Some(t) = &*note { <p class="hint">{ t.clone() }</p> }
-                <h3>{ "Events at node 0" }</h3>
+                <h3>{ "Events from every node, newest first" }</h3>
                 <ul class="live-events" data-testid="live-events">
                     { for events.iter().map(|e| html! { <li>{ e.clone() }</li> }) }
                 </ul>
@@ -185,8 +234,9 @@ pub fn live_panel() -> Html {
     }
 }
 
-fn row(n: &Value, act: &Callback<(u64, &'static str)>) -> Html {
+fn row(n: &Value, connected: &[bool], act: &Callback<(u64, &'static str)>) -> Html {
     let id = n["id"].as_u64().unwrap_or(0);
+    let streaming = connected.get(id as usize).copied().unwrap_or(false);
     let alive = n["alive"].as_bool().unwrap_or(false);
     let st = &n["status"];
     let text = |k: &str| st[k].as_str().map(String::from).unwrap_or_else(|| st[k].to_string());
@@ -206,6 +256,10 @@ fn row(n: &Value, act: &Callback<(u64, &'static str)>) -> Html {
             <td>{ if alive { text("view") } else { String::new() } }</td>
             <td>{ if alive { text("last_executed") } else { String::new() } }</td>
             <td class="mono">{ digest }</td>
+            <td data-testid="live-stream" data-open={streaming.to_string()}
+                title={if streaming { "streaming its events" } else { "not connected; retrying every second" }}>
+                { if streaming { "●" } else { "○" } }
+            </td>
             <td>{ button }</td>
         </tr>
     }
