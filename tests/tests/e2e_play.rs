@@ -2,8 +2,9 @@
 //! steps, crashes a node through the UI, reopens the share link, and compares the trace
 //! hash the browser (wasm32) computes with the one this process (x86_64) computes.
 //!
-//! A second test runs `void play` with its local native cluster and checks that the page's
-//! live panel streams every node's events and reconnects after a node is killed and restarted.
+//! A second test runs `void play` with its local native cluster: the page's live panel writes
+//! and reads a key through it, streams every node's events, and reconnects after a node is
+//! killed and restarted.
 //!
 //! Needs `VOID_BIN` (set by `cargo xtask test`), a built www/pkg and chromedriver; without
 //! them the test prints why and passes without running.
@@ -353,6 +354,34 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     client.execute("document.querySelector('details.live').open = true;", vec![]).await.expect("opened");
     let open_streams = "document.querySelectorAll('[data-testid=live-stream][data-open=true]').length";
     wait_for(&client, &format!("{open_streams} === 4"), "four open event streams").await;
+
+    // put and get through the page: `void play` relays them to the cluster's gateway.
+    let type_into = |selector: &'static str, text: &'static str| {
+        let client = client.clone();
+        async move {
+            let field =
+                client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+            field.clear().await.expect("cleared");
+            field.send_keys(text).await.expect("typed");
+        }
+    };
+    type_into("[data-testid=live-key]", "colour").await;
+    type_into("[data-testid=live-value]", "teal").await;
+    click(&client, "[data-testid=live-put]").await;
+    let answer = "document.querySelector('[data-testid=live-answer]')";
+    wait_for(
+        &client,
+        &format!("{answer} && {answer}.textContent.startsWith('put') && {answer}.dataset.ok === 'true'"),
+        "the put to be acknowledged",
+    )
+    .await;
+    click(&client, "[data-testid=live-get]").await;
+    wait_for(
+        &client,
+        &format!("{answer}.textContent.startsWith('get') && {answer}.textContent.endsWith(': teal')"),
+        "the get to read the value back",
+    )
+    .await;
 
     // kill -9 node 0 from the page: its stream closes, the others stay.
     let node0 = "[data-testid=live-nodes] tr:nth-child(2)";

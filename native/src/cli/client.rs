@@ -100,8 +100,9 @@ pub fn run(a: ClientArgs) -> CliResult {
     Err(Failure::Other(last_err.unwrap_or_else(|| anyhow::anyhow!("the cluster has no replicas"))))
 }
 
-fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
-    let (code, text, value) = match outcome {
+/// An answer as an exit code (0 done, 1 denied/refused/failed), a line for people and JSON.
+pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
+    match outcome {
         ClientOutcome::Denied(why) => (1, format!("denied: {why}"), json!({"denied": why})),
         ClientOutcome::Error(why) => (1, format!("error: {why}"), json!({"error": why})),
         ClientOutcome::Broadcast(id) => (0, format!("broadcast {id}"), json!({"broadcast": id})),
@@ -119,7 +120,11 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
                 (1, "refused: the request is out of bounds".into(), json!({"refused": true}))
             }
         },
-    };
+    }
+}
+
+fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
+    let (code, text, value) = describe(outcome);
     if a.json {
         let mut v = value;
         v["node"] = json!(node);

@@ -4,8 +4,9 @@
 //! `GET /live/cluster` describes the nodes (their HTTP addresses serve `/status`,
 //! `/metrics` and the `/events` WebSocket) and hands the page a token scoped to this
 //! cluster's live controls; `GET /live/status` gathers every node's `/status`;
-//! `POST /live/node/<i>/kill` (kill -9) and `POST /live/node/<i>/restart` need that token
-//! in `Authorization: Bearer <token>`.
+//! `POST /live/node/<i>/kill` (kill -9), `POST /live/node/<i>/restart` and `POST /live/kv`
+//! (`{"op": "put"|"get"|"delete", "key", "value"}`, sent through the cluster's client gateway
+//! with its admin capability) need that token in `Authorization: Bearer <token>`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,9 +21,14 @@ use serde_json::json;
 use void_core::caps::{Context, Format, Macaroon, Verifier};
 
 use super::Failure;
-use super::cluster::{create, free_base, node_status, running_pid, scratch_dir, signal, spawn_node};
+use super::client::describe;
+use super::cluster::{
+    ADMIN_TOKEN, create, free_base, node_status, running_pid, scratch_dir, signal, spawn_node,
+};
+use crate::node::client::Conn;
 use crate::node::config::{ClusterFile, PbftTunables, Replica};
 use crate::node::store::Fsync;
+use crate::node::wire::ClientOp;
 
 pub struct LiveCluster {
     dir: PathBuf,
@@ -100,6 +106,7 @@ pub fn router(live: Arc<LiveCluster>) -> Router {
         .route("/cluster", get(cluster))
         .route("/status", get(status))
         .route("/node/{id}/{action}", post(act))
+        .route("/kv", post(kv))
         .with_state(live)
 }
 
@@ -162,5 +169,95 @@ async fn act(
     match result {
         Ok(v) => Json(v).into_response(),
         Err(e) => (StatusCode::CONFLICT, Json(json!({"error": e}))).into_response(),
+    }
+}
+
+/// Longest key or value the page may send (the gateway has its own limits too).
+const MAX_KV_BYTES: usize = 4096;
+
+/// The client operation a `/live/kv` body asks for, or what is wrong with it.
+fn kv_op(body: &serde_json::Value) -> Result<ClientOp, String> {
+    let field = |name: &str| -> Result<String, String> {
+        let text = body[name].as_str().ok_or_else(|| format!("field {name:?} is missing or not a string"))?;
+        if text.is_empty() || text.len() > MAX_KV_BYTES {
+            return Err(format!("field {name:?} must have 1..={MAX_KV_BYTES} bytes"));
+        }
+        Ok(text.to_owned())
+    };
+    match body["op"].as_str() {
+        Some("put") => Ok(ClientOp::Put { key: field("key")?, value: field("value")? }),
+        Some("get") => Ok(ClientOp::Get { key: field("key")?, at: None }),
+        Some("delete") => Ok(ClientOp::Delete { key: field("key")? }),
+        Some(other) => Err(format!("field \"op\" is {other:?}; put, get or delete")),
+        None => Err("field \"op\" is missing (put, get or delete)".into()),
+    }
+}
+
+async fn kv(State(l): State<Arc<LiveCluster>>, headers: HeaderMap, body: String) -> Response {
+    if let Err(why) = l.authorized(&headers) {
+        return (StatusCode::FORBIDDEN, Json(json!({"error": why}))).into_response();
+    }
+    let op = match serde_json::from_str::<serde_json::Value>(&body)
+        .map_err(|e| format!("body: {e}"))
+        .and_then(|b| kv_op(&b))
+    {
+        Ok(op) => op,
+        Err(why) => return (StatusCode::BAD_REQUEST, Json(json!({"error": why}))).into_response(),
+    };
+    let token = match std::fs::read_to_string(l.dir.join(ADMIN_TOKEN)) {
+        Ok(t) => t.trim().to_owned(),
+        Err(e) => {
+            let why = format!("the live cluster's admin token: {e}");
+            return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": why}))).into_response();
+        }
+    };
+    // Any replica can take the request; try them in order until one answers.
+    let mut failures = Vec::new();
+    for r in &l.replicas {
+        let attempt = async {
+            let mut c = Conn::connect(r, token.clone()).await?;
+            c.call(op.clone(), None, Duration::from_secs(5)).await
+        };
+        match attempt.await {
+            Ok(resp) => {
+                let (code, text, mut value) = describe(resp.outcome);
+                value["node"] = json!(resp.node);
+                value["text"] = json!(text);
+                value["ok"] = json!(code == 0);
+                return Json(value).into_response();
+            }
+            Err(e) => failures.push(format!("replica {}: {e:#}", r.id)),
+        }
+    }
+    let why = format!("no replica answered: {}", failures.join("; "));
+    (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": why}))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_bodies_become_client_operations() {
+        let put = kv_op(&json!({"op": "put", "key": "k", "value": "v"})).unwrap();
+        assert!(matches!(put, ClientOp::Put { ref key, ref value } if key == "k" && value == "v"));
+        assert!(matches!(kv_op(&json!({"op": "get", "key": "k"})).unwrap(), ClientOp::Get { at: None, .. }));
+        assert!(matches!(kv_op(&json!({"op": "delete", "key": "k"})).unwrap(), ClientOp::Delete { .. }));
+    }
+
+    #[test]
+    fn bad_kv_bodies_are_refused_naming_the_field() {
+        let cases = [
+            (json!({"key": "k"}), "\"op\" is missing"),
+            (json!({"op": "cas", "key": "k"}), "put, get or delete"),
+            (json!({"op": "put", "key": "k"}), "\"value\""),
+            (json!({"op": "get", "key": ""}), "\"key\" must have"),
+            (json!({"op": "get", "key": 7}), "\"key\" is missing or not a string"),
+            (json!({"op": "put", "key": "k", "value": "x".repeat(MAX_KV_BYTES + 1)}), "\"value\" must have"),
+        ];
+        for (body, says) in cases {
+            let err = kv_op(&body).unwrap_err();
+            assert!(err.contains(says), "{body}: {err:?} should say {says:?}");
+        }
     }
 }

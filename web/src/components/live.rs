@@ -21,13 +21,26 @@ const EVENTS: usize = 16;
 /// How often closed event streams are opened again (a killed node may be back).
 const RECONNECT_MS: u32 = 1000;
 
-async fn fetch_json(path: &str, method: &str, token: Option<&str>) -> Result<Value, String> {
+/// Calls `void play`'s `path` (with the live token and a JSON body when given); the
+/// answer's JSON, or its `error`.
+async fn fetch_json(
+    path: &str,
+    method: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Result<Value, String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
+    if let Some(b) = body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(&b.to_string()));
+    }
     let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|e| format!("{e:?}"))?;
     if let Some(t) = token {
         let _ = request.headers().set("Authorization", &format!("Bearer {t}"));
+    }
+    if body.is_some() {
+        let _ = request.headers().set("Content-Type", "application/json");
     }
     let resp = JsFuture::from(window.fetch_with_request(&request)).await.map_err(|e| format!("{e:?}"))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
@@ -100,7 +113,7 @@ pub fn live_panel() -> Html {
         let cluster = cluster.clone();
         use_effect_with((), move |_| {
             wasm_bindgen_futures::spawn_local(async move {
-                let found = match fetch_json("/live/cluster", "GET", None).await {
+                let found = match fetch_json("/live/cluster", "GET", None, None).await {
                     Ok(v) => match v["token"].as_str() {
                         Some(t) => Ok(Cluster {
                             token: t.into(),
@@ -132,7 +145,7 @@ pub fn live_panel() -> Html {
             let poll = move || {
                 let nodes = nodes.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Ok(v) = fetch_json("/live/status", "GET", None).await {
+                    if let Ok(v) = fetch_json("/live/status", "GET", None, None).await {
                         nodes.set(v["nodes"].as_array().cloned().unwrap_or_default());
                     }
                 });
@@ -185,6 +198,36 @@ pub fn live_panel() -> Html {
         });
     }
 
+    // put / get / delete through `void play`, which relays to the cluster's client gateway.
+    let key_ref = use_node_ref();
+    let value_ref = use_node_ref();
+    let answer = use_state(|| None::<(bool, String)>);
+    let kv = {
+        let (cluster, answer) = (cluster.clone(), answer.clone());
+        let (key_ref, value_ref) = (key_ref.clone(), value_ref.clone());
+        Callback::from(move |op: &'static str| {
+            let Some(Ok(c)) = &*cluster else { return };
+            let read =
+                |r: &NodeRef| r.cast::<web_sys::HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            let body = serde_json::json!({"op": op, "key": read(&key_ref), "value": read(&value_ref)});
+            let (token, answer) = (c.token.clone(), answer.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let shown = match fetch_json("/live/kv", "POST", Some(&token), Some(&body)).await {
+                    Ok(v) => {
+                        let text = v["text"].as_str().unwrap_or_default();
+                        let text = match (op, text.is_empty()) {
+                            ("get", true) => "(no value)".to_owned(),
+                            _ => text.to_owned(),
+                        };
+                        (v["ok"].as_bool().unwrap_or(false), format!("{op} → N{}: {text}", v["node"]))
+                    }
+                    Err(e) => (false, format!("{op}: {e}")),
+                };
+                answer.set(Some(shown));
+            });
+        })
+    };
+
     let act = {
         let cluster = cluster.clone();
         let note = note.clone();
@@ -194,7 +237,7 @@ pub fn live_panel() -> Html {
             let note = note.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let path = format!("/live/node/{id}/{action}");
-                let text = match fetch_json(&path, "POST", Some(&token)).await {
+                let text = match fetch_json(&path, "POST", Some(&token), None).await {
                     Ok(_) => format!("node {id}: {action} sent"),
                     Err(e) => format!("node {id}: {e}"),
                 };
@@ -219,6 +262,18 @@ pub fn live_panel() -> Html {
                     { for nodes.iter().map(|n| row(n, &connected, &act)) }
                 </table>
                 if let Some(t) = &*note { <p class="hint">{ t.clone() }</p> }
+                <h3>{ "Key-value store" }</h3>
+                <div class="live-kv">
+                    <input ref={key_ref} data-testid="live-key" placeholder="key" aria-label="key" />
+                    <input ref={value_ref} data-testid="live-value" placeholder="value" aria-label="value" />
+                    <button data-testid="live-put" onclick={let kv = kv.clone(); move |_| kv.emit("put")}>{ "put" }</button>
+                    <button data-testid="live-get" onclick={let kv = kv.clone(); move |_| kv.emit("get")}>{ "get" }</button>
+                    <button data-testid="live-delete" onclick={move |_| kv.emit("delete")}>{ "delete" }</button>
+                </div>
+                if let Some((ok, text)) = &*answer {
+                    <p class={classes!("live-answer", (!ok).then_some("refused"))} data-testid="live-answer"
+                        data-ok={ok.to_string()}>{ text.clone() }</p>
+                }
                 <h3>{ "Events from every node, newest first" }</h3>
                 <ul class="live-events" data-testid="live-events">
                     { for events.iter().map(|e| html! { <li>{ e.clone() }</li> }) }
