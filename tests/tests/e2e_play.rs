@@ -4,7 +4,9 @@
 //!
 //! A second test runs `void play` with its local native cluster: the page's live panel writes
 //! and reads a key through it, streams every node's events, and reconnects after a node is
-//! killed and restarted.
+//! killed and restarted. A third opens the Workbenches page (its own wasm bundle) from the
+//! top bar and checks its macaroon verdict and its annealer's placement (wasm32) against
+//! this process (x86_64).
 //!
 //! Needs `VOID_BIN` (set by `cargo xtask test`), a built www/pkg and chromedriver; without
 //! them the test prints why and passes without running.
@@ -16,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use void_core::sched::{AnnealConfig, Problem, anneal};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -397,6 +400,73 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     wait_for(&client, restart, "the restart button").await;
     click(&client, &format!("{node0} button")).await;
     wait_for(&client, &format!("{open_streams} === 4"), "node 0's stream to reopen").await;
+
+    client.close().await.expect("the session closes");
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+async fn value(client: &Client, selector: &str) -> String {
+    let el = client.find(Locator::Css(selector)).await.unwrap_or_else(|e| panic!("{selector}: {e}"));
+    el.prop("value").await.expect("a value").unwrap_or_default()
+}
+
+async fn wait_for_element(client: &Client, selector: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector} is shown: {e}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workbenches_load_from_void_play_and_agree_with_native_core() {
+    if let Some(why) = missing_prerequisite() {
+        eprintln!("skipping the workbenches end-to-end test: {why}");
+        return;
+    }
+    let bench = workspace().join("www").join("pkg").join("void_web_bench_bg.wasm");
+    assert!(bench.is_file(), "{} is missing: `cargo xtask build-web` builds both bundles", bench.display());
+    let bin = PathBuf::from(std::env::var_os("VOID_BIN").expect("checked above"));
+    let (_play, base) = start_play(&bin);
+    let (_driver, driver_port) = start_chromedriver(&chromedriver().expect("checked above"));
+    let profile =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-bench-profile-{}", std::process::id()));
+    let client = ClientBuilder::native()
+        .capabilities(capabilities(&profile))
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a WebDriver session");
+
+    open(&client, &base).await;
+    click(&client, "[data-testid=view-workbenches]").await;
+    // The benches' bundle is fetched now.
+    wait_for_element(&client, "[data-testid=macaroon-bench]").await;
+    assert_eq!(attr(&client, "[data-testid=mac-verdict]", "data-valid").await, "true");
+
+    click(&client, "[data-testid=bench-scheduler]").await;
+    wait_for_element(&client, "[data-testid=sched-run-anneal]").await;
+    let problem = Problem::from_json(&value(&client, "[data-testid=sched-input]").await).expect("valid");
+    let native = anneal(&problem, &AnnealConfig::for_problem(&problem, 1));
+    let shown: f64 =
+        attr(&client, "[data-testid=sched-run-anneal]", "data-energy").await.parse().expect("a number");
+    let assignment: Vec<u32> = attr(&client, "[data-testid=sched-run-anneal]", "data-assignment")
+        .await
+        .split(',')
+        .map(|n| n.parse().expect("a node index"))
+        .collect();
+    assert_eq!((shown, assignment), (native.best.energy, native.best.assignment), "wasm32 and x86_64 agree");
+
+    click(&client, "[data-testid=bench-causal]").await;
+    wait_for_element(&client, "[data-testid=causal-do]").await;
+    let png = client.screenshot().await.expect("a screenshot");
+    let dir = target_dir().join("e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    std::fs::write(dir.join("workbenches.png"), &png).expect("the screenshot is written");
+
+    click(&client, "[data-testid=view-simulate]").await;
+    wait_for_element(&client, "[data-node]").await;
+    assert!(client.find(Locator::Css("[data-testid=causal-bench]")).await.is_err(), "the benches are gone");
 
     client.close().await.expect("the session closes");
     let _ = std::fs::remove_dir_all(&profile);

@@ -112,7 +112,11 @@ impl Snapshot {
     pub fn replay_command(&self) -> String {
         match self.custom {
             // The scenario lives only in the page: the editor's JSON saved to this file.
-            Some(_) => format!("void sim {}.json --seed {}", file_stem(&self.scenario), self.seed),
+            Some(_) => format!(
+                "void sim {}.json --seed {}",
+                permalink::safe_name(&self.scenario, "scenario"),
+                self.seed
+            ),
             None => format!("void sim {} --seed {}", self.scenario, self.seed),
         }
     }
@@ -122,16 +126,6 @@ impl Snapshot {
 fn pretty(run: &Run) -> Rc<str> {
     // A validated scenario is plain data: serialising it cannot fail.
     Rc::from(serde_json::to_string_pretty(run.scenario()).unwrap_or_default())
-}
-
-/// A file name made of `name`'s letters, digits, `-`, `_` and `.`.
-fn file_stem(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .take(64)
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
-        .collect();
-    if stem.is_empty() { "scenario".into() } else { stem }
 }
 
 /// Everything the user (or the animation clock) can do.

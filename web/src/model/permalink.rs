@@ -22,20 +22,21 @@ pub struct Permalink {
     pub custom: Option<String>,
 }
 
-/// `name` reduced to what the `s` field allows (a custom scenario may be named freely).
-fn link_name(name: &str) -> String {
+/// `name` reduced to letters, digits, `-`, `_` and `.` (what the `s` field and a file name
+/// allow; a custom scenario may be named freely), or `fallback` when nothing is left.
+pub(crate) fn safe_name(name: &str, fallback: &str) -> String {
     let cleaned: String = name
         .chars()
         .take(64)
         .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '-' })
         .collect();
-    if cleaned.is_empty() { "custom".into() } else { cleaned }
+    if cleaned.is_empty() { fallback.into() } else { cleaned }
 }
 
 impl Permalink {
     /// The fragment without the leading `#`.
     pub fn encode(&self) -> String {
-        let mut out = format!("s={}&seed={}&at={}", link_name(&self.scenario), self.seed, self.at);
+        let mut out = format!("s={}&seed={}&at={}", safe_name(&self.scenario, "custom"), self.seed, self.at);
         if !self.faults.is_empty() {
             // Serialising plain enums of numbers and strings cannot fail.
             let json = serde_json::to_vec(&self.faults).unwrap_or_default();
