@@ -5,8 +5,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, TopBar};
-use crate::model::{Action, Model, Permalink};
+use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, Timeline, TopBar};
+use crate::model::{Action, Export, Model, Permalink};
 
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
@@ -160,6 +160,10 @@ pub fn app() -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Notice(None)))
     };
+    let export = {
+        let model = model.clone();
+        Callback::from(move |format: Export| model.export(format))
+    };
     let view = model.view.clone();
     html! {
         <div class="playground">
@@ -188,6 +192,9 @@ pub fn app() -> Html {
             </main>
             <footer class="bottom">
                 <SpaceTime view={view.clone()} />
+                <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
+                    metrics_open={model.metrics_open} imported={model.imported.clone()}
+                    dispatch={dispatch.clone()} export={export} />
                 <EventLine view={view.clone()} />
             </footer>
             if let Some(at) = model.menu {
