@@ -256,7 +256,12 @@ pub fn rehash_jsonl<P: Protocol>(text: &str) -> Result<(u64, String), String> {
         }
         let ev: TraceEvent<P> = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
         if ev.index != sink.count {
-            return Err(format!("line {}: event {} where event {} was expected", n + 1, ev.index, sink.count));
+            return Err(format!(
+                "line {}: event {} where event {} was expected",
+                n + 1,
+                ev.index,
+                sink.count
+            ));
         }
         sink.absorb(&ev);
     }

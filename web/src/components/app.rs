@@ -5,7 +5,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use super::{ClusterView, EventLine, Inspector, Invariants, LivePanel, NodeMenu, SpaceTime, Timeline, TopBar};
+use super::{
+    ClusterView, EventLine, Inspector, Invariants, LivePanel, MetricsDrawer, NodeMenu, SpaceTime, Timeline,
+    TopBar,
+};
 use crate::model::{Action, Export, Model, Permalink};
 
 /// Animation tick while playing (about 60 per second).
@@ -189,6 +192,9 @@ pub fn app() -> Html {
                     <Invariants view={view.clone()} />
                     <LivePanel />
                 </aside>
+                if model.metrics_open {
+                    <MetricsDrawer view={view.clone()} dispatch={dispatch.clone()} />
+                }
             </main>
             <footer class="bottom">
                 <SpaceTime view={view.clone()} />

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::model::{Action, Metrics, Snapshot, histogram};
+use crate::model::{Action, Metrics, Snapshot, histogram, rate_points};
 use crate::palette;
 
 /// Plot width in SVG units (the drawer scales it to its width).
@@ -45,20 +45,25 @@ fn bars(rows: Vec<(String, u64, &'static str, &'static str, Html)>, attr: &'stat
     html! { <svg class="plot" viewBox={format!("0 0 {W} {h}")}>{ for rows }</svg> }
 }
 
-/// Lines of `series` (per bucket) as rates per virtual second.
+/// Deliveries and progress events per virtual second over the time run so far.
 fn rates(m: &Metrics, now_us: u64) -> Html {
-    let t = &m.tally;
-    let secs = t.bucket_us as f64 / 1e6;
-    // Only buckets the run has reached; the current one is partial, so it is left out.
-    let full = ((now_us / t.bucket_us) as usize).min(t.series.len());
-    let series = &t.series[..full];
-    let max = series.iter().map(|(d, p)| (*d).max(*p)).max().unwrap_or(0).max(1) as f64 / secs;
+    let (width_us, points) = rate_points(&m.tally, now_us);
+    if points.len() < 2 {
+        return html! { <p class="hint">{ "too early to plot a rate" }</p> };
+    }
+    let secs = width_us as f64 / 1e6;
+    let max = points.iter().map(|(d, p)| (*d).max(*p)).max().unwrap_or(0).max(1) as f64 / secs;
     let (h, left, bottom) = (90.0, 44.0, 14.0);
-    let n = crate::model::BUCKETS as f64;
+    let n = points.len() as f64;
     let x = |i: usize| left + (W - left - 6.0) * (i as f64 + 0.5) / n;
     let y = |v: u64| 4.0 + (h - bottom - 4.0) * (1.0 - v as f64 / secs / max);
     let line = |pick: fn(&(u64, u64)) -> u64| {
-        series.iter().enumerate().map(|(i, s)| format!("{:.1},{:.1}", x(i), y(pick(s)))).collect::<Vec<_>>().join(" ")
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{:.1},{:.1}", x(i), y(pick(s))))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     html! {
         <svg class="plot rates" viewBox={format!("0 0 {W} {h}")}>
@@ -67,7 +72,7 @@ fn rates(m: &Metrics, now_us: u64) -> Html {
             <text class="tick" x={(left - 4.0).to_string()} y={(h - bottom).to_string()} text-anchor="end">{ "0" }</text>
             <text class="tick" x={left.to_string()} y={(h - 2.0).to_string()}>{ "t=0" }</text>
             <text class="tick" x={(W - 6.0).to_string()} y={(h - 2.0).to_string()} text-anchor="end">
-                { format!("t={:.0} ms", t.bucket_us as f64 * n / 1000.0) }
+                { format!("t={:.0} ms", width_us as f64 * n / 1000.0) }
             </text>
             <polyline class="rate deliveries" points={line(|s| s.0)} />
             <polyline class="rate progress" points={line(|s| s.1)} />
@@ -101,26 +106,31 @@ pub fn metrics_drawer(props: &MetricsDrawerProps) -> Html {
     let kind_attrs = t.by_kind.iter().map(|(kind, c)| {
         html! { <li data-kind={kind.clone()} data-delivered={c.delivered.to_string()} data-dropped={c.dropped.to_string()} hidden=true /> }
     });
-    let rejected: Vec<_> = t
-        .rejected
-        .iter()
-        .map(|(reason, n)| (reason.clone(), *n, "#c0392b", "", html! { { *n } }))
-        .collect();
+    let rejected: Vec<_> =
+        t.rejected.iter().map(|(reason, n)| (reason.clone(), *n, "#c0392b", "", html! { { *n } })).collect();
     let latency = (!t.latencies_us.is_empty()).then(|| {
         let (width, counts) = histogram(&t.latencies_us, LATENCY_BINS);
         let rows = counts
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let label = format!("{:.1}–{:.1} ms", (i as u64 * width) as f64 / 1e3, ((i as u64 + 1) * width) as f64 / 1e3);
+                let label = format!(
+                    "{:.1}–{:.1} ms",
+                    (i as u64 * width) as f64 / 1e3,
+                    ((i as u64 + 1) * width) as f64 / 1e3
+                );
                 (label, *c, "#0072B2", "", html! { { *c } })
             })
             .collect();
         bars(rows, "latency")
     });
     let highlights: &[(&str, &str)] = match props.view.protocol.as_str() {
-        "gossip" => &[("rmr", "RMR (redundancy)"), ("ldh", "LDH (last delivery hop)"), ("reliability", "reliability")],
-        "pbft" => &[("client_latency_p50_ms", "latency p50 (ms)"), ("client_latency_p99_ms", "latency p99 (ms)")],
+        "gossip" => {
+            &[("rmr", "RMR (redundancy)"), ("ldh", "LDH (last delivery hop)"), ("reliability", "reliability")]
+        }
+        "pbft" => {
+            &[("client_latency_p50_ms", "latency p50 (ms)"), ("client_latency_p99_ms", "latency p99 (ms)")]
+        }
         _ => &[],
     };
     html! {

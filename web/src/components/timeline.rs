@@ -8,7 +8,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlAnchorElement, HtmlInputElement};
 use yew::prelude::*;
 
-use super::MetricsDrawer;
 use crate::model::{Action, Export, Imported, Snapshot, Target};
 
 /// One seek slice per frame (about 60 a second).
@@ -144,9 +143,6 @@ pub fn timeline(props: &TimelineProps) -> Html {
             </div>
             if let Some(imported) = &props.imported {
                 <ImportReport imported={imported.clone()} run_events={view.events} dispatch={props.dispatch.clone()} />
-            }
-            if props.metrics_open {
-                <MetricsDrawer view={view.clone()} dispatch={props.dispatch.clone()} />
             }
         </>
     }

@@ -3,59 +3,63 @@
 //! `host {vector clock}`. Vector clocks are rebuilt from the trace's causality: each event
 //! ticks its node's own entry, a delivery first merges the clock of the event that sent it.
 
-use std::collections::BTreeMap;
-
 use void_core::sim::EventView;
 
 /// ShiViz's default log expression (its upload format wants it on the first line).
 pub const SHIVIZ_REGEX: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})";
 
-/// A sparse vector clock: node → events seen of it.
-type Clock = BTreeMap<u32, u64>;
-
 fn host(node: u32) -> String {
     format!("N{node}")
 }
 
-fn clock_json(clock: &Clock) -> String {
-    let parts: Vec<String> = clock.iter().map(|(n, c)| format!("\"{}\":{c}", host(*n))).collect();
+/// The clock as ShiViz reads it: a JSON object of the nodes it has seen.
+fn clock_json(clock: &[u64]) -> String {
+    let parts: Vec<String> =
+        clock.iter().enumerate().filter(|(_, c)| **c > 0).map(|(n, c)| format!("\"N{n}\":{c}")).collect();
     format!("{{{}}}", parts.join(","))
 }
 
-/// The ShiViz log of `events` (a whole trace, in order). `events` is read twice: first to
-/// learn which events sent delivered messages, so only their clocks are kept.
-pub fn shiviz<I>(events: impl Fn() -> I) -> String
+/// The ShiViz log of `events` (a whole trace, in order, `n` events of `nodes` nodes).
+/// `events` is read twice: first to learn which events sent delivered messages, so only
+/// their clocks are kept, and only until their last delivery.
+pub fn shiviz<I>(n: u64, nodes: usize, events: impl Fn() -> I) -> String
 where
     I: Iterator<Item = EventView>,
 {
-    let mut senders: BTreeMap<u64, u32> = BTreeMap::new();
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    // Deliveries still to come of each event's messages.
+    let mut pending = vec![0u32; n];
     for e in events() {
-        if let Some(cause) = e.cause.filter(|_| e.category == "deliver") {
-            *senders.entry(cause).or_default() += 1;
+        if let Some(cause) = e.cause.filter(|_| e.category == "deliver")
+            && let Some(p) = usize::try_from(cause).ok().and_then(|c| pending.get_mut(c))
+        {
+            *p += 1;
         }
     }
     let mut out = format!("{SHIVIZ_REGEX}\n\n");
-    let mut clocks: BTreeMap<u32, Clock> = BTreeMap::new();
-    // Clocks of sending events, dropped once their last delivery merged them.
-    let mut sent: BTreeMap<u64, (Clock, u32)> = BTreeMap::new();
+    let mut clocks: Vec<Vec<u64>> = vec![vec![0; nodes]; nodes];
+    let mut sent: Vec<Option<Vec<u64>>> = vec![None; n];
     for e in events() {
-        let mut clock = clocks.remove(&e.node).unwrap_or_default();
+        let (node, index) = (e.node as usize, e.index as usize);
+        if node >= nodes || index >= n {
+            continue;
+        }
         if e.category == "deliver"
-            && let Some(cause) = e.cause
-            && let Some((theirs, left)) = sent.get_mut(&cause)
+            && let Some(cause) = e.cause.map(|c| c as usize).filter(|c| *c < n)
         {
-            for (n, c) in theirs.iter() {
-                let mine = clock.entry(*n).or_default();
-                *mine = (*mine).max(*c);
+            if let Some(theirs) = &sent[cause] {
+                for (mine, t) in clocks[node].iter_mut().zip(theirs) {
+                    *mine = (*mine).max(*t);
+                }
             }
-            *left -= 1;
-            if *left == 0 {
-                sent.remove(&cause);
+            pending[cause] = pending[cause].saturating_sub(1);
+            if pending[cause] == 0 {
+                sent[cause] = None;
             }
         }
-        *clock.entry(e.node).or_default() += 1;
-        if let Some(deliveries) = senders.get(&e.index) {
-            sent.insert(e.index, (clock.clone(), *deliveries));
+        clocks[node][node] += 1;
+        if pending[index] > 0 {
+            sent[index] = Some(clocks[node].clone());
         }
         let stamp = e.hlc.as_deref().map(|h| format!(" [hlc {h}]")).unwrap_or_default();
         let text = format!("#{} t={}us {}{stamp}", e.index, e.time, e.text).replace(['\n', '\r'], " ");
@@ -63,17 +67,20 @@ where
         out.push('\n');
         out.push_str(&host(e.node));
         out.push(' ');
-        out.push_str(&clock_json(&clock));
+        out.push_str(&clock_json(&clocks[node]));
         out.push('\n');
-        clocks.insert(e.node, clock);
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::model::Run;
+
+    type Clock = BTreeMap<u32, u64>;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -99,14 +106,14 @@ mod tests {
         let mut run = Run::new("pbft-normal", 3, Vec::new()).unwrap();
         while run.event_count() < 400 && run.step() {}
         let n = run.event_count();
-        let log = shiviz(|| (0..n).filter_map(|i| run.event(i)));
+        let log = shiviz(n, run.nodes().len(), || (0..n).filter_map(|i| run.event(i)));
         let entries = entries(&log);
         assert_eq!(entries.len() as u64, n);
         let mut own: BTreeMap<u32, u64> = BTreeMap::new();
         for (i, (node, clock)) in entries.iter().enumerate() {
             let mine = own.entry(*node).or_default();
             *mine += 1;
-            assert_eq!(clock.get(node), Some(mine), "event {i}: the host's entry counts its events");
+            assert_eq!(clock.get(node), Some(&*mine), "event {i}: the host's entry counts its events");
             let e = run.event(i as u64).unwrap();
             if let (Some(cause), "deliver") = (e.cause, e.category.as_str()) {
                 let (sender, theirs) = &entries[cause as usize];

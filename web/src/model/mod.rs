@@ -17,10 +17,10 @@ use void_core::check::Violation;
 use void_core::sim::{EventView, Fault, InFlight, NodeView};
 use yew::Reducible;
 
-pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
 pub use export::{SHIVIZ_REGEX, shiviz};
+pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
 pub use run::{MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, Target, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X};
-pub use tally::{BUCKETS, KindCount, Tally, histogram, progress_kind};
+pub use tally::{KindCount, PLOT_POINTS, Tally, histogram, progress_kind, rate_points};
 
 /// Queue items one slice of a seek handles; slices run one per frame, so going far back
 /// (simulated again from the seed) never freezes the page.
@@ -492,7 +492,7 @@ impl Model {
             Export::TraceJsonl => run.trace_jsonl(),
             Export::ShiViz => {
                 let n = run.event_count();
-                shiviz(|| (0..n).filter_map(|i| run.event(i)))
+                shiviz(n, run.nodes().len(), || (0..n).filter_map(|i| run.event(i)))
             }
         }
     }
