@@ -11,8 +11,8 @@ use crate::palette;
 /// Plot width in SVG units (the drawer scales it to its width).
 const W: f64 = 360.0;
 const BAR_H: f64 = 15.0;
-const LABEL_W: f64 = 112.0;
-const COUNT_W: f64 = 70.0;
+const LABEL_W: f64 = 104.0;
+const COUNT_W: f64 = 112.0;
 /// Bins of the latency histogram.
 const LATENCY_BINS: usize = 12;
 

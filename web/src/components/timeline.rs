@@ -4,7 +4,6 @@
 use std::rc::Rc;
 
 use gloo_timers::callback::Interval;
-use wasm_bindgen::JsCast;
 use web_sys::{HtmlAnchorElement, HtmlInputElement};
 use yew::prelude::*;
 
@@ -63,12 +62,14 @@ pub fn timeline(props: &TimelineProps) -> Html {
             }
         })
     };
-    let download = |format: Export, name: String, mime: &'static str| {
+    let jsonl_link = use_node_ref();
+    let shiviz_link = use_node_ref();
+    let download = |format: Export, name: String, mime: &'static str, link: NodeRef| {
         let export = props.export.clone();
         let dispatch = props.dispatch.clone();
         Callback::from(move |e: MouseEvent| {
             // The link's own click downloads; its address is filled in just before.
-            let Some(link) = e.current_target().and_then(|t| t.dyn_into::<HtmlAnchorElement>().ok()) else {
+            let Some(link) = link.cast::<HtmlAnchorElement>() else {
                 return;
             };
             link.set_download(&name);
@@ -128,11 +129,11 @@ pub fn timeline(props: &TimelineProps) -> Html {
                     <button data-testid="metrics-toggle" class={classes!(props.metrics_open.then_some("on"))}
                         onclick={toggle_metrics} aria-pressed={props.metrics_open.to_string()}
                         title="plots of this run so far">{ "metrics" }</button>
-                    <a data-testid="export-jsonl" class="button" href="#" role="button"
-                        onclick={download(Export::TraceJsonl, format!("{stem}.jsonl"), "application/x-ndjson")}
+                    <a data-testid="export-jsonl" class="button" href="#" role="button" ref={jsonl_link.clone()}
+                        onclick={download(Export::TraceJsonl, format!("{stem}.jsonl"), "application/x-ndjson", jsonl_link)}
                         title="the trace as JSON lines, as `void sim --dump-trace` writes it">{ "⤓ trace" }</a>
-                    <a data-testid="export-shiviz" class="button" href="#" role="button"
-                        onclick={download(Export::ShiViz, format!("{stem}.shiviz.log"), "text/plain")}
+                    <a data-testid="export-shiviz" class="button" href="#" role="button" ref={shiviz_link.clone()}
+                        onclick={download(Export::ShiViz, format!("{stem}.shiviz.log"), "text/plain", shiviz_link)}
                         title="the trace with vector clocks, for ShiViz">{ "⤓ ShiViz" }</a>
                     <label class="button" title="check a JSON-lines trace against this run">
                         { "import…" }
