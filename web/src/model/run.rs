@@ -331,7 +331,7 @@ impl Run {
         }
         faults.push(fault.clone());
         // Built and checked before anything changes, so a refused fault leaves the run as it was.
-        let sim = Self::build(&self.base, self.seed, &faults).map_err(|e| format!("{e}"))?;
+        let sim = Self::build(&self.base, self.seed, &faults)?;
         self.sim = sim;
         self.faults = faults;
         self.steps = 0;
