@@ -152,3 +152,26 @@ fn dump_trace_writes_one_json_event_per_line() {
     }
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn dump_trace_is_the_shared_writer_and_reads_back_to_the_trace_hash() {
+    use void_core::sim;
+    let path = std::env::temp_dir().join(format!("void-trace-bytes-{}.jsonl", std::process::id()));
+    let Some(out) =
+        void(&["sim", "pbft-byzantine", "--seed", "4", "--dump-trace", path.to_str().unwrap(), "--json"])
+    else {
+        return;
+    };
+    let summary = last_json(&out);
+    let written = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let scenario = sim::Scenario::from_json(sim::load_builtin("pbft-byzantine").unwrap()).unwrap();
+    let mut run = sim::build(&scenario, 4, true).unwrap();
+    run.run_to_end();
+    // The playground exports with `trace_jsonl` too: the same bytes for the same run.
+    assert!(written == sim::trace_jsonl(&*run).into_bytes(), "the CLI and the shared writer differ");
+    let text = String::from_utf8(written).unwrap();
+    let (events, hash) = sim::rehash_trace("pbft", &text).unwrap();
+    assert_eq!(Some(events), summary["events"].as_u64());
+    assert_eq!(Some(hash.as_str()), summary["trace_hash"].as_str());
+}

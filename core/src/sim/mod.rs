@@ -13,7 +13,9 @@ mod trace;
 mod world;
 
 pub use network::{Latency, NetworkSpec};
-pub use registry::{BuiltinScenario, PROTOCOLS, build, builtin, builtin_names, load_builtin};
+pub use registry::{
+    BuiltinScenario, PROTOCOLS, build, builtin, builtin_names, load_builtin, rehash_trace, trace_jsonl,
+};
 pub use scenario::{
     ClockSpec, Fault, HLC_EPOCH_US, MAX_NODES, MAX_SCENARIO_BYTES, NodeCount, Scenario, ScenarioError,
     de_probability, ms_to_us,

@@ -246,6 +246,28 @@ impl<P: Protocol> TraceSink<P> {
     }
 }
 
+/// Reads a trace written as JSON lines (`void sim --dump-trace`, the playground's export)
+/// and hashes it exactly as the simulator did: event count and `trace_hash`.
+pub fn rehash_jsonl<P: Protocol>(text: &str) -> Result<(u64, String), String> {
+    let mut sink = TraceSink::<P>::new(false);
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ev: TraceEvent<P> = serde_json::from_str(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+        if ev.index != sink.count {
+            return Err(format!(
+                "line {}: event {} where event {} was expected",
+                n + 1,
+                ev.index,
+                sink.count
+            ));
+        }
+        sink.absorb(&ev);
+    }
+    Ok((sink.count, hex(&sink.hash())))
+}
+
 /// Lower-case hex of a hash.
 pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -179,11 +179,8 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
     sim.run_to_end();
     let outcome = sim.outcome();
     if let Some(w) = dump.as_mut() {
-        for i in 0..sim.event_count() {
-            if let Some(line) = sim.event_json(i) {
-                writeln!(w, "{line}")?;
-            }
-        }
+        // The playground's export writes the same bytes with the same function.
+        w.write_all(sim::trace_jsonl(&*sim).as_bytes())?;
         w.flush()?;
     }
     let replay = replay_command(loaded, args.nodes, seed);

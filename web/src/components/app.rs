@@ -6,10 +6,10 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use super::{
-    ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, NodeMenu, ScenarioEditor, SpaceTime,
-    TopBar,
+    ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, MetricsDrawer, NodeMenu,
+    ScenarioEditor, SpaceTime, Timeline, TopBar,
 };
-use crate::model::{Action, Model, Permalink};
+use crate::model::{Action, Export, Model, Permalink};
 use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
 
 /// Animation tick while playing (about 60 per second).
@@ -182,6 +182,10 @@ pub fn app() -> Html {
         let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Notice(None)))
     };
+    let export = {
+        let model = model.clone();
+        Callback::from(move |format: Export| model.export(format))
+    };
     let on_page = {
         let (page, dispatch) = (page.clone(), dispatch.clone());
         Callback::from(move |next: Page| {
@@ -221,9 +225,15 @@ pub fn app() -> Html {
                         seed={view.seed} dispatch={dispatch.clone()} />
                     <LivePanel />
                 </aside>
+                if model.metrics_open {
+                    <MetricsDrawer view={view.clone()} dispatch={dispatch.clone()} />
+                }
             </main>
             <footer class="bottom">
                 <SpaceTime view={view.clone()} />
+                <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
+                    metrics_open={model.metrics_open} imported={model.imported.clone()}
+                    dispatch={dispatch.clone()} export={export} />
                 <EventLine view={view.clone()} />
             </footer>
             if let Some(at) = model.menu {

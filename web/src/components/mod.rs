@@ -9,7 +9,9 @@ mod inspector;
 mod invariants;
 mod live;
 mod menu;
+mod metrics;
 mod spacetime;
+mod timeline;
 mod topbar;
 
 pub use app::App;
@@ -20,5 +22,7 @@ pub use inspector::Inspector;
 pub use invariants::Invariants;
 pub use live::LivePanel;
 pub use menu::{LinkMenu, NodeMenu};
+pub use metrics::MetricsDrawer;
 pub use spacetime::SpaceTime;
+pub use timeline::Timeline;
 pub use topbar::TopBar;

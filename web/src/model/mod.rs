@@ -2,20 +2,34 @@
 //! [`Action`]s. `Model` implements Yew's `Reducible` but is plain Rust, so every rule is
 //! tested without a browser.
 
+mod export;
 mod permalink;
 mod run;
+mod tally;
 #[cfg(test)]
 mod tests;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use void_core::check::Violation;
 use void_core::sim::{EventView, Fault, InFlight, NodeView};
 use yew::Reducible;
 
+pub use export::{SHIVIZ_REGEX, shiviz};
 pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
-pub use run::{LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X};
+pub use run::{
+    LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, Target, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X,
+};
+pub use tally::{KindCount, PLOT_POINTS, Tally, histogram, progress_kind, rate_points};
+
+/// Queue items one slice of a seek handles; slices run one per frame, so going far back
+/// (simulated again from the seed) never freezes the page.
+pub const SEEK_STEPS_PER_SLICE: u32 = 4_000;
+
+/// Largest trace file the page reads.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Events kept for the event list and the space-time diagram.
 pub const RECENT_EVENTS: u64 = 60;
@@ -69,6 +83,80 @@ pub struct Snapshot {
     pub sides: Vec<u32>,
     /// Link faults in force: (from, to, both ways, what they do).
     pub broken_links: Vec<(u32, u32, bool, String)>,
+    /// The metrics drawer's figures, computed only while it is open.
+    pub metrics: Option<Rc<Metrics>>,
+}
+
+/// What the metrics drawer shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    pub tally: Tally,
+    /// The protocol's own figures (the `metrics` of `void sim --json`).
+    pub protocol: BTreeMap<String, f64>,
+}
+
+/// A trace file the user opened (JSON lines, as exported), compared with the run line by
+/// line. Opening it takes the run to the trace's end when the two agree so far, so the
+/// diagram and the scrubber replay it; its hash is then the run's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    pub name: String,
+    pub events: u64,
+    /// The trace's hash, known once the run reached exactly its end with every event equal.
+    pub hash: Option<String>,
+    /// Leading events identical to the run's (the same JSON line).
+    pub agree: u64,
+    /// Events of the run compared: the trace's length or the run's, whichever is shorter.
+    pub compared: u64,
+    text: Rc<str>,
+}
+
+impl Imported {
+    /// Checks that every line of `text` is a trace event, in order.
+    fn read(name: String, text: Rc<str>) -> Result<Imported, String> {
+        let mut events = 0u64;
+        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| format!("{name}, line {}: not JSON: {e}", n + 1))?;
+            let index = v.get("index").and_then(|i| i.as_u64());
+            if index != Some(events) || v.get("kind").is_none() {
+                return Err(format!(
+                    "{name}, line {}: not event {events} of a trace (JSON lines as `void sim --dump-trace` writes)",
+                    n + 1
+                ));
+            }
+            events += 1;
+        }
+        Ok(Imported { name, events, hash: None, agree: 0, compared: 0, text })
+    }
+
+    /// Every event of the trace is the run's.
+    pub fn matches(&self) -> bool {
+        self.agree == self.events
+    }
+
+    fn compare(&mut self, run: &Run) {
+        let lines = self.text.lines().filter(|l| !l.trim().is_empty());
+        let (mut agree, mut compared) = (0, 0);
+        for (i, line) in (0..run.event_count()).zip(lines) {
+            compared += 1;
+            if agree == i && run.event_json(i).as_deref() == Some(line) {
+                agree += 1;
+            }
+        }
+        self.agree = agree;
+        self.compared = compared;
+        self.hash = (agree == self.events && run.event_count() == self.events).then(|| run.trace_hash());
+    }
+}
+
+/// What can be downloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// JSON lines, one event each (`void sim --dump-trace`).
+    TraceJsonl,
+    /// ShiViz's log format with vector clocks.
+    ShiViz,
 }
 
 impl Snapshot {
@@ -94,6 +182,7 @@ impl Snapshot {
             network_faults: run.active_network_faults(),
             sides: run.sides(),
             broken_links: run.broken_links(),
+            metrics: None,
         }
     }
 
@@ -178,6 +267,20 @@ pub enum Action {
     /// Show a short note (e.g. the link was copied), or clear it.
     Notice(Option<String>),
     DismissError,
+    /// Go to the first step boundary at or after this event index (the timeline scrubber),
+    /// simulating again from the seed when it lies behind.
+    Seek(u64),
+    /// The next slice of a seek in progress (one per animation frame).
+    SeekSlice,
+    /// Open or close the metrics drawer.
+    ToggleMetrics,
+    /// A trace file read by the page: its name and text.
+    Import {
+        name: String,
+        text: Rc<str>,
+    },
+    /// Forget the imported trace.
+    CloseImport,
 }
 
 #[derive(Clone)]
@@ -200,6 +303,12 @@ pub struct Model {
     pub scenario_error: Option<String>,
     /// The current scenario as pretty JSON (taken when a run is loaded, for the editor).
     pub scenario_text: Rc<str>,
+    /// Where a seek in progress is going.
+    pub seeking: Option<Target>,
+    /// The furthest event this branch of the run reached: the scrubber's end.
+    pub high_water: u64,
+    pub metrics_open: bool,
+    pub imported: Option<Rc<Imported>>,
 }
 
 impl PartialEq for Model {
@@ -215,6 +324,10 @@ impl PartialEq for Model {
             && self.notice == other.notice
             && self.scenario_error == other.scenario_error
             && Rc::ptr_eq(&self.scenario_text, &other.scenario_text)
+            && self.seeking == other.seeking
+            && self.high_water == other.high_water
+            && self.metrics_open == other.metrics_open
+            && self.imported == other.imported
     }
 }
 
@@ -235,6 +348,7 @@ impl Model {
         let view = Rc::new(Snapshot::of(&run));
         let scenario_text = pretty(&run);
         Model {
+            high_water: view.events,
             display_us: view.now_us,
             run: Rc::new(RefCell::new(run)),
             view,
@@ -247,6 +361,9 @@ impl Model {
             notice: None,
             scenario_error: None,
             scenario_text,
+            seeking: None,
+            metrics_open: false,
+            imported: None,
         }
     }
 
@@ -293,30 +410,34 @@ impl Model {
             Action::TogglePlay => self.playing = !self.playing && !self.view.finished,
             Action::Step => {
                 self.playing = false;
+                self.seeking = None;
                 self.run.borrow_mut().step();
             }
             Action::StepBack => {
-                self.playing = false;
-                let result = self.run.borrow_mut().step_back();
-                if let Err(e) = result {
-                    self.error = Some(e);
-                }
-                self.display_us = 0;
+                let target = self.run.borrow().step_back_target();
+                self.seek(target);
             }
             Action::Restart => {
-                self.playing = false;
-                let result = self.run.borrow_mut().restart();
-                if let Err(e) = result {
-                    self.error = Some(e);
-                }
-                self.display_us = 0;
+                let target = Target::Steps(self.run.borrow().origin());
+                self.seek(target);
+            }
+            Action::Seek(event) => self.seek(Target::Event(event)),
+            Action::SeekSlice => match self.seeking {
+                Some(target) => self.seek_slice(target),
+                None => changed = false,
+            },
+            Action::ToggleMetrics => self.metrics_open = !self.metrics_open,
+            Action::Import { name, text } => self.import(name, text),
+            Action::CloseImport => {
+                self.imported = None;
+                changed = false;
             }
             Action::SetSpeed(s) => {
                 self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { 1.0 };
                 changed = false;
             }
             Action::Tick { real_ms } => {
-                if self.playing {
+                if self.playing && self.seeking.is_none() {
                     let shown = self.run.borrow_mut().advance(self.display_us, real_ms, self.speed);
                     self.display_us = shown;
                 } else {
@@ -339,13 +460,20 @@ impl Model {
             }
             Action::Inject { node, fault } => {
                 self.menu = None;
-                let result = self.run.borrow_mut().inject(node, fault);
+                self.seeking = None;
+                let result = {
+                    let mut run = self.run.borrow_mut();
+                    // Gone back before faults added later: they belong to the future being
+                    // left, so the run forks (simulated again from the seed without them).
+                    if run.future_faults() > 0 { run.fork(node, fault) } else { run.inject(node, fault) }
+                };
                 match result {
                     Ok(fault) => self.reach(fault.at_us()),
                     Err(e) => self.error = Some(format!("node {node}: {e}")),
                 }
             }
             Action::Partition(group) => {
+                self.seeking = None;
                 let result = self.run.borrow_mut().partition(&group);
                 match result {
                     Ok(fault) => self.reach(fault.at_us()),
@@ -360,6 +488,7 @@ impl Model {
             }
             Action::BreakLink { a, b, fault } => {
                 self.link_menu = None;
+                self.seeking = None;
                 let result = self.run.borrow_mut().break_link(a, b, fault);
                 match result {
                     Ok(fault) => self.reach(fault.at_us()),
@@ -367,6 +496,7 @@ impl Model {
                 }
             }
             Action::Heal => {
+                self.seeking = None;
                 let result = self.run.borrow_mut().heal();
                 match result {
                     Ok(Some(at)) => self.reach(at),
@@ -392,17 +522,22 @@ impl Model {
         }
     }
 
-    /// Lets a fault just added happen now, so the view shows its effect at once. Faults
-    /// sort first among the items of their instant, so the step that reaches `at_us` is
-    /// the fault's own.
+    /// Lets a fault just added happen now, so the view shows its effect at once (a playing
+    /// run plays on). A fault added after going back forked the run: the scrubber then ends
+    /// where it is.
     fn reach(&mut self, at_us: u64) {
-        let mut run = self.run.borrow_mut();
-        while run.now_us() < at_us && run.step() {}
-        self.display_us = run.now_us();
+        if self.run.borrow().event_count() < self.high_water {
+            self.high_water = 0;
+        }
+        let playing = self.playing;
+        self.seek(Target::Time(at_us));
+        self.playing = playing;
+        self.display_us = self.run.borrow().now_us();
     }
 
     fn replace(&mut self, run: Run) {
         self.scenario_text = pretty(&run);
+        self.high_water = run.event_count();
         self.run = Rc::new(RefCell::new(run));
         self.playing = false;
         self.display_us = 0;
@@ -410,13 +545,79 @@ impl Model {
         self.menu = None;
         self.link_menu = None;
         self.error = None;
+        self.seeking = None;
+        self.imported = None;
+    }
+
+    /// Starts going to `target` and takes its first slice now: a short seek is over at once,
+    /// a long one goes on one slice per frame ([`Action::SeekSlice`]).
+    fn seek(&mut self, target: Target) {
+        self.playing = false;
+        let result = self.run.borrow_mut().begin_seek(target);
+        match result {
+            Ok(()) => {
+                self.display_us = 0;
+                self.seek_slice(target);
+            }
+            Err(e) => {
+                self.error = Some(e);
+                self.seeking = None;
+            }
+        }
+    }
+
+    fn seek_slice(&mut self, target: Target) {
+        let done = self.run.borrow_mut().seek_some(target, SEEK_STEPS_PER_SLICE);
+        self.seeking = (!done).then_some(target);
+        if done && let Some(imported) = self.imported.as_mut() {
+            Rc::make_mut(imported).compare(&self.run.borrow());
+        }
+    }
+
+    /// Reads `text` as a trace, compares it with the run and, when they agree so far, goes
+    /// to the trace's end.
+    fn import(&mut self, name: String, text: Rc<str>) {
+        if text.len() > MAX_IMPORT_BYTES {
+            self.error = Some(format!("{name}: {} bytes, more than the {MAX_IMPORT_BYTES} read", text.len()));
+            return;
+        }
+        match Imported::read(name, text) {
+            Ok(mut imported) => {
+                imported.compare(&self.run.borrow());
+                let go = imported.agree == imported.compared && imported.events != self.view.events;
+                let end = imported.events;
+                self.imported = Some(Rc::new(imported));
+                if go {
+                    self.seek(Target::Event(end));
+                }
+            }
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// The run's trace in `format`, for a download.
+    pub fn export(&self, format: Export) -> String {
+        let run = self.run.borrow();
+        match format {
+            Export::TraceJsonl => run.trace_jsonl(),
+            Export::ShiViz => {
+                let n = run.event_count();
+                shiviz(n, run.nodes().len(), || (0..n).filter_map(|i| run.event(i)))
+            }
+        }
     }
 
     fn refresh(&mut self) {
-        let view = Snapshot::of(&self.run.borrow());
+        let mut view = Snapshot::of(&self.run.borrow());
         if view.finished || view.violation.is_some() {
             self.playing = false;
         }
+        if self.metrics_open {
+            let mut run = self.run.borrow_mut();
+            let tally = run.tally().clone();
+            view.metrics = Some(Rc::new(Metrics { tally, protocol: run.metrics() }));
+        }
+        self.high_water = self.high_water.max(view.events);
         // Paused between two items, the picture stays where the clock stopped.
         self.display_us = self.display_us.max(view.now_us);
         self.view = Rc::new(view);

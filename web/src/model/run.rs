@@ -2,7 +2,11 @@
 //! user added, and the position reached. Everything here is plain Rust (no browser), so
 //! the rules of stepping, stepping back and injecting are tested natively too.
 
+use std::collections::BTreeMap;
+
 use void_core::sim::{self, AnySim, EventView, Fault, InFlight, NodeView, Scenario};
+
+use super::tally::Tally;
 
 /// Virtual microseconds that pass per real millisecond at speed 1×: one virtual
 /// millisecond takes a tenth of a second, slow enough to follow single messages.
@@ -53,6 +57,17 @@ impl LinkFault {
     }
 }
 
+/// A position to seek to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The first step boundary at or after this event index (the scrubber, permalinks).
+    Event(u64),
+    /// This many queue items handled since the start (step back, restart).
+    Steps(u64),
+    /// The first item at or after this virtual time (a fault just added).
+    Time(u64),
+}
+
 pub struct Run {
     pub name: String,
     pub seed: u64,
@@ -67,6 +82,8 @@ pub struct Run {
     /// Steps that boot the cluster at t = 0; runs begin (and step back no further than)
     /// here, so the first picture shows the nodes up rather than not yet started.
     origin: u64,
+    /// The metrics drawer's counts, brought up to date when asked for.
+    tally: Tally,
 }
 
 impl Run {
@@ -99,7 +116,8 @@ impl Run {
             return Err(format!("{} faults given; at most {MAX_USER_FAULTS} are allowed", faults.len()));
         }
         let sim = Self::build(&base, seed, &faults)?;
-        let mut run = Run { name, seed, base, custom, faults, sim, steps: 0, origin: 0 };
+        let tally = Tally::new(&base.protocol, base.duration_us());
+        let mut run = Run { name, seed, base, custom, faults, sim, steps: 0, origin: 0, tally };
         run.boot();
         run.origin = run.steps;
         Ok(run)
@@ -172,6 +190,37 @@ impl Run {
         self.sim.event(index)
     }
 
+    /// A recorded event as its JSON line (the `--dump-trace` format).
+    pub fn event_json(&self, index: u64) -> Option<String> {
+        self.sim.event_json(index)
+    }
+
+    /// The trace so far as JSON lines: the bytes `void sim --dump-trace` writes.
+    pub fn trace_jsonl(&self) -> String {
+        sim::trace_jsonl(&*self.sim)
+    }
+
+    /// The protocol's own figures so far (what `void sim --json` reports as `metrics`).
+    pub fn metrics(&self) -> BTreeMap<String, f64> {
+        self.sim.outcome().metrics
+    }
+
+    /// The drawer's counts, brought up to the current event.
+    pub fn tally(&mut self) -> &Tally {
+        for i in self.tally.upto..self.sim.event_count() {
+            if let Some(e) = self.sim.event(i) {
+                let sim = &self.sim;
+                self.tally.add(&e, || sim.event_json(i));
+            }
+        }
+        &self.tally
+    }
+
+    /// Queue items that boot the cluster: the first position.
+    pub fn origin(&self) -> u64 {
+        self.origin
+    }
+
     /// Virtual time of the next queued item, if any.
     pub fn next_time(&self) -> Option<u64> {
         self.sim.next_time()
@@ -199,13 +248,73 @@ impl Run {
 
     /// Goes back one queue item by simulating again from the seed (deterministic).
     pub fn step_back(&mut self) -> Result<(), String> {
-        let target = self.steps.saturating_sub(1).max(self.origin);
-        self.rebuild_to_steps(target)
+        let target = self.step_back_target();
+        self.seek_now(target)
+    }
+
+    /// Where [`Run::step_back`] goes.
+    pub fn step_back_target(&self) -> Target {
+        Target::Steps(self.steps.saturating_sub(1))
     }
 
     /// Restarts from the seed, keeping the user's faults.
     pub fn restart(&mut self) -> Result<(), String> {
-        self.rebuild_to_steps(self.origin)
+        self.seek_now(Target::Steps(self.origin))
+    }
+
+    /// Goes to `target` in one go (tests, and short seeks).
+    pub fn seek_now(&mut self, target: Target) -> Result<(), String> {
+        self.begin_seek(target)?;
+        while !self.seek_some(target, u32::MAX) {}
+        Ok(())
+    }
+
+    /// Prepares going to `target`: when it lies behind, the run starts again from the seed
+    /// (the same seed and faults give the same events). Then [`Run::seek_some`] moves on.
+    pub fn begin_seek(&mut self, target: Target) -> Result<(), String> {
+        let behind = match target {
+            Target::Event(k) => k < self.event_count(),
+            Target::Steps(s) => s < self.steps,
+            Target::Time(t) => t < self.now_us(),
+        };
+        if behind {
+            self.sim = Self::build(&self.base, self.seed, &self.faults)?;
+            self.steps = 0;
+            self.tally = Tally::new(&self.base.protocol, self.base.duration_us());
+        }
+        Ok(())
+    }
+
+    /// Handles at most `budget` queue items towards `target` (a page stays responsive by
+    /// seeking in slices). True once there, or once the run is over.
+    pub fn seek_some(&mut self, target: Target, budget: u32) -> bool {
+        for _ in 0..budget {
+            if !self.short_of(target) {
+                return true;
+            }
+            if !self.step() {
+                return true;
+            }
+        }
+        !self.short_of(target) || self.is_finished()
+    }
+
+    /// Not yet at `target`. Never before the boot steps: positions start there.
+    fn short_of(&self, target: Target) -> bool {
+        self.steps < self.origin
+            || match target {
+                Target::Event(k) => self.event_count() < k,
+                Target::Steps(s) => self.steps < s,
+                // Faults sort first among the items of their instant, so the step that
+                // reaches `t` is a fault's own when one is due then.
+                Target::Time(t) => self.now_us() < t,
+            }
+    }
+
+    /// User faults scheduled after now: ones added before going back in time.
+    pub fn future_faults(&self) -> usize {
+        let now = self.now_us();
+        self.faults.iter().filter(|f| f.at_us() > now).count()
     }
 
     /// Queue items handled since the start.
@@ -216,13 +325,6 @@ impl Run {
     /// True at the first position of the run (nothing to step back to).
     pub fn at_origin(&self) -> bool {
         self.steps <= self.origin
-    }
-
-    fn rebuild_to_steps(&mut self, target: u64) -> Result<(), String> {
-        self.sim = Self::build(&self.base, self.seed, &self.faults)?;
-        self.steps = 0;
-        while self.steps < target && self.step() {}
-        Ok(())
     }
 
     /// Runs forward to the first step boundary at or after event index `at` (the
@@ -259,9 +361,63 @@ impl Run {
     }
 
     /// Adds `fault` for `node` one microsecond from now and records it for the permalink.
+    /// Does not move the run: the caller runs to the fault's time.
     pub fn inject(&mut self, node: u32, fault: UserFault) -> Result<Fault, String> {
-        self.room_for(1)?;
-        let at_ms = next_instant_ms(self.now_us());
+        let fault = Self::user_fault(self.now_us(), node, fault)?;
+        self.add(vec![fault])
+    }
+
+    /// Forks the run here: the user's faults still ahead (added before going back) are
+    /// dropped, `fault` is added one microsecond from now, and the run starts again from the
+    /// seed; the caller seeks to the returned fault's time, which replays the same events up
+    /// to here. The fault schedule (and so the permalink) holds the fork.
+    pub fn fork(&mut self, node: u32, fault: UserFault) -> Result<Fault, String> {
+        let fault = Self::user_fault(self.now_us(), node, fault)?;
+        self.fork_with(vec![fault])
+    }
+
+    /// Adds `new` to the running simulation; returns the first of them.
+    fn add(&mut self, new: Vec<Fault>) -> Result<Fault, String> {
+        self.room_for(new.len())?;
+        let first = new.first().cloned().ok_or("no fault to add")?;
+        for fault in new {
+            self.sim.inject(fault.clone()).map_err(|e| e.to_string())?;
+            self.faults.push(fault);
+        }
+        Ok(first)
+    }
+
+    /// [`Run::fork`] with faults already built; returns the first of `new`.
+    fn fork_with(&mut self, new: Vec<Fault>) -> Result<Fault, String> {
+        let now = self.now_us();
+        let first = new.first().cloned().ok_or("no fault to add")?;
+        let mut faults: Vec<Fault> = self.faults.iter().filter(|f| f.at_us() <= now).cloned().collect();
+        if faults.len() + new.len() > MAX_USER_FAULTS {
+            return Err(format!("a run keeps at most {MAX_USER_FAULTS} added faults"));
+        }
+        faults.extend(new);
+        self.restart_with(faults)?;
+        Ok(first)
+    }
+
+    /// Adds `new` here: forks when faults added before going back lie ahead, else adds.
+    fn place(&mut self, new: Vec<Fault>) -> Result<Fault, String> {
+        if self.future_faults() > 0 { self.fork_with(new) } else { self.add(new) }
+    }
+
+    /// Starts the run again from the seed with `faults` (checked before anything changes, so
+    /// a refused schedule leaves the run as it was).
+    fn restart_with(&mut self, faults: Vec<Fault>) -> Result<(), String> {
+        let sim = Self::build(&self.base, self.seed, &faults)?;
+        self.sim = sim;
+        self.faults = faults;
+        self.steps = 0;
+        self.tally = Tally::new(&self.base.protocol, self.base.duration_us());
+        Ok(())
+    }
+
+    fn user_fault(now_us: u64, node: u32, fault: UserFault) -> Result<Fault, String> {
+        let at_ms = next_instant_ms(now_us);
         let fault = match fault {
             UserFault::Crash => Fault::Crash { at_ms, node },
             UserFault::Restart => Fault::Restart { at_ms, node },
@@ -274,12 +430,6 @@ impl Run {
                 Fault::Misbehave { at_ms, node, behaviour }
             }
         };
-        self.add(fault)
-    }
-
-    fn add(&mut self, fault: Fault) -> Result<Fault, String> {
-        self.sim.inject(fault.clone()).map_err(|e| e.to_string())?;
-        self.faults.push(fault.clone());
         Ok(fault)
     }
 
@@ -308,10 +458,9 @@ impl Run {
         if members.is_empty() || members.len() as u32 == n {
             return Err("a partition needs some nodes on each side: select some, not all".into());
         }
-        self.room_for(1)?;
         let at_ms = next_instant_ms(self.now_us());
         let heal_ms = self.end_ms().max(at_ms);
-        self.add(Fault::Partition { at_ms, heal_ms, groups: vec![members] })
+        self.place(vec![Fault::Partition { at_ms, heal_ms, groups: vec![members] }])
     }
 
     /// Breaks the link between `a` and `b` in both directions from the next instant until
@@ -324,7 +473,6 @@ impl Run {
         if a == b {
             return Err("a link joins two different nodes".into());
         }
-        self.room_for(2)?;
         let (drop, duplicate, delay_ms) = match kind {
             LinkFault::Cut => (1.0, 0.0, 0.0),
             LinkFault::Lossy(p) => (p, 0.0, 0.0),
@@ -335,9 +483,7 @@ impl Run {
         let until_ms = self.end_ms().max(at_ms);
         let there = Fault::Link { at_ms, until_ms, from: a, to: b, drop, duplicate, delay_ms };
         let back = Fault::Link { at_ms, until_ms, from: b, to: a, drop, duplicate, delay_ms };
-        let fault = self.add(there)?;
-        self.add(back)?;
-        Ok(fault)
+        self.place(vec![there, back])
     }
 
     /// Every fault of the run, the scenario's own and the user's, in schedule order.
@@ -424,8 +570,10 @@ impl Run {
     pub fn heal(&mut self) -> Result<Option<u64>, String> {
         let now = self.now_us();
         let at_ms = next_instant_ms(now);
+        // Faults still ahead belong to a future being left, as for a fork.
+        let mut faults: Vec<Fault> = self.faults.iter().filter(|f| f.at_us() <= now).cloned().collect();
         let mut healed = false;
-        for fault in &mut self.faults {
+        for fault in &mut faults {
             if network_fault_end_us(fault).is_none_or(|end| end <= now) {
                 continue;
             }
@@ -439,7 +587,9 @@ impl Run {
         if !healed {
             return Ok(None);
         }
-        self.rebuild_to_steps(self.steps)?;
+        let steps = self.steps;
+        self.restart_with(faults)?;
+        self.seek_now(Target::Steps(steps))?;
         Ok(Some(sim::ms_to_us(at_ms)))
     }
 }

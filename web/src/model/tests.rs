@@ -482,3 +482,253 @@ fn a_refused_scenario_is_explained_and_the_run_stays() {
     let opened = Model::open(Permalink::decode(&bad));
     assert!(opened.error.as_deref().is_some_and(|e| e.contains("name")), "{:?}", opened.error);
 }
+
+/// Applies slices until the seek in progress arrives; returns how many it took.
+fn finish_seek(model: &mut Model) -> u32 {
+    let mut slices = 0;
+    while model.seeking.is_some() {
+        model.apply(Action::SeekSlice);
+        slices += 1;
+        assert!(slices < 100_000, "a seek always arrives");
+    }
+    slices
+}
+
+#[test]
+fn scrubbing_to_an_event_equals_stepping_to_it() {
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "pbft-normal".into(),
+        seed: 2,
+        at: 0,
+        faults: vec![],
+        custom: None,
+    })));
+    let mut seen = vec![(model.view.events, model.view.trace_hash.clone())];
+    for _ in 0..120 {
+        model.apply(Action::Step);
+        seen.push((model.view.events, model.view.trace_hash.clone()));
+    }
+    assert_eq!(model.high_water, seen.last().unwrap().0);
+    // Backwards, forwards, and to the same place.
+    for j in [60usize, 3, 100, 100, 0, 120, 1] {
+        let (events, hash) = seen[j].clone();
+        model.apply(Action::Seek(events));
+        finish_seek(&mut model);
+        assert_eq!((model.view.events, model.view.trace_hash.clone()), (events, hash), "step {j}");
+        assert_eq!(model.high_water, seen.last().unwrap().0, "going back keeps the scrubber's end");
+    }
+    // An event inside a step lands on the step's end, as a permalink's `at` does.
+    let inside = seen.windows(2).find(|w| w[1].0 > w[0].0 + 1).map(|w| (w[0].0 + 1, w[1].clone()));
+    if let Some((k, (events, hash))) = inside {
+        model.apply(Action::Seek(k));
+        finish_seek(&mut model);
+        assert_eq!((model.view.events, model.view.trace_hash.clone()), (events, hash));
+    }
+}
+
+#[test]
+fn a_long_seek_goes_in_slices_and_arrives_at_the_same_place() {
+    let target_steps = 3 * u64::from(SEEK_STEPS_PER_SLICE) + 7;
+    let mut reference = Run::new("plumtree", 3, Vec::new()).unwrap();
+    while reference.steps() < target_steps && reference.step() {}
+    assert_eq!(reference.steps(), target_steps, "plumtree runs that long");
+    let target = reference.event_count();
+
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "plumtree".into(),
+        seed: 3,
+        at: target,
+        faults: vec![],
+        custom: None,
+    })));
+    model.apply(Action::Seek(2));
+    assert!(model.seeking.is_none(), "a short seek back is over at once");
+    model.apply(Action::Seek(target));
+    assert_eq!(model.seeking, Some(Target::Event(target)), "a long one goes on");
+    assert!(model.view.events < target);
+    let slices = finish_seek(&mut model);
+    assert!(slices >= 2, "{slices} more slices");
+    assert_eq!((model.view.events, model.view.trace_hash.clone()), (target, reference.trace_hash()));
+    // Ticks wait while a seek runs; a step cancels it.
+    model.apply(Action::Seek(1));
+    model.apply(Action::Seek(target));
+    model.apply(Action::Play);
+    let at = model.view.events;
+    model.apply(Action::Tick { real_ms: 16.0 });
+    assert_eq!(model.view.events, at);
+    model.apply(Action::Step);
+    assert_eq!(model.seeking, None);
+}
+
+#[test]
+fn a_fault_after_scrubbing_back_forks_the_run_and_the_permalink_keeps_the_fork() {
+    let mut model = Model::open(Ok(None));
+    for _ in 0..30 {
+        model.apply(Action::Step);
+    }
+    let before_crash = model.view.events;
+    model.apply(Action::Inject { node: 2, fault: UserFault::Crash });
+    for _ in 0..60 {
+        model.apply(Action::Step);
+    }
+    let old_future = model.view.trace_hash.clone();
+    assert!(model.high_water > before_crash);
+
+    // Back before the crash: replaying forward still holds it (same schedule).
+    model.apply(Action::Seek(before_crash - 5));
+    finish_seek(&mut model);
+    assert_eq!(model.view.nodes[2].state, "up");
+    assert_eq!(model.view.faults.len(), 1);
+
+    // A new fault here forks: the crash ahead belonged to the future being left.
+    model.apply(Action::Inject { node: 1, fault: UserFault::SkewClock(50) });
+    finish_seek(&mut model);
+    assert_eq!(model.error, None);
+    assert_eq!(model.view.faults.len(), 1);
+    assert!(
+        matches!(model.view.faults[0], Fault::ClockJump { node: 1, by_ms: 50, .. }),
+        "{:?}",
+        model.view.faults
+    );
+    assert_eq!(model.high_water, model.view.events, "the scrubber ends where the fork starts");
+    for _ in 0..60 {
+        model.apply(Action::Step);
+    }
+    assert_eq!(model.view.nodes[2].state, "up", "no crash in this branch");
+    assert_ne!(model.view.trace_hash, old_future);
+
+    let link = Permalink::decode(&model.view.permalink().encode()).unwrap().unwrap();
+    let reopened = Model::open(Ok(Some(link)));
+    assert_eq!(reopened.error, None);
+    assert_eq!(
+        (reopened.view.events, reopened.view.trace_hash.clone()),
+        (model.view.events, model.view.trace_hash.clone())
+    );
+}
+
+#[test]
+fn the_metrics_count_what_the_trace_holds() {
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "pbft-byzantine".into(),
+        seed: 1,
+        at: 3_000,
+        faults: vec![],
+        custom: None,
+    })));
+    assert!(model.view.metrics.is_none(), "nothing is computed while the drawer is closed");
+    model.apply(Action::ToggleMetrics);
+    let m = model.view.metrics.clone().unwrap();
+
+    let scenario = sim::Scenario::from_json(sim::load_builtin("pbft-byzantine").unwrap()).unwrap();
+    let mut s = sim::build(&scenario, 1, true).unwrap();
+    s.run_events(3_000);
+    assert_eq!(s.event_count(), model.view.events);
+    let mut delivered: BTreeMap<String, u64> = BTreeMap::new();
+    let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut rejected, mut executed, mut completed) = (0, 0, 0);
+    for i in 0..s.event_count() {
+        let e = s.event(i).unwrap();
+        match e.category.as_str() {
+            "deliver" => *delivered.entry(e.kind.clone()).or_default() += 1,
+            "drop" => *dropped.entry(e.kind.clone()).or_default() += 1,
+            _ => {}
+        }
+        rejected += u64::from(e.rejected.is_some());
+        executed += u64::from(e.category == "observe" && e.kind == "Executed");
+        completed += u64::from(e.category == "observe" && e.kind == "Completed");
+    }
+    let t = &m.tally;
+    assert_eq!(t.upto, s.event_count());
+    for (kind, c) in &t.by_kind {
+        assert_eq!(c.delivered, delivered.get(kind).copied().unwrap_or(0), "{kind}");
+        assert_eq!(c.dropped, dropped.get(kind).copied().unwrap_or(0), "{kind}");
+    }
+    assert_eq!(t.by_kind.iter().map(|(_, c)| c.delivered).sum::<u64>(), delivered.values().sum::<u64>());
+    assert_eq!(t.by_kind.iter().map(|(_, c)| c.dropped).sum::<u64>(), dropped.values().sum::<u64>());
+    assert_eq!(t.rejected.iter().map(|(_, n)| n).sum::<u64>(), rejected);
+    assert!(rejected > 0, "the Byzantine replica's messages are rejected");
+    assert_eq!(t.series.iter().map(|b| b.1).sum::<u64>(), executed);
+    assert_eq!(t.series.iter().map(|b| b.0).sum::<u64>(), delivered.values().sum::<u64>());
+    // Latencies pair each request with its answer, as the core's own metric does.
+    assert_eq!(t.latencies_us.len() as f64, s.outcome().metrics["requests_completed"]);
+    assert!(t.latencies_us.len() as u64 <= completed);
+    assert_eq!(m.protocol, s.outcome().metrics);
+
+    // Going back counts again from the start.
+    model.apply(Action::Seek(500));
+    finish_seek(&mut model);
+    assert_eq!(model.view.metrics.as_ref().unwrap().tally.upto, model.view.events);
+}
+
+#[test]
+fn the_exported_trace_is_the_command_lines_and_reads_back_to_the_hash() {
+    let model = Model::open(Ok(Some(Permalink {
+        scenario: "plumtree".into(),
+        seed: 5,
+        at: 2_000,
+        faults: vec![],
+        custom: None,
+    })));
+    let text = model.export(Export::TraceJsonl);
+    let scenario = sim::Scenario::from_json(sim::load_builtin("plumtree").unwrap()).unwrap();
+    let mut s = sim::build(&scenario, 5, true).unwrap();
+    s.run_events(2_000);
+    assert_eq!(text, sim::trace_jsonl(&*s));
+    assert_eq!(
+        sim::rehash_trace("gossip", &text).unwrap(),
+        (model.view.events, model.view.trace_hash.clone())
+    );
+    let log = model.export(Export::ShiViz);
+    assert_eq!(log.lines().count() as u64, 2 + 2 * model.view.events);
+}
+
+#[test]
+fn an_imported_trace_is_compared_and_replayed_to_its_end() {
+    let mut source = Model::open(Ok(Some(Permalink {
+        scenario: "hlc-ping".into(),
+        seed: 6,
+        at: 400,
+        faults: vec![],
+        custom: None,
+    })));
+    let text: Rc<str> = Rc::from(source.export(Export::TraceJsonl));
+    let (events, hash) = (source.view.events, source.view.trace_hash.clone());
+
+    // From the start of the same run: it goes to the trace's end and shows its hash.
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "hlc-ping".into(),
+        seed: 6,
+        at: 0,
+        faults: vec![],
+        custom: None,
+    })));
+    model.apply(Action::Import { name: "t.jsonl".into(), text: text.clone() });
+    finish_seek(&mut model);
+    let imported = model.imported.clone().unwrap();
+    assert_eq!((model.view.events, imported.events, imported.agree), (events, events, events));
+    assert_eq!(imported.hash.as_deref(), Some(hash.as_str()));
+
+    // Another seed differs early, and says where.
+    let mut other = Model::open(Ok(Some(Permalink {
+        scenario: "hlc-ping".into(),
+        seed: 7,
+        at: 400,
+        faults: vec![],
+        custom: None,
+    })));
+    let before = other.view.events;
+    other.apply(Action::Import { name: "t.jsonl".into(), text: text.clone() });
+    let imported = other.imported.clone().unwrap();
+    assert!(imported.agree < imported.compared && imported.hash.is_none(), "{imported:?}");
+    assert_eq!(other.view.events, before, "a differing trace does not move the run");
+
+    // Not a trace: a clear error, nothing imported.
+    source.apply(Action::Import {
+        name: "x.txt".into(),
+        text: Rc::from("{\"index\":0,\"kind\":\"Start\"}\nnot json\n"),
+    });
+    assert!(source.error.as_deref().unwrap_or("").contains("x.txt, line 2: not JSON"), "{:?}", source.error);
+    assert!(source.imported.is_none());
+    source.apply(Action::Import { name: "y".into(), text: Rc::from("{\"index\":3,\"kind\":\"Start\"}\n") });
+    assert!(source.error.as_deref().unwrap_or("").contains("line 1: not event 0"), "{:?}", source.error);
+}

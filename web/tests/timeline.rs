@@ -1,0 +1,258 @@
+//! The timeline, the metrics drawer and the trace downloads in headless Chromium, checked
+//! against the simulator run directly.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use void_core::sim;
+use void_web::App;
+use void_web::model::Permalink;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlAnchorElement, HtmlElement, HtmlInputElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().expect("a window").document().expect("a document")
+}
+
+/// Sets the URL fragment without a `hashchange` (so apps mounted by other tests stay put).
+fn set_fragment(fragment: &str) {
+    let window = web_sys::window().expect("a window");
+    let path = window.location().pathname().expect("a path");
+    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
+    window
+        .history()
+        .expect("a history")
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        .expect("the URL is replaced");
+}
+
+async fn settle() {
+    yew::platform::time::sleep(Duration::from_millis(50)).await;
+}
+
+async fn mount(fragment: &str) -> Element {
+    set_fragment(fragment);
+    let root = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&root).expect("appended");
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    settle().await;
+    set_fragment("");
+    root
+}
+
+fn find(root: &Element, selector: &str) -> Element {
+    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
+}
+
+fn text(root: &Element, testid: &str) -> String {
+    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
+}
+
+fn events(root: &Element) -> u64 {
+    text(root, "event-index").parse().expect("a number")
+}
+
+async fn click(root: &Element, selector: &str) {
+    let el = find(root, selector);
+    match el.dyn_ref::<HtmlElement>() {
+        Some(html) => html.click(),
+        // SVG elements have no click(); dispatch the event they would get.
+        None => {
+            let init = web_sys::MouseEventInit::new();
+            init.set_bubbles(true);
+            let event =
+                web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).expect("an event");
+            el.dispatch_event(&event).expect("dispatched");
+        }
+    }
+    settle().await;
+}
+
+/// Moves the scrubber to `at` the way dragging does, and waits for the seek to arrive.
+async fn scrub(root: &Element, at: u64) {
+    let input = find(root, "[data-testid=scrubber]").dyn_into::<HtmlInputElement>().expect("an input");
+    input.set_value(&at.to_string());
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict("input", &init).expect("an event");
+    input.dispatch_event(&event).expect("dispatched");
+    for _ in 0..400 {
+        settle().await;
+        if root.query_selector("[data-testid=seeking]").expect("a valid selector").is_none() {
+            return;
+        }
+    }
+    panic!("the seek to {at} did not arrive");
+}
+
+fn recorded(name: &str, seed: u64) -> Box<dyn sim::AnySim> {
+    let scenario = sim::Scenario::from_json(sim::load_builtin(name).expect("built in")).expect("valid");
+    sim::build(&scenario, seed, true).expect("builds")
+}
+
+/// The downloaded file behind an export link, after its click.
+async fn download(root: &Element, testid: &str) -> String {
+    click(root, &format!("[data-testid={testid}]")).await;
+    let link =
+        find(root, &format!("[data-testid={testid}]")).dyn_into::<HtmlAnchorElement>().expect("a link");
+    let href = link.href();
+    assert!(href.starts_with("blob:"), "{href}");
+    let window = web_sys::window().expect("a window");
+    let response: web_sys::Response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&href))
+        .await
+        .expect("fetched")
+        .dyn_into()
+        .expect("a response");
+    let body = wasm_bindgen_futures::JsFuture::from(response.text().expect("a body")).await.expect("read");
+    body.as_string().expect("text")
+}
+
+#[wasm_bindgen_test]
+async fn scrubbing_to_event_k_shows_what_stepping_to_it_shows() {
+    let root = mount("s=pbft-normal&seed=5").await;
+    let mut seen = vec![(events(&root), text(&root, "trace-hash"))];
+    for _ in 0..25 {
+        click(&root, "[data-testid=step]").await;
+        seen.push((events(&root), text(&root, "trace-hash")));
+    }
+    let end = seen.last().expect("steps").0;
+    let scrubber = find(&root, "[data-testid=scrubber]");
+    assert_eq!(scrubber.get_attribute("max"), Some(end.to_string()));
+    for j in [10usize, 2, 18, 25] {
+        let (k, hash) = seen[j].clone();
+        scrub(&root, k).await;
+        assert_eq!(events(&root), k, "step {j}");
+        assert_eq!(text(&root, "trace-hash"), hash, "step {j}");
+        assert_eq!(find(&root, "[data-testid=scrubber]").get_attribute("max"), Some(end.to_string()));
+    }
+    // The same position from the simulator directly.
+    let mut run = recorded("pbft-normal", 5);
+    run.run_events(seen[18].0);
+    assert_eq!((run.event_count(), run.trace_hash()), seen[18].clone());
+}
+
+#[wasm_bindgen_test]
+async fn a_fault_after_scrubbing_back_forks_and_the_permalink_reproduces_the_fork() {
+    let root = mount("s=hlc-ping&seed=12").await;
+    for _ in 0..8 {
+        click(&root, "[data-testid=step]").await;
+    }
+    let early = events(&root);
+    for _ in 0..8 {
+        click(&root, "[data-testid=step]").await;
+    }
+    click(&root, "[data-node=\"1\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    for _ in 0..10 {
+        click(&root, "[data-testid=step]").await;
+    }
+    scrub(&root, early).await;
+    assert_eq!(events(&root), early);
+    assert_eq!(find(&root, "[data-node=\"1\"]").get_attribute("data-state").as_deref(), Some("up"));
+    // Fork: crash node 3 instead.
+    click(&root, "[data-node=\"3\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    for _ in 0..3 {
+        settle().await;
+    }
+    for _ in 0..6 {
+        click(&root, "[data-testid=step]").await;
+    }
+    assert_eq!(find(&root, "[data-node=\"3\"]").get_attribute("data-state").as_deref(), Some("crashed"));
+    assert_eq!(find(&root, "[data-node=\"1\"]").get_attribute("data-state").as_deref(), Some("up"));
+    let (hash, at) = (text(&root, "trace-hash"), events(&root));
+
+    click(&root, "[data-testid=share]").await;
+    let url =
+        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
+    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
+    assert_eq!(link.at, at);
+    assert_eq!(link.faults.len(), 1, "the fork keeps only this branch's fault: {:?}", link.faults);
+    let again = mount(&fragment).await;
+    assert_eq!(text(&again, "trace-hash"), hash);
+    assert_eq!(events(&again), at);
+    assert_eq!(find(&again, "[data-node=\"3\"]").get_attribute("data-state").as_deref(), Some("crashed"));
+}
+
+#[wasm_bindgen_test]
+async fn the_metrics_drawer_counts_what_the_trace_holds() {
+    let at = 1_500;
+    let root = mount(&format!("s=pbft-byzantine&seed=3&at={at}")).await;
+    assert!(root.query_selector("[data-testid=metrics]").expect("a valid selector").is_none());
+    click(&root, "[data-testid=metrics-toggle]").await;
+    let drawer = find(&root, "[data-testid=metrics]");
+    let mut run = recorded("pbft-byzantine", 3);
+    run.run_events(at);
+    assert_eq!(events(&root), run.event_count());
+    let mut expected: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let mut rejected = 0u64;
+    for i in 0..run.event_count() {
+        let e = run.event(i).expect("recorded");
+        let slot = expected.entry(e.kind.clone()).or_default();
+        match e.category.as_str() {
+            "deliver" => slot.0 += 1,
+            "drop" => slot.1 += 1,
+            _ => {}
+        }
+        rejected += u64::from(e.rejected.is_some());
+    }
+    expected.retain(|_, (d, x)| *d + *x > 0);
+    let rows = drawer.query_selector_all("[data-kind]").expect("a valid selector");
+    assert_eq!(rows.length() as usize, expected.len());
+    for i in 0..rows.length() {
+        let row: Element = rows.item(i).expect("a row").dyn_into().expect("an element");
+        let kind = row.get_attribute("data-kind").expect("a kind");
+        let (d, x) = expected[&kind];
+        assert_eq!(row.get_attribute("data-delivered"), Some(d.to_string()), "{kind}");
+        assert_eq!(row.get_attribute("data-dropped"), Some(x.to_string()), "{kind}");
+    }
+    let reasons = drawer.query_selector_all("[data-attr=reason]").expect("a valid selector");
+    let shown: u64 = (0..reasons.length())
+        .filter_map(|i| {
+            reasons.item(i)?.dyn_into::<Element>().ok()?.get_attribute("data-count")?.parse::<u64>().ok()
+        })
+        .sum();
+    assert_eq!(shown, rejected);
+    assert!(rejected > 0);
+    for (key, value) in run.outcome().metrics {
+        let cell = find(&drawer, &format!("[data-metric-value=\"{key}\"]"));
+        let shown: f64 = cell.text_content().unwrap_or_default().parse().expect("a number");
+        assert!((shown - value).abs() <= 1e-3 * value.abs().max(1.0), "{key}: {shown} vs {value}");
+    }
+    // The drawer lies over the stage (the side panels), not in the page's flow below it.
+    let parent = drawer.parent_element().expect("a parent");
+    assert!(parent.class_name().split_whitespace().any(|c| c == "stage"), "{}", parent.class_name());
+}
+
+#[wasm_bindgen_test]
+async fn the_exported_trace_reads_back_to_the_runs_hash_and_shiviz_parses() {
+    let root = mount("s=pbft-normal&seed=4&at=700").await;
+    let jsonl = download(&root, "export-jsonl").await;
+    let n = events(&root);
+    assert_eq!(jsonl.lines().count() as u64, n);
+    let (count, hash) = sim::rehash_trace("pbft", &jsonl).expect("a pbft trace");
+    assert_eq!((count, hash), (n, text(&root, "trace-hash")));
+    let mut run = recorded("pbft-normal", 4);
+    run.run_events(700);
+    assert_eq!(jsonl, sim::trace_jsonl(&*run), "the bytes `void sim --dump-trace` writes");
+
+    let log = download(&root, "export-shiviz").await;
+    let mut lines = log.lines();
+    assert_eq!(lines.next(), Some(void_web::model::SHIVIZ_REGEX));
+    assert_eq!(lines.next(), Some(""));
+    let rest: Vec<&str> = lines.collect();
+    assert_eq!(rest.len() as u64, 2 * n);
+    // ShiViz's expression, in the browser's own RegExp (JS spells named groups the same way).
+    let re = js_sys::RegExp::new(r"^(?<event>.*)\n(?<host>\S*) (?<clock>{.*})$", "");
+    for pair in rest.chunks(2).take(200) {
+        let entry = format!("{}\n{}", pair[0], pair[1]);
+        assert!(re.test(&entry), "{entry}");
+        let (host, clock) = pair[1].split_once(' ').expect("host clock");
+        let clock: serde_json::Value = serde_json::from_str(clock).expect("a JSON clock");
+        assert!(clock.get(host).is_some(), "{host} is in its own clock");
+    }
+}
