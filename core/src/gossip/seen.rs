@@ -1,17 +1,47 @@
 //! Which broadcasts a node has received, and the payloads it can still resend.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
+use core::hash::{BuildHasherDefault, Hasher};
 
 use super::msg::MsgId;
 use crate::effect::{Micros, NodeId};
+
+/// A multiplicative hash of node and message ids (FxHash's step). The maps below are
+/// never iterated in an order that matters, and the hash is the same on every target.
+#[derive(Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map keyed by ids: one probe where a B-tree walks several nodes, which matters
+/// with a thousand nodes' maps competing for the cache.
+type IdMap<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Every id ever received, per origin as a contiguous prefix plus the ids above it.
 /// Origins number their broadcasts 0, 1, 2, ..., so this stays small and never forgets:
 /// an id evicted from the payload cache is still known, so it is never delivered twice.
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
-    origins: BTreeMap<NodeId, (u32, BTreeSet<u32>)>,
+    origins: IdMap<NodeId, (u32, BTreeSet<u32>)>,
 }
 
 impl Seen {
@@ -48,7 +78,7 @@ pub struct Cached {
 /// Payload cache bounded by count and by age (oldest evicted first).
 #[derive(Clone, Debug, Default)]
 pub struct Cache {
-    map: BTreeMap<MsgId, Cached>,
+    map: IdMap<MsgId, Cached>,
     order: VecDeque<(Micros, MsgId)>,
 }
 

@@ -1,15 +1,15 @@
 //! The simulation engine: one event queue, many protocol state machines.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 
 use serde::{Deserialize, Serialize};
 
+use super::queue::{Entry, Queue};
 use super::scenario::{Fault, HLC_EPOCH_US, Scenario, ScenarioError, ms_to_us};
 use super::trace::{DropReason, EventView, TraceEvent, TraceKind, TraceSink, hex};
 use crate::check::{CheckCtx, Invariant, Metric, Violation};
@@ -146,17 +146,6 @@ enum Pending<P: Protocol> {
     Heal(usize),
 }
 
-/// A queue key; the item itself waits in `Sim::slots` so the heap moves only 24 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    time: Micros,
-    /// Faults (0) come before everything else (1) at the same instant, so that a fault
-    /// added while a run is paused lands exactly where a replay puts it.
-    class: u8,
-    seq: u64,
-    slot: u32,
-}
-
 struct Node<P: Protocol> {
     proto: Option<P>,
     rng: DetRng,
@@ -186,7 +175,7 @@ pub struct Sim<P: Protocol> {
     seq: u64,
     generation: u64,
     next_msg: u64,
-    queue: BinaryHeap<Reverse<Entry>>,
+    queue: Queue,
     slots: Vec<Option<Pending<P>>>,
     free: Vec<u32>,
     nodes: Vec<Node<P>>,
@@ -257,7 +246,7 @@ impl<P: Simulated> Sim<P> {
             seq: 0,
             generation: 0,
             next_msg: 0,
-            queue: BinaryHeap::new(),
+            queue: Queue::default(),
             slots: Vec::new(),
             free: Vec::new(),
             nodes,
@@ -322,18 +311,18 @@ impl<P: Protocol> Sim<P> {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.queue.push(Reverse(Entry { time, class, seq, slot }));
+        self.queue.push(Entry { time, class, seq, slot });
     }
 
     fn pop(&mut self) -> Option<(Micros, Pending<P>)> {
-        let Reverse(entry) = self.queue.pop()?;
+        let entry = self.queue.pop()?;
         let item = self.slots[entry.slot as usize].take()?;
         self.free.push(entry.slot);
         Some((entry.time, item))
     }
 
     fn peek_time(&self) -> Option<Micros> {
-        self.queue.peek().map(|Reverse(e)| e.time)
+        self.queue.peek().map(|e| e.time)
     }
 
     fn schedule_fault(&mut self, index: usize, fault: &Fault) {
@@ -493,13 +482,15 @@ impl<P: Protocol> Sim<P> {
             return;
         }
         let sender_hlc = self.nodes[from.index()].last_hlc;
-        let copies = if self.net_rng.chance(dup_p) { 2 } else { 1 };
-        for _ in 0..copies {
+        if self.net_rng.chance(dup_p) {
             let delay = self.transit(from, to, &msg) + extra;
             let item =
                 Pending::Deliver { id, from, to, sent_at: self.now, cause, sender_hlc, msg: msg.clone() };
             self.push(self.now.saturating_add(delay), 1, item);
         }
+        let delay = self.transit(from, to, &msg) + extra;
+        let item = Pending::Deliver { id, from, to, sent_at: self.now, cause, sender_hlc, msg };
+        self.push(self.now.saturating_add(delay), 1, item);
     }
 
     /// Latency, reordering delay and bandwidth queueing for one message.
@@ -801,7 +792,7 @@ impl<P: Protocol> AnySim for Sim<P> {
         let mut held: Vec<(Entry, InFlight)> = self
             .queue
             .iter()
-            .filter_map(|Reverse(e)| match self.slots.get(e.slot as usize)?.as_ref()? {
+            .filter_map(|e| match self.slots.get(e.slot as usize)?.as_ref()? {
                 Pending::Deliver { id, from, to, sent_at, msg, .. } => Some((
                     *e,
                     InFlight {
