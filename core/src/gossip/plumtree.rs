@@ -197,7 +197,7 @@ impl Plumtree {
 
     fn on_ihave(&mut self, cfg: &Config, from: NodeId, id: MsgId, round: u32, s: &mut Step<'_>) {
         // Cached ids are all seen: one lookup answers both for most announcements.
-        let cached = self.cache.get(&id);
+        let cached = self.cache.meta(&id);
         if cached.is_some() || self.seen.contains(id) {
             // §3.8 also applies when the announcement comes after the eager copy.
             if let Some(threshold) = cfg.optimization

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use super::queue::{Entry, Queue};
+use super::queue::{Key, Queue};
 use super::scenario::{Fault, HLC_EPOCH_US, Scenario, ScenarioError, ms_to_us};
 use super::trace::{DropReason, EventView, TraceEvent, TraceKind, TraceSink, hex};
 use crate::check::{CheckCtx, Invariant, Metric, Violation};
@@ -175,9 +175,7 @@ pub struct Sim<P: Protocol> {
     seq: u64,
     generation: u64,
     next_msg: u64,
-    queue: Queue,
-    slots: Vec<Option<Pending<P>>>,
-    free: Vec<u32>,
+    queue: Queue<Pending<P>>,
     nodes: Vec<Node<P>>,
     up: Vec<bool>,
     factory: Box<dyn FnMut(NodeId) -> P>,
@@ -247,8 +245,6 @@ impl<P: Simulated> Sim<P> {
             generation: 0,
             next_msg: 0,
             queue: Queue::default(),
-            slots: Vec::new(),
-            free: Vec::new(),
             nodes,
             up: vec![false; n as usize],
             factory: setup.factory,
@@ -301,28 +297,15 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn push_seq(&mut self, time: Micros, class: u8, seq: u64, item: Pending<P>) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(item);
-                slot
-            }
-            None => {
-                self.slots.push(Some(item));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.queue.push(Entry { time, class, seq, slot });
+        self.queue.push(Key { time, class, seq }, item);
     }
 
     fn pop(&mut self) -> Option<(Micros, Pending<P>)> {
-        let entry = self.queue.pop()?;
-        let item = self.slots[entry.slot as usize].take()?;
-        self.free.push(entry.slot);
-        Some((entry.time, item))
+        self.queue.pop().map(|(key, item)| (key.time, item))
     }
 
-    fn peek_time(&self) -> Option<Micros> {
-        self.queue.peek().map(|e| e.time)
+    fn peek_time(&mut self) -> Option<Micros> {
+        self.queue.peek_time()
     }
 
     fn schedule_fault(&mut self, index: usize, fault: &Fault) {
@@ -785,29 +768,29 @@ impl<P: Protocol> AnySim for Sim<P> {
     }
 
     fn next_time(&self) -> Option<Micros> {
-        self.peek_time()
+        self.queue.min_time()
     }
 
     fn in_flight(&self) -> Vec<InFlight> {
-        let mut held: Vec<(Entry, InFlight)> = self
+        let mut held: Vec<(Key, InFlight)> = self
             .queue
             .iter()
-            .filter_map(|e| match self.slots.get(e.slot as usize)?.as_ref()? {
+            .filter_map(|(k, item)| match item {
                 Pending::Deliver { id, from, to, sent_at, msg, .. } => Some((
-                    *e,
+                    *k,
                     InFlight {
                         id: *id,
                         from: from.0,
                         to: to.0,
                         sent_at: *sent_at,
-                        deliver_at: e.time,
+                        deliver_at: k.time,
                         kind: msg.kind(),
                     },
                 )),
                 _ => None,
             })
             .collect();
-        // The heap's own order is an implementation detail; the queue order is not.
+        // The buckets' own order is an implementation detail; the queue order is not.
         held.sort_unstable_by_key(|(e, _)| *e);
         held.into_iter().map(|(_, m)| m).collect()
     }
