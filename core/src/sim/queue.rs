@@ -174,9 +174,10 @@ mod tests {
             let (mut seq, mut now) = (0, 0u64);
             for round in 0..20_000u32 {
                 let r = xorshift(&mut x);
-                if r % 3 != 0 || reference.is_empty() {
+                if !r.is_multiple_of(3) || reference.is_empty() {
                     seq += 1;
-                    let time = if r % 101 == 0 { now.saturating_sub(r % 7) } else { now + r % spread };
+                    let time =
+                        if r.is_multiple_of(101) { now.saturating_sub(r % 7) } else { now + r % spread };
                     let key = Key { time, class: (r >> 20 & 1) as u8, seq };
                     q.push(key, round);
                     reference.push(Reverse((key, round)));

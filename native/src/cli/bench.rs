@@ -91,13 +91,16 @@ fn queue_baseline(n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Runs of one scenario until `min_ms` of wall time: (seconds, deliveries, events, runs, violations).
+/// Seconds, deliveries, events, runs and violations of a measurement.
+type Measured = (f64, u64, u64, u64, usize);
+
+/// Runs of one scenario until `min_ms` of wall time.
 fn measure(
     loaded: &super::sim::Loaded,
     seed: u64,
     min_ms: u64,
     hashing: bool,
-) -> Result<(f64, u64, u64, u64, usize), super::Failure> {
+) -> Result<Measured, super::Failure> {
     let (mut wall, mut delivered, mut events, mut runs, mut violations) = (0f64, 0u64, 0u64, 0u64, 0usize);
     while runs == 0 || wall * 1000.0 < min_ms as f64 {
         let mut run = sim::build(&loaded.scenario, seed + runs, false).map_err(|e| bad(e.to_string()))?;
@@ -123,7 +126,7 @@ fn measure_parallel(
     threads: usize,
 ) -> Result<(f64, u64), super::Failure> {
     let start = Instant::now();
-    let results: Vec<Result<(f64, u64, u64, u64, usize), super::Failure>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Measured, super::Failure>> = std::thread::scope(|scope| {
         let runners: Vec<_> = (0..threads)
             .map(|t| {
                 // Seeds far apart, so no two runners repeat a run.
