@@ -175,3 +175,24 @@ fn dump_trace_is_the_shared_writer_and_reads_back_to_the_trace_hash() {
     assert_eq!(Some(events), summary["events"].as_u64());
     assert_eq!(Some(hash.as_str()), summary["trace_hash"].as_str());
 }
+
+#[test]
+fn bench_sim_reports_the_single_thread_and_the_all_threads_rate() {
+    let Some(out) = void(&["bench", "sim", "hlc-ping", "--min-ms", "1", "--threads", "2", "--json"]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = last_json(&out);
+    assert!(v["deliveries_per_sec"].as_f64().is_some_and(|r| r > 0.0), "{v}");
+    assert_eq!(v["all_threads"]["threads"], 2, "{v}");
+    assert!(v["all_threads"]["deliveries_per_sec"].as_f64().is_some_and(|r| r > 0.0), "{v}");
+    assert!(v["all_threads"]["messages_delivered"].as_u64().is_some_and(|d| d > 0), "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("one thread:") && stderr.contains("2 threads at once"), "{stderr}");
+
+    let Some(single) = void(&["bench", "sim", "hlc-ping", "--min-ms", "1", "--threads", "1", "--json"])
+    else {
+        return;
+    };
+    assert!(last_json(&single)["all_threads"].is_null());
+}

@@ -85,21 +85,37 @@ impl EventualDelivery {
     /// The sender's component in the (undirected) active-view graph among up nodes.
     fn component(&self, from: u32, up: &[bool]) -> Bits {
         let n = self.tl.n;
-        // Undirected: u ~ v if either lists the other.
-        let mut undirected: Vec<Vec<u32>> = vec![Vec::new(); n as usize];
+        // Undirected: u ~ v if either lists the other. One flat adjacency array (each
+        // node's neighbours at `edges[start[u]..start[u + 1]]`) rather than a list per node.
+        let nodes = self.adj.len();
+        let mut start = vec![0u32; nodes + 1];
         for (u, list) in self.adj.iter().enumerate() {
-            for &v in list {
-                undirected[u].push(v);
-                if let Some(l) = undirected.get_mut(v as usize) {
-                    l.push(u as u32);
-                }
+            for &v in list.iter().filter(|v| (**v as usize) < nodes) {
+                start[u + 1] += 1;
+                start[v as usize + 1] += 1;
+            }
+        }
+        for i in 0..nodes {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut edges = vec![0u32; start[nodes] as usize];
+        for (u, list) in self.adj.iter().enumerate() {
+            for &v in list.iter().filter(|v| (**v as usize) < nodes) {
+                edges[fill[u] as usize] = v;
+                fill[u] += 1;
+                edges[fill[v as usize] as usize] = u as u32;
+                fill[v as usize] += 1;
             }
         }
         let mut seen = Bits::new(n);
         let mut queue = VecDeque::from([from]);
         seen.set(from);
         while let Some(u) = queue.pop_front() {
-            for &v in &undirected[u as usize] {
+            let Some(range) = start.get(u as usize..u as usize + 2) else {
+                continue;
+            };
+            for &v in &edges[range[0] as usize..range[1] as usize] {
                 if up.get(v as usize).copied().unwrap_or(false) && seen.set(v) {
                     queue.push_back(v);
                 }

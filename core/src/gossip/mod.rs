@@ -52,6 +52,8 @@ pub(crate) struct Step<'a> {
 }
 
 /// The broadcast layer over the membership.
+// One per node and inline on purpose: a box would add a pointer chase to every message.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum BroadcastLayer {
     Plumtree(Plumtree),

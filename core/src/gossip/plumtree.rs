@@ -196,10 +196,12 @@ impl Plumtree {
     }
 
     fn on_ihave(&mut self, cfg: &Config, from: NodeId, id: MsgId, round: u32, s: &mut Step<'_>) {
-        if self.seen.contains(id) {
+        // Cached ids are all seen: one lookup answers both for most announcements.
+        let cached = self.cache.meta(&id);
+        if cached.is_some() || self.seen.contains(id) {
             // §3.8 also applies when the announcement comes after the eager copy.
             if let Some(threshold) = cfg.optimization
-                && let Some(c) = self.cache.get(&id)
+                && let Some(c) = cached
                 && let Some(eager) = c.from
             {
                 if cfg.optimization_window > 1 {

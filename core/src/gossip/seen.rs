@@ -1,17 +1,47 @@
 //! Which broadcasts a node has received, and the payloads it can still resend.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
+use core::hash::{BuildHasherDefault, Hasher};
 
 use super::msg::MsgId;
 use crate::effect::{Micros, NodeId};
+
+/// A multiplicative hash of node and message ids (FxHash's step). The maps below are
+/// never iterated in an order that matters, and the hash is the same on every target.
+#[derive(Clone, Copy, Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map keyed by ids: one probe where a B-tree walks several nodes, which matters
+/// with a thousand nodes' maps competing for the cache.
+type IdMap<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Every id ever received, per origin as a contiguous prefix plus the ids above it.
 /// Origins number their broadcasts 0, 1, 2, ..., so this stays small and never forgets:
 /// an id evicted from the payload cache is still known, so it is never delivered twice.
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
-    origins: BTreeMap<NodeId, (u32, BTreeSet<u32>)>,
+    origins: IdMap<NodeId, (u32, BTreeSet<u32>)>,
 }
 
 impl Seen {
@@ -45,11 +75,26 @@ pub struct Cached {
     pub at: Micros,
 }
 
+/// How many of the newest entries `Cache::meta` answers without probing the map.
+const RECENT: usize = 4;
+
+/// A cached message's hop count and eager sender: what an announcement is weighed against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub id: MsgId,
+    pub hops: u32,
+    pub from: Option<NodeId>,
+}
+
 /// Payload cache bounded by count and by age (oldest evicted first).
 #[derive(Clone, Debug, Default)]
 pub struct Cache {
-    map: BTreeMap<MsgId, Cached>,
+    map: IdMap<MsgId, Cached>,
     order: VecDeque<(Micros, MsgId)>,
+    /// The newest entries (a subset of `map`): announcements mostly name a message that
+    /// arrived moments before, and this answers them from the node's own cache lines.
+    recent: [Option<Meta>; RECENT],
+    next: usize,
 }
 
 impl Cache {
@@ -57,14 +102,35 @@ impl Cache {
         self.map.get(id)
     }
 
+    /// Hop count and eager sender of a cached message.
+    pub fn meta(&self, id: &MsgId) -> Option<Meta> {
+        if let Some(m) = self.recent.iter().flatten().find(|m| m.id == *id) {
+            return Some(*m);
+        }
+        self.map.get(id).map(|c| Meta { id: *id, hops: c.hops, from: c.from })
+    }
+
     pub fn insert(&mut self, id: MsgId, c: Cached, max_len: usize, max_age: Micros) {
         let now = c.at;
+        let meta = Meta { id, hops: c.hops, from: c.from };
+        match self.recent.iter_mut().flatten().find(|m| m.id == id) {
+            Some(m) => *m = meta,
+            None => {
+                self.recent[self.next] = Some(meta);
+                self.next = (self.next + 1) % RECENT;
+            }
+        }
         self.order.push_back((now, id));
         self.map.insert(id, c);
         while let Some(&(at, old)) = self.order.front() {
             if self.map.len() > max_len || now.saturating_sub(at) > max_age {
                 self.order.pop_front();
                 self.map.remove(&old);
+                for r in &mut self.recent {
+                    if r.is_some_and(|m| m.id == old) {
+                        *r = None;
+                    }
+                }
             } else {
                 break;
             }
@@ -107,5 +173,21 @@ mod tests {
         assert!(c.get(&id(0, 5)).is_none() && c.get(&id(0, 9)).is_some());
         c.insert(id(0, 10), e(5000), 4, 1000);
         assert_eq!(c.count(), 1);
+        assert!(c.meta(&id(0, 9)).is_none() && c.meta(&id(0, 10)).is_some_and(|m| m.hops == 0));
+    }
+
+    /// `meta` agrees with `get` for every id, through evictions by size and by age.
+    #[test]
+    fn meta_matches_the_map() {
+        let mut c = Cache::default();
+        for i in 0..200u32 {
+            let at = u64::from(i) * if i % 50 < 10 { 400 } else { 10 };
+            let from = (i % 3 != 0).then_some(NodeId(i % 7));
+            c.insert(id(i % 5, i), Cached { payload: Vec::new(), hops: i % 11, from, at }, 6, 1000);
+            for j in 0..=i {
+                let k = id(j % 5, j);
+                assert_eq!(c.meta(&k), c.get(&k).map(|x| Meta { id: k, hops: x.hops, from: x.from }));
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! (`trace_hash`) is the same for the same scenario and seed on every target.
 
 mod network;
+mod queue;
 mod registry;
 mod scenario;
 mod trace;

@@ -235,9 +235,7 @@ impl<P: Protocol> TraceSink<P> {
         }
         self.buf.clear();
         // Encoding into a Vec cannot fail for these types; an error would only skip bytes.
-        if let Ok(buf) = postcard::to_extend(ev, core::mem::take(&mut self.buf)) {
-            self.buf = buf;
-        }
+        let _ = postcard::serialize_with_flavor(ev, Bytes(&mut self.buf));
         self.hasher.update(&self.buf);
     }
 
@@ -266,6 +264,32 @@ pub fn rehash_jsonl<P: Protocol>(text: &str) -> Result<(u64, String), String> {
         sink.absorb(&ev);
     }
     Ok((sink.count, hex(&sink.hash())))
+}
+
+/// Postcard's output pushed byte by byte onto a reused buffer. The same bytes as
+/// `postcard::to_extend`, which copies each varint of one to three bytes with a call.
+struct Bytes<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Bytes<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_push(&mut self, b: u8) -> postcard::Result<()> {
+        self.0.push(b);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        for &b in data {
+            self.0.push(b);
+        }
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
 }
 
 /// Lower-case hex of a hash.

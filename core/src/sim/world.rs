@@ -1,15 +1,15 @@
 //! The simulation engine: one event queue, many protocol state machines.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 
 use serde::{Deserialize, Serialize};
 
+use super::queue::{Key, Queue};
 use super::scenario::{Fault, HLC_EPOCH_US, Scenario, ScenarioError, ms_to_us};
 use super::trace::{DropReason, EventView, TraceEvent, TraceKind, TraceSink, hex};
 use crate::check::{CheckCtx, Invariant, Metric, Violation};
@@ -146,17 +146,6 @@ enum Pending<P: Protocol> {
     Heal(usize),
 }
 
-/// A queue key; the item itself waits in `Sim::slots` so the heap moves only 24 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    time: Micros,
-    /// Faults (0) come before everything else (1) at the same instant, so that a fault
-    /// added while a run is paused lands exactly where a replay puts it.
-    class: u8,
-    seq: u64,
-    slot: u32,
-}
-
 struct Node<P: Protocol> {
     proto: Option<P>,
     rng: DetRng,
@@ -186,9 +175,7 @@ pub struct Sim<P: Protocol> {
     seq: u64,
     generation: u64,
     next_msg: u64,
-    queue: BinaryHeap<Reverse<Entry>>,
-    slots: Vec<Option<Pending<P>>>,
-    free: Vec<u32>,
+    queue: Queue<Pending<P>>,
     nodes: Vec<Node<P>>,
     up: Vec<bool>,
     factory: Box<dyn FnMut(NodeId) -> P>,
@@ -257,9 +244,7 @@ impl<P: Simulated> Sim<P> {
             seq: 0,
             generation: 0,
             next_msg: 0,
-            queue: BinaryHeap::new(),
-            slots: Vec::new(),
-            free: Vec::new(),
+            queue: Queue::default(),
             nodes,
             up: vec![false; n as usize],
             factory: setup.factory,
@@ -312,28 +297,15 @@ impl<P: Protocol> Sim<P> {
     }
 
     fn push_seq(&mut self, time: Micros, class: u8, seq: u64, item: Pending<P>) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(item);
-                slot
-            }
-            None => {
-                self.slots.push(Some(item));
-                (self.slots.len() - 1) as u32
-            }
-        };
-        self.queue.push(Reverse(Entry { time, class, seq, slot }));
+        self.queue.push(Key { time, class, seq }, item);
     }
 
     fn pop(&mut self) -> Option<(Micros, Pending<P>)> {
-        let Reverse(entry) = self.queue.pop()?;
-        let item = self.slots[entry.slot as usize].take()?;
-        self.free.push(entry.slot);
-        Some((entry.time, item))
+        self.queue.pop().map(|(key, item)| (key.time, item))
     }
 
-    fn peek_time(&self) -> Option<Micros> {
-        self.queue.peek().map(|Reverse(e)| e.time)
+    fn peek_time(&mut self) -> Option<Micros> {
+        self.queue.peek_time()
     }
 
     fn schedule_fault(&mut self, index: usize, fault: &Fault) {
@@ -493,13 +465,15 @@ impl<P: Protocol> Sim<P> {
             return;
         }
         let sender_hlc = self.nodes[from.index()].last_hlc;
-        let copies = if self.net_rng.chance(dup_p) { 2 } else { 1 };
-        for _ in 0..copies {
+        if self.net_rng.chance(dup_p) {
             let delay = self.transit(from, to, &msg) + extra;
             let item =
                 Pending::Deliver { id, from, to, sent_at: self.now, cause, sender_hlc, msg: msg.clone() };
             self.push(self.now.saturating_add(delay), 1, item);
         }
+        let delay = self.transit(from, to, &msg) + extra;
+        let item = Pending::Deliver { id, from, to, sent_at: self.now, cause, sender_hlc, msg };
+        self.push(self.now.saturating_add(delay), 1, item);
     }
 
     /// Latency, reordering delay and bandwidth queueing for one message.
@@ -794,29 +768,29 @@ impl<P: Protocol> AnySim for Sim<P> {
     }
 
     fn next_time(&self) -> Option<Micros> {
-        self.peek_time()
+        self.queue.min_time()
     }
 
     fn in_flight(&self) -> Vec<InFlight> {
-        let mut held: Vec<(Entry, InFlight)> = self
+        let mut held: Vec<(Key, InFlight)> = self
             .queue
             .iter()
-            .filter_map(|Reverse(e)| match self.slots.get(e.slot as usize)?.as_ref()? {
+            .filter_map(|(k, item)| match item {
                 Pending::Deliver { id, from, to, sent_at, msg, .. } => Some((
-                    *e,
+                    *k,
                     InFlight {
                         id: *id,
                         from: from.0,
                         to: to.0,
                         sent_at: *sent_at,
-                        deliver_at: e.time,
+                        deliver_at: k.time,
                         kind: msg.kind(),
                     },
                 )),
                 _ => None,
             })
             .collect();
-        // The heap's own order is an implementation detail; the queue order is not.
+        // The buckets' own order is an implementation detail; the queue order is not.
         held.sort_unstable_by_key(|(e, _)| *e);
         held.into_iter().map(|(_, m)| m).collect()
     }

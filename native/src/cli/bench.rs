@@ -46,6 +46,10 @@ pub struct BenchSimArgs {
     /// Repeat until this much wall time has been measured (milliseconds).
     #[arg(long, default_value_t = 2000)]
     pub min_ms: u64,
+    /// Also run this many independent runs at once (one per thread, seeds apart) and
+    /// report their total rate beside the single-thread one; 0 = one per core, 1 = skip.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -87,13 +91,16 @@ fn queue_baseline(n: u64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Runs of one scenario until `min_ms` of wall time: (seconds, deliveries, events, runs, violations).
+/// Seconds, deliveries, events, runs and violations of a measurement.
+type Measured = (f64, u64, u64, u64, usize);
+
+/// Runs of one scenario until `min_ms` of wall time.
 fn measure(
     loaded: &super::sim::Loaded,
     seed: u64,
     min_ms: u64,
     hashing: bool,
-) -> Result<(f64, u64, u64, u64, usize), super::Failure> {
+) -> Result<Measured, super::Failure> {
     let (mut wall, mut delivered, mut events, mut runs, mut violations) = (0f64, 0u64, 0u64, 0u64, 0usize);
     while runs == 0 || wall * 1000.0 < min_ms as f64 {
         let mut run = sim::build(&loaded.scenario, seed + runs, false).map_err(|e| bad(e.to_string()))?;
@@ -110,6 +117,36 @@ fn measure(
     Ok((wall, delivered, events, runs, violations))
 }
 
+/// `threads` runners at once, each repeating runs for `min_ms` with its own seeds:
+/// total deliveries per second of wall time, and the slowest runner's wall time.
+fn measure_parallel(
+    loaded: &super::sim::Loaded,
+    seed: u64,
+    min_ms: u64,
+    threads: usize,
+) -> Result<(f64, u64), super::Failure> {
+    let start = Instant::now();
+    let results: Vec<Result<Measured, super::Failure>> = std::thread::scope(|scope| {
+        let runners: Vec<_> = (0..threads)
+            .map(|t| {
+                // Seeds far apart, so no two runners repeat a run.
+                let first = seed.wrapping_add((t as u64) << 32);
+                scope.spawn(move || measure(loaded, first, min_ms, true))
+            })
+            .collect();
+        runners
+            .into_iter()
+            .map(|r| r.join().unwrap_or_else(|_| Err(bad("a benchmark thread panicked"))))
+            .collect()
+    });
+    let wall = start.elapsed().as_secs_f64();
+    let mut delivered = 0;
+    for r in results {
+        delivered += r?.1;
+    }
+    Ok((delivered as f64 / wall, delivered))
+}
+
 fn bench_sim(args: BenchSimArgs) -> CliResult {
     let loaded = super::sim::load(&args.scenario, args.nodes, &args.params)?;
     sim::build(&loaded.scenario, args.seed, false).map_err(|e| bad(format!("{}: {e}", args.scenario)))?;
@@ -117,6 +154,12 @@ fn bench_sim(args: BenchSimArgs) -> CliResult {
     let (wall_nh, delivered_nh, _, _, _) = measure(&loaded, args.seed, args.min_ms, false)?;
     let deliveries_per_sec = delivered as f64 / wall;
     let unhashed = delivered_nh as f64 / wall_nh;
+    let threads = match args.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let parallel =
+        if threads > 1 { Some(measure_parallel(&loaded, args.seed, args.min_ms, threads)?) } else { None };
     let baseline = queue_baseline(delivered.clamp(100_000, 5_000_000));
     eprintln!(
         "{} ({} nodes): {runs} run(s), {delivered} deliveries, {events} events in {:.0} ms → {:.0} deliveries/s \
@@ -129,6 +172,13 @@ fn bench_sim(args: BenchSimArgs) -> CliResult {
         baseline,
         deliveries_per_sec / baseline
     );
+    if let Some((rate, _)) = parallel {
+        eprintln!(
+            "  one thread: {deliveries_per_sec:.0} deliveries/s; {threads} threads at once (independent runs): \
+             {rate:.0} deliveries/s in total ({:.0}/s per thread)",
+            rate / threads as f64
+        );
+    }
     if args.json {
         print_json(&json!({
             "scenario": loaded.scenario.name, "nodes": loaded.scenario.nodes, "runs": runs,
@@ -137,6 +187,9 @@ fn bench_sim(args: BenchSimArgs) -> CliResult {
             "events": events, "messages_delivered": delivered, "wall_ms": wall * 1000.0,
             "baseline_queue_ops_per_sec": baseline, "ratio_to_baseline": deliveries_per_sec / baseline,
             "violations": violations,
+            "all_threads": parallel.map(|(rate, delivered)| json!({
+                "threads": threads, "deliveries_per_sec": rate, "messages_delivered": delivered,
+            })),
         }));
     }
     Ok(ExitCode::SUCCESS)
