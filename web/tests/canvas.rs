@@ -88,6 +88,15 @@ fn node_on_page(canvas: &Element, i: u32, n: u32) -> (i32, i32) {
     ((left + x * scale).round() as i32, (top + y * scale).round() as i32)
 }
 
+/// Waits (up to 5 s) for the canvas's first animation frame.
+async fn first_frame(canvas: &Element) {
+    let mut waited = 0;
+    while canvas.get_attribute("data-frames").is_none() && waited < 5_000 {
+        sleep(50).await;
+        waited += 50;
+    }
+}
+
 async fn mouse(target: &Element, kind: &str, at: (i32, i32), button: i16) {
     let init = web_sys::MouseEventInit::new();
     init.set_bubbles(true);
@@ -109,12 +118,7 @@ async fn a_thousand_nodes_are_drawn_on_a_canvas_and_picked_by_position() {
     assert!(root.query_selector("[data-node]").expect("a valid selector").is_none(), "no SVG nodes");
     find(&root, "[data-testid=in-flight-count]");
     let canvas = find(&root, "[data-testid=cluster-canvas]");
-    let mut waited = 0;
-    while canvas.get_attribute("data-frames").is_none() && waited < 5_000 {
-        sleep(50).await;
-        waited += 50;
-    }
-    console_log!("first canvas frame after {waited} ms");
+    first_frame(&canvas).await;
     let frames: u64 = attr(&root, "[data-testid=cluster-canvas]", "data-frames").parse().expect("a number");
     assert!(frames >= 1, "the canvas has been drawn");
 
@@ -163,6 +167,7 @@ async fn a_thousand_node_run_plays_on_the_canvas() {
     }
     let root = mount(&link(at)).await;
     let canvas = "[data-testid=cluster-canvas]";
+    first_frame(&find(&root, canvas)).await;
     let drawn: usize = attr(&root, "section.cluster", "data-drawn").parse().expect("a number");
     assert!(drawn > MAX_DRAWN_MESSAGES, "{drawn} messages drawn at event {at}");
 

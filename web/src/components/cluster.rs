@@ -374,28 +374,28 @@ fn legend(view: &Snapshot, drops: &[(&EventView, f64)]) -> Html {
         (total, hidden) => format!("{total} in flight: {} drawn, {hidden} hidden", drawn.len()),
     };
     html! {
-            <ul class="legend" aria-label="message kinds">
-                { for kinds.iter().map(|(k, flying, dropped)| html! {
-                    <li>
-                        <svg width="34" height="12" aria-hidden="true">
-                            <line x1="1" y1="6" x2="24" y2="6" stroke={palette::colour(k)}
-                                stroke-width="3" stroke-dasharray={palette::dash(k)} />
-                            <circle cx="27" cy="6" r="5" fill={palette::colour(k)} />
-                        </svg>
-                        <span class="legend-kind">{ k.clone() }</span>
-                        if *flying > 0 {
-                            <span class="legend-count">{ flying.to_string() }</span>
-                        }
-                        if *dropped > 0 {
-                            <span class="legend-dropped">{ format!("✕{dropped}") }</span>
-                        }
-                    </li>
-                }) }
-                <li class="legend-note" data-testid="in-flight-count"
-                    data-total={view.in_flight_total.to_string()} data-hidden={hidden.to_string()}>
-                    { count }
+        <ul class="legend" aria-label="message kinds">
+            { for kinds.iter().map(|(k, flying, dropped)| html! {
+                <li>
+                    <svg width="34" height="12" aria-hidden="true">
+                        <line x1="1" y1="6" x2="24" y2="6" stroke={palette::colour(k)}
+                            stroke-width="3" stroke-dasharray={palette::dash(k)} />
+                        <circle cx="27" cy="6" r="5" fill={palette::colour(k)} />
+                    </svg>
+                    <span class="legend-kind">{ k.clone() }</span>
+                    if *flying > 0 {
+                        <span class="legend-count">{ flying.to_string() }</span>
+                    }
+                    if *dropped > 0 {
+                        <span class="legend-dropped">{ format!("✕{dropped}") }</span>
+                    }
                 </li>
-            </ul>
+            }) }
+            <li class="legend-note" data-testid="in-flight-count"
+                data-total={view.in_flight_total.to_string()} data-hidden={hidden.to_string()}>
+                { count }
+            </li>
+        </ul>
     }
 }
 
