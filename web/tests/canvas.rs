@@ -19,6 +19,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const NODES: usize = 1_000;
 
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
 fn document() -> web_sys::Document {
     web_sys::window().expect("a window").document().expect("a document")
 }
@@ -174,7 +176,7 @@ async fn a_thousand_node_run_plays_on_the_canvas() {
     // The browser's own frame count, next to the canvas's.
     let ticks = Rc::new(Cell::new(0u32));
     let stop = Rc::new(Cell::new(false));
-    let callback: Rc<Cell<Option<Closure<dyn FnMut(f64)>>>> = Rc::new(Cell::new(None));
+    let callback: Rc<Cell<Option<FrameCallback>>> = Rc::new(Cell::new(None));
     let again = callback.clone();
     let (t, s) = (ticks.clone(), stop.clone());
     let window = web_sys::window().expect("a window");

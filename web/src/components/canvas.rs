@@ -118,10 +118,12 @@ pub fn canvas_cluster(props: &CanvasProps) -> Html {
     }
 }
 
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
 /// Starts drawing `frame` on `canvas` at every animation frame; the returned function stops.
 fn animate(canvas: NodeRef, frame: Rc<RefCell<Frame>>) -> impl FnOnce() {
     let handle = Rc::new(Cell::new(None::<i32>));
-    let tick: Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>> = Rc::new(RefCell::new(None));
+    let tick: Rc<RefCell<Option<FrameCallback>>> = Rc::new(RefCell::new(None));
     let next = {
         let (handle, tick) = (handle.clone(), tick.clone());
         move || {
