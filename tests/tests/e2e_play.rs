@@ -151,9 +151,10 @@ async fn open(client: &Client, url: &str) {
     client
         .wait()
         .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("[data-node]"))
+        // SVG or canvas (big clusters have no per-node elements): the cluster is drawn.
+        .for_element(Locator::Css("section.cluster[data-render]"))
         .await
-        .expect("the playground draws its nodes");
+        .expect("the playground draws its cluster");
 }
 
 /// Makes the page's viewport (not the window around it) `width`×`height`.

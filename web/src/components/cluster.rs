@@ -7,8 +7,9 @@ use std::rc::Rc;
 use void_core::sim::{DropReason, EventView, InFlight, NodeView};
 use yew::prelude::*;
 
+use super::canvas::CanvasCluster;
 use crate::format;
-use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X};
+use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X, canvas_mode};
 use crate::palette;
 
 /// A pointer gesture in progress, in drawing coordinates.
@@ -21,7 +22,7 @@ enum Drag {
 }
 
 /// Tints of the sides of a partition (light, so nodes and messages stay readable).
-const SIDE_TINTS: [&str; 4] = ["#56b4e9", "#e69f00", "#009e73", "#cc79a7"];
+pub(super) const SIDE_TINTS: [&str; 4] = ["#56b4e9", "#e69f00", "#009e73", "#cc79a7"];
 
 /// True if `p` lies inside the polygon `outline` (even-odd rule).
 pub fn inside(outline: &[(f64, f64)], p: (f64, f64)) -> bool {
@@ -53,8 +54,9 @@ pub fn node_at(p: (f64, f64), n: u32) -> Option<u32> {
     })
 }
 
-/// Page coordinates to drawing coordinates of the SVG (viewBox, "xMidYMid meet").
-fn to_drawing(svg: &NodeRef, client: (i32, i32)) -> Option<(f64, f64)> {
+/// Page coordinates to drawing coordinates of the SVG (viewBox, "xMidYMid meet") or of the
+/// canvas (its picture is scaled the same way, `object-fit: contain`).
+pub(super) fn to_drawing(svg: &NodeRef, client: (i32, i32)) -> Option<(f64, f64)> {
     let rect = svg.cast::<web_sys::Element>()?.get_bounding_client_rect();
     let scale = (rect.width() / WIDTH).min(rect.height() / HEIGHT);
     if scale <= 0.0 || !scale.is_finite() {
@@ -65,8 +67,8 @@ fn to_drawing(svg: &NodeRef, client: (i32, i32)) -> Option<(f64, f64)> {
     Some(((f64::from(client.0) - left) / scale, (f64::from(client.1) - top) / scale))
 }
 
-const WIDTH: f64 = 800.0;
-const HEIGHT: f64 = 430.0;
+pub(super) const WIDTH: f64 = 800.0;
+pub(super) const HEIGHT: f64 = 430.0;
 /// Real milliseconds a dropped message's cross takes to fade out.
 const DROP_FADE_REAL_MS: f64 = 900.0;
 /// Up to this many drawn messages also show their whole link, faintly.
@@ -93,7 +95,7 @@ pub fn ring_position(i: u32, n: u32) -> (f64, f64) {
     (WIDTH / 2.0 + radius * angle.cos(), HEIGHT / 2.0 - 10.0 + radius * angle.sin())
 }
 
-fn ring_radius(n: u32) -> f64 {
+pub(super) fn ring_radius(n: u32) -> f64 {
     if n <= 1 { 0.0 } else { 160.0 }
 }
 
@@ -178,8 +180,39 @@ pub fn drop_opacity(now_us: u64, dropped_at: u64, speed: f64) -> f64 {
     (1.0 - now_us.saturating_sub(dropped_at) as f64 / fade_us).max(0.0)
 }
 
+/// The cluster in SVG, or on a canvas when it has too many nodes for SVG to keep up.
 #[function_component(ClusterView)]
 pub fn cluster_view(props: &ClusterProps) -> Html {
+    let view = &props.view;
+    if !canvas_mode(view.nodes.len()) {
+        return html! {
+            <SvgCluster view={view.clone()} shown_us={props.shown_us} speed={props.speed}
+                selected={props.selected} dispatch={props.dispatch.clone()} />
+        };
+    }
+    let now = props.shown_us;
+    let drops: Vec<(&EventView, f64)> = view
+        .recent
+        .iter()
+        .filter(|e| e.category == "drop" && e.to.is_some())
+        .map(|e| (e, drop_opacity(now, e.time, props.speed)))
+        .filter(|(_, o)| *o > 0.0)
+        .collect();
+    html! {
+        <section class="cluster" aria-label="cluster view" data-render="canvas"
+            data-nodes={view.nodes.len().to_string()} data-drawn={view.in_flight.len().to_string()}>
+            <CanvasCluster view={view.clone()} shown_us={now} speed={props.speed}
+                selected={props.selected} dispatch={props.dispatch.clone()} />
+            <p class="gesture-hint">
+                { format!("{} nodes: click a node to inspect it, right-click for its menu", view.nodes.len()) }
+            </p>
+            { legend(view, &drops) }
+        </section>
+    }
+}
+
+#[function_component(SvgCluster)]
+fn svg_cluster(props: &ClusterProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len() as u32;
     let r = node_radius(n);
@@ -300,16 +333,9 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
         };
         node_view(node, n, r, props.selected == Some(node.id), on_click, on_menu)
     });
-    let kinds = legend_kinds(drawn, &drops);
-    let hidden = view.in_flight_total.saturating_sub(drawn.len());
-    let count = match (view.in_flight_total, hidden) {
-        (0, _) => "no messages in flight".to_owned(),
-        (1, _) => "1 message in flight".to_owned(),
-        (total, 0) => format!("{total} messages in flight"),
-        (total, hidden) => format!("{total} in flight: {} drawn, {hidden} hidden", drawn.len()),
-    };
     html! {
-        <section class="cluster" aria-label="cluster view">
+        <section class="cluster" aria-label="cluster view" data-render="svg"
+            data-nodes={n.to_string()} data-drawn={drawn.len().to_string()}>
             <svg class={classes!("cluster-svg", drag.is_some().then_some("dragging"))}
                 viewBox={format!("0 0 {WIDTH} {HEIGHT}")} ref={svg}
                 preserveAspectRatio="xMidYMid meet" role="img"
@@ -331,29 +357,45 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
                     </button>
                 }
             </p>
-            <ul class="legend" aria-label="message kinds">
-                { for kinds.iter().map(|(k, flying, dropped)| html! {
-                    <li>
-                        <svg width="34" height="12" aria-hidden="true">
-                            <line x1="1" y1="6" x2="24" y2="6" stroke={palette::colour(k)}
-                                stroke-width="3" stroke-dasharray={palette::dash(k)} />
-                            <circle cx="27" cy="6" r="5" fill={palette::colour(k)} />
-                        </svg>
-                        <span class="legend-kind">{ k.clone() }</span>
-                        if *flying > 0 {
-                            <span class="legend-count">{ flying.to_string() }</span>
-                        }
-                        if *dropped > 0 {
-                            <span class="legend-dropped">{ format!("✕{dropped}") }</span>
-                        }
-                    </li>
-                }) }
-                <li class="legend-note" data-testid="in-flight-count"
-                    data-total={view.in_flight_total.to_string()} data-hidden={hidden.to_string()}>
-                    { count }
-                </li>
-            </ul>
+            { legend(view, &drops) }
         </section>
+    }
+}
+
+/// The kinds of the drawn messages and drops, and how many messages are in flight.
+fn legend(view: &Snapshot, drops: &[(&EventView, f64)]) -> Html {
+    let drawn = &view.in_flight;
+    let kinds = legend_kinds(drawn, drops);
+    let hidden = view.in_flight_total.saturating_sub(drawn.len());
+    let count = match (view.in_flight_total, hidden) {
+        (0, _) => "no messages in flight".to_owned(),
+        (1, _) => "1 message in flight".to_owned(),
+        (total, 0) => format!("{total} messages in flight"),
+        (total, hidden) => format!("{total} in flight: {} drawn, {hidden} hidden", drawn.len()),
+    };
+    html! {
+        <ul class="legend" aria-label="message kinds">
+            { for kinds.iter().map(|(k, flying, dropped)| html! {
+                <li>
+                    <svg width="34" height="12" aria-hidden="true">
+                        <line x1="1" y1="6" x2="24" y2="6" stroke={palette::colour(k)}
+                            stroke-width="3" stroke-dasharray={palette::dash(k)} />
+                        <circle cx="27" cy="6" r="5" fill={palette::colour(k)} />
+                    </svg>
+                    <span class="legend-kind">{ k.clone() }</span>
+                    if *flying > 0 {
+                        <span class="legend-count">{ flying.to_string() }</span>
+                    }
+                    if *dropped > 0 {
+                        <span class="legend-dropped">{ format!("✕{dropped}") }</span>
+                    }
+                </li>
+            }) }
+            <li class="legend-note" data-testid="in-flight-count"
+                data-total={view.in_flight_total.to_string()} data-hidden={hidden.to_string()}>
+                { count }
+            </li>
+        </ul>
     }
 }
 

@@ -2,6 +2,7 @@
 //! and send [`crate::model::Action`]s; none keeps simulation state of its own.
 
 mod app;
+mod canvas;
 mod cluster;
 mod editor;
 mod events;

@@ -38,6 +38,12 @@ pub const RECENT_EVENTS: u64 = 60;
 /// big gossip cluster stays fast and the rest are counted, not drawn.
 pub const MAX_DRAWN_MESSAGES: usize = 300;
 
+/// Clusters of more nodes than this are drawn on a canvas, not in SVG.
+pub const CANVAS_ABOVE_NODES: usize = 64;
+
+/// Messages in flight a canvas draws at most: a canvas frame costs little per message.
+pub const MAX_CANVAS_MESSAGES: usize = 5_000;
+
 /// Slowest and fastest playing speed.
 pub const MIN_SPEED: f64 = 0.1;
 pub const MAX_SPEED: f64 = 100.0;
@@ -46,10 +52,16 @@ pub const MAX_SPEED: f64 = 100.0;
 pub const DEFAULT_SCENARIO: &str = "hlc-ping";
 pub const DEFAULT_SEED: u64 = 1;
 
-/// The messages to draw (the first [`MAX_DRAWN_MESSAGES`] of `all`) and how many there are.
-fn drawn_in_flight(mut all: Vec<InFlight>) -> (Vec<InFlight>, usize) {
+/// True if a cluster of `nodes` nodes is drawn on a canvas.
+pub fn canvas_mode(nodes: usize) -> bool {
+    nodes > CANVAS_ABOVE_NODES
+}
+
+/// The messages to draw among `all` in a cluster of `nodes` nodes (the soonest to arrive,
+/// as many as its drawing takes) and how many there are.
+fn drawn_in_flight(mut all: Vec<InFlight>, nodes: usize) -> (Vec<InFlight>, usize) {
     let total = all.len();
-    all.truncate(MAX_DRAWN_MESSAGES);
+    all.truncate(if canvas_mode(nodes) { MAX_CANVAS_MESSAGES } else { MAX_DRAWN_MESSAGES });
     (all, total)
 }
 
@@ -70,7 +82,8 @@ pub struct Snapshot {
     pub nodes: Vec<NodeView>,
     /// The latest events, oldest first.
     pub recent: Vec<EventView>,
-    /// Messages in flight, soonest arrival first, at most [`MAX_DRAWN_MESSAGES`].
+    /// Messages in flight, soonest arrival first, at most [`MAX_DRAWN_MESSAGES`] (or
+    /// [`MAX_CANVAS_MESSAGES`] for a cluster drawn on a canvas).
     pub in_flight: Vec<InFlight>,
     /// All messages in flight, drawn or not.
     pub in_flight_total: usize,
@@ -161,7 +174,8 @@ pub enum Export {
 
 impl Snapshot {
     fn of(run: &Run) -> Snapshot {
-        let (in_flight, in_flight_total) = drawn_in_flight(run.in_flight());
+        let nodes = run.nodes();
+        let (in_flight, in_flight_total) = drawn_in_flight(run.in_flight(), nodes.len());
         Snapshot {
             scenario: run.name.clone(),
             protocol: run.scenario().protocol.clone(),
@@ -173,7 +187,7 @@ impl Snapshot {
             finished: run.is_finished(),
             at_origin: run.at_origin(),
             violation: run.violation().cloned(),
-            nodes: run.nodes(),
+            nodes,
             recent: run.recent_events(RECENT_EVENTS),
             in_flight,
             in_flight_total,

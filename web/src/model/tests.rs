@@ -307,11 +307,20 @@ fn a_crowded_network_is_drawn_in_part_and_counted_in_full() {
     let all: Vec<InFlight> = (0..1_000)
         .map(|i| InFlight { id: i, from: 0, to: 1, sent_at: i, deliver_at: i + 10, kind: "Gossip" })
         .collect();
-    let (drawn, total) = drawn_in_flight(all.clone());
+    let (drawn, total) = drawn_in_flight(all.clone(), 5);
     assert_eq!(total, 1_000);
     assert_eq!(drawn[..], all[..MAX_DRAWN_MESSAGES], "the soonest to arrive");
-    let (drawn, total) = drawn_in_flight(all[..7].to_vec());
+    let (drawn, total) = drawn_in_flight(all[..7].to_vec(), 5);
     assert_eq!((drawn.len(), total), (7, 7));
+    // A canvas draws every one of them, up to its own, higher cap.
+    let (drawn, total) = drawn_in_flight(all.clone(), CANVAS_ABOVE_NODES + 1);
+    assert_eq!((drawn.len(), total), (1_000, 1_000));
+    let many: Vec<InFlight> = (0..MAX_CANVAS_MESSAGES as u64 + 10)
+        .map(|i| InFlight { id: i, from: 0, to: 1, sent_at: i, deliver_at: i + 10, kind: "Gossip" })
+        .collect();
+    let (drawn, total) = drawn_in_flight(many, 1_000);
+    assert_eq!((drawn.len(), total), (MAX_CANVAS_MESSAGES, MAX_CANVAS_MESSAGES + 10));
+    assert!(!canvas_mode(CANVAS_ABOVE_NODES) && canvas_mode(CANVAS_ABOVE_NODES + 1));
 }
 
 /// Drops by `reason` between `a` and `b` (either way) among events `from..` of `run`.

@@ -1,0 +1,232 @@
+//! A cluster too big for SVG: a thousand Plumtree nodes drawn on one canvas, picked by
+//! position, animated at the browser's frame pace while playing.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use void_core::sim;
+use void_web::App;
+use void_web::components::ring_position;
+use void_web::model::{CANVAS_ABOVE_NODES, MAX_DRAWN_MESSAGES, Permalink};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{Element, HtmlElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const NODES: usize = 1_000;
+
+type FrameCallback = Closure<dyn FnMut(f64)>;
+
+fn document() -> web_sys::Document {
+    web_sys::window().expect("a window").document().expect("a document")
+}
+
+fn set_fragment(fragment: &str) {
+    let window = web_sys::window().expect("a window");
+    let path = window.location().pathname().expect("a path");
+    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
+    window
+        .history()
+        .expect("a history")
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
+        .expect("the URL is replaced");
+}
+
+async fn sleep(ms: u64) {
+    yew::platform::time::sleep(Duration::from_millis(ms)).await;
+}
+
+async fn mount(fragment: &str) -> Element {
+    set_fragment(fragment);
+    let root = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&root).expect("appended");
+    yew::Renderer::<App>::with_root(root.clone()).render();
+    sleep(100).await;
+    set_fragment("");
+    root
+}
+
+fn find(root: &Element, selector: &str) -> Element {
+    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
+}
+
+fn attr(root: &Element, selector: &str, name: &str) -> String {
+    find(root, selector).get_attribute(name).unwrap_or_else(|| panic!("{selector} has {name}"))
+}
+
+/// The built-in Plumtree scenario grown to `nodes` nodes.
+fn big_plumtree(nodes: usize) -> String {
+    let mut scenario: serde_json::Value =
+        serde_json::from_str(sim::load_builtin("plumtree").expect("built in")).expect("JSON");
+    scenario["nodes"] = nodes.into();
+    scenario["name"] = "plumtree-1000".into();
+    scenario.to_string()
+}
+
+/// The link that opens the big run at event `at`.
+fn link(at: u64) -> String {
+    Permalink {
+        scenario: "plumtree-1000".into(),
+        seed: 1,
+        at,
+        faults: Vec::new(),
+        custom: Some(big_plumtree(NODES)),
+    }
+    .encode()
+}
+
+/// Page coordinates of node `i` of `n` on the canvas (drawn like the SVG: "contain").
+fn node_on_page(canvas: &Element, i: u32, n: u32) -> (i32, i32) {
+    let rect = canvas.get_bounding_client_rect();
+    let (w, h) = (800.0, 430.0);
+    let scale = (rect.width() / w).min(rect.height() / h);
+    let left = rect.left() + (rect.width() - w * scale) / 2.0;
+    let top = rect.top() + (rect.height() - h * scale) / 2.0;
+    let (x, y) = ring_position(i, n);
+    ((left + x * scale).round() as i32, (top + y * scale).round() as i32)
+}
+
+/// Waits (up to 5 s) for the canvas's first animation frame.
+async fn first_frame(canvas: &Element) {
+    let mut waited = 0;
+    while canvas.get_attribute("data-frames").is_none() && waited < 5_000 {
+        sleep(50).await;
+        waited += 50;
+    }
+}
+
+async fn mouse(target: &Element, kind: &str, at: (i32, i32), button: i16) {
+    let init = web_sys::MouseEventInit::new();
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    init.set_client_x(at.0);
+    init.set_client_y(at.1);
+    init.set_button(button);
+    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict(kind, &init).expect("an event");
+    target.dispatch_event(&event).expect("dispatched");
+    sleep(50).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_thousand_nodes_are_drawn_on_a_canvas_and_picked_by_position() {
+    let root = mount(&link(0)).await;
+    let section = "section.cluster";
+    assert_eq!(attr(&root, section, "data-render"), "canvas");
+    assert_eq!(attr(&root, section, "data-nodes"), NODES.to_string());
+    assert!(root.query_selector("[data-node]").expect("a valid selector").is_none(), "no SVG nodes");
+    find(&root, "[data-testid=in-flight-count]");
+    let canvas = find(&root, "[data-testid=cluster-canvas]");
+    first_frame(&canvas).await;
+    let frames: u64 = attr(&root, "[data-testid=cluster-canvas]", "data-frames").parse().expect("a number");
+    assert!(frames >= 1, "the canvas has been drawn");
+
+    // A thousand nodes on the ring are about a drawing unit apart: drawn big enough that a
+    // page pixel is finer than that, a click picks exactly one.
+    canvas.set_attribute("style", "width: 2800px; height: 1505px").expect("styled");
+    sleep(100).await;
+    for node in [0, 1, 250, 731] {
+        mouse(&canvas, "click", node_on_page(&canvas, node, NODES as u32), 0).await;
+        assert_eq!(
+            attr(&root, "[data-testid=inspector]", "data-inspected"),
+            node.to_string(),
+            "clicked {node}"
+        );
+    }
+    // Right-click: the node's menu, for the node under the pointer.
+    mouse(&canvas, "contextmenu", node_on_page(&canvas, 42, NODES as u32), 2).await;
+    find(&root, "[data-testid=node-menu]");
+    assert_eq!(attr(&root, "[data-testid=inspector]", "data-inspected"), "42");
+}
+
+#[wasm_bindgen_test]
+async fn the_built_in_plumtree_run_is_on_a_canvas_and_a_small_cluster_in_svg() {
+    let root = mount("s=plumtree&seed=1&at=0").await;
+    assert_eq!(attr(&root, "section.cluster", "data-render"), "canvas", "100 nodes");
+    assert_eq!(attr(&root, "section.cluster", "data-nodes"), "100");
+    let root = mount("s=hlc-ping&seed=1").await;
+    assert_eq!(attr(&root, "section.cluster", "data-render"), "svg");
+    let nodes = root.query_selector_all("[data-node]").expect("a valid selector").length();
+    assert!(nodes as usize <= CANVAS_ABOVE_NODES && nodes > 0);
+    assert_eq!(attr(&root, "section.cluster", "data-nodes"), nodes.to_string());
+}
+
+/// Plays the thousand-node run for two seconds and reports the frames the canvas drew and
+/// the animation frames the browser ran; checks that it played and drew more messages than
+/// SVG's limit, not how fast.
+#[wasm_bindgen_test]
+async fn a_thousand_node_run_plays_on_the_canvas() {
+    // A position in the first broadcast's flood, where many messages are in flight.
+    let scenario = sim::Scenario::from_json(&big_plumtree(NODES)).expect("valid");
+    let mut run = sim::build(&scenario, 1, false).expect("builds");
+    let mut at = 0;
+    while run.in_flight().len() < 2 * MAX_DRAWN_MESSAGES && at < 100_000 {
+        run.run_events(500);
+        at += 500;
+    }
+    let root = mount(&link(at)).await;
+    let canvas = "[data-testid=cluster-canvas]";
+    first_frame(&find(&root, canvas)).await;
+    let drawn: usize = attr(&root, "section.cluster", "data-drawn").parse().expect("a number");
+    assert!(drawn > MAX_DRAWN_MESSAGES, "{drawn} messages drawn at event {at}");
+
+    // The browser's own frame count, next to the canvas's.
+    let ticks = Rc::new(Cell::new(0u32));
+    let stop = Rc::new(Cell::new(false));
+    let callback: Rc<Cell<Option<FrameCallback>>> = Rc::new(Cell::new(None));
+    let again = callback.clone();
+    let (t, s) = (ticks.clone(), stop.clone());
+    let window = web_sys::window().expect("a window");
+    let w = window.clone();
+    callback.set(Some(Closure::new(move |_: f64| {
+        t.set(t.get() + 1);
+        if !s.get() {
+            let f = again.take();
+            if let Some(f) = &f {
+                let _ = w.request_animation_frame(f.as_ref().unchecked_ref());
+            }
+            again.set(f);
+        }
+    })));
+    let f = callback.take().expect("set");
+    window.request_animation_frame(f.as_ref().unchecked_ref()).expect("a frame");
+    callback.set(Some(f));
+
+    // Paused first: the browser's frame rate with nothing to simulate, on this machine now.
+    let idle_start = window.performance().expect("performance").now();
+    let idle_ticks = ticks.get();
+    sleep(1_000).await;
+    let idle = f64::from(ticks.get() - idle_ticks) * 1000.0
+        / (window.performance().expect("performance").now() - idle_start);
+    let events_before: u64 = find(&root, "[data-testid=event-index]")
+        .text_content()
+        .unwrap_or_default()
+        .parse()
+        .expect("a number");
+    let frames_before: u64 = attr(&root, canvas, "data-frames").parse().expect("a number");
+    let ticks_before = ticks.get();
+    find(&root, "[data-testid=play]").dyn_into::<HtmlElement>().expect("a button").click();
+    let start = window.performance().expect("performance").now();
+    sleep(2_000).await;
+    let elapsed = window.performance().expect("performance").now() - start;
+    let played_ticks = ticks.get();
+    let frames = attr(&root, canvas, "data-frames").parse::<u64>().expect("a number") - frames_before;
+    stop.set(true);
+    let events_after: u64 = find(&root, "[data-testid=event-index]")
+        .text_content()
+        .unwrap_or_default()
+        .parse()
+        .expect("a number");
+    let per_sec = |count: f64| count * 1000.0 / elapsed;
+    console_log!(
+        "{NODES} nodes from event {at}: playing, {:.1} canvas frames/s and {:.1} animation frames/s (paused: {idle:.1} animation frames/s); {} events in {elapsed:.0} ms; {drawn} messages drawn at the start",
+        per_sec(frames as f64),
+        per_sec(f64::from(played_ticks - ticks_before)),
+        events_after - events_before,
+    );
+    assert!(frames > 0, "the canvas drew while playing");
+    assert!(events_after > events_before, "the run moved on");
+}
