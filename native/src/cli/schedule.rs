@@ -32,7 +32,7 @@ pub enum Solver {
 
 #[derive(Args, Debug)]
 pub struct ScheduleArgs {
-    /// The problem JSON: tasks, nodes, links and weights (see DESIGN.md).
+    /// The problem JSON: tasks, nodes, links and weights (README, "Scheduling and causal inference").
     #[arg(long, value_name = "FILE")]
     input: PathBuf,
     #[arg(long, value_enum, default_value_t = Solver::Anneal)]
