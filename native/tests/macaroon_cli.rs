@@ -216,6 +216,7 @@ fn bad_input_exits_2_with_a_message() {
         ],
         &["macaroon", "verify", "--root-key", "k", "--token", "{\"v\":2}"],
         &["macaroon", "attenuate", "--token", "AgEC"],
+        &["macaroon", "mint", "--root-key", "k", "--id", "x", "--caveat", " "],
     ];
     for args in cases {
         let o = void(args);

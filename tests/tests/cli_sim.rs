@@ -99,8 +99,26 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         r#"{"name":"x","protocol":"hlc-ping","nodes":3,"duration_ms":5,"network":{"loss":2}}"#,
     )
     .unwrap();
+    let bad_behaviour = dir.join("bad-behaviour.json");
+    std::fs::write(
+        &bad_behaviour,
+        r#"{"name":"x","protocol":"hlc-ping","nodes":3,"duration_ms":50,
+            "faults":[{"kind":"misbehave","at_ms":1,"node":0,"behaviour":"ignore-remot"}]}"#,
+    )
+    .unwrap();
+    let late_fault = dir.join("late-fault.json");
+    std::fs::write(
+        &late_fault,
+        r#"{"name":"x","protocol":"hlc-ping","nodes":3,"duration_ms":100,
+            "faults":[{"kind":"crash","at_ms":500,"node":1}]}"#,
+    )
+    .unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["sim".into(), "no-such-scenario".into()], "no-such-scenario"),
+        (vec!["sim".into(), late_fault.display().to_string()], "after the run ends"),
+        (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "99999999999".into()], "1..=10000"),
+        (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "2".into()], "use at least"),
+        (vec!["sim".into(), bad_behaviour.display().to_string()], "faults[0].behaviour"),
         (vec!["sim".into(), bad_nodes.display().to_string()], "nodes"),
         (vec!["sim".into(), bad_json.display().to_string()], "JSON"),
         (vec!["sim".into(), bad_loss.display().to_string()], "network.loss"),
@@ -118,6 +136,30 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+}
+
+#[test]
+fn a_run_cut_short_by_max_events_says_so() {
+    let dir = std::env::temp_dir().join(format!("void-cli-limit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let short = dir.join("short.json");
+    std::fs::write(
+        &short,
+        r#"{"name":"short","protocol":"hlc-ping","nodes":3,"duration_ms":1000,"max_events":50}"#,
+    )
+    .unwrap();
+    let path = short.display().to_string();
+    let Some(out) = void(&["sim", &path, "--seed", "1", "--json"]) else { return };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("max_events = 50") && stderr.contains("did not run"), "{stderr}");
+    assert_eq!(last_json(&out)["event_limit_reached"], true);
+    let Some(out) = void(&["sim", &path, "--seeds", "1..4", "--json"]) else { return };
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seeds [1, 2, 3, 4]"));
+    assert_eq!(last_json(&out)["event_limit_seeds"], serde_json::json!([1, 2, 3, 4]));
+    let Some(out) = void(&["sim", "hlc-ping", "--seed", "1", "--json"]) else { return };
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("max_events"));
+    assert_eq!(last_json(&out)["event_limit_reached"], false);
 }
 
 #[test]

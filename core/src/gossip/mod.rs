@@ -224,9 +224,7 @@ impl Protocol for GossipNode {
                         self.set_defect(d);
                         d.name().to_string()
                     }
-                    None => format!(
-                        "unknown behaviour {b:?} ignored (known: never-graft, never-prune, redeliver)"
-                    ),
+                    None => format!("unknown behaviour {b:?} ignored (known: {})", Defect::NAMES.join(", ")),
                 };
                 s.out.push(Effect::Observe(GossipEvent::Behaviour { defect }));
             }

@@ -30,6 +30,8 @@ pub enum Defect {
 }
 
 impl Defect {
+    pub const NAMES: &'static [&'static str] = &["honest", "never-graft", "never-prune", "redeliver"];
+
     pub fn parse(s: &str) -> Option<Defect> {
         match s {
             "honest" | "none" => Some(Defect::None),

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 
 use super::check::{EagerTree, EventualDelivery, NoDuplicateDelivery};
 use super::metrics::GossipMetrics;
-use super::params::{BroadcastKind, Config, Params};
+use super::params::{BroadcastKind, Config, Defect, Params};
 use super::{GossipCommand, GossipNode};
 use crate::check::{Invariant, Metric};
 use crate::effect::{DetRng, Micros, NodeId};
@@ -122,6 +122,10 @@ fn check_workload_fits(scenario: &Scenario, params: &Params) -> Result<(), Scena
 }
 
 impl Simulated for GossipNode {
+    fn behaviours() -> &'static [&'static str] {
+        Defect::NAMES
+    }
+
     fn setup(scenario: &Scenario, seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         let cfg = Rc::new(params.resolve(scenario.nodes)?);

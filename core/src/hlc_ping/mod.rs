@@ -275,6 +275,10 @@ impl Protocol for HlcPing {
 }
 
 impl Simulated for HlcPing {
+    fn behaviours() -> &'static [&'static str] {
+        &["honest", "ignore-remote"]
+    }
+
     fn setup(scenario: &Scenario, _seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         params.validate()?;

@@ -67,6 +67,20 @@ fn turning_one_node_byzantine_mid_run_is_caught() {
 }
 
 #[test]
+fn unknown_behaviours_are_refused_before_they_reach_a_node() {
+    let mut s = scenario("hlc-ping", &[]);
+    let typo = crate::sim::Fault::Misbehave { at_ms: 100.0, node: 0, behaviour: "ignore-remot".into() };
+    let mut sim = Sim::<HlcPing>::new(&s, 2, true).unwrap();
+    let err = sim.inject(typo.clone()).unwrap_err().to_string();
+    assert!(err.contains("].behaviour") && err.contains("known: honest, ignore-remote"), "{err}");
+    sim.run_to_end();
+    assert!(sim.nodes().iter().all(|n| n.behaviour.is_none()), "a refused fault left a mark");
+    s.faults.push(typo);
+    let err = Sim::<HlcPing>::new(&s, 2, true).err().expect("refused").to_string();
+    assert!(err.contains("unknown behaviour \"ignore-remot\""), "{err}");
+}
+
+#[test]
 fn interactive_faults_replay_identically() {
     let s = scenario("hlc-ping", &[]);
     let fault = crate::sim::Fault::Crash { at_ms: 250.5, node: 2 };

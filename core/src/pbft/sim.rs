@@ -148,6 +148,10 @@ impl Params {
 }
 
 impl Simulated for PbftNode {
+    fn behaviours() -> &'static [&'static str] {
+        Behaviour::NAMES
+    }
+
     fn setup(scenario: &Scenario, seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         let cfg = params.config(scenario.nodes)?;

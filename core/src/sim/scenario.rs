@@ -223,8 +223,33 @@ impl Scenario {
                 e.inner().to_string(),
             )
         })?;
+        if let Some(n) = nodes {
+            scenario.check_fewer_nodes(n)?;
+        }
         scenario.validate()?;
         Ok(scenario)
+    }
+
+    /// With the node count overridden, a clock or fault may name a node that is gone:
+    /// say that the override did it, not the scenario.
+    fn check_fewer_nodes(&self, n: u32) -> Result<(), ScenarioError> {
+        let named = self.clocks.iter().enumerate().map(|(i, c)| (format!("clocks[{i}]"), c.node)).chain(
+            self.faults
+                .iter()
+                .enumerate()
+                .flat_map(|(i, f)| f.nodes().into_iter().map(move |k| (format!("faults[{i}]"), k))),
+        );
+        let need = named.filter(|(_, k)| *k >= n).max_by_key(|(_, k)| *k);
+        match need {
+            Some((field, k)) if n > 0 => Err(ScenarioError::field(
+                "nodes",
+                format!(
+                    "{n} nodes leave out node {k}, which the scenario's {field} names; use at least {} nodes",
+                    k + 1
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn validate(&self) -> Result<(), ScenarioError> {
@@ -268,6 +293,15 @@ impl Scenario {
                 return Err(ScenarioError::field(
                     format!("faults[{i}].at_ms"),
                     format!("{at} is not a time >= 0"),
+                ));
+            }
+            if at > self.duration_ms as f64 {
+                return Err(ScenarioError::field(
+                    format!("faults[{i}].at_ms"),
+                    format!(
+                        "{at} is after the run ends (duration_ms {}): it would never happen",
+                        self.duration_ms
+                    ),
                 ));
             }
             for n in f.nodes() {

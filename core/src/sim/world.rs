@@ -39,6 +39,27 @@ pub trait Simulated: Protocol + Sized + 'static {
     fn node_count(scenario: &Scenario) -> Result<u32, ScenarioError> {
         Ok(scenario.nodes)
     }
+
+    /// The names a `misbehave` fault may give, `honest` included. Checked before the run
+    /// starts so that a node is never drawn as Byzantine with a behaviour it ignores.
+    fn behaviours() -> &'static [&'static str] {
+        &["honest"]
+    }
+}
+
+/// Refuse `misbehave` faults that name a behaviour the protocol does not have.
+fn check_behaviours(known: &[&str], faults: &[Fault]) -> Result<(), ScenarioError> {
+    for (i, f) in faults.iter().enumerate() {
+        if let Fault::Misbehave { behaviour, .. } = f
+            && !known.contains(&behaviour.as_str())
+        {
+            return Err(ScenarioError::field(
+                format!("faults[{i}].behaviour"),
+                format!("unknown behaviour {behaviour:?}; known: {}", known.join(", ")),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How a run ended, in the shape `void sim --json` prints.
@@ -56,6 +77,10 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     pub trace_hash: String,
     pub metrics: BTreeMap<String, f64>,
+    /// The run stopped at the scenario's `max_events` before its end: the end-of-run
+    /// checks (liveness, convergence) did not run.
+    #[serde(default)]
+    pub event_limit_reached: bool,
 }
 
 /// A protocol-independent view of a node, for displays.
@@ -110,6 +135,8 @@ pub trait AnySim {
     /// Add a fault to the schedule (interactive faults); it happens at its `at_ms`,
     /// which must not be in the past.
     fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError>;
+    /// The behaviours a `misbehave` fault may name for this protocol, `honest` first.
+    fn behaviours(&self) -> &'static [&'static str];
     fn violation(&self) -> Option<&Violation>;
     fn trace_hash(&self) -> String;
     /// Benchmarks only: skip encoding and hashing the trace to measure the engine alone.
@@ -191,6 +218,8 @@ pub struct Sim<P: Protocol> {
     effects: Vec<Effect<P>>,
     violation: Option<Violation>,
     finished: bool,
+    event_limit_reached: bool,
+    behaviours: &'static [&'static str],
     sent: u64,
     delivered: u64,
     dropped: u64,
@@ -203,6 +232,7 @@ pub struct Sim<P: Protocol> {
 impl<P: Simulated> Sim<P> {
     /// Build a run of `scenario` with `seed`; `record` keeps every event for display/dump.
     pub fn new(scenario: &Scenario, seed: u64, record: bool) -> Result<Self, ScenarioError> {
+        check_behaviours(P::behaviours(), &scenario.faults)?;
         let mut setup = P::setup(scenario, seed)?;
         if let Some(wanted) = &scenario.invariants {
             for name in wanted {
@@ -258,6 +288,8 @@ impl<P: Simulated> Sim<P> {
             effects: Vec::new(),
             violation: None,
             finished: false,
+            event_limit_reached: false,
+            behaviours: P::behaviours(),
             sent: 0,
             delivered: 0,
             dropped: 0,
@@ -593,6 +625,7 @@ impl<P: Protocol> Sim<P> {
             return false;
         }
         if self.violation.is_some() || self.sink.count >= self.scenario.max_events {
+            self.event_limit_reached = self.violation.is_none();
             self.finish(false);
             return false;
         }
@@ -841,6 +874,7 @@ impl<P: Protocol> AnySim for Sim<P> {
         candidate.faults.push(fault.clone());
         let text = serde_json::to_string(&candidate).map_err(|e| ScenarioError::Syntax(e.to_string()))?;
         let checked = Scenario::from_json(&text)?;
+        check_behaviours(self.behaviours, &checked.faults)?;
         if fault.at_us() <= self.now && self.sink.count > 0 {
             return Err(ScenarioError::field(
                 "faults",
@@ -857,6 +891,10 @@ impl<P: Protocol> AnySim for Sim<P> {
         let index = self.scenario.faults.len() - 1;
         self.schedule_fault(index, &fault);
         Ok(())
+    }
+
+    fn behaviours(&self) -> &'static [&'static str] {
+        self.behaviours
     }
 
     fn violation(&self) -> Option<&Violation> {
@@ -890,6 +928,7 @@ impl<P: Protocol> AnySim for Sim<P> {
             violations: self.violation.iter().cloned().collect(),
             trace_hash: self.trace_hash(),
             metrics,
+            event_limit_reached: self.event_limit_reached,
         }
     }
 }

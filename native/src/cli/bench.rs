@@ -36,6 +36,7 @@ pub enum BenchCommand {
 pub struct BenchSimArgs {
     /// A built-in scenario name or a scenario .json file.
     pub scenario: String,
+    /// Override the scenario's node count.
     #[arg(long)]
     pub nodes: Option<u32>,
     #[arg(long = "param", value_name = "K=V")]
@@ -50,6 +51,7 @@ pub struct BenchSimArgs {
     /// report their total rate beside the single-thread one; 0 = one per core, 1 = skip.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
+    /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -42,6 +42,7 @@ pub enum OpCommand {
     /// Read KEY, or its value as of an HLC timestamp (`<wall_micros>.<logical>[@node]`).
     Get {
         key: String,
+        /// Read the value as of this HLC timestamp: `wall.logical[@node]`, as `put` prints it.
         #[arg(long)]
         at: Option<String>,
     },
@@ -109,7 +110,7 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
         ClientOutcome::Done(r) => match r {
             OpResult::Written(ts) => (0, format!("ok {ts}"), json!({"ok": true, "version": ts.to_string()})),
             OpResult::Value(Some((v, ts))) => (0, v.clone(), json!({"value": v, "version": ts.to_string()})),
-            OpResult::Value(None) => (0, String::new(), json!({"value": null})),
+            OpResult::Value(None) => (0, "(no value)".into(), json!({"value": null})),
             OpResult::Swapped { ok, found } => (
                 if ok { 0 } else { 1 },
                 if ok { "swapped".into() } else { format!("not swapped: found {found:?}") },
@@ -129,7 +130,7 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
         let mut v = value;
         v["node"] = json!(node);
         print_json(&v);
-    } else if code == 0 {
+    } else if code == 0 && !value.get("value").is_some_and(|v| v.is_null()) {
         println!("{text}");
     } else {
         eprintln!("{text}");

@@ -30,6 +30,7 @@ pub enum ClusterCommand {
 pub struct UpArgs {
     #[arg(long, default_value_t = 4)]
     pub replicas: u32,
+    /// The cluster's directory: cluster.toml, node-<i>/ and admin.macaroon live there.
     #[arg(long)]
     pub dir: PathBuf,
     /// Replica i listens on P + i and serves HTTP on P + 100 + i.
@@ -41,14 +42,17 @@ pub struct UpArgs {
     /// Nodes started now write their observed events to DIR/node-<i>/trace.jsonl.
     #[arg(long)]
     pub trace: bool,
+    /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct DirArgs {
+    /// The cluster's directory, as given to `void cluster up`.
     #[arg(long)]
     pub dir: PathBuf,
+    /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -242,7 +246,7 @@ fn up(a: UpArgs) -> CliResult {
     }
     let rt = tokio::runtime::Runtime::new()?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut nodes = Vec::new();
+    let mut ready = Vec::new();
     for r in &replicas {
         let st = rt.block_on(async {
             loop {
@@ -262,15 +266,30 @@ fn up(a: UpArgs) -> CliResult {
                 node_dir(&a.dir, r.id).join("node.log").display()
             )));
         };
+        ready.push(st);
+    }
+    // A node just (re)started reports view 0 until it hears of the cluster's view:
+    // give it a moment so the roles printed are the cluster's, not the config's.
+    let settle = Instant::now() + Duration::from_secs(3);
+    while ready.iter().any(|s| s["view"] != ready_view(&ready)) && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(100));
+        for (st, r) in ready.iter_mut().zip(&replicas) {
+            if let Some(fresh) = rt.block_on(node_status(r.http)) {
+                *st = fresh;
+            }
+        }
+    }
+    let view = ready_view(&ready);
+    let mut nodes = Vec::new();
+    for (st, r) in ready.iter().zip(&replicas) {
+        let role = if st["view"] == view {
+            st["role"].as_str().unwrap_or("?").to_string()
+        } else {
+            format!("catching up (at view {}, the cluster is at view {view})", st["view"])
+        };
         nodes.push(json!({"node": r.id, "pid": running_pid(&a.dir, r.id), "addr": r.addr.to_string(),
-            "http": r.http.to_string(), "role": st["role"]}));
-        eprintln!(
-            "node {} ready: {} (transport {}, http {})",
-            r.id,
-            st["role"].as_str().unwrap_or("?"),
-            r.addr,
-            r.http
-        );
+            "http": r.http.to_string(), "role": role, "view": st["view"]}));
+        eprintln!("node {} ready: {role} (transport {}, http {})", r.id, r.addr, r.http);
     }
     eprintln!("admin token: {}", a.dir.join(ADMIN_TOKEN).display());
     if a.json {
@@ -279,6 +298,11 @@ fn up(a: UpArgs) -> CliResult {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The highest view any node reports: the one the cluster is in.
+fn ready_view(statuses: &[Value]) -> Value {
+    statuses.iter().filter_map(|s| s["view"].as_u64()).max().map_or(Value::Null, Value::from)
 }
 
 fn status(a: DirArgs) -> CliResult {

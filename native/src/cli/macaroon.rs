@@ -231,6 +231,10 @@ fn emit(m: &Macaroon, format: Format) -> CliResult {
 
 fn add_caveats(m: &mut Macaroon, caveats: &[String]) -> Result<(), Failure> {
     for c in caveats {
+        if c.trim().is_empty() {
+            // No verifier can satisfy an empty predicate: the token would be dead on arrival.
+            return Err(bad(format!("--caveat {c:?}: empty; a caveat is a predicate such as \"op = read\"")));
+        }
         m.add_first_party_caveat(c).map_err(|e| bad(format!("--caveat {c:?}: {e}")))?;
     }
     Ok(())

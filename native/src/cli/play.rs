@@ -62,6 +62,19 @@ pub fn run(args: PlayArgs) -> CliResult {
     let cwd = std::env::current_dir().ok();
     let exe = std::env::current_exe().ok();
     let www = find_www(&candidates(cwd.as_deref(), exe.as_deref())).map_err(bad)?;
+    // Bind before starting the live cluster: a taken port is the user's to change, and
+    // should be reported at once.
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| {
+        let why = format!("--port {}: cannot listen on {addr}: {e}", args.port);
+        match e.kind() {
+            std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied => {
+                bad(format!("{why} (another program may use it; pick another --port, or 0 for any free one)"))
+            }
+            _ => Failure::Other(anyhow::anyhow!(why)),
+        }
+    })?;
+    listener.set_nonblocking(true).context("setting up the listener")?;
     let live = if args.no_cluster { None } else { Some(super::live::LiveCluster::start()?) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -69,7 +82,7 @@ pub fn run(args: PlayArgs) -> CliResult {
         .build()
         .context("starting the async runtime")?;
     let live = live.map(std::sync::Arc::new);
-    let served = runtime.block_on(serve(www, args.port, live.clone()));
+    let served = runtime.block_on(serve(www, listener, live.clone()));
     if let Some(l) = live {
         l.stop();
     }
@@ -79,15 +92,10 @@ pub fn run(args: PlayArgs) -> CliResult {
 
 async fn serve(
     www: PathBuf,
-    port: u16,
+    listener: std::net::TcpListener,
     live: Option<std::sync::Arc<super::live::LiveCluster>>,
 ) -> Result<(), Failure> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        Failure::Other(anyhow::anyhow!(
-            "cannot listen on {addr}: {e} (is another program using port {port}? try --port)"
-        ))
-    })?;
+    let listener = tokio::net::TcpListener::from_std(listener).context("registering the listener")?;
     let bound = listener.local_addr().context("reading the bound address")?;
     let mut app = axum::Router::new();
     if let Some(l) = live {

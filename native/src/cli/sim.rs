@@ -27,8 +27,8 @@ pub struct SimArgs {
     /// An inclusive range of seeds, `A..B`, run as one aggregate.
     #[arg(long, value_name = "A..B")]
     pub seeds: Option<String>,
-    /// Override the scenario's node count.
-    #[arg(long)]
+    /// Override the scenario's node count (1 to 10000).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(sim::MAX_NODES)))]
     pub nodes: Option<u32>,
     /// Set a scenario field (`network.loss=0.1`) or protocol parameter (`reply=0.2`).
     #[arg(long = "param", value_name = "K=V")]
@@ -185,6 +185,9 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
     }
     let replay = replay_command(loaded, args.nodes, seed);
     report_violations(&outcome, &replay);
+    if outcome.event_limit_reached {
+        warn_event_limit(&loaded.scenario, &[seed]);
+    }
     eprintln!(
         "{} seed {seed}: {} events, {} messages delivered, {:.1} ms virtual, {} violation(s), trace {}",
         outcome.scenario,
@@ -202,9 +205,24 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
             "messages_delivered": outcome.messages_delivered, "messages_dropped": outcome.messages_dropped,
             "virtual_time_ms": outcome.virtual_time_ms, "violations": violation_json(&outcome, &replay),
             "failing_seeds": failing, "trace_hash": outcome.trace_hash, "metrics": outcome.metrics,
+            "event_limit_reached": outcome.event_limit_reached,
         }));
     }
     Ok(if outcome.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// A run cut short by `max_events` passed only the checks made along the way; say so.
+fn warn_event_limit(scenario: &Scenario, seeds: &[u64]) {
+    let which = match seeds {
+        [one] => format!("seed {one}"),
+        many if many.len() <= 8 => format!("seeds {many:?}"),
+        many => format!("{} seeds (first {:?})", many.len(), &many[..8]),
+    };
+    eprintln!(
+        "warning: {which} stopped at max_events = {} before duration_ms = {}: the end-of-run checks \
+         (liveness, convergence) did not run; raise \"max_events\" in the scenario to run to the end",
+        scenario.max_events, scenario.duration_ms
+    );
 }
 
 fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
@@ -256,6 +274,7 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
     let mut hasher = Sha256::new();
     let mut violations = Vec::new();
     let mut failing = Vec::new();
+    let mut limited = Vec::new();
     let mut metrics: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
     let (mut events, mut delivered, mut vtime) = (0u64, 0u64, 0f64);
     for o in &outcomes {
@@ -270,6 +289,9 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
                 e.1 += 1;
             }
         }
+        if o.event_limit_reached {
+            limited.push(o.seed);
+        }
         if !o.violations.is_empty() {
             let replay = replay_command(loaded, args.nodes, o.seed);
             report_violations(o, &replay);
@@ -278,6 +300,9 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
         }
     }
     let trace_hash = hex::encode(hasher.finalize());
+    if !limited.is_empty() {
+        warn_event_limit(&loaded.scenario, &limited);
+    }
     let means: serde_json::Map<String, Value> =
         metrics.into_iter().map(|(k, (sum, n))| (k, json!(sum / n as f64))).collect();
     eprintln!(
@@ -291,7 +316,7 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
             "scenario": loaded.scenario.name, "protocol": loaded.scenario.protocol, "seeds": format!("{a}..{b}"),
             "runs": count, "nodes": loaded.scenario.nodes, "events": events, "messages_delivered": delivered,
             "virtual_time_ms": vtime / count as f64, "violations": violations, "failing_seeds": failing,
-            "trace_hash": trace_hash, "metrics": means,
+            "trace_hash": trace_hash, "metrics": means, "event_limit_seeds": limited,
         }));
     }
     Ok(if failing.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })

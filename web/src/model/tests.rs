@@ -445,6 +445,11 @@ fn an_edited_scenario_runs_and_travels_whole_in_the_link() {
     let mut doc: serde_json::Value = serde_json::from_str(&model.scenario_text).unwrap();
     doc["duration_ms"] = 600.into();
     doc["name"] = "my ping (short)".into();
+    // The built-in crash at 700 ms would never happen in a 600 ms run: refused, named.
+    model.apply(Action::LoadJson { text: doc.to_string(), seed: 4 });
+    let err = model.scenario_error.clone().unwrap_or_default();
+    assert!(err.contains("faults[0].at_ms") && err.contains("after the run ends"), "{err}");
+    doc["faults"] = serde_json::json!([]);
     model.apply(Action::LoadJson { text: doc.to_string(), seed: 4 });
     assert_eq!(model.scenario_error, None);
     assert_eq!(model.view.duration_us, 600_000);
