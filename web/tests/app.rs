@@ -2,89 +2,27 @@
 //! checked through the `data-*` hooks the end-to-end tests use too.
 #![cfg(target_arch = "wasm32")]
 
-use std::time::Duration;
+mod common;
 
+use common::{click, find, mount, native_hash, recorded, scenario, share, step, text};
 use void_core::sim;
-use void_web::App;
 use void_web::model::Permalink;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlElement, HtmlInputElement};
+use web_sys::Element;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// Golden hashes when tests/golden/trace-hashes.json exists (copied by build.rs), else `{}`.
 const GOLDEN: &str = include_str!(concat!(env!("OUT_DIR"), "/golden-trace-hashes.json"));
 
-fn document() -> web_sys::Document {
-    web_sys::window().expect("a window").document().expect("a document")
-}
-
-/// Sets the URL fragment without a `hashchange` (so apps mounted by other tests stay put).
-fn set_fragment(fragment: &str) {
-    let window = web_sys::window().expect("a window");
-    let path = window.location().pathname().expect("a path");
-    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
-    window
-        .history()
-        .expect("a history")
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
-        .expect("the URL is replaced");
-}
-
-async fn settle() {
-    yew::platform::time::sleep(Duration::from_millis(50)).await;
-}
-
-/// Mounts the app (reading `fragment` as its permalink) into a new element.
-async fn mount(fragment: &str) -> Element {
-    set_fragment(fragment);
-    let root = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&root).expect("appended");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-    settle().await;
-    set_fragment("");
-    root
-}
-
-fn find(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
-}
-
-fn text(root: &Element, testid: &str) -> String {
-    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
-}
-
-async fn click(root: &Element, selector: &str) {
-    let el = find(root, selector);
-    match el.dyn_ref::<HtmlElement>() {
-        Some(html) => html.click(),
-        // SVG elements have no click(); dispatch the event they would get.
-        None => {
-            let init = web_sys::MouseEventInit::new();
-            init.set_bubbles(true);
-            let event =
-                web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).expect("an event");
-            el.dispatch_event(&event).expect("dispatched");
-        }
-    }
-    settle().await;
-}
-
-fn native_hash(name: &str, seed: u64) -> String {
-    let scenario = sim::Scenario::from_json(sim::load_builtin(name).expect("built in")).expect("valid");
-    let mut run = sim::build(&scenario, seed, false).expect("builds");
-    run.run_to_end();
-    run.trace_hash()
-}
-
 #[wasm_bindgen_test]
 async fn every_node_is_drawn_with_its_hooks() {
     let root = mount("s=hlc-ping&seed=3").await;
     let nodes = root.query_selector_all("[data-node]").expect("a valid selector");
-    let scenario = sim::Scenario::from_json(sim::load_builtin("hlc-ping").expect("built in")).expect("valid");
-    assert_eq!(nodes.length(), scenario.nodes);
-    for i in 0..scenario.nodes {
+    let nodes_in_scenario = scenario("hlc-ping").nodes;
+    assert_eq!(nodes.length(), nodes_in_scenario);
+    for i in 0..nodes_in_scenario {
         let node = find(&root, &format!("[data-node=\"{i}\"]"));
         assert_eq!(node.get_attribute("data-state").as_deref(), Some("up"), "node {i}");
         assert_eq!(node.get_attribute("data-role").as_deref(), Some("node"), "node {i}");
@@ -101,8 +39,7 @@ async fn step_moves_the_event_index_and_step_back_returns() {
     let root = mount("s=hlc-ping&seed=4").await;
     let start: u64 = text(&root, "event-index").parse().expect("a number");
     let start_hash = text(&root, "trace-hash");
-    click(&root, "[data-testid=step]").await;
-    click(&root, "[data-testid=step]").await;
+    step(&root, 2).await;
     let after: u64 = text(&root, "event-index").parse().expect("a number");
     assert!(after > start, "{after} > {start}");
     assert_ne!(text(&root, "trace-hash"), start_hash);
@@ -142,9 +79,7 @@ fn every_golden_trace_hash_matches_in_the_browser() {
 #[wasm_bindgen_test]
 async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
     let root = mount("s=hlc-ping&seed=9").await;
-    for _ in 0..5 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 5).await;
     click(&root, "[data-node=\"2\"]").await;
     assert_eq!(find(&root, "[data-testid=inspector]").get_attribute("data-inspected").as_deref(), Some("2"));
     click(&root, "[data-testid=crash]").await;
@@ -153,10 +88,7 @@ async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
     let hash = text(&root, "trace-hash");
     let events = text(&root, "event-index");
 
-    click(&root, "[data-testid=share]").await;
-    let url =
-        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
-    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let fragment = share(&root).await;
     let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
     assert_eq!((link.scenario.as_str(), link.seed), ("hlc-ping", 9));
     assert_eq!(link.at.to_string(), events);
@@ -191,9 +123,7 @@ fn msg_types(root: &Element, selector: &str) -> Vec<String> {
 async fn messages_in_flight_are_drawn_with_their_types() {
     let at = 40;
     let root = mount(&format!("s=pbft-normal&seed=2&at={at}")).await;
-    let scenario =
-        sim::Scenario::from_json(sim::load_builtin("pbft-normal").expect("built in")).expect("valid");
-    let mut run = sim::build(&scenario, 2, true).expect("builds");
+    let mut run = recorded("pbft-normal", 2);
     run.run_events(at);
     assert_eq!(text(&root, "event-index"), run.event_count().to_string(), "the same position");
     let mut expected: Vec<String> = run.in_flight().iter().map(|m| m.kind.to_owned()).collect();
@@ -207,8 +137,7 @@ async fn messages_in_flight_are_drawn_with_their_types() {
     assert_eq!(count.get_attribute("data-hidden").as_deref(), Some("0"));
 
     // Two more steps: the drawing follows the simulator's in-flight set.
-    click(&root, "[data-testid=step]").await;
-    click(&root, "[data-testid=step]").await;
+    step(&root, 2).await;
     run.step();
     run.step();
     let mut expected: Vec<String> = run.in_flight().iter().map(|m| m.kind.to_owned()).collect();

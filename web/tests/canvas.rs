@@ -2,12 +2,13 @@
 //! position, animated at the browser's frame pace while playing.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
 
+use common::{attr, find, mount, mouse, sleep};
 use void_core::sim;
-use void_web::App;
 use void_web::components::ring_position;
 use void_web::model::{CANVAS_ABOVE_NODES, MAX_DRAWN_MESSAGES, Permalink};
 use wasm_bindgen::JsCast;
@@ -20,43 +21,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 const NODES: usize = 1_000;
 
 type FrameCallback = Closure<dyn FnMut(f64)>;
-
-fn document() -> web_sys::Document {
-    web_sys::window().expect("a window").document().expect("a document")
-}
-
-fn set_fragment(fragment: &str) {
-    let window = web_sys::window().expect("a window");
-    let path = window.location().pathname().expect("a path");
-    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
-    window
-        .history()
-        .expect("a history")
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
-        .expect("the URL is replaced");
-}
-
-async fn sleep(ms: u64) {
-    yew::platform::time::sleep(Duration::from_millis(ms)).await;
-}
-
-async fn mount(fragment: &str) -> Element {
-    set_fragment(fragment);
-    let root = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&root).expect("appended");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-    sleep(100).await;
-    set_fragment("");
-    root
-}
-
-fn find(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
-}
-
-fn attr(root: &Element, selector: &str, name: &str) -> String {
-    find(root, selector).get_attribute(name).unwrap_or_else(|| panic!("{selector} has {name}"))
-}
 
 /// The built-in Plumtree scenario grown to `nodes` nodes.
 fn big_plumtree(nodes: usize) -> String {
@@ -97,18 +61,6 @@ async fn first_frame(canvas: &Element) {
         sleep(50).await;
         waited += 50;
     }
-}
-
-async fn mouse(target: &Element, kind: &str, at: (i32, i32), button: i16) {
-    let init = web_sys::MouseEventInit::new();
-    init.set_bubbles(true);
-    init.set_cancelable(true);
-    init.set_client_x(at.0);
-    init.set_client_y(at.1);
-    init.set_button(button);
-    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict(kind, &init).expect("an event");
-    target.dispatch_event(&event).expect("dispatched");
-    sleep(50).await;
 }
 
 #[wasm_bindgen_test]
