@@ -150,3 +150,100 @@ async fn messages_in_flight_are_drawn_with_their_types() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_key_explains_the_marks_on_screen_and_clients_look_different() {
+    let root = mount("s=pbft-normal&seed=3&at=30").await;
+    let legend = |key: &str| common::count(&root, &format!("[data-testid=node-legend] [data-legend={key}]"));
+    assert_eq!((legend("node"), legend("client"), legend("primary")), (1, 1, 1));
+    assert_eq!(legend("crashed"), 0, "only marks on screen are explained");
+    let clients = common::all(&root, "[data-role=client]");
+    assert!(!clients.is_empty());
+    for c in &clients {
+        assert_eq!(find(c, ".node-body").tag_name(), "rect", "a client is a square");
+    }
+    assert_eq!(find(&root, "[data-role=primary] .node-body").tag_name(), "circle");
+
+    click(&root, "[data-node=\"1\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    assert_eq!(legend("crashed"), 1);
+    common::mouse(&find(&root, "[data-node=\"2\"]"), "contextmenu", (300, 300), 2).await;
+    click(&root, "[data-testid=isolate]").await;
+    assert_eq!(legend("side"), 2, "both sides of the partition are named");
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_message_and_the_stamps_read_as_sentences() {
+    let root = mount("s=hlc-ping&seed=5").await;
+    step(&root, 3).await;
+    click(&root, "[data-node=\"2\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    // Step until a message to the crashed node is dropped.
+    let mut line = String::new();
+    for _ in 0..200 {
+        step(&root, 1).await;
+        line = text(&root, "what-happened");
+        if line.contains("dropped") {
+            break;
+        }
+    }
+    assert!(line.contains("was dropped: node 2 is down"), "{line}");
+    assert!(!line.contains("is destination"), "{line}");
+    let stamps = common::all(&root, ".ev-hlc");
+    assert!(!stamps.is_empty());
+    for s in stamps.iter().filter(|s| !s.text_content().unwrap_or_default().is_empty()) {
+        let shown = s.text_content().unwrap_or_default();
+        assert!(shown.starts_with('(') && shown.ends_with(')') && shown.contains(" ms, "), "{shown}");
+    }
+    for dd in common::all(&root, ".facts dd") {
+        let shown = dd.text_content().unwrap_or_default();
+        assert!(!shown.contains("NodeId("), "{shown}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn large_text_makes_the_panels_text_bigger() {
+    // The page's own stylesheet, which the test page does not load by itself.
+    let style = common::document().create_element("style").expect("a style element");
+    style.set_text_content(Some(include_str!("../../www/style.css")));
+    common::document().head().expect("a head").append_child(&style).expect("appended");
+    let root = mount("s=hlc-ping&seed=1").await;
+    let heading = || find(&root, ".panel h2").get_bounding_client_rect().height();
+    let before = heading();
+    click(&root, "[data-testid=large-text]").await;
+    assert!(find(&root, ".playground").class_name().contains("large-text"));
+    assert_eq!(
+        find(&root, "[data-testid=large-text]").get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    assert!(heading() > before * 1.1, "{} > {before}", heading());
+    click(&root, "[data-testid=large-text]").await;
+    assert!((heading() - before).abs() < 0.5);
+    style.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_small_plumtree_draws_its_tree_eager_solid_and_lazy_dashed() {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(sim::load_builtin("plumtree").expect("built in")).expect("JSON");
+    doc["nodes"] = 12.into();
+    doc["name"] = "plumtree-12".into();
+    let at = 1_500;
+    let link = Permalink {
+        scenario: "plumtree-12".into(),
+        seed: 2,
+        at,
+        faults: Vec::new(),
+        custom: Some(doc.to_string()),
+    };
+    let root = mount(&link.encode()).await;
+    let mut run =
+        sim::build(&sim::Scenario::from_json(&doc.to_string()).expect("valid"), 2, true).expect("builds");
+    run.run_events(at);
+    assert_eq!(text(&root, "event-index"), run.event_count().to_string());
+    let tree = void_web::components::tree_links(&run.nodes());
+    let eager = tree.iter().filter(|l| l.2).count();
+    assert!(eager > 0, "{tree:?}");
+    assert_eq!(common::count(&root, "[data-link=eager]") as usize, eager);
+    assert_eq!(common::count(&root, "[data-link=lazy]") as usize, tree.len() - eager);
+}
