@@ -108,6 +108,21 @@ pub fn readable(text: &str) -> String {
             rest = tail;
         } else if c.is_ascii_digit() || (c == '-' && rest[1..].starts_with(|d: char| d.is_ascii_digit())) {
             let len = rest[1..].find(|d: char| !d.is_ascii_digit()).map_or(rest.len(), |i| i + 1);
+            // An HLC stamp (`wall.logical@node`): shown as everywhere else.
+            let stamp_len = rest[len..]
+                .strip_prefix('.')
+                .and_then(|t| {
+                    let c = t.find(|d: char| !d.is_ascii_digit())?;
+                    let n = t[c..].strip_prefix('@')?;
+                    let k = n.find(|d: char| !d.is_ascii_digit()).unwrap_or(n.len());
+                    (c > 0 && k > 0).then_some(len + 1 + c + 1 + k)
+                })
+                .filter(|l| rest[..*l].parse::<Timestamp>().is_ok());
+            if let Some(l) = stamp_len {
+                out.push_str(&hlc_short(&rest[..l]));
+                rest = &rest[l..];
+                continue;
+            }
             let (number, tail) = rest.split_at(len);
             match (tail.strip_prefix(" us"), number.parse::<i64>()) {
                 (Some(tail), Ok(us)) if !tail.starts_with(|a: char| a.is_alphanumeric()) => {
@@ -234,6 +249,9 @@ mod tests {
         );
         assert_eq!(readable("node 12 receives Ping from node 3"), "node 12 receives Ping from node 3");
         assert_eq!(readable("used 12 users"), "used 12 users", "only the unit `us` is converted");
+        let stamp = format!("stamps Ping to node 0 with {}.2@2: l = max(l, pt)", HLC_EPOCH_US + 71_920);
+        assert_eq!(readable(&stamp), "stamps Ping to node 0 with (71.92 ms, 2): l = max(l, pt)");
+        assert_eq!(readable("version 1.2 of 3"), "version 1.2 of 3");
     }
 
     #[test]

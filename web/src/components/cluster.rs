@@ -355,7 +355,8 @@ fn svg_cluster(props: &ClusterProps) -> Html {
         let (x, y) = ring_position(node.id, n);
         taken.push((x - r, y - r, x + r, y + r));
         if show_text {
-            let chars = node_text(node).chars().count().max(node.behaviour.as_ref().map_or(0, |b| b.len()));
+            let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
+            let chars = line.max(node.behaviour.as_ref().map_or(0, |b| b.len()));
             let lines = 1 + usize::from(node.behaviour.is_some());
             taken.push(label_box(label_spot(node.id, n, r), chars, lines));
         }
@@ -542,33 +543,33 @@ fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
     let disc = |class: &'static str| html! { <circle class={classes!("node-body", "key", class)} r="7" /> };
     html! {
         <ul class="legend node-legend" aria-label="what the marks mean" data-testid="node-legend">
-            { item("node", disc("up"), if any(&|n| n.role == "client") { "replica / node".into() } else { "node".into() }) }
+            { item("node", disc("up"), if any(&|n| n.role == "client") { "replica".into() } else { "node".into() }) }
             if any(&|n| n.role == "client") {
-                { item("client", html! { <rect class="node-body key up" x="-7" y="-7" width="14" height="14" rx="2" /> }, "client (sends requests)".into()) }
+                { item("client", html! { <rect class="node-body key up" x="-7" y="-7" width="14" height="14" rx="2" /> }, "client".into()) }
             }
             if any(&|n| n.role == "primary") {
-                { item("primary", html! { <><circle class="node-primary" r="9" />{ disc("up") }</> }, "primary (dashed ring)".into()) }
+                { item("primary", html! { <><circle class="node-primary" r="9" />{ disc("up") }</> }, "primary".into()) }
             }
             if any(&|n| n.state == "crashed") {
-                { item("crashed", html! { <>{ disc("crashed") }<path class="node-cross" d="M -4 -4 L 4 4 M -4 4 L 4 -4" /></> }, "crashed (grey, crossed)".into()) }
+                { item("crashed", html! { <>{ disc("crashed") }<path class="node-cross" d="M -4 -4 L 4 4 M -4 4 L 4 -4" /></> }, "crashed".into()) }
             }
             if !behaviours.is_empty() {
-                { item("byzantine", disc("byzantine"), format!("Byzantine (thick orange): {}", behaviours.join(", "))) }
+                { item("byzantine", disc("byzantine"), format!("Byzantine: {}", behaviours.join(", "))) }
             }
             { for sides.iter().map(|(side, count)| item("side",
                 html! { <rect x="-11" y="-8" width="22" height="16" rx="4" fill={SIDE_TINTS[*side as usize % SIDE_TINTS.len()]} /> },
-                format!("partition side {} ({count} node{})", side + 1, if *count == 1 { "" } else { "s" }))) }
+                format!("side {} ({count})", side + 1))) }
             if !view.broken_links.is_empty() {
                 { item("broken-link", html! { <line class="key-broken" x1="-12" x2="12" /> }, "broken link".into()) }
             }
             if tree.iter().any(|l| l.2) {
-                { item("eager", html! { <line class="tree-link eager" x1="-12" x2="12" /> }, "eager link (pushes payloads)".into()) }
+                { item("eager", html! { <line class="tree-link eager" x1="-12" x2="12" /> }, "eager link".into()) }
             }
             if tree.iter().any(|l| !l.2) {
-                { item("lazy", html! { <line class="tree-link lazy" x1="-12" x2="12" /> }, "lazy link (IHAVE only)".into()) }
+                { item("lazy", html! { <line class="tree-link lazy" x1="-12" x2="12" /> }, "lazy link (IHAVE)".into()) }
             }
             if any(&|n| n.clock_offset_us.unsigned_abs() >= 1000) {
-                { item("skew", html! { <rect class="key-skew" x="-12" y="-6" width="24" height="12" rx="6" /> }, "clock skew (± badge)".into()) }
+                { item("skew", html! { <text class="node-skew" x="0" y="4" text-anchor="middle">{ "±ms" }</text> }, "clock skew".into()) }
             }
         </ul>
     }
@@ -727,6 +728,12 @@ fn broken_link(from: u32, to: u32, both: bool, label: &str, n: u32) -> Html {
     }
 }
 
+/// A node's clock skew as a signed badge, when it is a millisecond or more.
+fn skew(node: &NodeView) -> Option<String> {
+    (node.clock_offset_us.unsigned_abs() >= 1000)
+        .then(|| format!("clock {}", format::offset(node.clock_offset_us)))
+}
+
 /// The text beside a node: its HLC stamp, or why it has none.
 fn node_text(node: &NodeView) -> String {
     match node.hlc.as_deref() {
@@ -788,16 +795,13 @@ fn node_view(
                 <text class="node-hlc" x={format!("{:.1}", spot.0 - x)} y={format!("{:.1}", spot.1 - y)}
                     text-anchor={anchor}>
                     { node_text(node) }
+                    if let Some(skew) = skew(node) {
+                        <tspan class="node-skew">{ format!(" {skew}") }</tspan>
+                    }
                     if let Some(b) = &node.behaviour {
                         <tspan class="node-behaviour" x={format!("{:.1}", spot.0 - x)} dy="16">{ b.clone() }</tspan>
                     }
                 </text>
-            }
-            if node.clock_offset_us.unsigned_abs() >= 1000 && show_text {
-                <g class="offset-badge" transform={format!("translate({:.1} {:.1})", r * 0.75, -r - 4.0)}>
-                    <rect x="0" y="-11" width="66" height="18" rx="9" />
-                    <text x="33" y="3" text-anchor="middle">{ format::offset(node.clock_offset_us) }</text>
-                </g>
             }
         </g>
     }
