@@ -1,7 +1,7 @@
 //! How numbers and stamps read on screen.
 
 use void_core::clock::Timestamp;
-use void_core::sim::HLC_EPOCH_US;
+use void_core::sim::{DropReason, EventView, HLC_EPOCH_US};
 
 /// Virtual microseconds as milliseconds with up to three decimals (`12.4 ms`).
 pub fn ms(us: u64) -> String {
@@ -11,6 +11,15 @@ pub fn ms(us: u64) -> String {
     }
     let digits = format!("{frac:03}");
     format!("{whole}.{} ms", digits.trim_end_matches('0'))
+}
+
+/// What a browser error says (its message), not its debugging form.
+pub fn js_error(e: &wasm_bindgen::JsValue) -> String {
+    use wasm_bindgen::JsCast;
+    match e.dyn_ref::<js_sys::Error>() {
+        Some(err) => String::from(err.message()),
+        None => e.as_string().unwrap_or_else(|| "the browser gave no reason".into()),
+    }
 }
 
 /// A clock offset in microseconds as a signed badge (`+30 ms`, `−1.5 ms`).
@@ -24,18 +33,133 @@ pub fn offset(us: i64) -> String {
     }
 }
 
-/// An HLC stamp for a small label: wall time relative to the run's start, and the
-/// logical counter (`l 12.345 ms · c 3`). The full stamp goes into tooltips.
+/// The wall part of an HLC stamp relative to the run's start (`12.345 ms`, `−20 ms`).
+fn hlc_wall(ts: &Timestamp) -> String {
+    if ts.wall < HLC_EPOCH_US {
+        format!("−{}", ms(HLC_EPOCH_US - ts.wall))
+    } else {
+        ms(ts.wall - HLC_EPOCH_US)
+    }
+}
+
+/// An HLC stamp as every view shows it: the pair (l, c) of the paper, l relative to the
+/// run's start (`(12.345 ms, 3)`).
 pub fn hlc_short(stamp: &str) -> String {
     match stamp.parse::<Timestamp>() {
-        Ok(ts) => {
-            let rel = ts.wall.saturating_sub(HLC_EPOCH_US);
-            let sign = if ts.wall < HLC_EPOCH_US { "−" } else { "" };
-            let rel = if ts.wall < HLC_EPOCH_US { HLC_EPOCH_US - ts.wall } else { rel };
-            format!("l {sign}{} · c {}", ms(rel), ts.logical)
-        }
+        Ok(ts) => format!("({}, {})", hlc_wall(&ts), ts.logical),
         Err(_) => stamp.to_owned(),
     }
+}
+
+/// The same stamp spelled out, for tooltips.
+pub fn hlc_long(stamp: &str) -> String {
+    match stamp.parse::<Timestamp>() {
+        Ok(ts) => format!(
+            "HLC (l, c) = ({}, {}): l is {} µs of wall time, c the logical counter; stamped by node {}",
+            hlc_wall(&ts),
+            ts.logical,
+            ts.wall,
+            ts.node
+        ),
+        Err(_) => stamp.to_owned(),
+    }
+}
+
+/// Why a message was not delivered, as the end of a sentence about it.
+pub fn drop_reason(reason: DropReason, to: u32) -> String {
+    match reason {
+        DropReason::Loss => "was lost in the network".into(),
+        DropReason::Partition => "was dropped: a partition separates the two".into(),
+        DropReason::Crashed => format!("was dropped: node {to} is down"),
+        DropReason::LinkFault => "was dropped by a fault on the link".into(),
+    }
+}
+
+/// An event's line for people: drops are told from their fields, the rest is the
+/// protocol's own line with debugging notation (`NodeId(3)`, `[[0, 1], [2]]`, `us`) made
+/// readable.
+pub fn event_text(e: &EventView) -> String {
+    if let (Some(reason), Some(to)) = (e.dropped, e.to) {
+        return format!("{} from node {} to node {to} {}", e.kind, e.node, drop_reason(reason, to));
+    }
+    readable(&e.text)
+}
+
+/// `NodeId(3)` → `node 3`, a partition's `[[0, 1], [2]]` → `{0, 1} | {2}`, `1500 us` →
+/// `1.5 ms`.
+pub fn readable(text: &str) -> String {
+    let text = text.replace("NodeId(", "node(");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("node(")
+            && let Some((digits, tail)) = after.split_once(')')
+            && !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            out.push_str("node ");
+            out.push_str(digits);
+            rest = tail;
+        } else if let Some(after) = rest.strip_prefix("[[")
+            && let Some((groups, tail)) = after.split_once("]]")
+        {
+            let sides: Vec<String> = groups.split("], [").map(|g| format!("{{{g}}}")).collect();
+            out.push_str(&sides.join(" | "));
+            rest = tail;
+        } else if c.is_ascii_digit() || (c == '-' && rest[1..].starts_with(|d: char| d.is_ascii_digit())) {
+            let len = rest[1..].find(|d: char| !d.is_ascii_digit()).map_or(rest.len(), |i| i + 1);
+            // An HLC stamp (`wall.logical@node`): shown as everywhere else.
+            let stamp_len = rest[len..]
+                .strip_prefix('.')
+                .and_then(|t| {
+                    let c = t.find(|d: char| !d.is_ascii_digit())?;
+                    let n = t[c..].strip_prefix('@')?;
+                    let k = n.find(|d: char| !d.is_ascii_digit()).unwrap_or(n.len());
+                    (c > 0 && k > 0).then_some(len + 1 + c + 1 + k)
+                })
+                .filter(|l| rest[..*l].parse::<Timestamp>().is_ok());
+            if let Some(l) = stamp_len {
+                out.push_str(&hlc_short(&rest[..l]));
+                rest = &rest[l..];
+                continue;
+            }
+            let (number, tail) = rest.split_at(len);
+            match (tail.strip_prefix(" us"), number.parse::<i64>()) {
+                (Some(tail), Ok(us)) if !tail.starts_with(|a: char| a.is_alphanumeric()) => {
+                    let sign = if us < 0 { "−" } else { "" };
+                    out.push_str(sign);
+                    out.push_str(&ms(us.unsigned_abs()));
+                    rest = tail;
+                }
+                _ => {
+                    out.push_str(number);
+                    rest = tail;
+                }
+            }
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// A fact of the inspector: lists of node ids read `N3, N5` (`none` when empty).
+pub fn fact_value(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) else {
+        return readable(value);
+    };
+    if inner.trim().is_empty() {
+        return "none".into();
+    }
+    inner
+        .split(", ")
+        .map(|item| match item.strip_prefix("NodeId(").and_then(|i| i.strip_suffix(')')) {
+            Some(id) => format!("N{id}"),
+            None => readable(item),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -63,9 +187,77 @@ mod tests {
     #[test]
     fn hlc_reads_relative_to_the_start() {
         let stamp = format!("{}.3@2", HLC_EPOCH_US + 12_345);
-        assert_eq!(hlc_short(&stamp), "l 12.345 ms · c 3");
+        assert_eq!(hlc_short(&stamp), "(12.345 ms, 3)");
+        assert!(hlc_long(&stamp).starts_with("HLC (l, c) = (12.345 ms, 3)"), "{}", hlc_long(&stamp));
+        assert!(hlc_long(&stamp).ends_with("node 2"));
         let early = format!("{}.0@1", HLC_EPOCH_US - 20_000);
-        assert_eq!(hlc_short(&early), "l −20 ms · c 0");
+        assert_eq!(hlc_short(&early), "(−20 ms, 0)");
         assert_eq!(hlc_short("garbage"), "garbage");
+    }
+
+    fn drop_event(reason: DropReason) -> EventView {
+        EventView {
+            index: 7,
+            time: 1_000,
+            node: 1,
+            category: "drop".into(),
+            kind: "Ping".into(),
+            from: None,
+            sent_at: None,
+            cause: None,
+            to: Some(3),
+            dropped: Some(reason),
+            hlc: None,
+            text: "Ping from node 1 to node 3 is destination crashed".into(),
+            rejected: None,
+        }
+    }
+
+    #[test]
+    fn drops_say_what_happened_in_a_sentence() {
+        assert_eq!(
+            event_text(&drop_event(DropReason::Crashed)),
+            "Ping from node 1 to node 3 was dropped: node 3 is down"
+        );
+        assert_eq!(
+            event_text(&drop_event(DropReason::Loss)),
+            "Ping from node 1 to node 3 was lost in the network"
+        );
+        for reason in [DropReason::Loss, DropReason::Partition, DropReason::Crashed, DropReason::LinkFault] {
+            let text = event_text(&drop_event(reason));
+            assert!(!text.contains(" is destination") && !text.contains(" is dropped"), "{text}");
+        }
+    }
+
+    #[test]
+    fn debugging_notation_becomes_prose() {
+        assert_eq!(
+            readable("node 2 is asked: PingNow { to: NodeId(3) }"),
+            "node 2 is asked: PingNow { to: node 3 }"
+        );
+        assert_eq!(
+            readable("network splits into [[0, 1], [2, 3, 4]]"),
+            "network splits into {0, 1} | {2, 3, 4}"
+        );
+        assert_eq!(
+            readable("node 4's physical clock jumps by -100000 us"),
+            "node 4's physical clock jumps by −100 ms"
+        );
+        assert_eq!(
+            readable("link 1→2: drop 1, duplicate 0, delay 2500 us until t=40000 us"),
+            "link 1→2: drop 1, duplicate 0, delay 2.5 ms until t=40 ms"
+        );
+        assert_eq!(readable("node 12 receives Ping from node 3"), "node 12 receives Ping from node 3");
+        assert_eq!(readable("used 12 users"), "used 12 users", "only the unit `us` is converted");
+        let stamp = format!("stamps Ping to node 0 with {}.2@2: l = max(l, pt)", HLC_EPOCH_US + 71_920);
+        assert_eq!(readable(&stamp), "stamps Ping to node 0 with (71.92 ms, 2): l = max(l, pt)");
+        assert_eq!(readable("version 1.2 of 3"), "version 1.2 of 3");
+    }
+
+    #[test]
+    fn node_lists_read_as_node_names() {
+        assert_eq!(fact_value("[NodeId(3), NodeId(17)]"), "N3, N17");
+        assert_eq!(fact_value("[]"), "none");
+        assert_eq!(fact_value("42"), "42");
     }
 }

@@ -2,89 +2,27 @@
 //! checked through the `data-*` hooks the end-to-end tests use too.
 #![cfg(target_arch = "wasm32")]
 
-use std::time::Duration;
+mod common;
 
+use common::{click, find, mount, native_hash, recorded, scenario, share, step, text};
 use void_core::sim;
-use void_web::App;
 use void_web::model::Permalink;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlElement, HtmlInputElement};
+use web_sys::Element;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// Golden hashes when tests/golden/trace-hashes.json exists (copied by build.rs), else `{}`.
 const GOLDEN: &str = include_str!(concat!(env!("OUT_DIR"), "/golden-trace-hashes.json"));
 
-fn document() -> web_sys::Document {
-    web_sys::window().expect("a window").document().expect("a document")
-}
-
-/// Sets the URL fragment without a `hashchange` (so apps mounted by other tests stay put).
-fn set_fragment(fragment: &str) {
-    let window = web_sys::window().expect("a window");
-    let path = window.location().pathname().expect("a path");
-    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
-    window
-        .history()
-        .expect("a history")
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
-        .expect("the URL is replaced");
-}
-
-async fn settle() {
-    yew::platform::time::sleep(Duration::from_millis(50)).await;
-}
-
-/// Mounts the app (reading `fragment` as its permalink) into a new element.
-async fn mount(fragment: &str) -> Element {
-    set_fragment(fragment);
-    let root = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&root).expect("appended");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-    settle().await;
-    set_fragment("");
-    root
-}
-
-fn find(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
-}
-
-fn text(root: &Element, testid: &str) -> String {
-    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
-}
-
-async fn click(root: &Element, selector: &str) {
-    let el = find(root, selector);
-    match el.dyn_ref::<HtmlElement>() {
-        Some(html) => html.click(),
-        // SVG elements have no click(); dispatch the event they would get.
-        None => {
-            let init = web_sys::MouseEventInit::new();
-            init.set_bubbles(true);
-            let event =
-                web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).expect("an event");
-            el.dispatch_event(&event).expect("dispatched");
-        }
-    }
-    settle().await;
-}
-
-fn native_hash(name: &str, seed: u64) -> String {
-    let scenario = sim::Scenario::from_json(sim::load_builtin(name).expect("built in")).expect("valid");
-    let mut run = sim::build(&scenario, seed, false).expect("builds");
-    run.run_to_end();
-    run.trace_hash()
-}
-
 #[wasm_bindgen_test]
 async fn every_node_is_drawn_with_its_hooks() {
     let root = mount("s=hlc-ping&seed=3").await;
     let nodes = root.query_selector_all("[data-node]").expect("a valid selector");
-    let scenario = sim::Scenario::from_json(sim::load_builtin("hlc-ping").expect("built in")).expect("valid");
-    assert_eq!(nodes.length(), scenario.nodes);
-    for i in 0..scenario.nodes {
+    let nodes_in_scenario = scenario("hlc-ping").nodes;
+    assert_eq!(nodes.length(), nodes_in_scenario);
+    for i in 0..nodes_in_scenario {
         let node = find(&root, &format!("[data-node=\"{i}\"]"));
         assert_eq!(node.get_attribute("data-state").as_deref(), Some("up"), "node {i}");
         assert_eq!(node.get_attribute("data-role").as_deref(), Some("node"), "node {i}");
@@ -101,8 +39,7 @@ async fn step_moves_the_event_index_and_step_back_returns() {
     let root = mount("s=hlc-ping&seed=4").await;
     let start: u64 = text(&root, "event-index").parse().expect("a number");
     let start_hash = text(&root, "trace-hash");
-    click(&root, "[data-testid=step]").await;
-    click(&root, "[data-testid=step]").await;
+    step(&root, 2).await;
     let after: u64 = text(&root, "event-index").parse().expect("a number");
     assert!(after > start, "{after} > {start}");
     assert_ne!(text(&root, "trace-hash"), start_hash);
@@ -142,9 +79,7 @@ fn every_golden_trace_hash_matches_in_the_browser() {
 #[wasm_bindgen_test]
 async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
     let root = mount("s=hlc-ping&seed=9").await;
-    for _ in 0..5 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 5).await;
     click(&root, "[data-node=\"2\"]").await;
     assert_eq!(find(&root, "[data-testid=inspector]").get_attribute("data-inspected").as_deref(), Some("2"));
     click(&root, "[data-testid=crash]").await;
@@ -153,10 +88,7 @@ async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
     let hash = text(&root, "trace-hash");
     let events = text(&root, "event-index");
 
-    click(&root, "[data-testid=share]").await;
-    let url =
-        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
-    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let fragment = share(&root).await;
     let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
     assert_eq!((link.scenario.as_str(), link.seed), ("hlc-ping", 9));
     assert_eq!(link.at.to_string(), events);
@@ -191,9 +123,7 @@ fn msg_types(root: &Element, selector: &str) -> Vec<String> {
 async fn messages_in_flight_are_drawn_with_their_types() {
     let at = 40;
     let root = mount(&format!("s=pbft-normal&seed=2&at={at}")).await;
-    let scenario =
-        sim::Scenario::from_json(sim::load_builtin("pbft-normal").expect("built in")).expect("valid");
-    let mut run = sim::build(&scenario, 2, true).expect("builds");
+    let mut run = recorded("pbft-normal", 2);
     run.run_events(at);
     assert_eq!(text(&root, "event-index"), run.event_count().to_string(), "the same position");
     let mut expected: Vec<String> = run.in_flight().iter().map(|m| m.kind.to_owned()).collect();
@@ -207,8 +137,7 @@ async fn messages_in_flight_are_drawn_with_their_types() {
     assert_eq!(count.get_attribute("data-hidden").as_deref(), Some("0"));
 
     // Two more steps: the drawing follows the simulator's in-flight set.
-    click(&root, "[data-testid=step]").await;
-    click(&root, "[data-testid=step]").await;
+    step(&root, 2).await;
     run.step();
     run.step();
     let mut expected: Vec<String> = run.in_flight().iter().map(|m| m.kind.to_owned()).collect();
@@ -220,4 +149,101 @@ async fn messages_in_flight_are_drawn_with_their_types() {
             "{kind} is a normal-case PBFT message"
         );
     }
+}
+
+#[wasm_bindgen_test]
+async fn the_key_explains_the_marks_on_screen_and_clients_look_different() {
+    let root = mount("s=pbft-normal&seed=3&at=30").await;
+    let legend = |key: &str| common::count(&root, &format!("[data-testid=node-legend] [data-legend={key}]"));
+    assert_eq!((legend("node"), legend("client"), legend("primary")), (1, 1, 1));
+    assert_eq!(legend("crashed"), 0, "only marks on screen are explained");
+    let clients = common::all(&root, "[data-role=client]");
+    assert!(!clients.is_empty());
+    for c in &clients {
+        assert_eq!(find(c, ".node-body").tag_name(), "rect", "a client is a square");
+    }
+    assert_eq!(find(&root, "[data-role=primary] .node-body").tag_name(), "circle");
+
+    click(&root, "[data-node=\"1\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    assert_eq!(legend("crashed"), 1);
+    common::mouse(&find(&root, "[data-node=\"2\"]"), "contextmenu", (300, 300), 2).await;
+    click(&root, "[data-testid=isolate]").await;
+    assert_eq!(legend("side"), 2, "both sides of the partition are named");
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_message_and_the_stamps_read_as_sentences() {
+    let root = mount("s=hlc-ping&seed=5").await;
+    step(&root, 3).await;
+    click(&root, "[data-node=\"2\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    // Step until a message to the crashed node is dropped.
+    let mut line = String::new();
+    for _ in 0..200 {
+        step(&root, 1).await;
+        line = text(&root, "what-happened");
+        if line.contains("dropped") {
+            break;
+        }
+    }
+    assert!(line.contains("was dropped: node 2 is down"), "{line}");
+    assert!(!line.contains("is destination"), "{line}");
+    let stamps = common::all(&root, ".ev-hlc");
+    assert!(!stamps.is_empty());
+    for s in stamps.iter().filter(|s| !s.text_content().unwrap_or_default().is_empty()) {
+        let shown = s.text_content().unwrap_or_default();
+        assert!(shown.starts_with('(') && shown.ends_with(')') && shown.contains(" ms, "), "{shown}");
+    }
+    for dd in common::all(&root, ".facts dd") {
+        let shown = dd.text_content().unwrap_or_default();
+        assert!(!shown.contains("NodeId("), "{shown}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn large_text_makes_the_panels_text_bigger() {
+    // The page's own stylesheet, which the test page does not load by itself.
+    let style = common::document().create_element("style").expect("a style element");
+    style.set_text_content(Some(include_str!("../../www/style.css")));
+    common::document().head().expect("a head").append_child(&style).expect("appended");
+    let root = mount("s=hlc-ping&seed=1").await;
+    let heading = || find(&root, ".panel h2").get_bounding_client_rect().height();
+    let before = heading();
+    click(&root, "[data-testid=large-text]").await;
+    assert!(find(&root, ".playground").class_name().contains("large-text"));
+    assert_eq!(
+        find(&root, "[data-testid=large-text]").get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    assert!(heading() > before * 1.1, "{} > {before}", heading());
+    click(&root, "[data-testid=large-text]").await;
+    assert!((heading() - before).abs() < 0.5);
+    style.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_small_plumtree_draws_its_tree_eager_solid_and_lazy_dashed() {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(sim::load_builtin("plumtree").expect("built in")).expect("JSON");
+    doc["nodes"] = 12.into();
+    doc["name"] = "plumtree-12".into();
+    let at = 1_500;
+    let link = Permalink {
+        scenario: "plumtree-12".into(),
+        seed: 2,
+        at,
+        faults: Vec::new(),
+        custom: Some(doc.to_string()),
+    };
+    let root = mount(&link.encode()).await;
+    let mut run =
+        sim::build(&sim::Scenario::from_json(&doc.to_string()).expect("valid"), 2, true).expect("builds");
+    run.run_events(at);
+    assert_eq!(text(&root, "event-index"), run.event_count().to_string());
+    let tree = void_web::components::tree_links(&run.nodes());
+    let eager = tree.iter().filter(|l| l.2).count();
+    assert!(eager > 0, "{tree:?}");
+    assert_eq!(common::count(&root, "[data-link=eager]") as usize, eager);
+    assert_eq!(common::count(&root, "[data-link=lazy]") as usize, tree.len() - eager);
 }

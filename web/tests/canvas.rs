@@ -2,13 +2,14 @@
 //! position, animated at the browser's frame pace while playing.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
 
+use common::{all, attr, find, mount, mouse, recorded, sleep};
 use void_core::sim;
-use void_web::App;
-use void_web::components::ring_position;
+use void_web::components::{ring_position, tree_links};
 use void_web::model::{CANVAS_ABOVE_NODES, MAX_DRAWN_MESSAGES, Permalink};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -20,43 +21,6 @@ wasm_bindgen_test_configure!(run_in_browser);
 const NODES: usize = 1_000;
 
 type FrameCallback = Closure<dyn FnMut(f64)>;
-
-fn document() -> web_sys::Document {
-    web_sys::window().expect("a window").document().expect("a document")
-}
-
-fn set_fragment(fragment: &str) {
-    let window = web_sys::window().expect("a window");
-    let path = window.location().pathname().expect("a path");
-    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
-    window
-        .history()
-        .expect("a history")
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
-        .expect("the URL is replaced");
-}
-
-async fn sleep(ms: u64) {
-    yew::platform::time::sleep(Duration::from_millis(ms)).await;
-}
-
-async fn mount(fragment: &str) -> Element {
-    set_fragment(fragment);
-    let root = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&root).expect("appended");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-    sleep(100).await;
-    set_fragment("");
-    root
-}
-
-fn find(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
-}
-
-fn attr(root: &Element, selector: &str, name: &str) -> String {
-    find(root, selector).get_attribute(name).unwrap_or_else(|| panic!("{selector} has {name}"))
-}
 
 /// The built-in Plumtree scenario grown to `nodes` nodes.
 fn big_plumtree(nodes: usize) -> String {
@@ -97,18 +61,6 @@ async fn first_frame(canvas: &Element) {
         sleep(50).await;
         waited += 50;
     }
-}
-
-async fn mouse(target: &Element, kind: &str, at: (i32, i32), button: i16) {
-    let init = web_sys::MouseEventInit::new();
-    init.set_bubbles(true);
-    init.set_cancelable(true);
-    init.set_client_x(at.0);
-    init.set_client_y(at.1);
-    init.set_button(button);
-    let event = web_sys::MouseEvent::new_with_mouse_event_init_dict(kind, &init).expect("an event");
-    target.dispatch_event(&event).expect("dispatched");
-    sleep(50).await;
 }
 
 #[wasm_bindgen_test]
@@ -229,4 +181,48 @@ async fn a_thousand_node_run_plays_on_the_canvas() {
     );
     assert!(frames > 0, "the canvas drew while playing");
     assert!(events_after > events_before, "the run moved on");
+}
+
+#[wasm_bindgen_test]
+async fn a_hundred_node_plumtree_shows_its_tree_and_lanes_for_the_active_nodes() {
+    // Simulated until the first duplicates have pruned some links to lazy.
+    let mut run = recorded("plumtree", 1);
+    while tree_links(&run.nodes()).iter().all(|l| l.2) && run.event_count() < 200_000 {
+        run.run_events(2_000);
+    }
+    let at = run.event_count();
+    let root = mount(&format!("s=plumtree&seed=1&at={at}")).await;
+    assert_eq!(
+        find(&root, "[data-testid=event-index]").text_content().unwrap_or_default(),
+        run.event_count().to_string()
+    );
+
+    // The tree the nodes report, eager and lazy links counted as the canvas draws them.
+    let tree = tree_links(&run.nodes());
+    let eager = tree.iter().filter(|l| l.2).count();
+    assert!(eager > 0 && eager < tree.len(), "a tree has formed: {eager} eager of {}", tree.len());
+    assert_eq!(attr(&root, "section.cluster", "data-eager"), eager.to_string());
+    assert_eq!(attr(&root, "section.cluster", "data-lazy"), (tree.len() - eager).to_string());
+    find(&root, "[data-testid=node-legend] [data-legend=eager]");
+    find(&root, "[data-testid=node-legend] [data-legend=lazy]");
+
+    // The space-time diagram: a lane per node active in the latest events, said so.
+    let lanes: Vec<u32> = all(&root, "[data-lane]")
+        .iter()
+        .map(|l| l.get_attribute("data-lane").expect("a lane").parse().expect("a node"))
+        .collect();
+    assert!(lanes.len() <= void_web::components::MAX_LANES && lanes.len() > 1, "{lanes:?}");
+    let latest = run.event(run.event_count() - 1).expect("recorded");
+    assert!(lanes.contains(&latest.node), "the latest event's node {} has a lane: {lanes:?}", latest.node);
+    let note = find(&root, "[data-testid=lanes-note]").text_content().unwrap_or_default();
+    assert!(note.contains(&format!("{} of 100 nodes", lanes.len())), "{note}");
+
+    // Selecting a node gives it a lane.
+    let quiet = (0..100).find(|n| !lanes.contains(n)).expect("a node without a lane");
+    let canvas = find(&root, "[data-testid=cluster-canvas]");
+    canvas.set_attribute("style", "width: 1600px; height: 860px").expect("styled");
+    sleep(100).await;
+    mouse(&canvas, "click", node_on_page(&canvas, quiet, 100), 0).await;
+    assert_eq!(attr(&root, "[data-testid=inspector]", "data-inspected"), quiet.to_string());
+    find(&root, &format!("[data-lane=\"{quiet}\"]"));
 }

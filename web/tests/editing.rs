@@ -3,77 +3,20 @@
 //! scenario editor; the permalink keeps all of it.
 #![cfg(target_arch = "wasm32")]
 
-use std::time::Duration;
+mod common;
 
-use void_web::App;
+use common::{click, count, find, mount, pointer, settle, share, step, text};
 use void_web::model::Permalink;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement, PointerEvent, PointerEventInit};
+use web_sys::{Element, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn document() -> web_sys::Document {
-    web_sys::window().expect("a window").document().expect("a document")
-}
-
-fn set_fragment(fragment: &str) {
-    let window = web_sys::window().expect("a window");
-    let path = window.location().pathname().expect("a path");
-    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
-    window
-        .history()
-        .expect("a history")
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
-        .expect("the URL is replaced");
-}
-
-async fn settle() {
-    yew::platform::time::sleep(Duration::from_millis(50)).await;
-}
-
-async fn mount(fragment: &str) -> Element {
-    set_fragment(fragment);
-    let root = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&root).expect("appended");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-    settle().await;
-    set_fragment("");
-    root
-}
-
-fn find(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
-}
-
-fn count(root: &Element, selector: &str) -> u32 {
-    root.query_selector_all(selector).expect("a valid selector").length()
-}
-
-fn text(root: &Element, testid: &str) -> String {
-    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
-}
-
-async fn click(root: &Element, selector: &str) {
-    find(root, selector).dyn_into::<HtmlElement>().expect("an HTML element").click();
-    settle().await;
-}
 
 /// Page coordinates of the centre of node `i`.
 fn centre(root: &Element, i: u32) -> (f64, f64) {
     let rect = find(root, &format!("[data-node=\"{i}\"] .node-body")).get_bounding_client_rect();
     (rect.left() + rect.width() / 2.0, rect.top() + rect.height() / 2.0)
-}
-
-fn pointer(target: &Element, kind: &str, at: (f64, f64), shift: bool) {
-    let init = PointerEventInit::new();
-    init.set_bubbles(true);
-    init.set_client_x(at.0.round() as i32);
-    init.set_client_y(at.1.round() as i32);
-    init.set_shift_key(shift);
-    init.set_button(0);
-    let event = PointerEvent::new_with_event_init_dict(kind, &init).expect("an event");
-    target.dispatch_event(&event).expect("dispatched");
 }
 
 fn states(root: &Element) -> Vec<String> {
@@ -85,9 +28,7 @@ fn states(root: &Element) -> Vec<String> {
 #[wasm_bindgen_test]
 async fn links_and_partitions_by_gesture_heal_and_travel_in_the_link() {
     let root = mount("s=hlc-ping&seed=2").await;
-    for _ in 0..5 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 5).await;
     let svg = find(&root, ".cluster-svg");
 
     // Drag from node 0 to node 2: the link menu opens; cut the link.
@@ -122,15 +63,10 @@ async fn links_and_partitions_by_gesture_heal_and_travel_in_the_link() {
         })
         .collect();
     assert_eq!(sides, vec!["0", "1", "0", "0", "0"]);
-    for _ in 0..20 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 20).await;
 
     // The permalink carries the partition and both directions of the cut.
-    click(&root, "[data-testid=share]").await;
-    let url =
-        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
-    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let fragment = share(&root).await;
     let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
     assert_eq!(link.faults.len(), 3, "{:?}", link.faults);
     let again = mount(&fragment).await;
@@ -168,13 +104,8 @@ async fn the_scenario_editor_runs_edits_and_explains_refusals_in_place() {
     assert_eq!(count(&root, "[data-testid=scenario-error]"), 0);
     assert_eq!(count(&root, "[data-node]"), 4);
     assert!(area.value().contains("\"four pings\""), "the editor shows the running scenario");
-    for _ in 0..10 {
-        click(&root, "[data-testid=step]").await;
-    }
-    click(&root, "[data-testid=share]").await;
-    let url =
-        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
-    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    step(&root, 10).await;
+    let fragment = share(&root).await;
     let again = mount(&fragment).await;
     assert_eq!(count(&again, "[data-node]"), 4);
     assert_eq!(text(&again, "trace-hash"), text(&root, "trace-hash"));

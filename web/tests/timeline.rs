@@ -2,74 +2,16 @@
 //! against the simulator run directly.
 #![cfg(target_arch = "wasm32")]
 
-use std::time::Duration;
+mod common;
 
+use common::{click, events, find, mount, recorded, settle, share, step, text};
 use void_core::sim;
-use void_web::App;
 use void_web::model::Permalink;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlAnchorElement, HtmlElement, HtmlInputElement};
+use web_sys::{Element, HtmlAnchorElement, HtmlInputElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn document() -> web_sys::Document {
-    web_sys::window().expect("a window").document().expect("a document")
-}
-
-/// Sets the URL fragment without a `hashchange` (so apps mounted by other tests stay put).
-fn set_fragment(fragment: &str) {
-    let window = web_sys::window().expect("a window");
-    let path = window.location().pathname().expect("a path");
-    let url = if fragment.is_empty() { path } else { format!("{path}#{fragment}") };
-    window
-        .history()
-        .expect("a history")
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url))
-        .expect("the URL is replaced");
-}
-
-async fn settle() {
-    yew::platform::time::sleep(Duration::from_millis(50)).await;
-}
-
-async fn mount(fragment: &str) -> Element {
-    set_fragment(fragment);
-    let root = document().create_element("div").expect("a div");
-    document().body().expect("a body").append_child(&root).expect("appended");
-    yew::Renderer::<App>::with_root(root.clone()).render();
-    settle().await;
-    set_fragment("");
-    root
-}
-
-fn find(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector).expect("a valid selector").unwrap_or_else(|| panic!("{selector} is shown"))
-}
-
-fn text(root: &Element, testid: &str) -> String {
-    find(root, &format!("[data-testid={testid}]")).text_content().unwrap_or_default()
-}
-
-fn events(root: &Element) -> u64 {
-    text(root, "event-index").parse().expect("a number")
-}
-
-async fn click(root: &Element, selector: &str) {
-    let el = find(root, selector);
-    match el.dyn_ref::<HtmlElement>() {
-        Some(html) => html.click(),
-        // SVG elements have no click(); dispatch the event they would get.
-        None => {
-            let init = web_sys::MouseEventInit::new();
-            init.set_bubbles(true);
-            let event =
-                web_sys::MouseEvent::new_with_mouse_event_init_dict("click", &init).expect("an event");
-            el.dispatch_event(&event).expect("dispatched");
-        }
-    }
-    settle().await;
-}
 
 /// Moves the scrubber to `at` the way dragging does, and waits for the seek to arrive.
 async fn scrub(root: &Element, at: u64) {
@@ -86,11 +28,6 @@ async fn scrub(root: &Element, at: u64) {
         }
     }
     panic!("the seek to {at} did not arrive");
-}
-
-fn recorded(name: &str, seed: u64) -> Box<dyn sim::AnySim> {
-    let scenario = sim::Scenario::from_json(sim::load_builtin(name).expect("built in")).expect("valid");
-    sim::build(&scenario, seed, true).expect("builds")
 }
 
 /// The downloaded file behind an export link, after its click.
@@ -137,18 +74,12 @@ async fn scrubbing_to_event_k_shows_what_stepping_to_it_shows() {
 #[wasm_bindgen_test]
 async fn a_fault_after_scrubbing_back_forks_and_the_permalink_reproduces_the_fork() {
     let root = mount("s=hlc-ping&seed=12").await;
-    for _ in 0..8 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 8).await;
     let early = events(&root);
-    for _ in 0..8 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 8).await;
     click(&root, "[data-node=\"1\"]").await;
     click(&root, "[data-testid=crash]").await;
-    for _ in 0..10 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 10).await;
     scrub(&root, early).await;
     assert_eq!(events(&root), early);
     assert_eq!(find(&root, "[data-node=\"1\"]").get_attribute("data-state").as_deref(), Some("up"));
@@ -158,17 +89,12 @@ async fn a_fault_after_scrubbing_back_forks_and_the_permalink_reproduces_the_for
     for _ in 0..3 {
         settle().await;
     }
-    for _ in 0..6 {
-        click(&root, "[data-testid=step]").await;
-    }
+    step(&root, 6).await;
     assert_eq!(find(&root, "[data-node=\"3\"]").get_attribute("data-state").as_deref(), Some("crashed"));
     assert_eq!(find(&root, "[data-node=\"1\"]").get_attribute("data-state").as_deref(), Some("up"));
     let (hash, at) = (text(&root, "trace-hash"), events(&root));
 
-    click(&root, "[data-testid=share]").await;
-    let url =
-        find(&root, "[data-testid=permalink]").dyn_into::<HtmlInputElement>().expect("an input").value();
-    let fragment = url.split_once('#').expect("a fragment").1.to_owned();
+    let fragment = share(&root).await;
     let link = Permalink::decode(&fragment).expect("decodes").expect("not empty");
     assert_eq!(link.at, at);
     assert_eq!(link.faults.len(), 1, "the fork keeps only this branch's fault: {:?}", link.faults);

@@ -294,3 +294,27 @@ async fn the_top_bar_opens_the_workbenches_and_comes_back() {
     assert!(shown(&root, "scenario") && shown(&root, "trace-hash"));
     assert!(!shown(&root, "bench-host"));
 }
+
+#[wasm_bindgen_test]
+async fn an_unknown_bench_in_the_link_is_named_with_the_valid_ones() {
+    let window = web_sys::window().expect("a window");
+    let history = window.history().expect("a history");
+    let path = window.location().pathname().expect("a path");
+    let set_url = |url: &str| {
+        history
+            .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url))
+            .expect("the URL is replaced")
+    };
+    set_url(&format!("{path}?bench=nosuch"));
+    let root = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&root).expect("appended");
+    let props = WorkbenchPageProps { on_select: yew::Callback::noop() };
+    yew::Renderer::<WorkbenchPage>::with_root_and_props(root.clone(), props).render();
+    settle().await;
+    set_url(&path);
+    let note = find(&root, "bench-unknown").text_content().unwrap_or_default();
+    for name in ["nosuch", "macaroons", "scheduler", "causal"] {
+        assert!(note.contains(name), "{note} names {name}");
+    }
+    assert!(shown(&root, "macaroon-bench"), "the first bench opens below the note");
+}

@@ -107,6 +107,7 @@ pub fn app() -> Html {
     // Effects run once the first frame is in the document: the page is interactive.
     use_effect_with((), |_| mark("void-first-frame"));
     let page = use_state(initial_page);
+    let large_text = use_state(|| false);
     let dispatch = {
         let model = model.clone();
         Callback::from(move |action: Action| model.dispatch(action))
@@ -193,14 +194,18 @@ pub fn app() -> Html {
             page.set(next);
         })
     };
+    let on_large_text = {
+        let large_text = large_text.clone();
+        Callback::from(move |()| large_text.set(!*large_text))
+    };
     if *page == Page::Workbenches {
         return html! { <WorkbenchHost on_select={on_page} /> };
     }
     let view = model.view.clone();
     html! {
-        <div class="playground">
+        <div class={classes!("playground", large_text.then_some("large-text"))}>
             <TopBar view={view.clone()} shown_us={model.display_us} playing={model.playing} speed={model.speed}
-                dispatch={dispatch.clone()} on_share={on_share}>
+                dispatch={dispatch.clone()} on_share={on_share} large_text={*large_text} {on_large_text}>
                 <ViewSwitch current={Page::Simulate} on_select={on_page} />
             </TopBar>
             if let Some(e) = &model.error {
@@ -230,7 +235,7 @@ pub fn app() -> Html {
                 }
             </main>
             <footer class="bottom">
-                <SpaceTime view={view.clone()} />
+                <SpaceTime view={view.clone()} selected={model.selected} />
                 <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
                     metrics_open={model.metrics_open} imported={model.imported.clone()}
                     dispatch={dispatch.clone()} export={export} />

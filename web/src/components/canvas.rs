@@ -13,7 +13,8 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
 use super::cluster::{
-    HEIGHT, Link, SIDE_TINTS, WIDTH, drop_opacity, progress, ring_position, ring_radius, to_drawing,
+    CENTRE, HEIGHT, Link, SIDE_TINTS, WIDTH, drop_opacity, progress, ring_length, ring_position, ring_radii,
+    to_drawing,
 };
 use crate::model::{Action, Snapshot};
 use crate::palette;
@@ -21,10 +22,11 @@ use crate::palette;
 /// Length of a message's tail, as a fraction of its link (as in the SVG view).
 const TAIL: f64 = 0.1;
 
-/// Radius of a node of `n` on the canvas: small enough that a thousand stay apart.
+/// Radius of a node of `n` on the canvas: small enough that a thousand stay apart, also
+/// at the ends of the ellipse where nodes are closest.
 pub fn dot_radius(n: u32) -> f64 {
-    let room = 2.0 * PI * ring_radius(n) / f64::from(n.max(1));
-    (room * 0.4).clamp(1.5, 8.0)
+    let room = ring_length(n) / f64::from(n.max(1));
+    (room * 0.35).clamp(1.5, 8.0)
 }
 
 /// The node nearest to `p` among `n` on the ring, if it is within `reach` of it.
@@ -42,6 +44,8 @@ struct Frame {
     shown_us: u64,
     speed: f64,
     selected: Option<u32>,
+    /// Plumtree's tree links: (a, b, eager).
+    tree: Rc<Vec<(u32, u32, bool)>>,
     /// Something changed since the last frame was drawn.
     dirty: bool,
     /// Frames drawn so far (exposed as `data-frames` for measurements).
@@ -58,6 +62,7 @@ pub struct CanvasProps {
     pub shown_us: u64,
     pub speed: f64,
     pub selected: Option<u32>,
+    pub tree: Rc<Vec<(u32, u32, bool)>>,
     pub dispatch: Callback<Action>,
 }
 
@@ -69,6 +74,7 @@ pub fn canvas_cluster(props: &CanvasProps) -> Html {
         shown_us: props.shown_us,
         speed: props.speed,
         selected: props.selected,
+        tree: props.tree.clone(),
         dirty: true,
         frames: 0,
         links: Vec::new(),
@@ -80,6 +86,7 @@ pub fn canvas_cluster(props: &CanvasProps) -> Html {
         f.shown_us = props.shown_us;
         f.speed = props.speed;
         f.selected = props.selected;
+        f.tree = props.tree.clone();
         f.dirty = true;
     }
     {
@@ -194,8 +201,18 @@ fn node_colours(state: &str) -> (&'static str, &'static str) {
     match state {
         "crashed" => ("#e6e8eb", "#9aa1a9"),
         "byzantine" => ("#fdeee4", "#d55e00"),
-        "partitioned" => ("#f3f0fa", "#cc79a7"),
+        "partitioned" => ("#f3f0fa", "#7d2e5c"),
         _ => ("#e8f1f8", "#0072b2"),
+    }
+}
+
+/// Adds node `i`'s shape to the current path: a disc, or a square for a client.
+fn node_shape(ctx: &CanvasRenderingContext2d, (x, y): (f64, f64), r: f64, client: bool) {
+    if client {
+        ctx.rect(x - r, y - r, 2.0 * r, 2.0 * r);
+    } else {
+        ctx.move_to(x + r, y);
+        let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
     }
 }
 
@@ -209,16 +226,17 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     let r = dot_radius(n);
     let now = f.shown_us;
 
-    // Partitions: a tinted disc behind each node, the colour of its side.
+    // Partitions: a band of the side's colour behind the nodes of each side.
     if !view.sides.is_empty() {
-        ctx.set_global_alpha(0.16);
+        let halo = (ring_length(n) / f64::from(n.max(1)) * 0.75).max(r * 2.2);
+        ctx.set_global_alpha(0.3);
         for (t, tint) in SIDE_TINTS.iter().enumerate() {
             ctx.begin_path();
             for (i, side) in view.sides.iter().enumerate() {
                 if *side as usize % SIDE_TINTS.len() == t {
                     let (x, y) = ring_position(i as u32, n);
-                    ctx.move_to(x + r * 1.8 + 4.0, y);
-                    let _ = ctx.arc(x, y, r * 1.8 + 4.0, 0.0, 2.0 * PI);
+                    ctx.move_to(x + halo, y);
+                    let _ = ctx.arc(x, y, halo, 0.0, 2.0 * PI);
                 }
             }
             ctx.set_fill_style_str(tint);
@@ -228,12 +246,28 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     }
 
     // The ring.
+    let (rx, ry) = ring_radii(n);
     ctx.set_stroke_style_str("#d9dde3");
     ctx.set_line_width(1.5);
     dash(&ctx, "3 6");
     ctx.begin_path();
-    let _ = ctx.arc(WIDTH / 2.0, HEIGHT / 2.0 - 10.0, ring_radius(n), 0.0, 2.0 * PI);
+    let _ = ctx.ellipse(CENTRE.0, CENTRE.1, rx, ry, 0.0, 0.0, 2.0 * PI);
     ctx.stroke();
+
+    // Plumtree's tree: eager links solid, lazy ones dashed and fainter.
+    for (eager, colour, width, pattern) in [(false, "#b3bac2", 0.8, "2 3"), (true, "#5b6470", 1.2, "")] {
+        ctx.begin_path();
+        for (a, b, _) in f.tree.iter().filter(|l| l.2 == eager) {
+            let ((x1, y1), (x2, y2)) = (ring_position(*a, n), ring_position(*b, n));
+            ctx.move_to(x1, y1);
+            ctx.line_to(x2, y2);
+        }
+        ctx.set_stroke_style_str(colour);
+        ctx.set_line_width(width);
+        dash(&ctx, pattern);
+        ctx.stroke();
+    }
+    dash(&ctx, "");
 
     // Link faults in force.
     if !view.broken_links.is_empty() {
@@ -250,14 +284,12 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     }
     dash(&ctx, "");
 
-    // Nodes, one path per state.
+    // Nodes, one path per state; partitioned nodes are filled with their side's colour.
     for state in ["up", "partitioned", "byzantine", "crashed"] {
         let mut any = false;
         ctx.begin_path();
-        for node in view.nodes.iter().filter(|v| state_of(v) == state) {
-            let (x, y) = ring_position(node.id, n);
-            ctx.move_to(x + r, y);
-            let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
+        for node in view.nodes.iter().filter(|v| state_of(v) == state && state != "partitioned") {
+            node_shape(&ctx, ring_position(node.id, n), r, node.role == "client");
             any = true;
         }
         if any {
@@ -266,6 +298,24 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
             ctx.fill();
             ctx.set_stroke_style_str(outline);
             ctx.set_line_width(if state == "byzantine" { 2.0 } else { 1.0 });
+            ctx.stroke();
+        }
+    }
+    for (t, tint) in SIDE_TINTS.iter().enumerate() {
+        let mut any = false;
+        ctx.begin_path();
+        for node in view.nodes.iter().filter(|v| state_of(v) == "partitioned") {
+            let side = view.sides.get(node.id as usize).copied().unwrap_or(0) as usize;
+            if side % SIDE_TINTS.len() == t {
+                node_shape(&ctx, ring_position(node.id, n), r, node.role == "client");
+                any = true;
+            }
+        }
+        if any {
+            ctx.set_fill_style_str(tint);
+            ctx.fill();
+            ctx.set_stroke_style_str(node_colours("partitioned").1);
+            ctx.set_line_width(1.0);
             ctx.stroke();
         }
     }
@@ -403,7 +453,7 @@ mod tests {
             let (x, y) = ring_position(i, n);
             assert_eq!(nearest_node((x + 0.2, y - 0.2), n, 8.0), Some(i));
         }
-        assert_eq!(nearest_node((WIDTH / 2.0, HEIGHT / 2.0 - 10.0), n, 8.0), None, "the centre is empty");
+        assert_eq!(nearest_node(CENTRE, n, 8.0), None, "the centre is empty");
         assert_eq!(nearest_node((0.0, 0.0), 0, 8.0), None, "no nodes, nothing to pick");
     }
 }

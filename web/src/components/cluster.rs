@@ -75,6 +75,10 @@ const DROP_FADE_REAL_MS: f64 = 900.0;
 const MAX_TRACKS: usize = 16;
 /// Up to this many drawn messages carry their kind as text, not only on hover.
 const MAX_LABELS: usize = 8;
+/// Clusters of up to this many nodes show each node's HLC and behaviour as text (more
+/// would not fit beside them), and up to [`MAX_NODE_NAMES`] their names.
+const MAX_NODE_TEXT: u32 = 12;
+const MAX_NODE_NAMES: u32 = 24;
 /// Length of a message's tail, as a fraction of its link.
 const TAIL: f64 = 0.1;
 
@@ -90,18 +94,136 @@ pub struct ClusterProps {
 
 /// Centre of node `i` of `n` on the ring, starting at the top and going clockwise.
 pub fn ring_position(i: u32, n: u32) -> (f64, f64) {
-    let radius = ring_radius(n);
+    let (rx, ry) = ring_radii(n);
     let angle = -PI / 2.0 + 2.0 * PI * f64::from(i) / f64::from(n.max(1));
-    (WIDTH / 2.0 + radius * angle.cos(), HEIGHT / 2.0 - 10.0 + radius * angle.sin())
+    (CENTRE.0 + rx * angle.cos(), CENTRE.1 + ry * angle.sin())
 }
 
-pub(super) fn ring_radius(n: u32) -> f64 {
-    if n <= 1 { 0.0 } else { 160.0 }
+/// The ring's centre in drawing units.
+pub(super) const CENTRE: (f64, f64) = (WIDTH / 2.0, HEIGHT / 2.0);
+
+/// Horizontal and vertical radius of the ring: a circle with room for labels in SVG; on a
+/// canvas (no labels, many nodes) an ellipse as wide as the drawing, so nodes get more room.
+pub(super) fn ring_radii(n: u32) -> (f64, f64) {
+    if n <= 1 {
+        (0.0, 0.0)
+    } else if canvas_mode(n as usize) {
+        (WIDTH / 2.0 - 70.0, HEIGHT / 2.0 - 30.0)
+    } else {
+        // Room above the top node and below the bottom one for their text.
+        (150.0, 150.0)
+    }
+}
+
+/// Length of the ring (Ramanujan's approximation for an ellipse).
+pub(super) fn ring_length(n: u32) -> f64 {
+    let (a, b) = ring_radii(n);
+    PI * (3.0 * (a + b) - ((3.0 * a + b) * (a + 3.0 * b)).sqrt())
 }
 
 fn node_radius(n: u32) -> f64 {
-    let room = 2.0 * PI * ring_radius(n) / f64::from(n.max(1));
+    let room = ring_length(n) / f64::from(n.max(1));
     (room * 0.3).clamp(7.0, 32.0)
+}
+
+/// Plumtree's broadcast tree as the nodes see it, from their `eager_push_peers` and
+/// `lazy_push_peers`: each link once (lower node first), eager when either end pushes
+/// eagerly over it. Empty for protocols without these facts.
+pub fn tree_links(nodes: &[NodeView]) -> Vec<(u32, u32, bool)> {
+    let mut links: Vec<(u32, u32, bool)> = Vec::new();
+    for node in nodes {
+        for (key, value) in &node.facts {
+            let eager = match key.as_str() {
+                "eager_push_peers" => true,
+                "lazy_push_peers" => false,
+                _ => continue,
+            };
+            for peer in peer_ids(value).filter(|p| *p != node.id && (*p as usize) < nodes.len()) {
+                links.push((node.id.min(peer), node.id.max(peer), eager));
+            }
+        }
+    }
+    // Eager sorts after lazy: keep the last entry of each link.
+    links.sort_unstable();
+    let mut tree: Vec<(u32, u32, bool)> = Vec::with_capacity(links.len());
+    for l in links {
+        match tree.last_mut() {
+            Some(t) if (t.0, t.1) == (l.0, l.1) => t.2 |= l.2,
+            _ => tree.push(l),
+        }
+    }
+    tree
+}
+
+/// The node ids in a fact such as `[NodeId(3), NodeId(7)]`.
+fn peer_ids(value: &str) -> impl Iterator<Item = u32> + '_ {
+    value.split("NodeId(").skip(1).filter_map(|part| part.split(')').next()?.parse().ok())
+}
+
+/// A box on the drawing: left, top, right, bottom.
+pub type Rect = (f64, f64, f64, f64);
+
+fn overlaps(a: &Rect, b: &Rect) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Which of `wanted` labels to draw: in order, each whose box overlaps neither a box in
+/// `taken` (nodes and their labels) nor a label already chosen.
+pub fn place_labels(wanted: &[Rect], taken: &[Rect]) -> Vec<bool> {
+    let mut placed: Vec<Rect> = Vec::new();
+    wanted
+        .iter()
+        .map(|b| {
+            let free = !taken.iter().chain(placed.iter()).any(|t| overlaps(b, t));
+            if free {
+                placed.push(*b);
+            }
+            free
+        })
+        .collect()
+}
+
+/// Where node `i`'s text (HLC, behaviour) goes: outside the ring, beside the node, away
+/// from the messages crossing the middle. Returns the anchor point and `text-anchor`.
+pub fn label_spot(i: u32, n: u32, r: f64) -> ((f64, f64), &'static str) {
+    let (x, y) = ring_position(i, n);
+    let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
+    let len = (dx * dx + dy * dy).sqrt().max(1.0);
+    let (ux, uy) = (dx / len, dy / len);
+    let anchor = if ux > 0.35 {
+        "start"
+    } else if ux < -0.35 {
+        "end"
+    } else {
+        "middle"
+    };
+    // Below the node at the bottom, above it at the top, level with it at the sides.
+    let gap = r + 8.0;
+    let y_off = if uy > 0.35 {
+        gap + 10.0
+    } else if uy < -0.35 {
+        -gap
+    } else {
+        4.0
+    };
+    let x_off = match anchor {
+        "start" => gap,
+        "end" => -gap,
+        _ => 0.0,
+    };
+    ((x + x_off, y + y_off), anchor)
+}
+
+/// The box of `chars` characters of node text at `spot` (13 px monospace, two lines when
+/// the node has a behaviour).
+fn label_box(((x, y), anchor): ((f64, f64), &str), chars: usize, lines: usize) -> Rect {
+    let w = chars as f64 * 7.9;
+    let left = match anchor {
+        "start" => x,
+        "end" => x - w,
+        _ => x - w / 2.0,
+    };
+    (left, y - 12.0, left + w, y + 4.0 + 16.0 * (lines as f64 - 1.0))
 }
 
 /// How far along its link a message is at `now_us`: 0 at the sender, 1 at the receiver.
@@ -130,7 +252,7 @@ impl Link {
         }
         let (x1, y1) = ring_position(from, n);
         if from == to {
-            let (cx, cy) = (WIDTH / 2.0, HEIGHT / 2.0 - 10.0);
+            let (cx, cy) = CENTRE;
             let (dx, dy) = (x1 - cx, y1 - cy);
             let len = (dx * dx + dy * dy).sqrt();
             let (ux, uy) = if len < 1.0 { (0.0, -1.0) } else { (dx / len, dy / len) };
@@ -198,15 +320,19 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
         .map(|e| (e, drop_opacity(now, e.time, props.speed)))
         .filter(|(_, o)| *o > 0.0)
         .collect();
+    let tree = Rc::new(tree_links(&view.nodes));
+    let eager = tree.iter().filter(|l| l.2).count();
     html! {
         <section class="cluster" aria-label="cluster view" data-render="canvas"
-            data-nodes={view.nodes.len().to_string()} data-drawn={view.in_flight.len().to_string()}>
+            data-nodes={view.nodes.len().to_string()} data-drawn={view.in_flight.len().to_string()}
+            data-eager={eager.to_string()} data-lazy={(tree.len() - eager).to_string()}>
             <CanvasCluster view={view.clone()} shown_us={now} speed={props.speed}
-                selected={props.selected} dispatch={props.dispatch.clone()} />
+                selected={props.selected} tree={tree.clone()} dispatch={props.dispatch.clone()} />
             <p class="gesture-hint">
                 { format!("{} nodes: click a node to inspect it, right-click for its menu", view.nodes.len()) }
             </p>
             { legend(view, &drops) }
+            { node_legend(view, &tree) }
         </section>
     }
 }
@@ -222,7 +348,36 @@ fn svg_cluster(props: &ClusterProps) -> Html {
     let labels = drawn.len() <= MAX_LABELS;
     // Dots shrink with the nodes, so a crowded ring stays legible.
     let head = (r * 0.3).clamp(4.5, 8.0);
-    let flying = drawn.iter().map(|m| in_flight(m, now, n, r, head, tracks, labels));
+    // Message labels go only where they hide no node, node text or other label.
+    let show_text = n <= MAX_NODE_TEXT;
+    let mut taken: Vec<Rect> = Vec::new();
+    for node in &view.nodes {
+        let (x, y) = ring_position(node.id, n);
+        taken.push((x - r, y - r, x + r, y + r));
+        if show_text {
+            let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
+            let chars = line.max(node.behaviour.as_ref().map_or(0, |b| b.len()));
+            let lines = 1 + usize::from(node.behaviour.is_some());
+            taken.push(label_box(label_spot(node.id, n, r), chars, lines));
+        }
+    }
+    let wanted: Vec<Rect> = if labels {
+        drawn
+            .iter()
+            .filter_map(|m| {
+                let (x, y) = Link::between(m.from, m.to, n, r)?.at(progress(now, m.sent_at, m.deliver_at));
+                let w = m.kind.len() as f64 * 7.0 + 4.0;
+                Some((x - w / 2.0, y - head - 16.0, x + w / 2.0, y - head - 2.0))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut placed = place_labels(&wanted, &taken).into_iter();
+    let flying: Vec<Html> = drawn
+        .iter()
+        .map(|m| in_flight(m, now, n, r, head, tracks, labels && placed.next().unwrap_or(false)))
+        .collect();
     let drops: Vec<(&EventView, f64)> = view
         .recent
         .iter()
@@ -312,6 +467,7 @@ fn svg_cluster(props: &ClusterProps) -> Html {
         html! { <circle class="side-region" data-side={side.to_string()} cx={format!("{x:.1}")}
         cy={format!("{y:.1}")} r={format!("{:.1}", r * 1.8)} fill={tint} /> }
     });
+    let tree = tree_links(&view.nodes);
     let broken = view.broken_links.iter().map(|(a, b, both, label)| broken_link(*a, *b, *both, label, n));
     let heal = {
         let dispatch = props.dispatch.clone();
@@ -341,8 +497,9 @@ fn svg_cluster(props: &ClusterProps) -> Html {
                 preserveAspectRatio="xMidYMid meet" role="img"
                 onpointerdown={on_down} onpointermove={on_move} onpointerup={on_up} onpointerleave={on_leave}>
                 <g class="regions">{ for regions }</g>
-                <circle class="ring" cx={(WIDTH / 2.0).to_string()} cy={(HEIGHT / 2.0 - 10.0).to_string()}
-                    r={ring_radius(n).to_string()} />
+                <circle class="ring" cx={CENTRE.0.to_string()} cy={CENTRE.1.to_string()}
+                    r={ring_radii(n).0.to_string()} />
+                <g class="tree">{ for tree.iter().map(|l| tree_link(*l, n)) }</g>
                 <g class="broken-links">{ for broken }</g>
                 <g class="nodes">{ for nodes }</g>
                 <g class="messages">{ for crosses }{ for flying }</g>
@@ -358,7 +515,63 @@ fn svg_cluster(props: &ClusterProps) -> Html {
                 }
             </p>
             { legend(view, &drops) }
+            { node_legend(view, &tree) }
         </section>
+    }
+}
+
+/// What the marks on nodes and links mean: only those on screen now, so the key stays short.
+fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
+    let any = |f: &dyn Fn(&NodeView) -> bool| view.nodes.iter().any(f);
+    let mut sides: Vec<(u32, usize)> = Vec::new();
+    for side in &view.sides {
+        match sides.iter_mut().find(|(s, _)| s == side) {
+            Some(entry) => entry.1 += 1,
+            None => sides.push((*side, 1)),
+        }
+    }
+    sides.sort_unstable();
+    let behaviours: Vec<String> = {
+        let mut b: Vec<String> = view.nodes.iter().filter_map(|n| n.behaviour.clone()).collect();
+        b.sort();
+        b.dedup();
+        b
+    };
+    let item = |key: &'static str, icon: Html, label: String| {
+        html! { <li data-legend={key}><svg width="26" height="20" viewBox="-13 -10 26 20" aria-hidden="true">{ icon }</svg><span>{ label }</span></li> }
+    };
+    let disc = |class: &'static str| html! { <circle class={classes!("node-body", "key", class)} r="7" /> };
+    html! {
+        <ul class="legend node-legend" aria-label="what the marks mean" data-testid="node-legend">
+            { item("node", disc("up"), if any(&|n| n.role == "client") { "replica".into() } else { "node".into() }) }
+            if any(&|n| n.role == "client") {
+                { item("client", html! { <rect class="node-body key up" x="-7" y="-7" width="14" height="14" rx="2" /> }, "client".into()) }
+            }
+            if any(&|n| n.role == "primary") {
+                { item("primary", html! { <><circle class="node-primary" r="9" />{ disc("up") }</> }, "primary".into()) }
+            }
+            if any(&|n| n.state == "crashed") {
+                { item("crashed", html! { <>{ disc("crashed") }<path class="node-cross" d="M -4 -4 L 4 4 M -4 4 L 4 -4" /></> }, "crashed".into()) }
+            }
+            if !behaviours.is_empty() {
+                { item("byzantine", disc("byzantine"), format!("Byzantine: {}", behaviours.join(", "))) }
+            }
+            { for sides.iter().map(|(side, count)| item("side",
+                html! { <rect x="-11" y="-8" width="22" height="16" rx="4" fill={SIDE_TINTS[*side as usize % SIDE_TINTS.len()]} /> },
+                format!("side {} ({count})", side + 1))) }
+            if !view.broken_links.is_empty() {
+                { item("broken-link", html! { <line class="key-broken" x1="-12" x2="12" /> }, "broken link".into()) }
+            }
+            if tree.iter().any(|l| l.2) {
+                { item("eager", html! { <line class="tree-link eager" x1="-12" x2="12" /> }, "eager link".into()) }
+            }
+            if tree.iter().any(|l| !l.2) {
+                { item("lazy", html! { <line class="tree-link lazy" x1="-12" x2="12" /> }, "lazy link (IHAVE)".into()) }
+            }
+            if any(&|n| n.clock_offset_us.unsigned_abs() >= 1000) {
+                { item("skew", html! { <text class="node-skew" x="0" y="4" text-anchor="middle">{ "±ms" }</text> }, "clock skew".into()) }
+            }
+        </ul>
     }
 }
 
@@ -479,11 +692,25 @@ fn dropped(e: &EventView, opacity: f64, n: u32, r: f64) -> Html {
     html! {
         <g class="msg dropped" data-msg-type={e.kind.clone()} data-msg-state="dropped"
             opacity={format!("{opacity:.2}")}>
-            <title>{ e.text.clone() }</title>
+            <title>{ format::event_text(e) }</title>
             <circle class="msg-drop-dot" cx={format!("{x:.1}")} cy={format!("{y:.1}")} r="9"
                 fill={palette::colour(&e.kind)} />
             <path class="msg-drop-cross" d={cross} />
         </g>
+    }
+}
+
+/// A link of Plumtree's tree: solid while eager (payloads go over it), dashed while lazy
+/// (only IHAVE announcements do).
+fn tree_link((a, b, eager): (u32, u32, bool), n: u32) -> Html {
+    let ((x1, y1), (x2, y2)) = (ring_position(a, n), ring_position(b, n));
+    let (class, what) =
+        if eager { ("eager", "eager: payloads are pushed") } else { ("lazy", "lazy: only IHAVE") };
+    html! {
+        <line class={classes!("tree-link", class)} data-link={class} x1={format!("{x1:.1}")} y1={format!("{y1:.1}")}
+            x2={format!("{x2:.1}")} y2={format!("{y2:.1}")}>
+            <title>{ format!("link N{a}–N{b}, {what}") }</title>
+        </line>
     }
 }
 
@@ -501,6 +728,21 @@ fn broken_link(from: u32, to: u32, both: bool, label: &str, n: u32) -> Html {
     }
 }
 
+/// A node's clock skew as a signed badge, when it is a millisecond or more.
+fn skew(node: &NodeView) -> Option<String> {
+    (node.clock_offset_us.unsigned_abs() >= 1000)
+        .then(|| format!("clock {}", format::offset(node.clock_offset_us)))
+}
+
+/// The text beside a node: its HLC stamp, or why it has none.
+fn node_text(node: &NodeView) -> String {
+    match node.hlc.as_deref() {
+        Some(h) => format::hlc_short(h),
+        None if node.state == "crashed" => "crashed".into(),
+        None => "no HLC yet".into(),
+    }
+}
+
 fn node_view(
     node: &NodeView,
     n: u32,
@@ -511,16 +753,16 @@ fn node_view(
 ) -> Html {
     let (x, y) = ring_position(node.id, n);
     let crashed = node.state == "crashed";
-    let show_text = n <= 24;
+    let show_text = n <= MAX_NODE_TEXT;
     let cross = r * 0.6;
-    let hlc = node.hlc.as_deref().map(format::hlc_short);
+    let (spot, anchor) = label_spot(node.id, n, r);
     let title = format!(
         "node {} — {}, {}{}{}",
         node.id,
         node.state,
         node.role,
         node.behaviour.as_deref().map(|b| format!(", behaves: {b}")).unwrap_or_default(),
-        node.hlc.as_deref().map(|h| format!(", HLC {h}")).unwrap_or_default(),
+        node.hlc.as_deref().map(|h| format!(", HLC {}", format::hlc_short(h))).unwrap_or_default(),
     );
     html! {
         <g class={classes!("node", format!("state-{}", node.state), format!("role-{}", node.role),
@@ -535,27 +777,31 @@ fn node_view(
             if node.role == "primary" {
                 <circle class="node-primary" r={(r + 4.0).to_string()} />
             }
-            <circle class="node-body" r={r.to_string()} />
+            if node.role == "client" {
+                // Clients are squares: they are not replicas of the state.
+                <rect class="node-body" x={(-r * 0.9).to_string()} y={(-r * 0.9).to_string()}
+                    width={(r * 1.8).to_string()} height={(r * 1.8).to_string()} rx="4" />
+            } else {
+                <circle class="node-body" r={r.to_string()} />
+            }
             if crashed {
                 <path class="node-cross"
                     d={format!("M {a} {a} L {b} {b} M {a} {b} L {b} {a}", a = -cross, b = cross)} />
             }
-            if show_text {
+            if n <= MAX_NODE_NAMES {
                 <text class="node-label" y="6" text-anchor="middle">{ format!("N{}", node.id) }</text>
-                <text class="node-hlc" y={(r + 18.0).to_string()} text-anchor="middle">
-                    { hlc.unwrap_or_else(|| if crashed { "crashed".into() } else { "no HLC yet".into() }) }
-                </text>
-                if node.behaviour.is_some() {
-                    <text class="node-behaviour" y={(r + 34.0).to_string()} text-anchor="middle">
-                        { node.behaviour.clone().unwrap_or_default() }
-                    </text>
-                }
             }
-            if node.clock_offset_us.unsigned_abs() >= 1000 && show_text {
-                <g class="offset-badge" transform={format!("translate({:.1} {:.1})", r * 0.75, -r - 4.0)}>
-                    <rect x="0" y="-11" width="66" height="18" rx="9" />
-                    <text x="33" y="3" text-anchor="middle">{ format::offset(node.clock_offset_us) }</text>
-                </g>
+            if show_text {
+                <text class="node-hlc" x={format!("{:.1}", spot.0 - x)} y={format!("{:.1}", spot.1 - y)}
+                    text-anchor={anchor}>
+                    { node_text(node) }
+                    if let Some(skew) = skew(node) {
+                        <tspan class="node-skew">{ format!(" {skew}") }</tspan>
+                    }
+                    if let Some(b) = &node.behaviour {
+                        <tspan class="node-behaviour" x={format!("{:.1}", spot.0 - x)} dy="16">{ b.clone() }</tspan>
+                    }
+                </text>
             }
         </g>
     }
@@ -628,11 +874,67 @@ mod tests {
         assert!(!inside(&outline, (WIDTH / 2.0 - 200.0, y1)));
     }
 
+    fn gossip_node(id: u32, eager: &str, lazy: &str) -> NodeView {
+        NodeView {
+            id,
+            state: "up".into(),
+            role: "gossip".into(),
+            behaviour: None,
+            hlc: None,
+            clock_offset_us: 0,
+            facts: vec![("eager_push_peers".into(), eager.into()), ("lazy_push_peers".into(), lazy.into())],
+        }
+    }
+
+    #[test]
+    fn the_tree_takes_each_link_once_eager_when_either_end_pushes() {
+        let nodes = [
+            gossip_node(0, "[NodeId(1), NodeId(2)]", "[]"),
+            gossip_node(1, "[NodeId(0)]", "[NodeId(2)]"),
+            gossip_node(2, "[]", "[NodeId(0), NodeId(1), NodeId(9)]"),
+        ];
+        assert_eq!(tree_links(&nodes), vec![(0, 1, true), (0, 2, true), (1, 2, false)]);
+        assert!(tree_links(&[gossip_node(0, "x", "y")]).is_empty());
+    }
+
+    #[test]
+    fn labels_that_would_cover_a_node_or_another_label_are_left_out() {
+        let node = (90.0, 90.0, 110.0, 110.0);
+        let wanted = [
+            (0.0, 0.0, 40.0, 14.0),
+            (20.0, 5.0, 60.0, 19.0),    // overlaps the first
+            (95.0, 95.0, 130.0, 109.0), // over the node
+            (200.0, 0.0, 240.0, 14.0),
+        ];
+        assert_eq!(place_labels(&wanted, &[node]), vec![true, false, false, true]);
+    }
+
+    #[test]
+    fn node_text_sits_outside_the_ring_and_off_its_neighbours() {
+        for n in [3u32, 5, 8, 12] {
+            let r = node_radius(n);
+            let boxes: Vec<Rect> = (0..n).map(|i| label_box(label_spot(i, n, r), 14, 1)).collect();
+            for (i, b) in boxes.iter().enumerate() {
+                assert!(b.1 >= 0.0 && b.3 <= HEIGHT, "{n} nodes: label {i} is inside the drawing: {b:?}");
+            }
+            for i in 0..n as usize {
+                let (x, y) = ring_position(i as u32, n);
+                let body = (x - r, y - r, x + r, y + r);
+                for (j, b) in boxes.iter().enumerate() {
+                    assert!(!overlaps(b, &body), "{n} nodes: label {j} covers node {i}");
+                    if j != i {
+                        assert!(!overlaps(b, &boxes[i]), "{n} nodes: labels {i} and {j} overlap");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_point_finds_the_node_drawn_there() {
         let (x, y) = ring_position(3, 7);
         assert_eq!(node_at((x + 2.0, y - 2.0), 7), Some(3));
-        assert_eq!(node_at((WIDTH / 2.0, HEIGHT / 2.0 - 10.0), 7), None, "the ring's centre is empty");
+        assert_eq!(node_at(CENTRE, 7), None, "the ring's centre is empty");
     }
 
     #[test]

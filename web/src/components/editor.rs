@@ -79,7 +79,7 @@ pub fn scenario_editor(props: &EditorProps) -> Html {
     };
     html! {
         <details class="panel editor" data-testid="scenario-editor">
-            <summary>{ "Scenario JSON" }</summary>
+            <summary><h2>{ "Scenario JSON" }</h2></summary>
             <p class="hint">{ "Edit the scenario (nodes, network, faults, params) and run it from the start, \
                 or open a .json file as given to void sim." }</p>
             <textarea ref={area} data-testid="scenario-json" spellcheck="false" rows="14"

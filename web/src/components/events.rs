@@ -32,11 +32,11 @@ pub fn event_line(props: &EventLineProps) -> Html {
                 <span class="ev-index">{ format!("#{}", latest.index) }</span>
                 <span class="ev-time">{ format!("t={}", format::ms(latest.time)) }</span>
                 <span class={classes!("ev-node")}>{ format!("N{}", latest.node) }</span>
-                <span class="ev-text">{ latest.text.clone() }</span>
+                <span class="ev-text">{ format::event_text(latest) }</span>
                 if let Some(r) = &latest.rejected {
                     <span class="ev-rejected">{ format!("rejected: {r}") }</span>
                 }
-                <span class="ev-hlc" title={latest.hlc.clone().unwrap_or_default()}>{ stamp(&latest.hlc) }</span>
+                <span class="ev-hlc" title={latest.hlc.as_deref().map(format::hlc_long).unwrap_or_default()}>{ stamp(&latest.hlc) }</span>
             </p>
             <ol class="event-list" data-testid="event-list">
                 { for view.recent.iter().rev().skip(1).take(LISTED).map(|e| html! {
@@ -44,8 +44,8 @@ pub fn event_line(props: &EventLineProps) -> Html {
                         <span class="ev-index">{ format!("#{}", e.index) }</span>
                         <span class="ev-time">{ format::ms(e.time) }</span>
                         <span class="ev-node">{ format!("N{}", e.node) }</span>
-                        <span class="ev-text">{ e.text.clone() }</span>
-                        <span class="ev-hlc" title={e.hlc.clone().unwrap_or_default()}>{ stamp(&e.hlc) }</span>
+                        <span class="ev-text">{ format::event_text(e) }</span>
+                        <span class="ev-hlc" title={e.hlc.as_deref().map(format::hlc_long).unwrap_or_default()}>{ stamp(&e.hlc) }</span>
                     </li>
                 }) }
             </ol>

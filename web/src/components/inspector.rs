@@ -9,6 +9,9 @@ use yew::prelude::*;
 use crate::format;
 use crate::model::{Action, Snapshot, UserFault};
 
+/// Facts the HLC row already shows (as one stamp, the same as in every other view).
+const HLC_FACTS: [&str; 3] = ["HLC", "l (wall, µs)", "c (logical)"];
+
 /// How far one press of a skew button moves a node's physical clock.
 pub const SKEW_STEP_MS: i64 = 100;
 
@@ -65,14 +68,14 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 if let Some(b) = &node.behaviour {
                     <dt>{ "behaviour" }</dt><dd class="byzantine">{ b.clone() }</dd>
                 }
-                <dt>{ "HLC" }</dt>
-                <dd class="mono" title={node.hlc.clone().unwrap_or_default()}>
+                <dt>{ "HLC (l, c)" }</dt>
+                <dd class="mono" title={node.hlc.as_deref().map(format::hlc_long).unwrap_or_default()}>
                     { node.hlc.as_deref().map(format::hlc_short).unwrap_or_else(|| "—".into()) }
                 </dd>
                 <dt>{ "clock offset" }</dt><dd>{ format::offset(node.clock_offset_us) }</dd>
-                { for node.facts.iter().filter(|(k, _)| k != "HLC").map(|(k, v)| html! {
+                { for node.facts.iter().filter(|(k, _)| !HLC_FACTS.contains(&k.as_str())).map(|(k, v)| html! {
                     <>
-                        <dt>{ k.clone() }</dt><dd class="mono">{ v.clone() }</dd>
+                        <dt>{ k.replace('_', " ") }</dt><dd class="mono">{ format::fact_value(v) }</dd>
                     </>
                 }) }
             </dl>

@@ -57,7 +57,13 @@ fn describe(f: &Fault) -> String {
         Fault::Restart { node, .. } => format!("t={at}: restart N{node}"),
         Fault::ClockJump { node, by_ms, .. } => format!("t={at}: N{node} clock {by_ms:+} ms"),
         Fault::Misbehave { node, behaviour, .. } => format!("t={at}: N{node} behaves {behaviour}"),
-        Fault::Partition { groups, .. } => format!("t={at}: partition {groups:?}"),
+        Fault::Partition { groups, .. } => {
+            let sides: Vec<String> = groups
+                .iter()
+                .map(|g| format!("{{{}}}", g.iter().map(|n| format!("N{n}")).collect::<Vec<_>>().join(", ")))
+                .collect();
+            format!("t={at}: partition {}", sides.join(" | "))
+        }
         Fault::Link { from, to, .. } => format!("t={at}: link N{from}→N{to}"),
     }
 }

@@ -14,6 +14,8 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 use yew::prelude::*;
 
+use crate::format;
+
 /// Status poll period.
 const POLL_MS: u32 = 1000;
 /// Events kept on screen.
@@ -35,18 +37,19 @@ async fn fetch_json(
     if let Some(b) = body {
         init.set_body(&wasm_bindgen::JsValue::from_str(&b.to_string()));
     }
-    let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|e| format!("{e:?}"))?;
+    let request = web_sys::Request::new_with_str_and_init(path, &init).map_err(|e| format::js_error(&e))?;
     if let Some(t) = token {
         let _ = request.headers().set("Authorization", &format!("Bearer {t}"));
     }
     if body.is_some() {
         let _ = request.headers().set("Content-Type", "application/json");
     }
-    let resp = JsFuture::from(window.fetch_with_request(&request)).await.map_err(|e| format!("{e:?}"))?;
+    let resp = JsFuture::from(window.fetch_with_request(&request)).await.map_err(|e| format::js_error(&e))?;
     let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
     let status = resp.status();
-    let text =
-        JsFuture::from(resp.text().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
+    let text = JsFuture::from(resp.text().map_err(|e| format::js_error(&e))?)
+        .await
+        .map_err(|e| format::js_error(&e))?;
     let text = text.as_string().unwrap_or_default();
     let value: Value = serde_json::from_str(&text).map_err(|_| format!("HTTP {status}"))?;
     if !(200..300).contains(&status) {

@@ -16,7 +16,7 @@ mod timeline;
 mod topbar;
 
 pub use app::App;
-pub use cluster::{ClusterView, ring_position};
+pub use cluster::{ClusterView, ring_position, tree_links};
 pub use editor::ScenarioEditor;
 pub use events::EventLine;
 pub use inspector::Inspector;
@@ -24,6 +24,6 @@ pub use invariants::Invariants;
 pub use live::LivePanel;
 pub use menu::{LinkMenu, NodeMenu};
 pub use metrics::MetricsDrawer;
-pub use spacetime::SpaceTime;
+pub use spacetime::{MAX_LANES, SpaceTime, lanes};
 pub use timeline::Timeline;
 pub use topbar::TopBar;

@@ -7,6 +7,7 @@ use gloo_timers::callback::Interval;
 use web_sys::{HtmlAnchorElement, HtmlInputElement};
 use yew::prelude::*;
 
+use crate::format;
 use crate::model::{Action, Export, Imported, Snapshot, Target};
 
 /// One seek slice per frame (about 60 a second).
@@ -35,9 +36,9 @@ fn offer_download(link: &HtmlAnchorElement, text: &str, mime: &str) -> Result<()
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|e| format!("the browser refused to make the file: {e:?}"))?;
+        .map_err(|e| format!("the browser refused to make the file: {}", format::js_error(&e)))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|e| format!("the browser refused a link to the file: {e:?}"))?;
+        .map_err(|e| format!("the browser refused a link to the file: {}", format::js_error(&e)))?;
     link.set_href(&url);
     Ok(())
 }
@@ -97,7 +98,9 @@ pub fn timeline(props: &TimelineProps) -> Html {
                         Some(text) => dispatch.emit(Action::Import { name, text: Rc::from(text) }),
                         None => dispatch.emit(Action::Fail(format!("{name} is not text"))),
                     },
-                    Err(e) => dispatch.emit(Action::Fail(format!("cannot read {name}: {e:?}"))),
+                    Err(e) => {
+                        dispatch.emit(Action::Fail(format!("cannot read {name}: {}", format::js_error(&e))))
+                    }
                 }
             });
         })

@@ -17,6 +17,9 @@ pub struct TopBarProps {
     pub speed: f64,
     pub dispatch: Callback<Action>,
     pub on_share: Callback<()>,
+    /// Larger text for a projector.
+    pub large_text: bool,
+    pub on_large_text: Callback<()>,
     /// Shown at the right end (the page switch).
     #[prop_or_default]
     pub children: Html,
@@ -82,6 +85,10 @@ pub fn top_bar(props: &TopBarProps) -> Html {
         let share = props.on_share.clone();
         Callback::from(move |_: MouseEvent| share.emit(()))
     };
+    let on_large_text = {
+        let toggle = props.on_large_text.clone();
+        Callback::from(move |_: MouseEvent| toggle.emit(()))
+    };
     let shown_us = props.shown_us;
     let done = view.finished || view.violation.is_some();
     html! {
@@ -115,31 +122,35 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                         disabled={done} title="play (space)">{ icon("M4 2 L14 8 L4 14 Z") }{ "play" }</button>
                 }
                 <button data-testid="step" onclick={send(Action::Step)} disabled={done}
-                    title="step (→)">{ icon("M2 3 L10 8 L2 13 Z M11 3 H13 V13 H11 Z") }{ "step" }</button>
+                    title="step one event (→)" aria-label="step">{ icon("M2 3 L10 8 L2 13 Z M11 3 H13 V13 H11 Z") }</button>
                 <button data-testid="restart" onclick={send(Action::Restart)}
                     title="restart from the seed" aria-label="restart">
                     { icon("M8 2 A6 6 0 1 0 14 8 H12 A4 4 0 1 1 8 4 V6 L11.5 3 L8 0 Z") }
                 </button>
             </div>
-            <label class="field speed">
-                <span class="field-label">{ "speed" }</span>
+            <label class="field speed" title="playing speed">
                 <input data-testid="speed" type="range" min="0" max="300" step="1"
                     value={speed_to_slider(props.speed).to_string()} oninput={on_speed}
                     aria-label="speed" />
                 <span class="speed-value">{ speed_label(props.speed) }</span>
             </label>
             <div class="position">
-                <span class="clock" data-testid="virtual-time">{ format!("t={}", format::ms(shown_us)) }</span>
-                <span class="event-index">
-                    { "event " }<span data-testid="event-index">{ view.events }</span>
-                    if done { <span class="status">{ if view.violation.is_some() { " · stopped" } else { " · end" } }</span> }
-                </span>
+                <div class="pos-line">
+                    <span class="clock" data-testid="virtual-time">{ format!("t={}", format::ms(shown_us)) }</span>
+                    <span class="event-index">
+                        { "event " }<span data-testid="event-index">{ view.events }</span>
+                        if done { <span class="status">{ if view.violation.is_some() { " · stopped" } else { " · end" } }</span> }
+                    </span>
+                </div>
                 <span class="hash" title={format!("trace hash (SHA-256 of the events so far): {}", view.trace_hash)}>
                     { "trace " }<code data-testid="trace-hash">{ view.trace_hash.clone() }</code>
                 </span>
             </div>
             <button data-testid="share" class="share" onclick={on_share}
                 title="copy a link that reproduces this run">{ "share" }</button>
+            <button data-testid="large-text" class={classes!("text-size", props.large_text.then_some("on"))}
+                onclick={on_large_text} aria-pressed={props.large_text.to_string()}
+                title="larger text, for a projector" aria-label="large text">{ "A+" }</button>
             { props.children.clone() }
         </header>
     }

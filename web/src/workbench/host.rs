@@ -25,10 +25,7 @@ extern "C" {
 }
 
 fn describe(e: JsValue) -> String {
-    match e.dyn_ref::<js_sys::Error>() {
-        Some(err) => String::from(err.message()),
-        None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
-    }
+    crate::format::js_error(&e)
 }
 
 fn export(module: &JsValue, name: &str) -> Result<js_sys::Function, String> {

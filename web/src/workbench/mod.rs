@@ -79,12 +79,36 @@ pub fn initial_page() -> Page {
     if query_value("bench").is_some() { Page::Workbenches } else { Page::Simulate }
 }
 
-fn initial_bench() -> Bench {
-    match query_value("bench").as_deref() {
-        Some("scheduler") => Bench::Scheduler,
-        Some("causal") => Bench::Causal,
-        _ => Bench::Macaroons,
+/// The benches by the names `?bench=` takes.
+pub const BENCH_NAMES: [&str; 3] = ["macaroons", "scheduler", "causal"];
+
+/// The bench `?bench=name` opens; an unknown name opens the first, with a note naming the
+/// valid ones.
+pub fn bench_for(name: Option<&str>) -> (usize, Option<String>) {
+    match name {
+        None | Some("") => (0, None),
+        Some(name) => match BENCH_NAMES.iter().position(|b| *b == name) {
+            Some(i) => (i, None),
+            None => (
+                0,
+                Some(format!(
+                    "There is no workbench called \u{201c}{name}\u{201d} (?bench={name}); the workbenches are {}. Showing {}.",
+                    BENCH_NAMES.join(", "),
+                    BENCH_NAMES[0]
+                )),
+            ),
+        },
     }
+}
+
+fn initial_bench() -> (Bench, Option<String>) {
+    let (i, note) = bench_for(query_value("bench").as_deref());
+    let bench = match i {
+        1 => Bench::Scheduler,
+        2 => Bench::Causal,
+        _ => Bench::Macaroons,
+    };
+    (bench, note)
 }
 
 #[derive(Properties, PartialEq)]
@@ -95,7 +119,8 @@ pub struct WorkbenchPageProps {
 /// The Workbenches page: its own slim top bar, a tab per bench, the bench below.
 #[function_component(WorkbenchPage)]
 pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
-    let bench = use_state(initial_bench);
+    let (first, unknown) = use_memo((), |_| initial_bench()).as_ref().clone();
+    let bench = use_state(|| first);
     let tab = |b: Bench, label: &'static str, testid: &'static str| {
         let state = bench.clone();
         let on = *bench == b;
@@ -117,6 +142,9 @@ pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
                 <span class="bench-spacer"></span>
                 <ViewSwitch current={Page::Workbenches} on_select={props.on_select.clone()} />
             </header>
+            if let Some(note) = unknown {
+                <p class="banner error" role="alert" data-testid="bench-unknown">{ note }</p>
+            }
             <main class="bench-stage">
                 { match *bench {
                     Bench::Macaroons => html! { <MacaroonBench /> },
@@ -175,6 +203,19 @@ fn percent(p: f64) -> String {
 mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn an_unknown_bench_is_named_with_the_valid_ones() {
+        assert_eq!(super::bench_for(Some("causal")), (2, None));
+        assert_eq!(super::bench_for(None), (0, None));
+        let (i, note) = super::bench_for(Some("nosuch"));
+        let note = note.expect("a note");
+        assert_eq!(i, 0);
+        assert!(note.contains("nosuch"), "{note}");
+        for name in super::BENCH_NAMES {
+            assert!(note.contains(name), "{note} names {name}");
+        }
+    }
 
     #[test]
     fn hex_is_lowercase_two_digits_per_byte() {
