@@ -91,9 +91,12 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     title="jump this node's physical clock back">{ format!("−{SKEW_STEP_MS} ms clock") }</button>
             </div>
             <div class="actions misbehave">
-                <input data-testid="behaviour" ref={behaviour} type="text"
+                <input data-testid="behaviour" ref={behaviour} type="text" list="behaviours"
                     value={default_behaviour(&view.protocol)} placeholder="behaviour (honest resets)"
-                    aria-label="behaviour" />
+                    aria-label="behaviour" title={format!("one of: {}", view.behaviours.join(", "))} />
+                <datalist id="behaviours">
+                    { for view.behaviours.iter().map(|b| html! { <option value={*b} /> }) }
+                </datalist>
                 <button data-testid="misbehave" onclick={on_misbehave}>{ "misbehave" }</button>
             </div>
         </section>

@@ -98,6 +98,8 @@ pub struct Snapshot {
     pub broken_links: Vec<(u32, u32, bool, String)>,
     /// The metrics drawer's figures, computed only while it is open.
     pub metrics: Option<Rc<Metrics>>,
+    /// The behaviours a `misbehave` fault may name in this protocol.
+    pub behaviours: &'static [&'static str],
 }
 
 /// What the metrics drawer shows.
@@ -197,6 +199,7 @@ impl Snapshot {
             sides: run.sides(),
             broken_links: run.broken_links(),
             metrics: None,
+            behaviours: run.behaviours(),
         }
     }
 

@@ -558,6 +558,11 @@ impl Run {
     }
 
     /// The user's partitions and link faults still in force.
+    /// The behaviours the protocol accepts in a `misbehave` fault.
+    pub fn behaviours(&self) -> &'static [&'static str] {
+        self.sim.behaviours()
+    }
+
     pub fn active_network_faults(&self) -> usize {
         let now = self.now_us();
         self.faults.iter().filter(|f| network_fault_end_us(f).is_some_and(|end| end > now)).count()

@@ -129,6 +129,20 @@ fn an_empty_behaviour_is_refused_with_a_reason() {
 }
 
 #[test]
+fn an_unknown_behaviour_is_refused_and_the_node_stays_honest() {
+    let mut run = Run::new("pbft-normal", 1, Vec::new()).unwrap();
+    assert!(run.behaviours().contains(&"equivocate"), "{:?}", run.behaviours());
+    for _ in 0..10 {
+        run.step();
+    }
+    let err = run.inject(1, UserFault::Misbehave("equivocat".into())).unwrap_err();
+    assert!(err.contains("unknown behaviour") && err.contains("equivocate"), "{err}");
+    assert!(run.faults().is_empty());
+    run.run_to_end();
+    assert!(run.nodes().iter().all(|n| n.behaviour.is_none() && n.state != "byzantine"));
+}
+
+#[test]
 fn a_fault_for_a_missing_node_is_refused() {
     let mut model = Model::open(Ok(None));
     model.apply(Action::Inject { node: 99, fault: UserFault::Crash });
