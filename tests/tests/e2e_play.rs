@@ -228,7 +228,7 @@ async fn playground_steps_crashes_and_reopens_its_link() {
     assert!(stepped > first, "{stepped} > {first}");
 
     // Crash node 2 from the inspector.
-    click(&client, "[data-node=\"2\"]").await;
+    click(&client, "[data-node=\"2\"] .node-body").await;
     click(&client, "[data-testid=crash]").await;
     assert_eq!(attr(&client, "[data-node=\"2\"]", "data-state").await, "crashed");
     for _ in 0..40 {
@@ -254,7 +254,7 @@ async fn playground_steps_crashes_and_reopens_its_link() {
     assert_eq!(attr(&client, "[data-node=\"2\"]", "data-state").await, "crashed");
 
     // A picture for people: mid-run, one node crashed, another inspected.
-    click(&client, "[data-node=\"1\"]").await;
+    click(&client, "[data-node=\"1\"] .node-body").await;
     let png = client.screenshot().await.expect("a screenshot");
     let dir = target_dir().join("e2e");
     std::fs::create_dir_all(&dir).expect("target/e2e");
