@@ -277,6 +277,45 @@ pub fn sha256(bytes: &[u8]) -> Digest {
     Sha256::digest(bytes).into()
 }
 
+/// A postcard output that feeds the bytes straight into a hash or MAC (no buffer to
+/// allocate).
+pub(crate) struct Feed<H>(pub H);
+
+impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<H> {
+    type Output = H;
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.update(&[data]);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.update(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<H> {
+        Ok(self.0)
+    }
+}
+
+/// Adds `postcard(value)` to a running hash or MAC. `None` only if `value` fails to
+/// serialize, which the protocol's types never do (the output never refuses bytes).
+pub(crate) fn feed_postcard<H: sha2::digest::Update, T: Serialize + ?Sized>(h: H, value: &T) -> Option<H> {
+    postcard::serialize_with_flavor(value, Feed(h)).ok()
+}
+
+/// Adds `postcard(value)` to a running SHA-256.
+pub(crate) fn hash_postcard<T: Serialize + ?Sized>(h: Sha256, value: &T) -> Sha256 {
+    // On a serialization failure, a digest that no honest message matches.
+    feed_postcard(h, value).unwrap_or_else(|| Sha256::new_with_prefix(b"unserializable"))
+}
+
+/// SHA-256 of `postcard(value)`.
+pub fn sha256_postcard<T: Serialize + ?Sized>(value: &T) -> Digest {
+    hash_postcard(Sha256::new(), value).finalize().into()
+}
+
 /// Latest values only, for tests and displays.
 pub fn latest_values(app: &KvApp) -> BTreeMap<String, String> {
     app.store.iter_latest().map(|(k, v, _)| (k.clone(), v.clone())).collect()
