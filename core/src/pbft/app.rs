@@ -127,6 +127,17 @@ pub struct KvSnapshot {
     checkpoint_ts: Option<Timestamp>,
 }
 
+/// [`KvSnapshot`] by reference: the same bytes without copying the store.
+#[derive(Serialize)]
+pub struct KvSnapshotRef<'a> {
+    watermark: Option<Timestamp>,
+    base: &'a [(String, String, Timestamp)],
+    writes: &'a [Write],
+    nonces: &'a BTreeSet<String>,
+    last_ts: Timestamp,
+    checkpoint_ts: Option<Timestamp>,
+}
+
 impl KvApp {
     pub fn new() -> Self {
         Self::default()
@@ -213,6 +224,18 @@ impl KvApp {
         self.store.gc(watermark);
         self.base = self.store.scan(.., Some(watermark)).map(|(k, v, t)| (k.clone(), v.clone(), t)).collect();
         self.writes.retain(|w| w.ts > watermark);
+    }
+
+    /// What [`KvApp::snapshot`] serializes to, borrowed (checkpoints digest it).
+    pub fn snapshot_ref(&self) -> KvSnapshotRef<'_> {
+        KvSnapshotRef {
+            watermark: self.store.watermark(),
+            base: &self.base,
+            writes: &self.writes,
+            nonces: &self.nonces,
+            last_ts: self.last_ts,
+            checkpoint_ts: self.checkpoint_ts,
+        }
     }
 
     pub fn snapshot(&self) -> KvSnapshot {

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use super::app::{KvApp, KvSnapshot, OpResult, sha256};
+use super::app::{KvApp, KvSnapshot, KvSnapshotRef, OpResult, sha256};
 use super::auth::Keyring;
 use super::byzantine::{Behaviour, Bug};
 use super::config::{Config, SeqNo, View};
@@ -48,6 +48,21 @@ pub struct StateSnapshot {
     pub replies: BTreeMap<NodeId, (u64, OpResult)>,
 }
 
+#[derive(Serialize)]
+struct StateSnapshotRef<'a> {
+    app: KvSnapshotRef<'a>,
+    replies: ReplyTable<'a>,
+}
+
+/// The last-reply table as [`StateSnapshot::replies`] encodes it.
+struct ReplyTable<'a>(&'a BTreeMap<NodeId, LastReply>);
+
+impl Serialize for ReplyTable<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(c, r)| (c, (r.timestamp, &r.result))))
+    }
+}
+
 /// A checkpoint in progress or stable: our own digest and snapshot, and signed votes.
 #[derive(Clone, Debug, Default)]
 pub struct CheckpointRecord {
@@ -61,6 +76,14 @@ struct DurableCheckpoint {
     seq: SeqNo,
     proof: Vec<Signed<Checkpoint>>,
     snapshot: Vec<u8>,
+}
+
+/// [`DurableCheckpoint`] by reference (the same bytes).
+#[derive(Serialize)]
+struct DurableCheckpointRef<'a> {
+    seq: SeqNo,
+    proof: &'a [Signed<Checkpoint>],
+    snapshot: &'a [u8],
 }
 
 const KEY_VIEW: &[u8] = b"view";
@@ -351,15 +374,15 @@ impl Replica {
     }
 
     pub(crate) fn persist_checkpoint(&self, out: &mut Out, seq: SeqNo, snapshot: &[u8]) {
-        let d = DurableCheckpoint { seq, proof: self.stable_proof.clone(), snapshot: snapshot.to_vec() };
+        let d = DurableCheckpointRef { seq, proof: &self.stable_proof, snapshot };
         let v = postcard::to_allocvec(&d).unwrap_or_default();
         out.push(Effect::Persist { key: KEY_CHECKPOINT.to_vec(), value: Some(v) });
     }
 
-    /// The state as checkpoints digest and state transfer ships it.
+    /// The state as checkpoints digest and state transfer ships it: the encoding of a
+    /// [`StateSnapshot`], written from borrowed parts (no copy of the store).
     pub(crate) fn snapshot_bytes(&self) -> Vec<u8> {
-        let replies = self.replies.iter().map(|(c, r)| (*c, (r.timestamp, r.result.clone()))).collect();
-        let s = StateSnapshot { app: self.app.snapshot(), replies };
+        let s = StateSnapshotRef { app: self.app.snapshot_ref(), replies: ReplyTable(&self.replies) };
         postcard::to_allocvec(&s).unwrap_or_default()
     }
 

@@ -228,3 +228,14 @@ fn a_batch_is_persisted_once_and_a_restart_executes_it_again() {
     assert_eq!(r.last_executed(), 1, "the committed batch executes again after the restart");
     assert_eq!(crate::pbft::app::latest_values(r.app()).get("k").map(|v| v.as_str()), Some("v"));
 }
+
+#[test]
+fn the_borrowed_snapshot_encodes_like_the_owned_one() {
+    let (cfg, keys) = setup();
+    let (primary, _) = one_request(&keys, &cfg, NodeId(1));
+    let r = primary.replica().unwrap();
+    let replies = r.replies.iter().map(|(c, l)| (*c, (l.timestamp, l.result.clone()))).collect();
+    let owned = crate::pbft::replica::StateSnapshot { app: r.app.snapshot(), replies };
+    assert_eq!(r.snapshot_bytes(), postcard::to_allocvec(&owned).unwrap());
+    assert!(!r.replies.is_empty() && !r.app.snapshot().eq(&crate::pbft::app::KvApp::new().snapshot()));
+}
