@@ -301,31 +301,58 @@ pub fn sha256(bytes: &[u8]) -> Digest {
 }
 
 /// A postcard output that feeds the bytes straight into a hash or MAC (no buffer to
-/// allocate).
-pub(crate) struct Feed<H>(pub H);
+/// allocate). Postcard writes arrays byte by byte, so bytes gather in a small buffer
+/// and reach the hash in runs.
+pub(crate) struct Feed<H> {
+    h: H,
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl<H: sha2::digest::Update> Feed<H> {
+    fn new(h: H) -> Self {
+        Feed { h, buf: [0; 64], len: 0 }
+    }
+
+    fn flush(&mut self) {
+        self.h.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
 
 impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<H> {
     type Output = H;
 
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
-        self.0.update(&[data]);
+        if self.len == self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.len] = data;
+        self.len += 1;
         Ok(())
     }
 
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.update(data);
+        if self.len + data.len() <= self.buf.len() {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        } else {
+            self.flush();
+            self.h.update(data);
+        }
         Ok(())
     }
 
-    fn finalize(self) -> postcard::Result<H> {
-        Ok(self.0)
+    fn finalize(mut self) -> postcard::Result<H> {
+        self.flush();
+        Ok(self.h)
     }
 }
 
 /// Adds `postcard(value)` to a running hash or MAC. `None` only if `value` fails to
 /// serialize, which the protocol's types never do (the output never refuses bytes).
 pub(crate) fn feed_postcard<H: sha2::digest::Update, T: Serialize + ?Sized>(h: H, value: &T) -> Option<H> {
-    postcard::serialize_with_flavor(value, Feed(h)).ok()
+    postcard::serialize_with_flavor(value, Feed::new(h)).ok()
 }
 
 /// Adds `postcard(value)` to a running SHA-256.
@@ -347,6 +374,14 @@ pub fn latest_values(app: &KvApp) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashing_while_serializing_equals_hashing_the_encoding() {
+        let long: String = core::iter::repeat_n('x', 150).collect();
+        for value in [(7u64, [3u8; 32], String::new()), (u64::MAX, [9u8; 32], long)] {
+            assert_eq!(sha256_postcard(&value), sha256(&postcard::to_allocvec(&value).unwrap()));
+        }
+    }
     use crate::effect::NodeId;
 
     fn ts(w: u64) -> Timestamp {

@@ -383,7 +383,9 @@ impl Replica {
     /// [`StateSnapshot`], written from borrowed parts (no copy of the store).
     pub(crate) fn snapshot_bytes(&self) -> Vec<u8> {
         let s = StateSnapshotRef { app: self.app.snapshot_ref(), replies: ReplyTable(&self.replies) };
-        postcard::to_allocvec(&s).unwrap_or_default()
+        // The previous snapshot's size is a good guess: no reallocation while writing.
+        let hint = self.checkpoints.values().rev().find_map(|r| r.mine.as_ref()).map_or(0, |(_, b)| b.len());
+        postcard::to_extend(&s, Vec::with_capacity(hint + hint / 4)).unwrap_or_default()
     }
 
     /// Replace the state by a snapshot (state transfer, restart). False if it does not decode.
