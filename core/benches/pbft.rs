@@ -88,10 +88,12 @@ fn requests(cfg: &Config, keys: &ClusterKeys, round: u64, count: u64) -> Vec<(No
         .map(|k| {
             let c = (k % u64::from(CLIENTS)) as u32;
             let client = NodeId(4 + c);
+            let timestamp = round * count + k + 1;
             let request = Request {
                 op: Op::Put { key: format!("k{}", k % 64), value: format!("v{round}-{k}") },
-                timestamp: round * count + k + 1,
+                timestamp,
                 client,
+                replier: NodeId(((u64::from(client.0) + timestamp) % 4) as u32),
             };
             let auth = rings[c as usize].authenticator(cfg.n, &request_digest(&request));
             (client, PbftMsg { hlc: Timestamp::ZERO, body: Body::Request(AuthRequest { request, auth }) })

@@ -127,6 +127,17 @@ pub struct KvSnapshot {
     checkpoint_ts: Option<Timestamp>,
 }
 
+/// [`KvSnapshot`] by reference: the same bytes without copying the store.
+#[derive(Serialize)]
+pub struct KvSnapshotRef<'a> {
+    watermark: Option<Timestamp>,
+    base: &'a [(String, String, Timestamp)],
+    writes: &'a [Write],
+    nonces: &'a BTreeSet<String>,
+    last_ts: Timestamp,
+    checkpoint_ts: Option<Timestamp>,
+}
+
 impl KvApp {
     pub fn new() -> Self {
         Self::default()
@@ -215,6 +226,18 @@ impl KvApp {
         self.writes.retain(|w| w.ts > watermark);
     }
 
+    /// What [`KvApp::snapshot`] serializes to, borrowed (checkpoints digest it).
+    pub fn snapshot_ref(&self) -> KvSnapshotRef<'_> {
+        KvSnapshotRef {
+            watermark: self.store.watermark(),
+            base: &self.base,
+            writes: &self.writes,
+            nonces: &self.nonces,
+            last_ts: self.last_ts,
+            checkpoint_ts: self.checkpoint_ts,
+        }
+    }
+
     pub fn snapshot(&self) -> KvSnapshot {
         KvSnapshot {
             watermark: self.store.watermark(),
@@ -277,6 +300,72 @@ pub fn sha256(bytes: &[u8]) -> Digest {
     Sha256::digest(bytes).into()
 }
 
+/// A postcard output that feeds the bytes straight into a hash or MAC (no buffer to
+/// allocate). Postcard writes arrays byte by byte, so bytes gather in a small buffer
+/// and reach the hash in runs.
+pub(crate) struct Feed<H> {
+    h: H,
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl<H: sha2::digest::Update> Feed<H> {
+    fn new(h: H) -> Self {
+        Feed { h, buf: [0; 64], len: 0 }
+    }
+
+    fn flush(&mut self) {
+        self.h.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<H> {
+    type Output = H;
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        if self.len == self.buf.len() {
+            self.flush();
+        }
+        self.buf[self.len] = data;
+        self.len += 1;
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if self.len + data.len() <= self.buf.len() {
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        } else {
+            self.flush();
+            self.h.update(data);
+        }
+        Ok(())
+    }
+
+    fn finalize(mut self) -> postcard::Result<H> {
+        self.flush();
+        Ok(self.h)
+    }
+}
+
+/// Adds `postcard(value)` to a running hash or MAC. `None` only if `value` fails to
+/// serialize, which the protocol's types never do (the output never refuses bytes).
+pub(crate) fn feed_postcard<H: sha2::digest::Update, T: Serialize + ?Sized>(h: H, value: &T) -> Option<H> {
+    postcard::serialize_with_flavor(value, Feed::new(h)).ok()
+}
+
+/// Adds `postcard(value)` to a running SHA-256.
+pub(crate) fn hash_postcard<T: Serialize + ?Sized>(h: Sha256, value: &T) -> Sha256 {
+    // On a serialization failure, a digest that no honest message matches.
+    feed_postcard(h, value).unwrap_or_else(|| Sha256::new_with_prefix(b"unserializable"))
+}
+
+/// SHA-256 of `postcard(value)`.
+pub fn sha256_postcard<T: Serialize + ?Sized>(value: &T) -> Digest {
+    hash_postcard(Sha256::new(), value).finalize().into()
+}
+
 /// Latest values only, for tests and displays.
 pub fn latest_values(app: &KvApp) -> BTreeMap<String, String> {
     app.store.iter_latest().map(|(k, v, _)| (k.clone(), v.clone())).collect()
@@ -285,6 +374,14 @@ pub fn latest_values(app: &KvApp) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashing_while_serializing_equals_hashing_the_encoding() {
+        let long: String = core::iter::repeat_n('x', 150).collect();
+        for value in [(7u64, [3u8; 32], String::new()), (u64::MAX, [9u8; 32], long)] {
+            assert_eq!(sha256_postcard(&value), sha256(&postcard::to_allocvec(&value).unwrap()));
+        }
+    }
     use crate::effect::NodeId;
 
     fn ts(w: u64) -> Timestamp {

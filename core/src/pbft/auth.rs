@@ -23,6 +23,7 @@ use serde::Serialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::app::feed_postcard;
 use super::config::Config;
 use super::messages::{Authenticator, Digest, Mac, SigBytes, Signed};
 use crate::effect::{DetRng, NodeId};
@@ -128,6 +129,27 @@ impl Keyring {
             out.copy_from_slice(&m.finalize().into_bytes()[..16]);
         }
         out
+    }
+
+    /// The 16-byte MAC of `tag || postcard(value)` under the key shared with `peer`, over
+    /// the bytes themselves: for a short value that is one compression fewer than a MAC
+    /// over its digest (zeros for an unknown peer).
+    pub fn mac_value<T: Serialize>(&self, peer: NodeId, tag: u8, value: &T) -> Mac {
+        self.try_mac_value(peer, tag, value).unwrap_or([0u8; 16])
+    }
+
+    fn try_mac_value<T: Serialize>(&self, peer: NodeId, tag: u8, value: &T) -> Option<Mac> {
+        let mut m = self.macs.get(peer.index())?.clone();
+        m.update(&[tag]);
+        let m = feed_postcard(m, value)?;
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&m.finalize().into_bytes()[..16]);
+        Some(out)
+    }
+
+    /// Constant-time check of a [`Keyring::mac_value`] from `peer`.
+    pub fn check_mac_value<T: Serialize>(&self, peer: NodeId, tag: u8, value: &T, mac: &Mac) -> bool {
+        self.try_mac_value(peer, tag, value).is_some_and(|m| bool::from(m.ct_eq(mac)))
     }
 
     /// Constant-time check of a MAC from `peer`.

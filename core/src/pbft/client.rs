@@ -1,6 +1,11 @@
 //! A PBFT client (Castro & Liskov §4.1): it sends ⟨REQUEST, o, t, c⟩ to the primary it
 //! believes in, accepts a result once f + 1 replicas sent matching replies, and on a
 //! timeout retransmits the request to all replicas. One request is outstanding at a time.
+//!
+//! Digest replies (TOCS §5.1): the request designates one replica to send the full
+//! result; the others send its digest. The client accepts once f + 1 replies match in
+//! digest and it holds a full result with that digest. If the designated replica is
+//! faulty the client times out and retransmits, and then every replica sends the result.
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -10,12 +15,13 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
+use super::app::sha256_postcard;
 use super::app::{Op, OpResult};
 use super::auth::Keyring;
 use super::config::{Config, View};
 use super::events::PbftEvent;
-use super::messages::{AuthRequest, Body, Mac, PbftMsg, Reply, Request};
-use super::replica::{TAG_REPLY, body_digest, request_digest};
+use super::messages::{AuthRequest, Body, Digest, Mac, PbftMsg, Reply, ReplyMacInput, ReplyResult, Request};
+use super::replica::{TAG_REPLY, request_digest};
 use super::{ClientReply, Out, PbftTimer};
 use crate::clock::{Hlc, Timestamp};
 use crate::effect::{DetRng, Effect, Env, Micros, NodeId};
@@ -96,8 +102,11 @@ impl Workload {
 
 struct Outstanding {
     request: AuthRequest,
-    /// Replies by replica: the result and the view it was sent in.
-    replies: BTreeMap<NodeId, (OpResult, View)>,
+    /// Replies by replica: the result's digest and the view it was sent in.
+    replies: BTreeMap<NodeId, (Digest, View)>,
+    /// Full results by the replica that sent them (one each, so a faulty replica cannot
+    /// make the client store more), with their digests.
+    results: BTreeMap<NodeId, (Digest, OpResult)>,
     retry: Micros,
     /// Submitted by a command (answered with a `Reply` effect) rather than the workload.
     commanded: bool,
@@ -112,6 +121,10 @@ pub struct Client {
     workload: Workload,
     remaining: u32,
     view: View,
+    /// The replica designated to send full results: it stays while it answers and moves
+    /// to one that did when it does not (a crashed replier would cost every request a
+    /// retransmission).
+    replier: NodeId,
     last_timestamp: u64,
     outstanding: Option<Outstanding>,
     queue: VecDeque<Op>,
@@ -124,6 +137,8 @@ pub struct Client {
 impl Client {
     pub fn new(cfg: Config, keys: Keyring, workload: Workload) -> Client {
         let id = keys.me();
+        // Clients start on different replicas to spread the work of full replies.
+        let replier = NodeId(id.0 % cfg.n.max(1));
         Client {
             hlc: Hlc::new(id, cfg.max_clock_offset),
             remaining: workload.ops,
@@ -132,6 +147,7 @@ impl Client {
             id,
             workload,
             view: 0,
+            replier,
             last_timestamp: 0,
             outstanding: None,
             queue: VecDeque::new(),
@@ -175,7 +191,7 @@ impl Client {
             None => return,
         };
         self.last_timestamp = timestamp;
-        let request = Request { op, timestamp, client: self.id };
+        let request = Request { op, timestamp, client: self.id, replier: self.replier };
         let auth = self.keys.authenticator(self.cfg.n, &request_digest(&request));
         let request = AuthRequest { request, auth };
         let op = request.request.op.clone();
@@ -185,7 +201,13 @@ impl Client {
         self.send(env, out, primary, Body::Request(request.clone()));
         let retry = self.cfg.client_timeout;
         out.push(Effect::SetTimer { timer: PbftTimer::Retry, after: retry });
-        self.outstanding = Some(Outstanding { request, replies: BTreeMap::new(), retry, commanded });
+        self.outstanding = Some(Outstanding {
+            request,
+            replies: BTreeMap::new(),
+            results: BTreeMap::new(),
+            retry,
+            commanded,
+        });
     }
 
     fn send(&mut self, env: &mut Env<'_>, out: &mut Out, to: NodeId, body: Body) {
@@ -226,9 +248,20 @@ impl Client {
     }
 
     fn on_reply(&mut self, from: NodeId, r: Reply, mac: Mac, env: &mut Env<'_>, out: &mut Out) {
+        let digest = match &r.result {
+            ReplyResult::Full(result) => sha256_postcard(result),
+            ReplyResult::Digest(d) => *d,
+        };
+        let input = ReplyMacInput {
+            view: r.view,
+            timestamp: r.timestamp,
+            client: r.client,
+            replica: r.replica,
+            result: digest,
+        };
         if r.client != self.id
             || !self.cfg.is_replica(r.replica)
-            || !self.keys.check_mac(r.replica, &body_digest(TAG_REPLY, &r), &mac)
+            || !self.keys.check_mac_value(r.replica, TAG_REPLY, &input, &mac)
         {
             return reject(out, from, "Reply", "the MAC does not verify for the named replica");
         }
@@ -239,11 +272,22 @@ impl Client {
         if r.timestamp != o.request.request.timestamp {
             return;
         }
-        o.replies.insert(r.replica, (r.result.clone(), r.view));
-        let matching: Vec<View> =
-            o.replies.values().filter(|(x, _)| *x == r.result).map(|(_, v)| *v).collect();
+        o.replies.insert(r.replica, (digest, r.view));
+        if let ReplyResult::Full(result) = r.result {
+            o.results.insert(r.replica, (digest, result));
+        }
+        let matching: Vec<View> = o.replies.values().filter(|(d, _)| *d == digest).map(|(_, v)| *v).collect();
         if matching.len() < weak {
             return;
+        }
+        let Some((sender, result)) =
+            o.results.iter().find(|(_, (d, _))| *d == digest).map(|(r, (_, x))| (*r, x.clone()))
+        else {
+            // f + 1 digests agree but the designated replica's result has not arrived.
+            return;
+        };
+        if !o.results.contains_key(&self.replier) {
+            self.replier = sender;
         }
         let Some(o) = self.outstanding.take() else {
             return;
@@ -254,7 +298,7 @@ impl Client {
         self.view = views[views.len() - weak];
         out.push(Effect::CancelTimer(PbftTimer::Retry));
         let Request { op, timestamp, .. } = o.request.request;
-        match (&op, &r.result) {
+        match (&op, &result) {
             (Op::Put { key, value }, _)
             | (Op::Cas { key, new: value, .. }, OpResult::Swapped { ok: true, .. }) => {
                 self.last_seen.insert(key.clone(), Some(value.clone()));
@@ -272,7 +316,6 @@ impl Client {
         }
         self.completed += 1;
         let hlc = self.hlc.now(env);
-        let result = r.result;
         out.push(Effect::Observe(PbftEvent::Completed {
             client: self.id,
             timestamp,

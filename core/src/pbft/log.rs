@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use super::config::{SeqNo, View};
-use super::messages::{Batch, Digest, PrePreparedClaim, PreparedClaim};
+use super::messages::{Digest, PrePreparedClaim, PreparedClaim, SharedBatch};
 use crate::effect::NodeId;
 
 /// How many pre-prepared digests per sequence number a view change reports (Q); the
@@ -20,7 +20,7 @@ pub struct Entry {
     /// The view the fields below (pre-prepare, prepares, commits) belong to.
     pub view: View,
     /// The accepted pre-prepare in `view`: digest and batch.
-    pub pre_prepare: Option<(Digest, Batch)>,
+    pub pre_prepare: Option<(Digest, SharedBatch)>,
     /// Prepares in `view`, by sender (the primary's own never counts).
     pub prepares: BTreeMap<NodeId, Digest>,
     /// Commits in `view`, by sender.
@@ -29,13 +29,15 @@ pub struct Entry {
     pub prepared: bool,
     pub sent_commit: bool,
     /// The batch this replica committed here (committed-local, or learned from f + 1).
-    pub committed: Option<(Digest, Batch)>,
+    pub committed: Option<(Digest, SharedBatch)>,
     /// P: the request that prepared in the highest view, survives view changes.
     pub prepared_claim: Option<PreparedClaim>,
     /// Q: digests that pre-prepared here, each with the latest view.
     pub pre_prepared_claims: Vec<PrePreparedClaim>,
     /// State transfer of single batches: `Committed` reports by sender.
-    pub reported: BTreeMap<NodeId, (Digest, Batch)>,
+    pub reported: BTreeMap<NodeId, (Digest, SharedBatch)>,
+    /// Digests of the batches already persisted for this sequence number.
+    pub stored: Vec<Digest>,
 }
 
 impl Entry {
@@ -93,30 +95,56 @@ impl Entry {
     }
 }
 
-/// What a replica persists per sequence number before it sends anything about it.
+/// What a replica persists per sequence number before it sends anything about it. The
+/// batches themselves are persisted once each, apart (see [`Entry::batches`]); this
+/// status record names them by digest, so updating it copies no batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DurableEntry {
-    pub prepared: Option<PreparedClaim>,
+    /// The P claim without its batch.
+    pub prepared: Option<PrePreparedClaim>,
     pub pre_prepared: Vec<PrePreparedClaim>,
-    pub committed: Option<(Digest, Batch)>,
+    pub committed: Option<Digest>,
 }
 
 impl DurableEntry {
     pub fn of(e: &Entry) -> DurableEntry {
         DurableEntry {
-            prepared: e.prepared_claim.clone(),
+            prepared: e.prepared_claim.as_ref().map(|c| PrePreparedClaim {
+                seq: c.seq,
+                digest: c.digest,
+                view: c.view,
+            }),
             pre_prepared: e.pre_prepared_claims.clone(),
-            committed: e.committed.clone(),
+            committed: e.committed.as_ref().map(|(d, _)| *d),
         }
     }
 
-    pub fn restore(self) -> Entry {
+    /// The entry again, with its batches looked up by digest; a claim whose batch was not
+    /// persisted is dropped (it was never sent: batches go to storage first).
+    pub fn restore(self, batches: &BTreeMap<Digest, SharedBatch>) -> Entry {
+        let prepared_claim = self.prepared.and_then(|c| {
+            let batch = batches.get(&c.digest)?.clone();
+            Some(PreparedClaim { seq: c.seq, digest: c.digest, view: c.view, batch })
+        });
+        let committed = self.committed.and_then(|d| Some((d, batches.get(&d)?.clone())));
         Entry {
-            prepared_claim: self.prepared,
+            prepared_claim,
             pre_prepared_claims: self.pre_prepared,
-            committed: self.committed,
+            committed,
+            stored: batches.keys().copied().collect(),
             ..Entry::default()
         }
+    }
+}
+
+impl Entry {
+    /// The batches the entry holds (pre-prepared, committed, in the P claim), by digest.
+    pub fn batches(&self) -> impl Iterator<Item = (&Digest, &SharedBatch)> {
+        self.pre_prepare
+            .iter()
+            .chain(self.committed.iter())
+            .map(|(d, b)| (d, b))
+            .chain(self.prepared_claim.iter().map(|c| (&c.digest, &c.batch)))
     }
 }
 
@@ -155,11 +183,12 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pbft::messages::Batch;
 
     #[test]
     fn prepared_needs_2f_matching_prepares_and_committed_2f_plus_1_commits() {
         let (d, x) = ([1u8; 32], [2u8; 32]);
-        let mut e = Entry { pre_prepare: Some((d, Batch::null())), ..Entry::default() };
+        let mut e = Entry { pre_prepare: Some((d, SharedBatch::new(Batch::null()))), ..Entry::default() };
         e.prepares.insert(NodeId(1), d);
         e.prepares.insert(NodeId(2), x);
         assert!(!e.is_prepared(1), "a prepare for another digest does not count");
@@ -176,7 +205,8 @@ mod tests {
 
     #[test]
     fn entering_a_new_view_keeps_the_claims() {
-        let mut e = Entry { pre_prepare: Some(([1u8; 32], Batch::null())), ..Entry::default() };
+        let mut e =
+            Entry { pre_prepare: Some(([1u8; 32], SharedBatch::new(Batch::null()))), ..Entry::default() };
         e.note_pre_prepared(5, [1u8; 32], 0);
         e.note_prepared(5);
         e.enter_view(2);

@@ -7,6 +7,7 @@
 //! changes inside new-view messages. Every message carries the sender's HLC stamp.
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -37,12 +38,14 @@ pub struct Signed<T> {
     pub sig: SigBytes,
 }
 
-/// ⟨REQUEST, o, t, c⟩: operation, timestamp (orders one client's requests), client.
+/// ⟨REQUEST, o, t, c⟩: operation, timestamp (orders one client's requests), client, and
+/// the replica the client designates to send the full result (TOCS §5.1, digest replies).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
     pub op: Op,
     pub timestamp: u64,
     pub client: NodeId,
+    pub replier: NodeId,
 }
 
 /// A request with the client's authenticator (one MAC per replica), so every backup can
@@ -60,6 +63,10 @@ pub struct Batch {
     pub hlc: Timestamp,
     pub requests: Vec<AuthRequest>,
 }
+
+/// Batches are shared, not copied, between the pre-prepare, the log entry, the committed
+/// slot, the P claim and the messages that carry them.
+pub type SharedBatch = Arc<Batch>;
 
 impl Batch {
     /// The null request the new primary uses to fill gaps (deterministic, so every backup
@@ -95,14 +102,32 @@ pub struct Commit {
     pub replica: NodeId,
 }
 
-/// ⟨REPLY, v, t, c, i, r⟩, MAC'd under the replica–client key.
+/// ⟨REPLY, v, t, c, i, r⟩, MAC'd under the replica–client key. Only the replica the
+/// request designates sends the result; the others send its digest (TOCS §5.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
     pub view: View,
     pub timestamp: u64,
     pub client: NodeId,
     pub replica: NodeId,
-    pub result: OpResult,
+    pub result: ReplyResult,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplyResult {
+    Full(OpResult),
+    Digest(Digest),
+}
+
+/// What a reply's MAC covers: the reply with the result replaced by its digest, so a full
+/// and a digest reply with the same result carry the same MAC input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyMacInput {
+    pub view: View,
+    pub timestamp: u64,
+    pub client: NodeId,
+    pub replica: NodeId,
+    pub result: Digest,
 }
 
 /// ⟨CHECKPOINT, n, d, i⟩: the state digest after executing sequence number `n`.
@@ -120,7 +145,7 @@ pub struct PreparedClaim {
     pub seq: SeqNo,
     pub digest: Digest,
     pub view: View,
-    pub batch: Batch,
+    pub batch: SharedBatch,
 }
 
 /// Q: a digest that pre-prepared at the sender at `seq`, with the latest view it did so.
@@ -148,7 +173,7 @@ pub struct ViewChange {
 pub struct Reproposal {
     pub seq: SeqNo,
     pub digest: Digest,
-    pub batch: Batch,
+    pub batch: SharedBatch,
 }
 
 /// ⟨NEW-VIEW, v+1, V, O⟩, signed by the new primary.
@@ -165,7 +190,7 @@ pub enum Body {
     Request(AuthRequest),
     PrePrepare {
         pp: PrePrepare,
-        batch: Batch,
+        batch: SharedBatch,
         auth: Authenticator,
     },
     Prepare {
@@ -201,7 +226,7 @@ pub enum Body {
     /// A batch the sender committed at `seq`; f + 1 matching ones convince the receiver.
     Committed {
         seq: SeqNo,
-        batch: Batch,
+        batch: SharedBatch,
         replica: NodeId,
         mac: Mac,
     },
@@ -278,7 +303,7 @@ pub fn encode(msg: &PbftMsg) -> Vec<u8> {
 }
 
 fn request_ok(r: &AuthRequest, cfg: &Config) -> bool {
-    r.request.op.is_bounded() && r.auth.0.len() == cfg.n as usize
+    r.request.op.is_bounded() && r.auth.0.len() == cfg.n as usize && cfg.is_replica(r.request.replier)
 }
 
 fn batch_ok(b: &Batch, cfg: &Config) -> bool {

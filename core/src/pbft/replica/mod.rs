@@ -14,19 +14,21 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use super::app::{KvApp, KvSnapshot, OpResult, sha256};
+use super::app::{KvApp, KvSnapshot, KvSnapshotRef, OpResult, sha256};
 use super::auth::Keyring;
 use super::byzantine::{Behaviour, Bug};
 use super::config::{Config, SeqNo, View};
 use super::events::PbftEvent;
 use super::log::{DurableEntry, Log};
-use super::messages::{Body, Checkpoint, Digest, NewView, PbftMsg, Signed, ViewChange, check_bounds};
+use super::messages::{
+    Batch, Body, Checkpoint, Digest, NewView, PbftMsg, SharedBatch, Signed, ViewChange, check_bounds,
+};
 use super::{Out, PbftTimer};
 use crate::clock::{Hlc, Timestamp};
 use crate::effect::{Effect, Env, Micros, NodeId, Persisted};
 
 pub(crate) use normal::TAG_REPLY;
-pub use normal::{batch_digest, body_digest, request_digest};
+pub use normal::{batch_digest, batch_digest_of, body_digest, request_digest};
 pub use view_change::decide_new_view;
 
 /// The last reply sent to a client: a retransmitted request gets it again, an older one
@@ -46,6 +48,21 @@ pub struct StateSnapshot {
     pub replies: BTreeMap<NodeId, (u64, OpResult)>,
 }
 
+#[derive(Serialize)]
+struct StateSnapshotRef<'a> {
+    app: KvSnapshotRef<'a>,
+    replies: ReplyTable<'a>,
+}
+
+/// The last-reply table as [`StateSnapshot::replies`] encodes it.
+struct ReplyTable<'a>(&'a BTreeMap<NodeId, LastReply>);
+
+impl Serialize for ReplyTable<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(c, r)| (c, (r.timestamp, &r.result))))
+    }
+}
+
 /// A checkpoint in progress or stable: our own digest and snapshot, and signed votes.
 #[derive(Clone, Debug, Default)]
 pub struct CheckpointRecord {
@@ -61,14 +78,37 @@ struct DurableCheckpoint {
     snapshot: Vec<u8>,
 }
 
+/// [`DurableCheckpoint`] by reference (the same bytes).
+#[derive(Serialize)]
+struct DurableCheckpointRef<'a> {
+    seq: SeqNo,
+    proof: &'a [Signed<Checkpoint>],
+    snapshot: &'a [u8],
+}
+
 const KEY_VIEW: &[u8] = b"view";
 const KEY_CHECKPOINT: &[u8] = b"checkpoint";
 const KEY_ENTRY: u8 = b'e';
+const KEY_BATCH: u8 = b'b';
 
 fn entry_key(seq: SeqNo) -> Vec<u8> {
     let mut k = vec![KEY_ENTRY];
     k.extend_from_slice(&seq.to_be_bytes());
     k
+}
+
+/// A batch is stored once per (sequence number, digest); status records name it.
+fn batch_key(seq: SeqNo, digest: &Digest) -> Vec<u8> {
+    let mut k = Vec::with_capacity(41);
+    k.push(KEY_BATCH);
+    k.extend_from_slice(&seq.to_be_bytes());
+    k.extend_from_slice(digest);
+    k
+}
+
+fn parse_seq(k: &[u8]) -> Option<SeqNo> {
+    let b: [u8; 8] = k.get(1..9)?.try_into().ok()?;
+    Some(SeqNo::from_be_bytes(b))
 }
 
 /// Counters for the inspector.
@@ -97,11 +137,14 @@ pub struct Replica {
     pub(crate) log: Log,
     pub(crate) app: KvApp,
     pub(crate) replies: BTreeMap<NodeId, LastReply>,
+    /// Requests a client retransmitted (client → timestamp): the reply to them carries the
+    /// full result even from replicas the request did not designate (TOCS §5.1).
+    pub(crate) retransmitted: BTreeMap<NodeId, u64>,
     pub(crate) checkpoints: BTreeMap<SeqNo, CheckpointRecord>,
     /// C: the certificate of the stable checkpoint (empty for the initial state).
     pub(crate) stable_proof: Vec<Signed<Checkpoint>>,
     /// Primary: requests waiting for a batch; the highest timestamp proposed per client.
-    pub(crate) pending: VecDeque<super::messages::AuthRequest>,
+    pub(crate) pending: VecDeque<(super::messages::AuthRequest, Digest)>,
     pub(crate) proposed: BTreeMap<NodeId, u64>,
     /// Requests this replica is waiting for (§4.4): authenticated, not yet executed, the
     /// newest per client (a client has one outstanding). They survive view changes: the
@@ -149,6 +192,7 @@ impl Replica {
             log: Log::default(),
             app,
             replies: BTreeMap::new(),
+            retransmitted: BTreeMap::new(),
             checkpoints: BTreeMap::new(),
             stable_proof: Vec::new(),
             pending: VecDeque::new(),
@@ -300,28 +344,48 @@ impl Replica {
         out.push(Effect::Persist { key: KEY_VIEW.to_vec(), value: Some(v) });
     }
 
-    pub(crate) fn persist_entry(&self, out: &mut Out, seq: SeqNo) {
-        if let Some(e) = self.log.get(seq) {
-            let v = postcard::to_allocvec(&DurableEntry::of(e)).unwrap_or_default();
-            out.push(Effect::Persist { key: entry_key(seq), value: Some(v) });
+    /// Persists what the entry for `seq` holds: each batch the first time it is seen,
+    /// then the small status record.
+    pub(crate) fn persist_entry(&mut self, out: &mut Out, seq: SeqNo) {
+        let Some(e) = self.log.entries.get_mut(&seq) else {
+            return;
+        };
+        let mut fresh: Vec<(Digest, &SharedBatch)> = Vec::new();
+        for (d, b) in e.batches() {
+            if !e.stored.contains(d) && !fresh.iter().any(|(x, _)| x == d) {
+                fresh.push((*d, b));
+            }
         }
+        for (d, b) in &fresh {
+            let v = postcard::to_allocvec(&**b).unwrap_or_default();
+            out.push(Effect::Persist { key: batch_key(seq, d), value: Some(v) });
+        }
+        let fresh: Vec<Digest> = fresh.into_iter().map(|(d, _)| d).collect();
+        e.stored.extend(fresh);
+        let v = postcard::to_allocvec(&DurableEntry::of(e)).unwrap_or_default();
+        out.push(Effect::Persist { key: entry_key(seq), value: Some(v) });
     }
 
     pub(crate) fn unpersist_entry(&self, out: &mut Out, seq: SeqNo) {
         out.push(Effect::Persist { key: entry_key(seq), value: None });
+        for d in self.log.get(seq).map(|e| e.stored.as_slice()).unwrap_or_default() {
+            out.push(Effect::Persist { key: batch_key(seq, d), value: None });
+        }
     }
 
     pub(crate) fn persist_checkpoint(&self, out: &mut Out, seq: SeqNo, snapshot: &[u8]) {
-        let d = DurableCheckpoint { seq, proof: self.stable_proof.clone(), snapshot: snapshot.to_vec() };
+        let d = DurableCheckpointRef { seq, proof: &self.stable_proof, snapshot };
         let v = postcard::to_allocvec(&d).unwrap_or_default();
         out.push(Effect::Persist { key: KEY_CHECKPOINT.to_vec(), value: Some(v) });
     }
 
-    /// The state as checkpoints digest and state transfer ships it.
+    /// The state as checkpoints digest and state transfer ships it: the encoding of a
+    /// [`StateSnapshot`], written from borrowed parts (no copy of the store).
     pub(crate) fn snapshot_bytes(&self) -> Vec<u8> {
-        let replies = self.replies.iter().map(|(c, r)| (*c, (r.timestamp, r.result.clone()))).collect();
-        let s = StateSnapshot { app: self.app.snapshot(), replies };
-        postcard::to_allocvec(&s).unwrap_or_default()
+        let s = StateSnapshotRef { app: self.app.snapshot_ref(), replies: ReplyTable(&self.replies) };
+        // The previous snapshot's size is a good guess: no reallocation while writing.
+        let hint = self.checkpoints.values().rev().find_map(|r| r.mine.as_ref()).map_or(0, |(_, b)| b.len());
+        postcard::to_extend(&s, Vec::with_capacity(hint + hint / 4)).unwrap_or_default()
     }
 
     /// Replace the state by a snapshot (state transfer, restart). False if it does not decode.
@@ -362,17 +426,28 @@ impl Replica {
             let digest = sha256(&cp.snapshot);
             self.checkpoints.entry(cp.seq).or_default().mine = Some((digest, cp.snapshot));
         }
-        for (k, v) in persisted.range(vec![KEY_ENTRY]..) {
-            if k.first() != Some(&KEY_ENTRY) || k.len() != 9 {
+        let mut batches: BTreeMap<SeqNo, BTreeMap<Digest, SharedBatch>> = BTreeMap::new();
+        for (k, v) in persisted.range(vec![KEY_BATCH]..vec![KEY_BATCH + 1]) {
+            let (Some(seq), Some(d)) = (parse_seq(k), k.get(9..).and_then(|d| Digest::try_from(d).ok()))
+            else {
                 continue;
+            };
+            if seq <= self.h {
+                // Left over from before the checkpoint became stable.
+                out.push(Effect::Persist { key: k.clone(), value: None });
+            } else if let Ok(b) = postcard::from_bytes::<Batch>(v) {
+                batches.entry(seq).or_default().insert(d, SharedBatch::new(b));
             }
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&k[1..]);
-            let seq = SeqNo::from_be_bytes(b);
+        }
+        for (k, v) in persisted.range(vec![KEY_ENTRY]..vec![KEY_ENTRY + 1]) {
+            let Some(seq) = parse_seq(k).filter(|_| k.len() == 9) else {
+                continue;
+            };
             if seq > self.h
                 && let Ok(d) = postcard::from_bytes::<DurableEntry>(v)
             {
-                self.log.entries.insert(seq, d.restore());
+                let found = batches.remove(&seq).unwrap_or_default();
+                self.log.entries.insert(seq, d.restore(&found));
                 self.max_seen = self.max_seen.max(seq);
             }
         }

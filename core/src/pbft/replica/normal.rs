@@ -3,19 +3,21 @@
 //! multicasts a commit; once `committed-local` holds and every lower sequence number has
 //! executed, the batch executes and each client gets a reply.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 use super::{LastReply, Replica};
+use crate::clock::Timestamp;
 use crate::effect::{Effect, Env, NodeId};
-use crate::pbft::app::sha256;
+use crate::pbft::app::{hash_postcard, sha256_postcard};
 use crate::pbft::byzantine::{Behaviour, Bug};
 use crate::pbft::config::SeqNo;
 use crate::pbft::events::{ExecutedRequest, PbftEvent};
 use crate::pbft::messages::{
-    AuthRequest, Authenticator, Batch, Body, Commit, Digest, PrePrepare, Prepare, Reply, Request,
+    AuthRequest, Authenticator, Batch, Body, Commit, Digest, PrePrepare, Prepare, Reply, ReplyMacInput,
+    ReplyResult, Request, SharedBatch,
 };
 use crate::pbft::{Out, PbftTimer};
 
@@ -28,17 +30,27 @@ pub(crate) const TAG_COMMITTED: u8 = 5;
 
 /// SHA-256 of `tag || postcard(value)`: what MACs are computed over.
 pub fn body_digest<T: Serialize>(tag: u8, value: &T) -> Digest {
-    let mut bytes = vec![tag];
-    bytes = postcard::to_extend(value, bytes).unwrap_or_default();
-    sha256(&bytes)
+    hash_postcard(Sha256::new_with_prefix([tag]), value).finalize().into()
 }
 
 pub fn request_digest(r: &Request) -> Digest {
-    sha256(&postcard::to_allocvec(r).unwrap_or_default())
+    sha256_postcard(r)
+}
+
+/// The batch digest d: SHA-256 over the primary's stamp and the requests' digests. The
+/// request digests are needed anyway to check the clients' MACs, so each request is
+/// hashed once; the clients' authenticators are evidence, not part of the batch.
+pub fn batch_digest_of(hlc: &Timestamp, requests: &[Digest]) -> Digest {
+    let mut h = hash_postcard(Sha256::new(), hlc);
+    for d in requests {
+        h.update(d);
+    }
+    h.finalize().into()
 }
 
 pub fn batch_digest(b: &Batch) -> Digest {
-    sha256(&postcard::to_allocvec(b).unwrap_or_default())
+    let digests: Vec<Digest> = b.requests.iter().map(|r| request_digest(&r.request)).collect();
+    batch_digest_of(&b.hlc, &digests)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,9 +60,8 @@ pub(crate) enum Vote {
 }
 
 impl Replica {
-    fn client_authentic(&self, r: &AuthRequest) -> bool {
-        self.bug == Bug::SkipClientAuth
-            || self.keys.check_authenticator(r.request.client, &request_digest(&r.request), &r.auth)
+    fn client_authentic(&self, r: &AuthRequest, digest: &Digest) -> bool {
+        self.bug == Bug::SkipClientAuth || self.keys.check_authenticator(r.request.client, digest, &r.auth)
     }
 
     /// ⟨REQUEST, o, t, c⟩ from a client (or relayed by a backup).
@@ -60,7 +71,8 @@ impl Replica {
         if !self.cfg.is_client(client) {
             return self.reject(out, from, "Request", "the request names a node that is not a client");
         }
-        if !self.client_authentic(&r) {
+        let digest = request_digest(&r.request);
+        if !self.client_authentic(&r, &digest) {
             return self.reject(
                 out,
                 from,
@@ -70,13 +82,21 @@ impl Replica {
         }
         if let Some(last) = self.replies.get(&client).filter(|_| self.bug != Bug::ExecuteTwice) {
             if ts == last.timestamp {
-                // Already executed: send the reply again (§4.1).
+                // Already executed: send the reply again (§4.1), with the full result,
+                // since the designated replier's may have been lost.
                 let last = last.clone();
-                return self.send_reply(client, last, env, out);
+                return self.send_reply(client, last, true, env, out);
             }
             if ts < last.timestamp {
                 return;
             }
+        }
+        // A client sends a request to the primary first and to every replica when it
+        // retransmits: straight from the client to a backup, or twice to the primary,
+        // means the designated replier may be faulty.
+        let again = self.waiting.get(&client).is_some_and(|w| w.request.timestamp == ts);
+        if from == client && (again || !self.is_primary()) {
+            self.retransmitted.insert(client, ts);
         }
         // Kept even during a view change, so the next view proposes it (§4.4).
         if self.waiting.get(&client).is_none_or(|w| w.request.timestamp < ts) {
@@ -86,7 +106,7 @@ impl Replica {
             return;
         }
         if self.is_primary() {
-            self.propose(r, env, out);
+            self.propose(r, digest, env, out);
         } else {
             // A backup relays the request and starts its timer (§4.4).
             let primary = self.cfg.primary(self.view);
@@ -99,13 +119,13 @@ impl Replica {
     }
 
     /// The primary queues a request for a batch unless it already proposed it in this view.
-    pub(crate) fn propose(&mut self, r: AuthRequest, env: &mut Env<'_>, out: &mut Out) {
+    pub(crate) fn propose(&mut self, r: AuthRequest, digest: Digest, env: &mut Env<'_>, out: &mut Out) {
         let (client, ts) = (r.request.client, r.request.timestamp);
         if self.proposed.get(&client).is_some_and(|t| *t >= ts) && self.bug != Bug::ExecuteTwice {
             return;
         }
         self.proposed.insert(client, ts);
-        self.pending.push_back(r);
+        self.pending.push_back((r, digest));
         self.send_batches(false, env, out);
     }
 
@@ -126,12 +146,18 @@ impl Replica {
                 return;
             }
             let take = self.pending.len().min(max);
-            let requests: Vec<AuthRequest> = self.pending.drain(..take).collect();
-            self.send_pre_prepare(requests, env, out);
+            let (requests, digests) = self.pending.drain(..take).unzip();
+            self.send_pre_prepare(requests, digests, env, out);
         }
     }
 
-    fn send_pre_prepare(&mut self, mut requests: Vec<AuthRequest>, env: &mut Env<'_>, out: &mut Out) {
+    fn send_pre_prepare(
+        &mut self,
+        mut requests: Vec<AuthRequest>,
+        mut digests: Vec<Digest>,
+        env: &mut Env<'_>,
+        out: &mut Out,
+    ) {
         if self.behaviour == Behaviour::Forge && self.cfg.clients > 0 {
             // A forging primary invents a request in a client's name; it cannot produce
             // the client's MACs, so correct backups refuse the batch.
@@ -139,15 +165,18 @@ impl Replica {
                 op: crate::pbft::app::Op::Put { key: "forged".into(), value: "by the primary".into() },
                 timestamp: u64::MAX - self.next_seq,
                 client: NodeId(self.cfg.n),
+                replier: self.id,
             };
-            let auth = self.keys.authenticator(self.cfg.n, &request_digest(&request));
+            let d = request_digest(&request);
+            let auth = self.keys.authenticator(self.cfg.n, &d);
             requests.push(AuthRequest { request, auth });
+            digests.push(d);
         }
         let (view, seq) = (self.view, self.next_seq);
         self.next_seq += 1;
         self.max_seen = self.max_seen.max(seq);
-        let batch = Batch { hlc: self.hlc.now(env), requests };
-        let digest = batch_digest(&batch);
+        let batch = SharedBatch::new(Batch { hlc: self.hlc.now(env), requests });
+        let digest = batch_digest_of(&batch.hlc, &digests);
         let count = batch.requests.len() as u32;
         let e = self.log.at(seq, view);
         e.pre_prepare = Some((digest, batch.clone()));
@@ -173,8 +202,8 @@ impl Replica {
     /// (the same stamp, no requests) to those with odd ids. Colluders also send both
     /// variants to their accomplices and commit, towards each correct backup, the variant
     /// it got; accomplice backups prepare and commit the same way.
-    fn equivocate(&mut self, pp: PrePrepare, a: Batch, env: &mut Env<'_>, out: &mut Out) {
-        let b = Batch { hlc: a.hlc, requests: Vec::new() };
+    fn equivocate(&mut self, pp: PrePrepare, a: SharedBatch, env: &mut Env<'_>, out: &mut Out) {
+        let b = SharedBatch::new(Batch { hlc: a.hlc, requests: Vec::new() });
         let pa = pp.clone();
         let pb = PrePrepare { digest: batch_digest(&b), ..pp };
         let auth_a = self.keys.authenticator(self.cfg.n, &body_digest(TAG_PRE_PREPARE, &pa));
@@ -274,7 +303,7 @@ impl Replica {
         &mut self,
         from: NodeId,
         pp: PrePrepare,
-        batch: Batch,
+        batch: SharedBatch,
         auth: Authenticator,
         env: &mut Env<'_>,
         out: &mut Out,
@@ -300,7 +329,8 @@ impl Replica {
         if !self.in_window(pp.seq) {
             return self.reject(out, from, K, "sequence number outside the watermarks h..H");
         }
-        if batch_digest(&batch) != pp.digest {
+        let digests: Vec<Digest> = batch.requests.iter().map(|r| request_digest(&r.request)).collect();
+        if batch_digest_of(&batch.hlc, &digests) != pp.digest {
             return self.reject(out, from, K, "the digest does not match the batch");
         }
         if batch.hlc.wall > env.now.saturating_add(self.cfg.max_clock_offset) {
@@ -311,7 +341,14 @@ impl Replica {
                 "the batch's HLC stamp is too far ahead of this replica's clock",
             );
         }
-        if !batch.requests.iter().all(|r| self.client_authentic(r) && self.cfg.is_client(r.request.client)) {
+        // Each request carries a MAC under its own client's key, so a backup checks one
+        // per request; the request digests are the ones the batch digest was built from.
+        if !batch
+            .requests
+            .iter()
+            .zip(&digests)
+            .all(|(r, d)| self.cfg.is_client(r.request.client) && self.client_authentic(r, d))
+        {
             return self.reject(out, from, K, "a request in the batch is not authenticated by its client");
         }
         let _ = self.hlc.update(&batch.hlc, env);
@@ -339,7 +376,7 @@ impl Replica {
         &mut self,
         seq: SeqNo,
         digest: Digest,
-        batch: Batch,
+        batch: SharedBatch,
         env: &mut Env<'_>,
         out: &mut Out,
     ) {
@@ -506,11 +543,11 @@ impl Replica {
         self.send_batches(false, env, out);
     }
 
-    fn execute(&mut self, seq: SeqNo, digest: Digest, batch: Batch, env: &mut Env<'_>, out: &mut Out) {
+    fn execute(&mut self, seq: SeqNo, digest: Digest, batch: SharedBatch, env: &mut Env<'_>, out: &mut Out) {
         let ts = self.app.batch_timestamp(batch.hlc);
         let mut done = Vec::new();
-        for ar in batch.requests {
-            let Request { op, timestamp, client } = ar.request;
+        for ar in &batch.requests {
+            let Request { ref op, timestamp, client, replier } = ar.request;
             if self.waiting.get(&client).is_some_and(|w| w.request.timestamp <= timestamp) {
                 self.waiting.remove(&client);
             }
@@ -518,11 +555,15 @@ impl Replica {
             if seen && self.bug != Bug::ExecuteTwice {
                 continue;
             }
-            let result = self.app.execute(&op, ts);
+            let result = self.app.execute(op, ts);
             let last = LastReply { timestamp, view: self.view, result };
             self.replies.insert(client, last.clone());
-            self.send_reply(client, last, env, out);
-            done.push(ExecutedRequest { client, timestamp, op });
+            let retried = self.retransmitted.get(&client).is_some_and(|t| *t <= timestamp);
+            if retried {
+                self.retransmitted.remove(&client);
+            }
+            self.send_reply(client, last, replier == self.id || retried, env, out);
+            done.push(ExecutedRequest { client, timestamp, op: op.clone() });
         }
         self.last_executed = seq;
         self.stats.executed_requests += done.len() as u64;
@@ -553,18 +594,29 @@ impl Replica {
         }
     }
 
-    pub(crate) fn send_reply(&mut self, client: NodeId, last: LastReply, env: &mut Env<'_>, out: &mut Out) {
+    /// ⟨REPLY⟩ with the full result if `full`, otherwise with the result's digest.
+    pub(crate) fn send_reply(
+        &mut self,
+        client: NodeId,
+        last: LastReply,
+        full: bool,
+        env: &mut Env<'_>,
+        out: &mut Out,
+    ) {
         if self.bug == Bug::NoReplies {
             return;
         }
-        let r = Reply {
+        let result_digest = sha256_postcard(&last.result);
+        let input = ReplyMacInput {
             view: last.view,
             timestamp: last.timestamp,
             client,
             replica: self.id,
-            result: last.result,
+            result: result_digest,
         };
-        let mac = self.keys.mac(client, &body_digest(TAG_REPLY, &r));
+        let mac = self.keys.mac_value(client, TAG_REPLY, &input);
+        let result = if full { ReplyResult::Full(last.result) } else { ReplyResult::Digest(result_digest) };
+        let r = Reply { view: last.view, timestamp: last.timestamp, client, replica: self.id, result };
         self.send(env, out, client, Body::Reply { r, mac });
     }
 }

@@ -11,7 +11,7 @@ use crate::effect::{Env, NodeId};
 use crate::pbft::app::sha256;
 use crate::pbft::config::{SeqNo, View};
 use crate::pbft::events::PbftEvent;
-use crate::pbft::messages::{Batch, Body, Checkpoint, Mac, Signed};
+use crate::pbft::messages::{Body, Checkpoint, Mac, SharedBatch, Signed};
 use crate::pbft::{Out, PbftTimer};
 
 use super::normal::{TAG_COMMITTED, batch_digest, body_digest};
@@ -75,7 +75,7 @@ impl Replica {
             return;
         }
         let (view, me) = (self.view, self.id);
-        let pending: Vec<(SeqNo, bool, bool, bool, crate::pbft::messages::Digest, Batch)> = self
+        let pending: Vec<(SeqNo, bool, bool, bool, crate::pbft::messages::Digest, SharedBatch)> = self
             .log
             .entries
             .range(lo..=lo.saturating_add(8))
@@ -215,7 +215,7 @@ impl Replica {
         &mut self,
         from: NodeId,
         seq: SeqNo,
-        batch: Batch,
+        batch: SharedBatch,
         replica: NodeId,
         mac: Mac,
         env: &mut Env<'_>,

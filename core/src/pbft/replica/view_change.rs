@@ -17,7 +17,7 @@ use crate::effect::{Effect, Env, NodeId};
 use crate::pbft::byzantine::Behaviour;
 use crate::pbft::config::{Config, SeqNo, View};
 use crate::pbft::events::PbftEvent;
-use crate::pbft::messages::{AuthRequest, Batch, Body, NewView, Reproposal, Signed, ViewChange};
+use crate::pbft::messages::{AuthRequest, Batch, Body, NewView, Reproposal, SharedBatch, Signed, ViewChange};
 use crate::pbft::{Out, PbftTimer};
 
 use super::normal::batch_digest;
@@ -77,7 +77,7 @@ pub fn decide_new_view(cfg: &Config, v: &[&ViewChange]) -> Option<(SeqNo, Vec<Re
                     return None;
                 }
                 let null = Batch::null();
-                o.push(Reproposal { seq: n, digest: batch_digest(&null), batch: null });
+                o.push(Reproposal { seq: n, digest: batch_digest(&null), batch: SharedBatch::new(null) });
             }
         }
     }
@@ -365,7 +365,8 @@ impl Replica {
         let to = self.cfg.primary(view);
         for r in queued {
             if primary {
-                self.propose(r, env, out);
+                let d = super::normal::request_digest(&r.request);
+                self.propose(r, d, env, out);
             } else {
                 self.send(env, out, to, Body::Request(r));
             }

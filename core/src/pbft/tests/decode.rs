@@ -12,8 +12,8 @@ use crate::pbft::app::Op;
 use crate::pbft::auth::ClusterKeys;
 use crate::pbft::config::Config;
 use crate::pbft::messages::{
-    AuthRequest, Batch, Body, Checkpoint, PbftMsg, PrePrepare, PreparedClaim, Request, ViewChange,
-    check_bounds, decode, encode,
+    AuthRequest, Batch, Body, Checkpoint, PbftMsg, PrePrepare, PreparedClaim, Request, SharedBatch,
+    ViewChange, check_bounds, decode, encode,
 };
 use crate::pbft::replica::{StateSnapshot, batch_digest, request_digest};
 
@@ -26,11 +26,15 @@ fn samples() -> Vec<PbftMsg> {
     let keys = ClusterKeys::simulated(1, &cfg);
     let client = keys.keyring(NodeId(4));
     let r0 = keys.keyring(NodeId(0));
-    let request =
-        Request { op: Op::Put { key: "k".into(), value: "v".into() }, timestamp: 7, client: NodeId(4) };
+    let request = Request {
+        op: Op::Put { key: "k".into(), value: "v".into() },
+        timestamp: 7,
+        client: NodeId(4),
+        replier: NodeId(0),
+    };
     let auth = client.authenticator(cfg.n, &request_digest(&request));
     let ar = AuthRequest { request, auth };
-    let batch = Batch { hlc: Timestamp::new(5, 1, NodeId(0)), requests: vec![ar.clone()] };
+    let batch = SharedBatch::new(Batch { hlc: Timestamp::new(5, 1, NodeId(0)), requests: vec![ar.clone()] });
     let digest = batch_digest(&batch);
     let pp = PrePrepare { view: 0, seq: 1, digest };
     let cp = r0.sign(Checkpoint { seq: 16, digest, replica: NodeId(0) });

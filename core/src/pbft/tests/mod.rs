@@ -1,4 +1,5 @@
 mod checker;
 mod decode;
+mod replies;
 mod scenarios;
 mod view_change;

@@ -24,7 +24,7 @@ fn vc(r: u32, prepared: &[(u64, &Batch, u64)], pre: &[(u64, &Batch, u64)]) -> Vi
                 seq: *s,
                 digest: batch_digest(b),
                 view: *v,
-                batch: (*b).clone(),
+                batch: crate::pbft::messages::SharedBatch::new((*b).clone()),
             })
             .collect(),
         pre_prepared: pre
@@ -45,7 +45,7 @@ fn prepared_certificate_survives_view_change_and_gaps_get_null_requests() {
     let (h, o) = decide_new_view(&cfg, &refs).unwrap();
     assert_eq!(h, 0);
     assert_eq!(o.len(), 2);
-    assert_eq!(o[0].batch, Batch::null(), "n=1 was a gap");
+    assert_eq!(*o[0].batch, Batch::null(), "n=1 was a gap");
     assert_eq!(o[1].digest, batch_digest(&a), "the prepared batch is re-proposed");
 }
 
@@ -71,7 +71,7 @@ fn a_higher_view_certificate_wins_and_a_lone_claim_without_support_waits() {
     v.push(vc(3, &[], &[]));
     let refs: Vec<&ViewChange> = v.iter().collect();
     let (_, o) = decide_new_view(&cfg, &refs).unwrap();
-    assert!(o.is_empty() || o[0].batch == Batch::null());
+    assert!(o.is_empty() || *o[0].batch == Batch::null());
 }
 
 #[test]
