@@ -34,6 +34,8 @@ const BUCKETS: [f64; 12] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 
 pub struct Histogram {
     counts: [AtomicU64; BUCKETS.len() + 1],
     sum_us: AtomicU64,
+    /// Outliers are what the tail is made of; the buckets alone only bound them.
+    max_us: AtomicU64,
 }
 
 impl Histogram {
@@ -42,9 +44,15 @@ impl Histogram {
         let i = BUCKETS.iter().position(|&b| s <= b).unwrap_or(BUCKETS.len());
         self.counts[i].fetch_add(1, Ordering::Relaxed);
         self.sum_us.fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.max_us.fetch_max(d.as_micros() as u64, Ordering::Relaxed);
     }
 
     fn write(&self, out: &mut String, name: &str, help: &str) {
+        let max = self.max_us.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "# HELP {name}_max The longest observed.\n# TYPE {name}_max gauge\n{name}_max {max}"
+        );
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         let mut total = 0;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -69,6 +77,14 @@ pub struct Metrics {
     pub client_requests: Counter,
     pub client_denied: Counter,
     pub client_latency: Histogram,
+    /// Retry timers of gateway PBFT clients that fired with a request still unanswered.
+    pub client_retransmissions: Counter,
+    /// Handling one round of inputs: state machines, storage commit, sends.
+    pub round: Histogram,
+    /// Rounds in which this replica took a checkpoint (snapshot and digest of the store).
+    pub checkpoint_round: Histogram,
+    /// Storage commits of a round's persists.
+    pub persist: Histogram,
     pub gossip_delivered: Counter,
     /// Rejections above the transport (undecodable envelopes, PBFT rule violations, bad
     /// client frames), by layer and reason.
@@ -89,6 +105,10 @@ impl Default for Metrics {
             client_requests: Counter::default(),
             client_denied: Counter::default(),
             client_latency: Histogram::default(),
+            client_retransmissions: Counter::default(),
+            round: Histogram::default(),
+            checkpoint_round: Histogram::default(),
+            persist: Histogram::default(),
             gossip_delivered: Counter::default(),
             rejected: Mutex::new(BTreeMap::new()),
             events: broadcast::channel(4096).0,
@@ -189,6 +209,23 @@ impl Metrics {
             "void_client_latency_seconds",
             "Time from a client request reaching the gateway to its f + 1 matching replies.",
         );
+        counter(
+            &mut out,
+            "client_retransmissions_total",
+            "Requests the gateway's PBFT clients sent again to every replica after their timeout.",
+            self.client_retransmissions.get(),
+        );
+        self.round.write(
+            &mut out,
+            "void_round_seconds",
+            "Handling one round of inputs: protocol code, storage commit and sends.",
+        );
+        self.checkpoint_round.write(
+            &mut out,
+            "void_checkpoint_round_seconds",
+            "Rounds in which this replica took a checkpoint.",
+        );
+        self.persist.write(&mut out, "void_persist_seconds", "Storage commits of one round's writes.");
         let _ = writeln!(
             out,
             "# HELP void_rejected_total Messages and frames refused, by layer and reason.\n# TYPE void_rejected_total counter"

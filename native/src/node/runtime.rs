@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, oneshot, watch};
 use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Protocol};
 use void_core::gossip::{GossipCommand, GossipEvent, GossipNode, MsgId};
-use void_core::pbft::{Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode};
+use void_core::pbft::{Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode, PbftTimer};
 use void_core::sim::{TraceEvent, TraceKind};
 
 use super::metrics::Metrics;
@@ -289,6 +289,15 @@ impl Runtime {
             let now = Instant::now();
             self.pbft.fire_timers(now);
             self.gossip.fire_timers(now);
+            // A gateway client's retry timer with its command still unanswered is a
+            // retransmission to every replica.
+            let retries = self
+                .pbft
+                .inbox
+                .iter()
+                .filter(|(k, i)| matches!(i, Input::Timer(PbftTimer::Retry)) && !self.waiting[*k].is_empty())
+                .count();
+            self.metrics.client_retransmissions.add(retries as u64);
             self.drain()?;
             if *stop.borrow() {
                 break;
@@ -363,6 +372,8 @@ impl Runtime {
 
     /// Handles everything in the inboxes, then commits, sends and answers.
     fn round(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let mut checkpoint = false;
         self.pbft.run_inbox(&mut self.rng);
         self.gossip.run_inbox(&mut self.rng);
         self.metrics.messages_in.add(self.pbft.delivered + self.gossip.delivered);
@@ -370,7 +381,9 @@ impl Runtime {
         self.gossip.delivered = 0;
         if !self.pbft.persist.is_empty() {
             let batch = std::mem::take(&mut self.pbft.persist);
+            let t = Instant::now();
             self.store.apply(&batch)?;
+            self.metrics.persist.observe(t.elapsed());
             self.metrics.persist_commits.inc();
         }
         // Gossip members start afresh after a restart (HyParView rejoins): nothing to keep.
@@ -383,6 +396,7 @@ impl Runtime {
             self.send(to.0, &Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg }));
         }
         for (k, e) in std::mem::take(&mut self.pbft.events) {
+            checkpoint |= k == 0 && matches!(e, PbftEvent::CheckpointTaken { .. });
             self.observe(k, e);
         }
         for (_, e) in std::mem::take(&mut self.gossip.events) {
@@ -397,6 +411,10 @@ impl Runtime {
         self.gossip.replies.clear();
         self.pbft.release_local();
         self.gossip.release_local();
+        self.metrics.round.observe(started.elapsed());
+        if checkpoint {
+            self.metrics.checkpoint_round.observe(started.elapsed());
+        }
         Ok(())
     }
 

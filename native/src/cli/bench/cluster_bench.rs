@@ -85,7 +85,7 @@ pub fn run(a: BenchClusterArgs) -> CliResult {
     }
     std::thread::sleep(Duration::from_millis(300));
     let _ = std::fs::remove_dir_all(&dir);
-    let (load, batch_mean, echo) = result.map_err(Failure::Other)?;
+    let (load, batch_mean, echo, tail) = result.map_err(Failure::Other)?;
     let mut lat = load.latencies_us;
     lat.sort_unstable();
     let secs = a.duration as f64;
@@ -101,6 +101,13 @@ pub fn run(a: BenchClusterArgs) -> CliResult {
         "fsync": a.fsync, "duration_s": a.duration,
         "echo_ops_per_sec": echo_per_sec.round(),
         "ratio_to_echo": if echo_per_sec > 0.0 { ops_per_sec / echo_per_sec } else { 0.0 },
+        "retransmissions": tail.retransmissions,
+        "checkpoint_rounds": tail.checkpoint_rounds,
+        "checkpoint_round_ms_mean": tail.checkpoint_ms_mean(),
+        "checkpoint_round_ms_max": tail.checkpoint_ms_max,
+        "round_ms_max": tail.round_ms_max,
+        "rounds_over_50ms": tail.rounds_over_50ms,
+        "persist_ms_max": tail.persist_ms_max,
     });
     eprintln!(
         "cluster: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms, batch mean {:.1}; plain TCP echo: {:.0} ops/s (ratio {:.3})",
@@ -110,6 +117,17 @@ pub fn run(a: BenchClusterArgs) -> CliResult {
         batch_mean,
         echo_per_sec,
         report["ratio_to_echo"].as_f64().unwrap_or(0.0)
+    );
+    eprintln!(
+        "cluster: all replicas: {} gateway retransmissions; {} checkpoint rounds, mean {:.1} ms, max {:.1} ms; \
+         longest round {:.1} ms; {} rounds over 50 ms; longest storage commit {:.1} ms",
+        tail.retransmissions,
+        tail.checkpoint_rounds,
+        tail.checkpoint_ms_mean(),
+        tail.checkpoint_ms_max,
+        tail.round_ms_max,
+        tail.rounds_over_50ms,
+        tail.persist_ms_max,
     );
     if a.json {
         print_json(&report);
@@ -121,11 +139,47 @@ fn put(c: u32, i: u64, size: usize) -> ClientOp {
     ClientOp::Put { key: format!("c{c}-k{}", i % 1024), value: "x".repeat(size) }
 }
 
+/// What the replicas' `/metrics` say about latency outliers, summed or maxed over replicas.
+#[derive(Default)]
+struct Tail {
+    retransmissions: u64,
+    checkpoint_rounds: u64,
+    checkpoint_ms_sum: f64,
+    checkpoint_ms_max: f64,
+    round_ms_max: f64,
+    rounds_over_50ms: u64,
+    persist_ms_max: f64,
+}
+
+impl Tail {
+    fn checkpoint_ms_mean(&self) -> f64 {
+        if self.checkpoint_rounds == 0 { 0.0 } else { self.checkpoint_ms_sum / self.checkpoint_rounds as f64 }
+    }
+
+    fn add(&mut self, metrics: &str) {
+        let value = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        self.retransmissions += value("void_client_retransmissions_total") as u64;
+        self.checkpoint_rounds += value("void_checkpoint_round_seconds_count") as u64;
+        self.checkpoint_ms_sum += value("void_checkpoint_round_seconds_sum") * 1e3;
+        self.checkpoint_ms_max = self.checkpoint_ms_max.max(value("void_checkpoint_round_seconds_max") * 1e3);
+        self.round_ms_max = self.round_ms_max.max(value("void_round_seconds_max") * 1e3);
+        self.persist_ms_max = self.persist_ms_max.max(value("void_persist_seconds_max") * 1e3);
+        let over = value("void_round_seconds_count") - value("void_round_seconds_bucket{le=\"0.05\"}");
+        self.rounds_over_50ms += over.max(0.0) as u64;
+    }
+}
+
 async fn measure(
     a: &BenchClusterArgs,
     dir: &Path,
     replicas: &[Replica],
-) -> anyhow::Result<(Load, f64, Load)> {
+) -> anyhow::Result<(Load, f64, Load, Tail)> {
     let deadline = Instant::now() + Duration::from_secs(20);
     for r in replicas {
         while node_status(r.http).await.is_none() {
@@ -187,8 +241,12 @@ async fn measure(
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
+    let mut tail = Tail::default();
+    for r in replicas {
+        tail.add(&http_get(r.http, "/metrics").await.unwrap_or_default());
+    }
     let echo = echo_baseline(a, &token).await?;
-    Ok((total, batch_mean, echo))
+    Ok((total, batch_mean, echo, tail))
 }
 
 /// The same request frames, answered by a process that echoes them back.
