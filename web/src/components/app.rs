@@ -232,7 +232,7 @@ pub fn app() -> Html {
                     // Faults and selections act on the simulation; the live cluster's
                     // controls are in its panel.
                     <ClusterView view={shown.clone()} shown_us={shown.now_us} speed={1.0} selected={None::<u32>}
-                        dispatch={Callback::noop()} />
+                        dispatch={Callback::noop()} live=true />
                 } else {
                     <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected} dispatch={dispatch.clone()} />
                 }
@@ -253,13 +253,14 @@ pub fn app() -> Html {
                         { format!("Live: the native cluster, {} events received (page time)", shown.events) }
                     </p>
                     <SpaceTime view={shown.clone()} />
+                    <EventLine view={shown.clone()} />
                 } else {
                     <SpaceTime view={view.clone()} selected={model.selected} />
+                    <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
+                        metrics_open={model.metrics_open} imported={model.imported.clone()}
+                        dispatch={dispatch.clone()} export={export} />
+                    <EventLine view={view.clone()} />
                 }
-                <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
-                    metrics_open={model.metrics_open} imported={model.imported.clone()}
-                    dispatch={dispatch.clone()} export={export} />
-                <EventLine view={view.clone()} />
             </footer>
             if let Some(at) = model.menu {
                 <div class="menu-backdrop" onclick={close_menu.clone()}></div>
