@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 
 use serde_json::Value;
-use void_core::sim::{EventView, NodeView};
+use void_core::sim::{DropReason, EventView, NodeView};
 
 use crate::model::{RECENT_EVENTS, Snapshot};
 
@@ -47,8 +47,7 @@ impl LiveFeed {
             self.missed += value["missed"].as_u64().unwrap_or(0);
             return Ok(());
         }
-        let mut view: EventView =
-            serde_json::from_value(value).map_err(|e| format!("not an event of a node: {e}"))?;
+        let mut view = event_view(&value)?;
         let origin_index = view.index;
         view.index = self.received;
         view.time = arrival_us;
@@ -123,7 +122,41 @@ impl LiveFeed {
     }
 }
 
-/// One node per replica in `status` (up or crashed, its role, view and HLC), then the
+/// An event as the nodes write it (`EventView`'s JSON), read field by field from the
+/// already parsed value (a derived decoder would grow the bundle for nothing).
+fn event_view(v: &Value) -> Result<EventView, String> {
+    let text = |k: &str| v[k].as_str().map(String::from);
+    let number = |k: &str| v[k].as_u64();
+    let (Some(index), Some(node), Some(category), Some(kind)) =
+        (number("index"), number("node"), text("category"), text("kind"))
+    else {
+        return Err("not an event of a node: index, node, category or kind is missing".into());
+    };
+    let dropped = match v["dropped"].as_str() {
+        Some("Loss") => Some(DropReason::Loss),
+        Some("Partition") => Some(DropReason::Partition),
+        Some("Crashed") => Some(DropReason::Crashed),
+        Some("LinkFault") => Some(DropReason::LinkFault),
+        _ => None,
+    };
+    Ok(EventView {
+        index,
+        time: number("time").unwrap_or(0),
+        node: node as u32,
+        category,
+        kind,
+        from: number("from").map(|n| n as u32),
+        sent_at: number("sent_at"),
+        cause: number("cause"),
+        to: number("to").map(|n| n as u32),
+        dropped,
+        hlc: text("hlc"),
+        text: text("text").unwrap_or_default(),
+        rejected: text("rejected"),
+    })
+}
+
+/// One node per replica in `status`, in its order (node order; up or crashed, its role, view and HLC), then the
 /// nodes that only appear in events (`seen`) as clients, when their ids are close enough.
 pub fn live_nodes(status: &[Value], seen: impl Iterator<Item = u32>) -> Vec<NodeView> {
     let mut nodes: Vec<NodeView> = status.iter().enumerate().map(|(i, n)| replica(i as u32, n)).collect();
@@ -143,8 +176,6 @@ pub fn live_nodes(status: &[Value], seen: impl Iterator<Item = u32>) -> Vec<Node
             });
         }
     }
-    nodes.sort_by_key(|n| n.id);
-    nodes.dedup_by_key(|n| n.id);
     nodes
 }
 
@@ -250,6 +281,19 @@ mod tests {
         let snap = feed.snapshot(&[], 1_000);
         assert_eq!(snap.recent[1].sent_at, Some(500), "sent when the sender's event arrived");
         assert_eq!(snap.recent[2].sent_at, None, "unknown sending event: no arrow");
+    }
+
+    #[test]
+    fn every_field_of_an_event_is_read() {
+        let mut feed = LiveFeed::default();
+        let line = json!({"index": 4, "time": 1, "node": 1, "category": "drop", "kind": "Commit", "from": null,
+            "sent_at": null, "cause": null, "to": 3, "dropped": "Crashed", "hlc": "2.1", "text": "gone",
+            "rejected": "bad MAC"});
+        feed.push(&line.to_string(), 10).unwrap();
+        let e = feed.newest(1).next().unwrap();
+        assert_eq!((e.node, e.to, e.dropped), (1, Some(3), Some(DropReason::Crashed)));
+        assert_eq!((e.category.as_str(), e.kind.as_str(), e.text.as_str()), ("drop", "Commit", "gone"));
+        assert_eq!((e.hlc.as_deref(), e.rejected.as_deref()), (Some("2.1"), Some("bad MAC")));
     }
 
     #[test]
