@@ -359,6 +359,24 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     let open_streams = "document.querySelectorAll('[data-testid=live-stream][data-open=true]').length";
     wait_for(&client, &format!("{open_streams} === 4"), "four open event streams").await;
 
+    // Watch live: the main cluster view and the space-time diagram draw the native cluster.
+    let sim_hash = content(&client, "trace-hash").await;
+    click(&client, "[data-testid=live-watch]").await;
+    let live_node = |i: u32, state: &str| {
+        format!("document.querySelector('.stage.live [data-node=\"{i}\"][data-state={state}]')")
+    };
+    for i in 0..4 {
+        wait_for(&client, &live_node(i, "up"), &format!("replica {i} drawn up in the live view")).await;
+    }
+    wait_for(&client, "document.querySelector('.stage.live [data-node][data-role=primary]')", "a primary")
+        .await;
+    wait_for(
+        &client,
+        "document.querySelectorAll('.spacetime [data-lane]').length >= 4",
+        "a lane per replica",
+    )
+    .await;
+
     // put and get through the page: `void play` relays them to the cluster's gateway.
     let type_into = |selector: &'static str, text: &'static str| {
         let client = client.clone();
@@ -394,6 +412,18 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
                   .dataset.open === 'false'";
     wait_for(&client, closed, "node 0's stream to close").await;
     wait_for(&client, &format!("{open_streams} === 3"), "the other three streams to stay open").await;
+    wait_for(&client, &live_node(0, "crashed"), "node 0 drawn crashed in the live view").await;
+    wait_for(
+        &client,
+        "document.querySelectorAll('.spacetime .st-event').length > 0",
+        "live events in the diagram",
+    )
+    .await;
+    let png = client.screenshot().await.expect("a screenshot");
+    let dir = target_dir().join("e2e");
+    std::fs::create_dir_all(&dir).expect("target/e2e");
+    std::fs::write(dir.join("live.png"), &png).expect("the screenshot is written");
+    eprintln!("screenshot: {}", dir.join("live.png").display());
 
     // Restart it from the page: the panel opens its stream again by itself.
     let restart = "document.querySelector('[data-testid=live-nodes] tr:nth-child(2) button')\
@@ -401,6 +431,12 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     wait_for(&client, restart, "the restart button").await;
     click(&client, &format!("{node0} button")).await;
     wait_for(&client, &format!("{open_streams} === 4"), "node 0's stream to reopen").await;
+    wait_for(&client, &live_node(0, "up"), "node 0 drawn up again").await;
+
+    // Back to the simulation: the same run, untouched.
+    click(&client, "[data-testid=live-watch]").await;
+    wait_for(&client, "!document.querySelector('.stage.live')", "the simulated run drawn again").await;
+    assert_eq!(content(&client, "trace-hash").await, sim_hash, "live mode leaves the run as it was");
 
     client.close().await.expect("the session closes");
     let _ = std::fs::remove_dir_all(&profile);

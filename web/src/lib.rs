@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod format;
+pub mod live;
 pub mod model;
 pub mod palette;
 pub mod workbench;

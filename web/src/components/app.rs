@@ -107,6 +107,12 @@ pub fn app() -> Html {
     // Effects run once the first frame is in the document: the page is interactive.
     use_effect_with((), |_| mark("void-first-frame"));
     let page = use_state(initial_page);
+    // The live cluster while "watch live" is on: drawn instead of the run, which is untouched.
+    let live = use_state_eq(|| None::<std::rc::Rc<crate::model::Snapshot>>);
+    let on_watch = {
+        let live = live.clone();
+        use_callback((), move |shown, _| live.set(shown))
+    };
     let large_text = use_state(|| false);
     let dispatch = {
         let model = model.clone();
@@ -221,25 +227,40 @@ pub fn app() -> Html {
                     <button onclick={dismiss_notice} aria-label="dismiss">{ "✕" }</button>
                 </div>
             }
-            <main class="stage">
-                <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected} dispatch={dispatch.clone()} />
+            <main class={classes!("stage", live.is_some().then_some("live"))}>
+                if let Some(shown) = &*live {
+                    // Faults and selections act on the simulation; the live cluster's
+                    // controls are in its panel.
+                    <ClusterView view={shown.clone()} shown_us={shown.now_us} speed={1.0} selected={None::<u32>}
+                        dispatch={Callback::noop()} live=true />
+                } else {
+                    <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected} dispatch={dispatch.clone()} />
+                }
                 <aside class="side">
                     <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
                     <Invariants view={view.clone()} />
                     <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
                         seed={view.seed} dispatch={dispatch.clone()} />
-                    <LivePanel />
+                    <LivePanel {on_watch} />
                 </aside>
                 if model.metrics_open {
                     <MetricsDrawer view={view.clone()} dispatch={dispatch.clone()} />
                 }
             </main>
             <footer class="bottom">
-                <SpaceTime view={view.clone()} selected={model.selected} />
-                <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
-                    metrics_open={model.metrics_open} imported={model.imported.clone()}
-                    dispatch={dispatch.clone()} export={export} />
-                <EventLine view={view.clone()} />
+                if let Some(shown) = &*live {
+                    <p class="live-note" data-testid="live-note">
+                        { format!("Live: the native cluster, {} events received (page time)", shown.events) }
+                    </p>
+                    <SpaceTime view={shown.clone()} />
+                    <EventLine view={shown.clone()} />
+                } else {
+                    <SpaceTime view={view.clone()} selected={model.selected} />
+                    <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
+                        metrics_open={model.metrics_open} imported={model.imported.clone()}
+                        dispatch={dispatch.clone()} export={export} />
+                    <EventLine view={view.clone()} />
+                }
             </footer>
             if let Some(at) = model.menu {
                 <div class="menu-backdrop" onclick={close_menu.clone()}></div>

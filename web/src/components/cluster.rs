@@ -90,6 +90,9 @@ pub struct ClusterProps {
     pub speed: f64,
     pub selected: Option<u32>,
     pub dispatch: Callback<Action>,
+    /// The native cluster, not a simulated run: its faults come from the live panel.
+    #[prop_or_default]
+    pub live: bool,
 }
 
 /// Centre of node `i` of `n` on the ring, starting at the top and going clockwise.
@@ -309,7 +312,7 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
     if !canvas_mode(view.nodes.len()) {
         return html! {
             <SvgCluster view={view.clone()} shown_us={props.shown_us} speed={props.speed}
-                selected={props.selected} dispatch={props.dispatch.clone()} />
+                selected={props.selected} dispatch={props.dispatch.clone()} live={props.live} />
         };
     }
     let now = props.shown_us;
@@ -506,7 +509,11 @@ fn svg_cluster(props: &ClusterProps) -> Html {
                 { gesture }
             </svg>
             <p class="gesture-hint">
-                { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
+                if props.live {
+                    { "The native cluster: kill and restart its nodes, put and get keys in the Live cluster panel" }
+                } else {
+                    { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
+                }
                 if view.network_faults > 0 {
                     <button class="heal" data-testid="heal" onclick={heal}
                         title="end every partition and link fault you added">

@@ -2,7 +2,9 @@
 //! node's `/status` (gathered by the server at `/live/status`), streams every node's observed
 //! events over its `/events` WebSocket (reconnecting when a node comes back after a kill),
 //! and kills (-9) or restarts nodes with the token the server handed out at `/live/cluster`. Served without a cluster (`--no-cluster`, or as
-//! static files), it says so and stays out of the way.
+//! static files), it says so and stays out of the way. "Watch live" hands the page a
+//! [`Snapshot`] of the live cluster so the main cluster view and the space-time diagram
+//! draw it instead of the simulated run (which stays as it was).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,10 +17,12 @@ use wasm_bindgen_futures::JsFuture;
 use yew::prelude::*;
 
 use crate::format;
+use crate::live::LiveFeed;
+use crate::model::Snapshot;
 
 /// Status poll period.
 const POLL_MS: u32 = 1000;
-/// Events kept on screen.
+/// Events listed in the panel.
 const EVENTS: usize = 16;
 /// How often closed event streams are opened again (a killed node may be back).
 const RECONNECT_MS: u32 = 1000;
@@ -71,27 +75,24 @@ struct Socket {
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
 }
 
-/// Opens `url`'s event stream; each event goes to the front of `kept` (and on screen).
-fn connect(
-    url: &str,
-    kept: &Rc<RefCell<Vec<String>>>,
-    events: &UseStateHandle<Vec<String>>,
-) -> Option<Socket> {
+/// Page time in microseconds (what live events are stamped with on arrival).
+fn now_us() -> u64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0, |p| (p.now() * 1000.0) as u64)
+}
+
+/// Opens `url`'s event stream; each event goes into `feed`, and `received` moves on so the
+/// panel (and the live view) redraw.
+fn connect(url: &str, feed: &Rc<RefCell<LiveFeed>>, received: &UseStateHandle<u64>) -> Option<Socket> {
     let ws = web_sys::WebSocket::new(url).ok()?;
-    let (kept, events) = (kept.clone(), events.clone());
+    let (feed, received) = (feed.clone(), received.clone());
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |m: web_sys::MessageEvent| {
         let Some(text) = m.data().as_string() else { return };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else { return };
-        let line = format!(
-            "N{} {}: {}",
-            v["node"].as_u64().unwrap_or(0),
-            v["kind"].as_str().unwrap_or("?"),
-            v["text"].as_str().unwrap_or("")
-        );
-        let mut k = kept.borrow_mut();
-        k.insert(0, line);
-        k.truncate(EVENTS);
-        events.set(k.clone());
+        // A line that is no event (another server on that port) is skipped.
+        let pushed = feed.borrow_mut().push(&text, now_us());
+        if pushed.is_ok() {
+            // The borrow ends before the redraw reads the feed.
+            received.set(feed.borrow().received());
+        }
     });
     ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     Some(Socket { ws, _on_message: on_message })
@@ -103,11 +104,19 @@ impl Drop for Socket {
     }
 }
 
+#[derive(Properties, PartialEq)]
+pub struct LivePanelProps {
+    /// The live cluster to draw in the main views while "watch live" is on; `None` when off.
+    pub on_watch: Callback<Option<Rc<Snapshot>>>,
+}
+
 #[function_component(LivePanel)]
-pub fn live_panel() -> Html {
+pub fn live_panel(props: &LivePanelProps) -> Html {
     let cluster = use_state(|| None::<Result<Cluster, String>>);
     let nodes = use_state(Vec::<Value>::new);
-    let events = use_state(Vec::<String>::new);
+    let feed = use_mut_ref(LiveFeed::default);
+    let received = use_state_eq(|| 0u64);
+    let watching = use_state_eq(|| false);
     // Which nodes' event streams are open, in node order.
     let connected = use_state_eq(Vec::<bool>::new);
     let note = use_state(|| None::<String>);
@@ -164,13 +173,12 @@ pub fn live_panel() -> Html {
     // Stream every node's events; a stream that closed (its node was killed) is opened
     // again each second, so a restarted node shows up without reloading the page.
     {
-        let (events, connected) = (events.clone(), connected.clone());
+        let (feed, received, connected) = (feed.clone(), received.clone(), connected.clone());
         let urls = match &*cluster {
             Some(Ok(c)) => c.events_urls.clone(),
             _ => Vec::new(),
         };
         use_effect_with(urls, move |urls| {
-            let kept = Rc::new(RefCell::new(Vec::<String>::new()));
             let sockets: Rc<RefCell<Vec<Option<Socket>>>> =
                 Rc::new(RefCell::new(urls.iter().map(|_| None).collect()));
             let supervise = {
@@ -181,7 +189,7 @@ pub fn live_panel() -> Html {
                         let alive =
                             slot.as_ref().is_some_and(|s| s.ws.ready_state() <= web_sys::WebSocket::OPEN);
                         if !alive {
-                            *slot = connect(url, &kept, &events);
+                            *slot = connect(url, &feed, &received);
                         }
                         open.push(
                             slot.as_ref().is_some_and(|s| s.ws.ready_state() == web_sys::WebSocket::OPEN),
@@ -200,6 +208,24 @@ pub fn live_panel() -> Html {
             }
         });
     }
+
+    // While watching, every new event or status answer redraws the live cluster.
+    {
+        let on_watch = props.on_watch.clone();
+        let feed = feed.clone();
+        use_effect_with((*watching, *received, (*nodes).clone()), move |(watching, _, nodes)| {
+            on_watch.emit(watching.then(|| Rc::new(feed.borrow().snapshot(nodes, now_us()))));
+        });
+    }
+    // Leaving the page (or the panel) gives the main views back to the simulation.
+    {
+        let on_watch = props.on_watch.clone();
+        use_effect_with((), move |_| move || on_watch.emit(None));
+    }
+    let toggle_watch = {
+        let watching = watching.clone();
+        Callback::from(move |_: MouseEvent| watching.set(!*watching))
+    };
 
     // put / get / delete through `void play`, which relays to the cluster's client gateway.
     let key_ref = use_node_ref();
@@ -259,6 +285,11 @@ pub fn live_panel() -> Html {
         },
         Some(Ok(_)) => html! {
             <>
+                <button class={classes!("live-watch", watching.then_some("on"))} data-testid="live-watch"
+                    aria-pressed={watching.to_string()} onclick={toggle_watch}
+                    title="draw the native cluster in the cluster view and the space-time diagram">
+                    { if *watching { "◼ back to the simulation" } else { "▶ watch live" } }
+                </button>
                 <table class="live-nodes" data-testid="live-nodes">
                     <tr><th>{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th><th>{ "executed" }</th>
                         <th>{ "state" }</th><th title="event stream">{ "events" }</th><th></th></tr>
@@ -279,7 +310,9 @@ pub fn live_panel() -> Html {
                 }
                 <h3>{ "Events from every node, newest first" }</h3>
                 <ul class="live-events" data-testid="live-events">
-                    { for events.iter().map(|e| html! { <li>{ e.clone() }</li> }) }
+                    { for feed.borrow().newest(EVENTS).map(|e| html! {
+                        <li>{ format!("N{} {}: {}", e.node, e.kind, e.text) }</li>
+                    }) }
                 </ul>
             </>
         },
