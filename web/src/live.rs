@@ -51,9 +51,14 @@ impl LiveFeed {
         let origin_index = view.index;
         view.index = self.received;
         view.time = arrival_us;
-        // The sender's time is in its own clock; it is placed once its sending event is found.
-        view.sent_at = match (view.from, view.cause) {
-            (Some(from), Some(cause)) => self.arrival_of(from, cause),
+        // The sender's time is in its own clock; it is placed once its sending event is found:
+        // the send with the same message id (what nodes record), else the event the
+        // delivery names as its cause.
+        view.sent_at = match (view.category == "deliver", view.from) {
+            (true, Some(from)) => view
+                .id
+                .and_then(|id| self.send_arrival(from, id))
+                .or_else(|| view.cause.and_then(|cause| self.arrival_of(from, cause))),
             _ => None,
         };
         self.received += 1;
@@ -67,6 +72,15 @@ impl LiveFeed {
     /// When the event `index` of `node`'s own trace arrived, if it is still kept.
     fn arrival_of(&self, node: u32, index: u64) -> Option<u64> {
         self.events.iter().rev().find(|r| r.view.node == node && r.origin_index == index).map(|r| r.view.time)
+    }
+
+    /// When `node`'s send of message `id` arrived, if it is still kept.
+    fn send_arrival(&self, node: u32, id: u64) -> Option<u64> {
+        self.events
+            .iter()
+            .rev()
+            .find(|r| r.view.node == node && r.view.id == Some(id) && r.view.category == "send")
+            .map(|r| r.view.time)
     }
 
     /// Events kept.
@@ -108,7 +122,7 @@ impl LiveFeed {
             violation: None,
             nodes,
             recent,
-            // The nodes report protocol steps, not single messages: nothing to fly.
+            // A send's arrival time is unknown until its delivery shows: nothing to fly.
             in_flight: Vec::new(),
             in_flight_total: 0,
             faults: Vec::new(),
@@ -148,6 +162,7 @@ fn event_view(v: &Value) -> Result<EventView, String> {
         from: number("from").map(|n| n as u32),
         sent_at: number("sent_at"),
         cause: number("cause"),
+        id: number("id"),
         to: number("to").map(|n| n as u32),
         dropped,
         hlc: text("hlc"),
@@ -281,6 +296,36 @@ mod tests {
         let snap = feed.snapshot(&[], 1_000);
         assert_eq!(snap.recent[1].sent_at, Some(500), "sent when the sender's event arrived");
         assert_eq!(snap.recent[2].sent_at, None, "unknown sending event: no arrow");
+    }
+
+    #[test]
+    fn a_delivery_is_paired_with_the_send_of_the_same_message_id() {
+        let mut feed = LiveFeed::default();
+        let send = |node: u32, id: u64, to: u32| {
+            json!({"index": 50 + id, "time": 1, "node": node, "category": "send", "kind": "Prepare", "from": null,
+                "sent_at": null, "cause": null, "id": id, "to": to, "hlc": null, "text": "", "rejected": null})
+            .to_string()
+        };
+        // A node's delivery names no sending event of the sender's trace, only the id.
+        let deliver = |node: u32, id: u64, from: u32| {
+            json!({"index": 3, "time": 9, "node": node, "category": "deliver", "kind": "Prepare", "from": from,
+                "sent_at": 0, "cause": u64::MAX, "id": id, "to": null, "hlc": null, "text": "", "rejected": null})
+            .to_string()
+        };
+        feed.push(&send(1, 7, 2), 100).unwrap();
+        feed.push(&send(1, 8, 3), 200).unwrap();
+        feed.push(&send(3, 7, 2), 300).unwrap();
+        feed.push(&observe(1, 7, "Prepared"), 350).unwrap();
+        feed.push(&deliver(2, 7, 1), 400).unwrap();
+        feed.push(&deliver(3, 8, 1), 450).unwrap();
+        feed.push(&deliver(2, 9, 1), 500).unwrap();
+        feed.push(&deliver(0, 7, 2), 550).unwrap();
+        let snap = feed.snapshot(&[], 1_000);
+        let sent: Vec<Option<u64>> = snap.recent[4..].iter().map(|e| e.sent_at).collect();
+        // Not node 3's send with the same id, nor node 1's event whose index is 7; nothing
+        // sent by node 2.
+        assert_eq!(sent, [Some(100), Some(200), None, None]);
+        assert_eq!(snap.recent[0].id, Some(7));
     }
 
     #[test]
