@@ -411,19 +411,21 @@ impl Runtime {
         }
         // Gossip members start afresh after a restart (HyParView rejoins): nothing to keep.
         self.gossip.persist.clear();
+        // Whether to trace this round's messages, asked once (it takes a lock).
+        let traced = self.tracing();
         for (from, to, msg) in std::mem::take(&mut self.pbft.outbox) {
             let host = host_of(&self.cfg, self.gateway, to.0);
-            let sent = self.tracing().then(|| msg.clone());
-            if let Some(id) = self.send(host, &Frame::Pbft(Envelope::new(from, to, msg)))
+            let sent = traced.then(|| msg.clone());
+            if let Some(id) = self.send(host, &Frame::Pbft(Envelope::new(from, to, msg)), traced)
                 && let Some(msg) = sent
             {
                 self.record_event::<PbftNode>(from, TraceKind::Send { id, to, msg });
             }
         }
         for (from, to, msg) in std::mem::take(&mut self.gossip.outbox) {
-            let sent = self.tracing().then(|| msg.clone());
-            if let Some(id) =
-                self.send(to.0, &Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg }))
+            let sent = traced.then(|| msg.clone());
+            let frame = Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg });
+            if let Some(id) = self.send(to.0, &frame, traced)
                 && let Some(msg) = sent
             {
                 self.record_event::<GossipNode>(from, TraceKind::Send { id, to, msg });
@@ -452,13 +454,13 @@ impl Runtime {
         Ok(())
     }
 
-    /// Queues a frame for `host`; when the node is traced, returns the message id its
-    /// receiver will compute too (see [`message_id`]).
-    fn send(&mut self, host: u32, frame: &Frame) -> Option<u64> {
+    /// Queues a frame for `host`; when `traced`, returns the message id its receiver will
+    /// compute too (see [`message_id`]).
+    fn send(&mut self, host: u32, frame: &Frame, traced: bool) -> Option<u64> {
         match postcard::to_allocvec(frame) {
             Ok(bytes) => {
                 self.metrics.messages_out.inc();
-                let id = self.tracing().then(|| message_id(&bytes));
+                let id = traced.then(|| message_id(&bytes));
                 if !self.transport.send(host, bytes) {
                     tracing::debug!(host, "message dropped: peer queue full or unknown");
                 }
