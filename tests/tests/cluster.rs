@@ -406,6 +406,29 @@ fn sigterm_under_load_exits_cleanly_and_a_restart_recovers_from_disk() {
     let events: Vec<Value> = trace.lines().map(|l| serde_json::from_str(l).expect("a JSON event")).collect();
     assert!(events.iter().any(|e| e["category"] == "observe" && e["kind"] == "Executed"), "{trace:.400}");
     assert!(events.windows(2).all(|w| w[0]["index"].as_u64() < w[1]["index"].as_u64()));
+    // Every message a node received it recorded with the id its sender recorded for it.
+    let (mut sends, mut delivers) = (std::collections::BTreeSet::new(), Vec::new());
+    for i in 0..4 {
+        let trace = std::fs::read_to_string(c.dir.path().join(format!("node-{i}/trace.jsonl"))).unwrap();
+        for e in trace.lines().map(|l| serde_json::from_str::<Value>(l).expect("a JSON event")) {
+            let (node, id, kind) = (e["node"].as_u64().unwrap(), e["id"].as_u64(), e["kind"].to_string());
+            match e["category"].as_str() {
+                Some("send") => sends.insert((node, e["to"].as_u64().unwrap(), id.unwrap(), kind)),
+                Some("deliver") => {
+                    delivers.push((e["from"].as_u64().unwrap(), node, id.unwrap(), kind));
+                    true
+                }
+                _ => true,
+            };
+        }
+    }
+    // Replica to replica, replica to a gateway client on another node, gossip member to
+    // gossip member (each joins through node 0).
+    for kind in ["\"Prepare\"", "\"Reply\"", "\"Join\""] {
+        assert!(delivers.iter().any(|d| d.3 == kind), "no {kind} delivered in {} deliveries", delivers.len());
+    }
+    let unpaired: Vec<_> = delivers.iter().filter(|d| !sends.contains(*d)).collect();
+    assert!(unpaired.is_empty(), "deliveries without their send: {unpaired:?}");
     c.restart_missing();
     for i in [0, 7, 19] {
         let out = c.client(&["get", &format!("k{i}")]);

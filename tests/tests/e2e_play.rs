@@ -419,6 +419,9 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
         "live events in the diagram",
     )
     .await;
+    // The nodes' sends and deliveries pair up: messages drawn between lanes.
+    wait_for(&client, "document.querySelectorAll('.spacetime .st-msg').length > 0", "live message arrows")
+        .await;
     let png = client.screenshot().await.expect("a screenshot");
     let dir = target_dir().join("e2e");
     std::fs::create_dir_all(&dir).expect("target/e2e");

@@ -205,6 +205,7 @@ mod tests {
             from: None,
             sent_at: None,
             cause: None,
+            id: None,
             to: Some(3),
             dropped: Some(reason),
             hlc: None,

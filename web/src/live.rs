@@ -26,6 +26,9 @@ struct Received {
     view: EventView,
     /// The event's index in its own node's trace (what a delivery's `cause` names).
     origin_index: u64,
+    /// A send matched with its delivery, or a delivery with its send: identical messages
+    /// on one link share an id, so each send pairs with one delivery only.
+    paired: bool,
 }
 
 /// The bounded buffer of events received from every node, oldest first.
@@ -51,17 +54,60 @@ impl LiveFeed {
         let origin_index = view.index;
         view.index = self.received;
         view.time = arrival_us;
-        // The sender's time is in its own clock; it is placed once its sending event is found.
-        view.sent_at = match (view.from, view.cause) {
-            (Some(from), Some(cause)) => self.arrival_of(from, cause),
-            _ => None,
-        };
+        // The sender's time is in its own clock; it is placed once its sending event is found:
+        // the send with the same message id (what nodes record), else the event the
+        // delivery names as its cause. The sender's stream may bring the send after the
+        // receiver's brought the delivery: the send then completes the delivery.
+        let mut paired = false;
+        match (view.category.as_str(), view.from, view.to, view.id) {
+            ("deliver", Some(from), _, id) => {
+                view.sent_at = id.and_then(|id| self.pair_send(from, view.node, id));
+                if view.sent_at.is_some() {
+                    paired = true;
+                } else {
+                    view.sent_at = view.cause.and_then(|cause| self.arrival_of(from, cause));
+                }
+            }
+            ("send", _, Some(to), Some(id)) => paired = self.pair_delivery(view.node, to, id),
+            _ => view.sent_at = None,
+        }
         self.received += 1;
         if self.events.len() == LIVE_EVENTS {
             self.events.pop_front();
         }
-        self.events.push_back(Received { view, origin_index });
+        self.events.push_back(Received { view, origin_index, paired });
         Ok(())
+    }
+
+    /// The arrival time of `from`'s newest unpaired send of message `id` to `to`, now paired.
+    fn pair_send(&mut self, from: u32, to: u32, id: u64) -> Option<u64> {
+        let send = self.events.iter_mut().rev().find(|r| {
+            !r.paired
+                && r.view.node == from
+                && r.view.to == Some(to)
+                && r.view.id == Some(id)
+                && r.view.category == "send"
+        })?;
+        send.paired = true;
+        Some(send.view.time)
+    }
+
+    /// Gives the newest delivery of message `id` from `from` to `to` still waiting for its
+    /// send an arrow (an older one may be an orphan whose send was evicted); it arrived
+    /// first, so the arrow starts at its own arrival.
+    fn pair_delivery(&mut self, from: u32, to: u32, id: u64) -> bool {
+        let Some(d) = self.events.iter_mut().rev().find(|r| {
+            !r.paired
+                && r.view.node == to
+                && r.view.from == Some(from)
+                && r.view.id == Some(id)
+                && r.view.category == "deliver"
+        }) else {
+            return false;
+        };
+        d.paired = true;
+        d.view.sent_at = Some(d.view.time);
+        true
     }
 
     /// When the event `index` of `node`'s own trace arrived, if it is still kept.
@@ -108,7 +154,7 @@ impl LiveFeed {
             violation: None,
             nodes,
             recent,
-            // The nodes report protocol steps, not single messages: nothing to fly.
+            // A send's arrival time is unknown until its delivery shows: nothing to fly.
             in_flight: Vec::new(),
             in_flight_total: 0,
             faults: Vec::new(),
@@ -148,6 +194,7 @@ fn event_view(v: &Value) -> Result<EventView, String> {
         from: number("from").map(|n| n as u32),
         sent_at: number("sent_at"),
         cause: number("cause"),
+        id: number("id"),
         to: number("to").map(|n| n as u32),
         dropped,
         hlc: text("hlc"),
@@ -281,6 +328,60 @@ mod tests {
         let snap = feed.snapshot(&[], 1_000);
         assert_eq!(snap.recent[1].sent_at, Some(500), "sent when the sender's event arrived");
         assert_eq!(snap.recent[2].sent_at, None, "unknown sending event: no arrow");
+    }
+
+    #[test]
+    fn a_delivery_is_paired_with_the_send_of_the_same_message_id() {
+        let mut feed = LiveFeed::default();
+        let send = |node: u32, id: u64, to: u32| {
+            json!({"index": 50 + id, "time": 1, "node": node, "category": "send", "kind": "Prepare", "from": null,
+                "sent_at": null, "cause": null, "id": id, "to": to, "hlc": null, "text": "", "rejected": null})
+            .to_string()
+        };
+        // A node's delivery names no sending event of the sender's trace, only the id.
+        let deliver = |node: u32, id: u64, from: u32| {
+            json!({"index": 3, "time": 9, "node": node, "category": "deliver", "kind": "Prepare", "from": from,
+                "sent_at": 0, "cause": u64::MAX, "id": id, "to": null, "hlc": null, "text": "", "rejected": null})
+            .to_string()
+        };
+        feed.push(&send(1, 7, 2), 100).unwrap();
+        feed.push(&send(1, 8, 3), 200).unwrap();
+        feed.push(&send(3, 7, 2), 300).unwrap();
+        feed.push(&observe(1, 7, "Prepared"), 350).unwrap();
+        feed.push(&deliver(2, 7, 1), 400).unwrap();
+        feed.push(&deliver(3, 8, 1), 450).unwrap();
+        feed.push(&deliver(2, 9, 1), 500).unwrap();
+        feed.push(&deliver(0, 7, 2), 550).unwrap();
+        let snap = feed.snapshot(&[], 1_000);
+        let sent: Vec<Option<u64>> = snap.recent[4..].iter().map(|e| e.sent_at).collect();
+        // Not node 3's send with the same id, nor node 1's event whose index is 7; nothing
+        // sent by node 2 yet.
+        assert_eq!(sent, [Some(100), Some(200), None, None]);
+        assert_eq!(snap.recent[0].id, Some(7));
+        // Node 2's send shows after the delivery (another stream): the arrow starts there.
+        feed.push(&send(2, 7, 0), 600).unwrap();
+        assert_eq!(feed.snapshot(&[], 1_000).recent[7].sent_at, Some(550));
+    }
+
+    #[test]
+    fn identical_messages_on_one_link_pair_one_to_one() {
+        let mut feed = LiveFeed::default();
+        let ev = |category: &str, node: u32, other: u32| {
+            let (from, to) = if category == "send" { (None, Some(other)) } else { (Some(other), None) };
+            json!({"index": 1, "time": 1, "node": node, "category": category, "kind": "KeepAlive", "from": from,
+                "sent_at": null, "cause": null, "id": 42, "to": to, "hlc": null, "text": "", "rejected": null})
+            .to_string()
+        };
+        feed.push(&ev("send", 1, 3), 100).unwrap();
+        feed.push(&ev("deliver", 3, 1), 150).unwrap();
+        // The next delivery outruns its send: it must not take the send already paired.
+        feed.push(&ev("deliver", 3, 1), 1_100).unwrap();
+        let snap = feed.snapshot(&[], 2_000);
+        assert_eq!((snap.recent[1].sent_at, snap.recent[2].sent_at), (Some(100), None));
+        feed.push(&ev("send", 1, 3), 1_120).unwrap();
+        feed.push(&ev("deliver", 3, 1), 2_100).unwrap();
+        let sent: Vec<Option<u64>> = feed.snapshot(&[], 3_000).recent.iter().map(|e| e.sent_at).collect();
+        assert_eq!(sent, [None, Some(100), Some(1_100), None, None], "a send pairs with one delivery");
     }
 
     #[test]

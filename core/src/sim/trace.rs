@@ -79,6 +79,14 @@ pub enum TraceKind<P: Protocol> {
         delay_us: u64,
         until: Micros,
     },
+    /// `msg` leaves this event's node for `to`. Only real nodes record sends (the
+    /// simulator's deliveries and drops name their sending event); `id` is the key the
+    /// receiver's `Deliver` carries too. Last, so that older variants keep their encoding.
+    Send {
+        id: u64,
+        to: NodeId,
+        msg: P::Msg,
+    },
 }
 
 /// One event of a run.
@@ -107,6 +115,10 @@ pub struct EventView {
     pub from: Option<u32>,
     pub sent_at: Option<Micros>,
     pub cause: Option<u64>,
+    /// For deliveries, drops and sends: the message's id (a real node's send and its
+    /// delivery share it).
+    #[serde(default)]
+    pub id: Option<u64>,
     /// For drops: the intended destination, and why it was not reached.
     pub to: Option<u32>,
     #[serde(default)]
@@ -130,6 +142,7 @@ impl<P: Protocol> TraceEvent<P> {
             from: None,
             sent_at: None,
             cause: None,
+            id: None,
             to: None,
             dropped: None,
             hlc: None,
@@ -144,7 +157,8 @@ impl<P: Protocol> TraceEvent<P> {
             TraceKind::Restart => {
                 ("fault", "Restart".into(), format!("node {} restarts with what it persisted", self.node))
             }
-            TraceKind::Deliver { from, sent_at, cause, sender_hlc, msg, .. } => {
+            TraceKind::Deliver { id, from, sent_at, cause, sender_hlc, msg } => {
+                v.id = Some(*id);
                 v.from = Some(from.0);
                 v.sent_at = Some(*sent_at);
                 v.cause = Some(*cause);
@@ -155,7 +169,8 @@ impl<P: Protocol> TraceEvent<P> {
                     format!("node {} receives {} from node {from}", self.node, msg.kind()),
                 )
             }
-            TraceKind::Drop { to, reason, msg, .. } => {
+            TraceKind::Drop { id, to, reason, msg } => {
+                v.id = Some(*id);
                 v.to = Some(to.0);
                 v.dropped = Some(*reason);
                 (
@@ -199,6 +214,11 @@ impl<P: Protocol> TraceEvent<P> {
                     self.node
                 ),
             ),
+            TraceKind::Send { id, to, msg } => {
+                v.id = Some(*id);
+                v.to = Some(to.0);
+                ("send", msg.kind().into(), format!("node {} sends {} to node {to}", self.node, msg.kind()))
+            }
         };
         v.category = category.into();
         v.kind = kind;

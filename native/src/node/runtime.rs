@@ -36,6 +36,21 @@ pub enum Submit {
     Broadcast { payload: Vec<u8>, done: oneshot::Sender<MsgId> },
 }
 
+/// A message's id in traces: the first 8 bytes of SHA-256 over its frame as sent, which
+/// the authenticated link delivers unchanged, so sender and receiver compute the same id
+/// without carrying it. Frames name their sender and receiver, so two ids collide only
+/// for identical messages on the same link (a retransmission), or by chance (2^-64).
+pub fn message_id(frame: &[u8]) -> u64 {
+    let h = void_core::pbft::app::sha256(frame);
+    u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+}
+
+/// A delivery as the receiver records it. The sender's trace index and clock are unknown
+/// here: `cause` names no event (`u64::MAX`), `sent_at` is 0; the send is found by `id`.
+fn deliver<P: Protocol>(frame: &[u8], from: NodeId, msg: P::Msg) -> TraceKind<P> {
+    TraceKind::Deliver { id: message_id(frame), from, sent_at: 0, cause: u64::MAX, sender_hlc: None, msg }
+}
+
 /// Which replica runs PBFT node `i`: replicas run themselves, gateway clients their host.
 pub fn host_of(cfg: &Config, gateway: u32, i: u32) -> u32 {
     if i < cfg.n { i } else { (i - cfg.n) / gateway }
@@ -335,6 +350,10 @@ impl Runtime {
                     self.metrics.reject("transport", "misaddressed");
                     return;
                 };
+                if self.tracing() {
+                    let kind = deliver(&f.payload, from, msg.clone());
+                    self.record_event::<PbftNode>(to, kind);
+                }
                 self.pbft.inbox.push_back((k, Input::Message { from, msg }));
             }
             Frame::Gossip(env) => {
@@ -349,6 +368,10 @@ impl Runtime {
                 if env.to.0 != self.me {
                     self.metrics.reject("transport", "misaddressed");
                     return;
+                }
+                if self.tracing() {
+                    let kind = deliver(&f.payload, env.from, env.msg.clone());
+                    self.record_event::<GossipNode>(env.to, kind);
                 }
                 self.gossip.inbox.push_back((0, Input::Message { from: env.from, msg: env.msg }));
             }
@@ -388,12 +411,25 @@ impl Runtime {
         }
         // Gossip members start afresh after a restart (HyParView rejoins): nothing to keep.
         self.gossip.persist.clear();
+        // Whether to trace this round's messages, asked once (it takes a lock).
+        let traced = self.tracing();
         for (from, to, msg) in std::mem::take(&mut self.pbft.outbox) {
             let host = host_of(&self.cfg, self.gateway, to.0);
-            self.send(host, &Frame::Pbft(Envelope::new(from, to, msg)));
+            let sent = traced.then(|| msg.clone());
+            if let Some(id) = self.send(host, &Frame::Pbft(Envelope::new(from, to, msg)), traced)
+                && let Some(msg) = sent
+            {
+                self.record_event::<PbftNode>(from, TraceKind::Send { id, to, msg });
+            }
         }
         for (from, to, msg) in std::mem::take(&mut self.gossip.outbox) {
-            self.send(to.0, &Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg }));
+            let sent = traced.then(|| msg.clone());
+            let frame = Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg });
+            if let Some(id) = self.send(to.0, &frame, traced)
+                && let Some(msg) = sent
+            {
+                self.record_event::<GossipNode>(from, TraceKind::Send { id, to, msg });
+            }
         }
         for (k, e) in std::mem::take(&mut self.pbft.events) {
             checkpoint |= k == 0 && matches!(e, PbftEvent::CheckpointTaken { .. });
@@ -418,15 +454,22 @@ impl Runtime {
         Ok(())
     }
 
-    fn send(&mut self, host: u32, frame: &Frame) {
+    /// Queues a frame for `host`; when `traced`, returns the message id its receiver will
+    /// compute too (see [`message_id`]).
+    fn send(&mut self, host: u32, frame: &Frame, traced: bool) -> Option<u64> {
         match postcard::to_allocvec(frame) {
             Ok(bytes) => {
                 self.metrics.messages_out.inc();
+                let id = traced.then(|| message_id(&bytes));
                 if !self.transport.send(host, bytes) {
                     tracing::debug!(host, "message dropped: peer queue full or unknown");
                 }
+                id
             }
-            Err(e) => tracing::error!("cannot encode a message to {host}: {e}"),
+            Err(e) => {
+                tracing::error!("cannot encode a message to {host}: {e}");
+                None
+            }
         }
     }
 
@@ -487,10 +530,22 @@ impl Runtime {
         }
     }
 
+    /// Whether events are wanted: a trace file is open or someone watches `/events`.
+    fn tracing(&self) -> bool {
+        self.trace.is_some() || self.metrics.has_watchers()
+    }
+
+    /// Records an event and publishes it on `/events`.
+    fn record_event<P: Protocol>(&mut self, node: NodeId, kind: TraceKind<P>) {
+        if let Some(line) = self.record::<P>(node, kind) {
+            self.metrics.publish_event(line);
+        }
+    }
+
     /// Appends an event to the trace file and returns its JSON view (for `/events`).
     fn record<P: Protocol>(&mut self, node: NodeId, kind: TraceKind<P>) -> Option<Arc<str>> {
         self.trace_index += 1;
-        if self.trace.is_none() && !self.metrics.has_watchers() {
+        if !self.tracing() {
             return None;
         }
         let ev = TraceEvent::<P> {

@@ -161,6 +161,7 @@ mod tests {
             from: Some(from),
             sent_at: Some(index * 10 - 5),
             cause: None,
+            id: None,
             to: None,
             dropped: None,
             hlc: None,
