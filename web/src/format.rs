@@ -33,8 +33,19 @@ pub fn offset(us: i64) -> String {
     }
 }
 
+/// Simulated runs last at most a day (plus clock offsets and drift); a wall this far past
+/// the simulator's epoch comes from a real clock.
+const REAL_CLOCK_AFTER_US: u64 = 30 * 86_400_000_000;
+
 /// The wall part of an HLC stamp relative to the run's start (`12.345 ms`, `−20 ms`).
 fn hlc_wall(ts: &Timestamp) -> String {
+    if ts.wall >= HLC_EPOCH_US + REAL_CLOCK_AFTER_US {
+        // A native node's stamp: its l is a real clock (Unix microseconds), so
+        // a time of day reads better than millions of milliseconds since the epoch.
+        let us = ts.wall % 86_400_000_000;
+        let (s, ms) = (us / 1_000_000, (us % 1_000_000) / 1000);
+        return format!("{:02}:{:02}:{:02}.{ms:03} UTC", s / 3600, s / 60 % 60, s % 60);
+    }
     if ts.wall < HLC_EPOCH_US {
         format!("−{}", ms(HLC_EPOCH_US - ts.wall))
     } else {
@@ -193,6 +204,9 @@ mod tests {
         let early = format!("{}.0@1", HLC_EPOCH_US - 20_000);
         assert_eq!(hlc_short(&early), "(−20 ms, 0)");
         assert_eq!(hlc_short("garbage"), "garbage");
+        // 2026-11-27 14:32:05.123 UTC, from a native node's real clock.
+        let real = format!("{}.2@0", 1_795_789_925_123_456u64);
+        assert_eq!(hlc_short(&real), "(14:32:05.123 UTC, 2)");
     }
 
     fn drop_event(reason: DropReason) -> EventView {
