@@ -216,15 +216,10 @@ mod tests {
             node: 1,
             category: "drop".into(),
             kind: "Ping".into(),
-            from: None,
-            sent_at: None,
-            cause: None,
-            id: None,
             to: Some(3),
             dropped: Some(reason),
-            hlc: None,
             text: "Ping from node 1 to node 3 is destination crashed".into(),
-            rejected: None,
+            ..EventView::default()
         }
     }
 

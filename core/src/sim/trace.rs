@@ -102,7 +102,7 @@ pub struct TraceEvent<P: Protocol> {
 }
 
 /// A protocol-independent view of an event, for displays and exports.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
     pub index: u64,
     pub time: Micros,
@@ -133,22 +133,8 @@ pub struct EventView {
 
 impl<P: Protocol> TraceEvent<P> {
     pub fn view(&self) -> EventView {
-        let mut v = EventView {
-            index: self.index,
-            time: self.time,
-            node: self.node.0,
-            category: String::new(),
-            kind: String::new(),
-            from: None,
-            sent_at: None,
-            cause: None,
-            id: None,
-            to: None,
-            dropped: None,
-            hlc: None,
-            text: String::new(),
-            rejected: None,
-        };
+        let mut v =
+            EventView { index: self.index, time: self.time, node: self.node.0, ..EventView::default() };
         let (category, kind, text): (&str, String, String) = match &self.kind {
             TraceKind::Start => ("start", "Start".into(), format!("node {} boots", self.node)),
             TraceKind::Crash => {

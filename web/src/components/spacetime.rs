@@ -160,13 +160,7 @@ mod tests {
             kind: "Gossip".into(),
             from: Some(from),
             sent_at: Some(index * 10 - 5),
-            cause: None,
-            id: None,
-            to: None,
-            dropped: None,
-            hlc: None,
-            text: String::new(),
-            rejected: None,
+            ..EventView::default()
         }
     }
 
