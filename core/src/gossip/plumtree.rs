@@ -6,13 +6,12 @@
 //! not arrive within `timeout1` (then `timeout2` per further announcer) grafts the
 //! announcer's link back into the tree and fetches the message.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::Step;
 use super::msg::{GossipEvent, GossipMsg, GossipTimer, GraftCause, MsgId, PruneCause};
 use super::params::{Config, Defect};
-use super::seen::{Cache, Cached, Seen};
+use super::seen::{Cache, Cached, IdMap, Seen};
 use crate::effect::{Effect, NodeId};
 
 /// Announcements per IHAVE message; larger batches are split.
@@ -26,7 +25,7 @@ pub struct Plumtree {
     seen: Seen,
     cache: Cache,
     /// Announced but not received: `(announcer, round)` in arrival order.
-    missing: BTreeMap<MsgId, Vec<(NodeId, u32)>>,
+    missing: IdMap<MsgId, Vec<(NodeId, u32)>>,
     /// IHAVE announcements waiting for the flush: `(peer, id, round)`.
     lazy_queue: Vec<(NodeId, MsgId, u32)>,
     flush_armed: bool,
@@ -64,7 +63,7 @@ impl Plumtree {
             lazy_push_peers: Vec::new(),
             seen: Seen::default(),
             cache: Cache::default(),
-            missing: BTreeMap::new(),
+            missing: IdMap::default(),
             lazy_queue: Vec::new(),
             flush_armed: false,
             next_seq: 0,

@@ -34,7 +34,7 @@ impl Hasher for IdHasher {
 
 /// A hash map keyed by ids: one probe where a B-tree walks several nodes, which matters
 /// with a thousand nodes' maps competing for the cache.
-type IdMap<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
 /// Every id ever received, per origin as a contiguous prefix plus the ids above it.
 /// Origins number their broadcasts 0, 1, 2, ..., so this stays small and never forgets:
@@ -52,10 +52,15 @@ impl Seen {
     /// Record `id`; false if it was already there.
     pub fn insert(&mut self, id: MsgId) -> bool {
         let (below, above) = self.origins.entry(id.origin).or_default();
-        if id.seq < *below || !above.insert(id.seq) {
+        if id.seq < *below {
             return false;
         }
-        while above.remove(below) {
+        if id.seq > *below {
+            return above.insert(id.seq);
+        }
+        // The common case, the next id in order: no set node is made or freed for it.
+        *below += 1;
+        while !above.is_empty() && above.remove(below) {
             *below += 1;
         }
         true
