@@ -168,7 +168,7 @@ pub trait ProtocolEvent: Clone + fmt::Debug + Serialize + DeserializeOwned {
 pub trait Protocol {
     type Msg: Message;
     /// Timer identities; setting a timer that is already pending re-arms it.
-    type Timer: Clone + Ord + fmt::Debug + Serialize + DeserializeOwned;
+    type Timer: Clone + Ord + core::hash::Hash + fmt::Debug + Serialize + DeserializeOwned;
     /// Commands from outside the cluster's protocol (a client, the workload, a button).
     type Command: Clone + fmt::Debug + Serialize + DeserializeOwned;
     /// Answers to commands.

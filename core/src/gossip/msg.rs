@@ -102,7 +102,7 @@ impl Message for GossipMsg {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 pub enum GossipTimer {
     /// Time to send JOIN (joins are staggered).
     Join,

@@ -11,8 +11,9 @@ use alloc::vec::Vec;
 use super::Step;
 use super::msg::{GossipEvent, GossipMsg, GossipTimer, GraftCause, MsgId, PruneCause};
 use super::params::{Config, Defect};
-use super::seen::{Cache, Cached, IdMap, Seen};
+use super::seen::{Cache, Cached, Seen};
 use crate::effect::{Effect, NodeId};
+use crate::idmap::IdMap;
 
 /// Announcements per IHAVE message; larger batches are split.
 pub const MAX_IHAVE: usize = 256;

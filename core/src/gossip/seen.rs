@@ -2,39 +2,10 @@
 
 use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
-use core::hash::{BuildHasherDefault, Hasher};
 
 use super::msg::MsgId;
 use crate::effect::{Micros, NodeId};
-
-/// A multiplicative hash of node and message ids (FxHash's step). The maps below are
-/// never iterated in an order that matters, and the hash is the same on every target.
-#[derive(Clone, Copy, Default)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A hash map keyed by ids: one probe where a B-tree walks several nodes, which matters
-/// with a thousand nodes' maps competing for the cache.
-pub(crate) type IdMap<K, V> = hashbrown::HashMap<K, V, BuildHasherDefault<IdHasher>>;
+use crate::idmap::IdMap;
 
 /// Every id ever received, per origin as a contiguous prefix plus the ids above it.
 /// Origins number their broadcasts 0, 1, 2, ..., so this stays small and never forgets:

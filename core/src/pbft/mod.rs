@@ -50,7 +50,7 @@ use crate::effect::{Effect, Env, Input, Protocol};
 
 pub(crate) type Out = Vec<Effect<PbftNode>>;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 pub enum PbftTimer {
     /// Primary: the batching delay ran out.
     Batch,

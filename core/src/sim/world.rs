@@ -17,6 +17,7 @@ use crate::clock::Timestamp;
 use crate::effect::{
     DetRng, Effect, Env, Input, Message, Micros, NodeId, Persisted, Protocol, ProtocolEvent,
 };
+use crate::idmap::IdMap;
 
 /// What a protocol hands the simulator to run a scenario.
 pub struct Setup<P: Protocol> {
@@ -176,7 +177,8 @@ enum Pending<P: Protocol> {
 struct Node<P: Protocol> {
     proto: Option<P>,
     rng: DetRng,
-    timers: BTreeMap<P::Timer, u64>,
+    /// Pending timers and their generation (looked up, never iterated).
+    timers: IdMap<P::Timer, u64>,
     persisted: Persisted,
     behaviour: Option<String>,
     offset_us: i64,
@@ -213,7 +215,7 @@ pub struct Sim<P: Protocol> {
     partitions: Vec<(usize, Vec<u32>)>,
     links: Vec<LinkRule>,
     /// Per directed link: when its bandwidth is free again.
-    link_free: BTreeMap<(u32, u32), Micros>,
+    link_free: IdMap<(u32, u32), Micros>,
     sink: TraceSink<P>,
     effects: Vec<Effect<P>>,
     violation: Option<Violation>,
@@ -257,7 +259,7 @@ impl<P: Simulated> Sim<P> {
                 Node {
                     proto: None,
                     rng: DetRng::derive(seed, u64::from(i) + 1),
-                    timers: BTreeMap::new(),
+                    timers: IdMap::default(),
                     persisted: Persisted::new(),
                     behaviour: None,
                     offset_us: clock.map_or(0, |c| c.offset_ms * 1000),
@@ -283,7 +285,7 @@ impl<P: Simulated> Sim<P> {
             net_rng: DetRng::derive(seed, 0),
             partitions: Vec::new(),
             links: Vec::new(),
-            link_free: BTreeMap::new(),
+            link_free: IdMap::default(),
             sink: TraceSink::new(record),
             effects: Vec::new(),
             violation: None,
