@@ -26,6 +26,7 @@ pub(super) struct OutboundCtx {
     pub peer: PeerInfo,
     pub queue: mpsc::Receiver<Vec<u8>>,
     pub state: Arc<AtomicU8>,
+    pub redial: Arc<tokio::sync::Notify>,
     pub shared: Arc<Shared>,
 }
 
@@ -58,9 +59,11 @@ pub(super) async fn outbound(mut ctx: OutboundCtx) {
         ctx.state.store(state_to(PeerState::Down), Ordering::Relaxed);
         tokio::select! {
             _ = stopped(&mut shutdown) => break,
-            _ = tokio::time::sleep(jitter(backoff)) => {}
+            _ = tokio::time::sleep(jitter(backoff)) => backoff = (backoff * 2).min(MAX_BACKOFF),
+            // The peer just dialled us, so it is listening: frames queued for it (a
+            // gossip Join sent at start-up) go out now, not seconds later.
+            _ = ctx.redial.notified() => backoff = MIN_BACKOFF,
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
     ctx.state.store(state_to(PeerState::Down), Ordering::Relaxed);
 }
@@ -69,6 +72,7 @@ pub(super) async fn outbound(mut ctx: OutboundCtx) {
 /// `Ok(())` only when the queue's sender side is gone.
 async fn run_link(ctx: &mut OutboundCtx, backoff: &mut Duration) -> Result<(), String> {
     let addr = ctx.peer.addr;
+    ctx.shared.counters.dials.fetch_add(1, Ordering::Relaxed);
     let stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
         .await
         .map_err(|_| "connect timed out".to_string())?
@@ -195,7 +199,10 @@ async fn inbound(
     drop(permit);
     let counters = &ctx.shared.counters;
     let (id, mut opener) = match hs {
-        Ok(Ok(Accepted::Peer { id, opener })) => (id, opener),
+        Ok(Ok(Accepted::Peer { id, opener })) => {
+            ctx.shared.peer_is_up(id);
+            (id, opener)
+        }
         Ok(Ok(Accepted::Client)) => {
             reader.set_max_frame(max_frame);
             if ctx.client_tx.try_send(ClientConn { addr, reader, writer }).is_err() {

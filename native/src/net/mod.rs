@@ -114,6 +114,7 @@ pub struct NetCounters {
     bytes_out: AtomicU64,
     frames_in: AtomicU64,
     frames_out: AtomicU64,
+    dials: AtomicU64,
 }
 
 impl NetCounters {
@@ -143,6 +144,11 @@ impl NetCounters {
         self.frames_out.load(Ordering::Relaxed)
     }
 
+    /// Outbound connection attempts to replicas (the first of each link included).
+    pub fn dials(&self) -> u64 {
+        self.dials.load(Ordering::Relaxed)
+    }
+
     fn reject(&self, reason: Reason, remote: impl std::fmt::Display) {
         self.rejected[reason as usize].fetch_add(1, Ordering::Relaxed);
         tracing::warn!(reason = reason.name(), %remote, "net: rejected");
@@ -163,6 +169,9 @@ struct Outbound {
     id: u32,
     queue: mpsc::Sender<Vec<u8>>,
     state: Arc<AtomicU8>,
+    /// Woken when the peer proves itself on an inbound link: it is up, so dial now
+    /// instead of at the end of the backoff.
+    redial: Arc<tokio::sync::Notify>,
 }
 
 struct Shared {
@@ -190,6 +199,17 @@ fn state_to(s: PeerState) -> u8 {
         PeerState::Connected => 0,
         PeerState::Connecting => 1,
         PeerState::Down => 2,
+    }
+}
+
+impl Shared {
+    /// Peer `id` just proved itself inbound: cut its outbound link's backoff short.
+    fn peer_is_up(&self, id: u32) {
+        if let Some(o) = self.outbound.iter().find(|o| o.id == id)
+            && state_from(o.state.load(Ordering::Relaxed)) != PeerState::Connected
+        {
+            o.redial.notify_one();
+        }
     }
 }
 
@@ -247,20 +267,22 @@ pub async fn start(
     for peer in &cfg.peers {
         let (tx, rx) = mpsc::channel(cfg.queue_depth);
         let state = Arc::new(AtomicU8::new(state_to(PeerState::Connecting)));
-        outbound.push(Outbound { id: peer.id, queue: tx, state: state.clone() });
-        link_queues.push((peer.clone(), rx, state));
+        let redial = Arc::new(tokio::sync::Notify::new());
+        outbound.push(Outbound { id: peer.id, queue: tx, state: state.clone(), redial: redial.clone() });
+        link_queues.push((peer.clone(), rx, state, redial));
     }
     let shared =
         Arc::new(Shared { counters: NetCounters::default(), outbound, max_frame: cfg.max_frame, shutdown });
     let (peer_tx, peer_rx) = mpsc::channel(PEER_FRAME_CAPACITY);
     let (client_tx, client_rx) = mpsc::channel(CLIENT_CAPACITY);
-    for (peer, rx, state) in link_queues {
+    for (peer, rx, state, redial) in link_queues {
         tokio::spawn(link::outbound(link::OutboundCtx {
             me: cfg.me,
             signing: signing.clone(),
             peer,
             queue: rx,
             state,
+            redial,
             shared: shared.clone(),
         }));
     }

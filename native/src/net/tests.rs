@@ -284,3 +284,28 @@ async fn client_handshake_proves_the_server_identity() {
     assert!(connect_client(addr_b, None, 1024).await.is_ok());
     b.shutdown();
 }
+
+/// A peer that starts late dials us first; our link to it must not wait out its backoff.
+#[tokio::test]
+async fn a_peer_that_dials_in_is_dialled_back_at_once() {
+    let la = listener().await;
+    let addr_a = la.local_addr().unwrap();
+    // Reserve an address for peer 2, then free it: dials to it are refused for now.
+    let addr_b = listener().await.local_addr().unwrap();
+    let (a, _rx_a, _) = node(1, la, vec![info(2, addr_b)]).await;
+    assert!(a.send(2, b"queued while 2 was away".to_vec()));
+    // Dials 1–6 are refused with backoffs of 50 ms doubling up to 1.6 s; after the 7th
+    // the link sleeps 1–2 s (jittered 2 s). Peer 2 starts right after that dial.
+    wait_until("seven dials", || a.counters().dials() >= 7).await;
+    let lb = TcpListener::bind(addr_b).await.expect("rebind peer 2's address");
+    let start = Instant::now();
+    let (b, mut rx_b, _) = node(2, lb, vec![info(1, addr_a)]).await;
+    assert!(b.send(1, b"hello".to_vec()));
+    let f = recv(&mut rx_b).await;
+    assert_eq!((f.from, f.payload), (1, b"queued while 2 was away".to_vec()));
+    // The sleep that began above lasts at least a second; the redial takes milliseconds.
+    let waited = start.elapsed();
+    assert!(waited < Duration::from_millis(700), "queued frame arrived after {waited:?}");
+    a.shutdown();
+    b.shutdown();
+}

@@ -204,6 +204,12 @@ impl Metrics {
         counter(&mut out, "bytes_out_total", "Bytes written to replica links.", net.bytes_out());
         counter(&mut out, "frames_in_total", "Frames read from replica links.", net.frames_in());
         counter(&mut out, "frames_out_total", "Frames written to replica links.", net.frames_out());
+        counter(
+            &mut out,
+            "dials_total",
+            "Connection attempts to replicas, reconnects included.",
+            net.dials(),
+        );
         self.client_latency.write(
             &mut out,
             "void_client_latency_seconds",

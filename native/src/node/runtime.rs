@@ -207,7 +207,10 @@ pub struct Parts {
 
 /// Builds this node's gossip member for a cluster of `n` replicas (node 0 is the contact).
 pub fn gossip_member(me: u32, n: u32) -> Result<GossipNode, String> {
-    let cfg = void_core::gossip::Params::default().resolve(n).map_err(|e| e.to_string())?;
+    // Each process starts on its own: nothing to stagger, so every member joins at once
+    // (a JOIN sent before the contact listens waits in the link's queue).
+    let params = void_core::gossip::Params { join_window_ms: 0.0, ..Default::default() };
+    let cfg = params.resolve(n).map_err(|e| e.to_string())?;
     Ok(GossipNode::new(NodeId(me), Rc::new(cfg)))
 }
 
