@@ -29,6 +29,7 @@ pub struct ClientArgs {
     /// Seconds to wait for an answer before trying the next replica.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Print the answer as one JSON object (with the replica that gave it).
     #[arg(long)]
     pub json: bool,
     #[command(subcommand)]
@@ -101,6 +102,12 @@ pub fn run(a: ClientArgs) -> CliResult {
     Err(Failure::Other(last_err.unwrap_or_else(|| anyhow::anyhow!("the cluster has no replicas"))))
 }
 
+/// An HLC's physical part (microseconds since the Unix epoch) as UTC date and time.
+fn wall_time(micros: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_micros(micros);
+    humantime::format_rfc3339_micros(t).to_string()
+}
+
 /// An answer as an exit code (0 done, 1 denied/refused/failed), a line for people and JSON.
 pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
     match outcome {
@@ -108,12 +115,23 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
         ClientOutcome::Error(why) => (1, format!("error: {why}"), json!({"error": why})),
         ClientOutcome::Broadcast(id) => (0, format!("broadcast {id}"), json!({"broadcast": id})),
         ClientOutcome::Done(r) => match r {
-            OpResult::Written(ts) => (0, format!("ok {ts}"), json!({"ok": true, "version": ts.to_string()})),
+            OpResult::Written(ts) => (
+                0,
+                format!(
+                    "ok: version {ts} (HLC of {}; read it back with `get KEY --at {ts}`)",
+                    wall_time(ts.wall)
+                ),
+                json!({"ok": true, "version": ts.to_string()}),
+            ),
             OpResult::Value(Some((v, ts))) => (0, v.clone(), json!({"value": v, "version": ts.to_string()})),
             OpResult::Value(None) => (0, "(no value)".into(), json!({"value": null})),
             OpResult::Swapped { ok, found } => (
                 if ok { 0 } else { 1 },
-                if ok { "swapped".into() } else { format!("not swapped: found {found:?}") },
+                match (ok, &found) {
+                    (true, _) => "swapped".into(),
+                    (false, Some(v)) => format!("not swapped: KEY holds {v:?}"),
+                    (false, None) => "not swapped: KEY is absent".into(),
+                },
                 json!({"swapped": ok, "found": found}),
             ),
             OpResult::Fresh(f) => (0, format!("fresh: {f}"), json!({"fresh": f})),
@@ -136,4 +154,25 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
         eprintln!("{text}");
     }
     Ok(ExitCode::from(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use void_core::effect::NodeId;
+
+    #[test]
+    fn answers_read_as_sentences() {
+        let ts = Timestamp { wall: 1_795_801_179_445_984, logical: 1, node: NodeId(0) };
+        let (code, text, value) = describe(ClientOutcome::Done(OpResult::Written(ts)));
+        assert_eq!(code, 0);
+        assert!(text.contains("2026-11-27T17:39:39.445984Z"), "{text}");
+        assert!(text.contains("--at 1795801179445984.1@0"), "{text}");
+        assert_eq!(value["version"], "1795801179445984.1@0");
+        let (code, text, _) = describe(ClientOutcome::Done(OpResult::Swapped { ok: false, found: None }));
+        assert_eq!((code, text.as_str()), (1, "not swapped: KEY is absent"));
+        let found = Some("v1".to_string());
+        let (_, text, _) = describe(ClientOutcome::Done(OpResult::Swapped { ok: false, found }));
+        assert_eq!(text, "not swapped: KEY holds \"v1\"");
+    }
 }
