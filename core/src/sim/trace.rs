@@ -213,6 +213,10 @@ impl<P: Protocol> TraceEvent<P> {
     }
 }
 
+/// Encoded events are hashed in chunks of about this many bytes: SHA-256 is a stream, so
+/// the hash is the same, and whole blocks go through without per-event buffering.
+const HASH_CHUNK: usize = 4096;
+
 /// Hashes (and optionally keeps) the events of a run.
 pub(crate) struct TraceSink<P: Protocol> {
     hasher: Sha256,
@@ -227,7 +231,7 @@ impl<P: Protocol> TraceSink<P> {
     pub(crate) fn new(record: bool) -> Self {
         TraceSink {
             hasher: Sha256::new(),
-            buf: Vec::with_capacity(256),
+            buf: Vec::with_capacity(HASH_CHUNK + 256),
             events: record.then(Vec::new),
             count: 0,
             hashing: true,
@@ -239,14 +243,18 @@ impl<P: Protocol> TraceSink<P> {
         if !self.hashing {
             return;
         }
-        self.buf.clear();
         // Encoding into a Vec cannot fail for these types; an error would only skip bytes.
         let _ = postcard::serialize_with_flavor(ev, Bytes(&mut self.buf));
-        self.hasher.update(&self.buf);
+        if self.buf.len() >= HASH_CHUNK {
+            self.hasher.update(&self.buf);
+            self.buf.clear();
+        }
     }
 
     pub(crate) fn hash(&self) -> [u8; 32] {
-        self.hasher.clone().finalize().into()
+        let mut h = self.hasher.clone();
+        h.update(&self.buf);
+        h.finalize().into()
     }
 }
 
