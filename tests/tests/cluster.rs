@@ -408,13 +408,22 @@ fn sigterm_under_load_exits_cleanly_and_a_restart_recovers_from_disk() {
     assert!(events.windows(2).all(|w| w[0]["index"].as_u64() < w[1]["index"].as_u64()));
     // Every message a node received it recorded with the id its sender recorded for it.
     let (mut sends, mut delivers) = (std::collections::BTreeSet::new(), Vec::new());
+    // Requests from a gateway client to its own host replica, sent and delivered in one file.
+    let mut local_requests = 0;
     for i in 0..4 {
+        let mut sent_here = std::collections::BTreeSet::new();
         let trace = std::fs::read_to_string(c.dir.path().join(format!("node-{i}/trace.jsonl"))).unwrap();
         for e in trace.lines().map(|l| serde_json::from_str::<Value>(l).expect("a JSON event")) {
             let (node, id, kind) = (e["node"].as_u64().unwrap(), e["id"].as_u64(), e["kind"].to_string());
             match e["category"].as_str() {
-                Some("send") => sends.insert((node, e["to"].as_u64().unwrap(), id.unwrap(), kind)),
+                Some("send") => {
+                    sent_here.insert(id.unwrap());
+                    sends.insert((node, e["to"].as_u64().unwrap(), id.unwrap(), kind))
+                }
                 Some("deliver") => {
+                    if kind == "\"Request\"" && sent_here.contains(&id.unwrap()) {
+                        local_requests += 1;
+                    }
                     delivers.push((e["from"].as_u64().unwrap(), node, id.unwrap(), kind));
                     true
                 }
@@ -427,6 +436,7 @@ fn sigterm_under_load_exits_cleanly_and_a_restart_recovers_from_disk() {
     for kind in ["\"Prepare\"", "\"Reply\""] {
         assert!(delivers.iter().any(|d| d.3 == kind), "no {kind} delivered in {} deliveries", delivers.len());
     }
+    assert!(local_requests > 0, "no request from a gateway client to its host replica was traced");
     let unpaired: Vec<_> = delivers.iter().filter(|d| !sends.contains(*d)).collect();
     assert!(unpaired.is_empty(), "deliveries without their send: {unpaired:?}");
     c.restart_missing();

@@ -448,6 +448,9 @@ impl Runtime {
             }
         }
         self.gossip.replies.clear();
+        if traced {
+            self.trace_local();
+        }
         self.pbft.release_local();
         self.gossip.release_local();
         self.metrics.round.observe(started.elapsed());
@@ -530,6 +533,30 @@ impl Runtime {
         }
         if let Some(line) = self.record::<GossipNode>(NodeId(self.me), TraceKind::Observe(e)) {
             self.metrics.publish_event(line);
+        }
+    }
+
+    /// Records the messages between this node's own state machines (a gateway client and
+    /// its host replica) as a send and its delivery, with the id the frame would have had.
+    fn trace_local(&mut self) {
+        let local: Vec<(NodeId, NodeId, <PbftNode as Protocol>::Msg)> = self
+            .pbft
+            .local
+            .iter()
+            .filter_map(|(j, input)| match input {
+                Input::Message { from, msg } => Some((*from, self.pbft.ids[*j], msg.clone())),
+                _ => None,
+            })
+            .collect();
+        for (from, to, msg) in local {
+            let Ok(frame) = postcard::to_allocvec(&Frame::Pbft(Envelope::new(from, to, msg.clone()))) else {
+                continue;
+            };
+            self.record_event::<PbftNode>(
+                from,
+                TraceKind::Send { id: message_id(&frame), to, msg: msg.clone() },
+            );
+            self.record_event::<PbftNode>(to, deliver::<PbftNode>(&frame, from, msg));
         }
     }
 
