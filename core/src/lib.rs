@@ -18,6 +18,7 @@ pub mod clock;
 pub mod effect;
 pub mod gossip;
 pub mod hlc_ping;
+pub mod json_path;
 pub mod pbft;
 pub mod sched;
 pub mod sim;
