@@ -19,6 +19,7 @@ pub mod effect;
 pub mod gossip;
 pub mod hlc_ping;
 mod idmap;
+pub mod json_path;
 pub mod pbft;
 pub mod sched;
 pub mod sim;

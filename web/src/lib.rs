@@ -5,6 +5,7 @@
 pub mod components;
 pub mod format;
 pub mod live;
+pub mod math;
 pub mod model;
 pub mod palette;
 pub mod workbench;

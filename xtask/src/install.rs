@@ -158,6 +158,42 @@ pub fn locked_version(lock: &str, name: &str) -> Result<String> {
     }
 }
 
+/// Binaryen's optimizer, from the npm package (Debian's binaryen cannot read what
+/// wasm-bindgen writes).
+pub const BINARYEN_VERSION: &str = "132";
+
+/// Makes sure `wasm-opt` of [`BINARYEN_VERSION`] is installed under the target directory
+/// (`npm install binaryen`, a build that runs on Node.js) and returns it.
+pub fn ensure_wasm_opt(ws: &Workspace) -> Result<PathBuf> {
+    let prefix = ws.target_dir.join("tools").join(format!("binaryen-{BINARYEN_VERSION}"));
+    let wasm_opt = prefix.join("node_modules").join("binaryen").join("bin").join("wasm-opt");
+    let has_version = |p: &Path| {
+        cmd::probe(Command::new(p).arg("--version"))
+            .is_some_and(|v| v.split_whitespace().any(|w| w == BINARYEN_VERSION))
+    };
+    if cmd::is_executable(&wasm_opt) && has_version(&wasm_opt) {
+        return Ok(wasm_opt);
+    }
+    if cmd::which("npm").is_none() || cmd::which("node").is_none() {
+        bail!(
+            "the web bundle is optimized with wasm-opt from the npm package binaryen@{BINARYEN_VERSION},              which needs Node.js and npm; install them (Debian: `apt-get install -y nodejs npm`)"
+        );
+    }
+    say(&format!("installing wasm-opt (npm binaryen@{BINARYEN_VERSION}) into {}...", prefix.display()));
+    std::fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
+    cmd::run(
+        Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--no-save", "--prefix"])
+            .arg(&prefix)
+            .arg(format!("binaryen@{BINARYEN_VERSION}"))
+            .stdin(Stdio::null()),
+    )?;
+    if !has_version(&wasm_opt) {
+        bail!("`npm install binaryen@{BINARYEN_VERSION}` finished, but {} does not run", wasm_opt.display());
+    }
+    Ok(wasm_opt)
+}
+
 /// The browser side of the tests.
 pub struct Browser {
     pub chromedriver: PathBuf,

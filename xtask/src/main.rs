@@ -93,6 +93,7 @@ fn dispatch(args: &[String]) -> Result<()> {
             install::ensure_targets(&ws, &[WASM_TARGET, EMBEDDED_TARGET])?;
             install::ensure_components(&ws, &["rustfmt", "clippy"])?;
             install::ensure_wasm_bindgen(&ws)?;
+            install::ensure_wasm_opt(&ws)?;
             install::ensure_chromium().map(|_| ())
         }),
         other => usage(format!("unknown command `{other}`")),

@@ -18,14 +18,35 @@ const PROFILE: &str = "wasm-release";
 /// `bench-bundle` feature), which the playground fetches when that page is opened.
 /// Returns the playground bundle's wasm file.
 pub fn build_web(ws: &Workspace, wasm_bindgen: &WasmBindgen) -> Result<PathBuf> {
-    let bundle = build_bundle(ws, wasm_bindgen, "void_web", &[])?;
-    build_bundle(ws, wasm_bindgen, "void_web_bench", &["--features", "bench-bundle"])?;
+    let wasm_opt = crate::install::ensure_wasm_opt(ws)?;
+    let bundle = build_bundle(ws, wasm_bindgen, &wasm_opt, "void_web", &[])?;
+    build_bundle(ws, wasm_bindgen, &wasm_opt, "void_web_bench", &["--features", "bench-bundle"])?;
     Ok(bundle)
 }
+
+/// wasm-opt's size passes without inlining: rustc already inlined for size, and inlining
+/// more makes the many near-identical generic copies differ, which gzip then compresses
+/// worse (measured in BENCHMARKS.md). The features are those wasm-bindgen's output uses.
+const WASM_OPT_ARGS: &[&str] = &[
+    "-Os",
+    "--always-inline-max-function-size",
+    "0",
+    "--flexible-inline-max-function-size",
+    "0",
+    "--one-caller-inline-max-function-size",
+    "0",
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
 
 fn build_bundle(
     ws: &Workspace,
     wasm_bindgen: &WasmBindgen,
+    wasm_opt: &Path,
     name: &str,
     features: &[&str],
 ) -> Result<PathBuf> {
@@ -48,6 +69,9 @@ fn build_bundle(
             .current_dir(&ws.root),
     )?;
     let bundle = out_dir.join(format!("{name}_bg.wasm"));
+    cmd::run(
+        Command::new(wasm_opt).args(WASM_OPT_ARGS).arg(&bundle).arg("-o").arg(&bundle).current_dir(&ws.root),
+    )?;
     let raw = std::fs::metadata(&bundle)
         .with_context(|| format!("wasm-bindgen did not write {}", bundle.display()))?
         .len();

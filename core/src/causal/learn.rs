@@ -88,9 +88,8 @@ pub fn parse_incidents(model: &CausalModel, text: &str) -> Result<Vec<Vec<Option
         if out.len() == MAX_INCIDENTS {
             return Err(LearnError::TooMany);
         }
-        let mut de = serde_json::Deserializer::from_str(raw);
-        let incident: Incident = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| LearnError::Line { line, message: format!("at {}: {}", e.path(), e.inner()) })?;
+        let incident: Incident = crate::json_path::from_str(raw)
+            .map_err(|e| LearnError::Line { line, message: format!("at {}: {}", e.path, e.message_at()) })?;
         let names: Vec<(&str, bool)> = incident.failed.iter().map(|n| (n.as_str(), true)).collect();
         out.push(
             incident_evidence(model, &names, &incident.unobserved)

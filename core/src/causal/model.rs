@@ -2,7 +2,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -82,12 +82,8 @@ fn probability(what: impl FnOnce() -> String, value: f64) -> Result<f64, ModelEr
 impl CausalModel {
     /// Parse the model JSON; type errors name the field path.
     pub fn from_json(text: &str) -> Result<CausalModel, ModelError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let spec: ModelSpec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            ModelError::Json { path, message: e.into_inner().to_string() }
-        })?;
-        de.end().map_err(|e| ModelError::Json { path: ".".into(), message: e.to_string() })?;
+        let spec: ModelSpec = crate::json_path::from_str(text)
+            .map_err(|e| ModelError::Json { message: e.message_at(), path: e.path })?;
         CausalModel::new(spec)
     }
 

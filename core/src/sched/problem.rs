@@ -2,7 +2,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -125,12 +125,8 @@ fn check_number(what: impl FnOnce() -> String, value: f64) -> Result<(), Problem
 impl Problem {
     /// Parse the JSON of DESIGN.md ("Scheduling problem JSON"); type errors name the field path.
     pub fn from_json(text: &str) -> Result<Problem, ProblemError> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let spec: ProblemSpec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            ProblemError::Json { path, message: e.into_inner().to_string() }
-        })?;
-        de.end().map_err(|e| ProblemError::Json { path: ".".into(), message: e.to_string() })?;
+        let spec: ProblemSpec = crate::json_path::from_str(text)
+            .map_err(|e| ProblemError::Json { message: e.message_at(), path: e.path })?;
         Problem::new(spec)
     }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::network::NetworkSpec;
 use crate::effect::{Micros, NodeId};
+use crate::json_path;
 use crate::types::{Probability, Range, Refined};
 
 /// Simulated physical clocks start here (2026-09-21 in Unix microseconds), so HLC stamps
@@ -210,18 +211,23 @@ impl Scenario {
         if !doc.is_object() {
             return Err(ScenarioError::Syntax("the top level must be a JSON object".into()));
         }
-        if let Some(n) = nodes {
-            doc["nodes"] = Value::from(n);
-        }
-        for (key, value) in params {
-            apply_param(&mut doc, key, value)?;
-        }
-        let scenario: Scenario = serde_path_to_error::deserialize(&doc).map_err(|e| {
-            let path = e.path().to_string();
-            ScenarioError::field(
-                if path == "." { "(top level)".to_string() } else { path },
-                e.inner().to_string(),
-            )
+        // Parsed from text, not from `doc`, so that errors have a position to name the
+        // field by; the text is rewritten only when something was overridden.
+        let rewritten;
+        let text = if nodes.is_none() && params.is_empty() {
+            text
+        } else {
+            if let Some(n) = nodes {
+                doc["nodes"] = Value::from(n);
+            }
+            for (key, value) in params {
+                apply_param(&mut doc, key, value)?;
+            }
+            rewritten = serde_json::to_string(&doc).map_err(|e| ScenarioError::Syntax(e.to_string()))?;
+            rewritten.as_str()
+        };
+        let scenario: Scenario = json_path::from_str(text).map_err(|e| {
+            ScenarioError::field(if e.path == "." { "(top level)".to_string() } else { e.path }, e.message)
         })?;
         if let Some(n) = nodes {
             scenario.check_fewer_nodes(n)?;
@@ -383,10 +389,11 @@ impl Scenario {
 
     /// The protocol parameters parsed into `T`, with errors naming `params.<field>`.
     pub fn params<T: serde::de::DeserializeOwned>(&self) -> Result<T, ScenarioError> {
-        serde_path_to_error::deserialize(&self.params).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { "params".to_string() } else { format!("params.{path}") };
-            ScenarioError::field(path, e.inner().to_string())
+        let text =
+            serde_json::to_string(&self.params).map_err(|e| ScenarioError::field("params", e.to_string()))?;
+        json_path::from_str(&text).map_err(|e| {
+            let path = if e.path == "." { "params".to_string() } else { format!("params.{}", e.path) };
+            ScenarioError::field(path, e.message)
         })
     }
 }

@@ -9,6 +9,7 @@ use yew::prelude::*;
 
 use super::canvas::CanvasCluster;
 use crate::format;
+use crate::math;
 use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X, canvas_mode};
 use crate::palette;
 
@@ -99,7 +100,7 @@ pub struct ClusterProps {
 pub fn ring_position(i: u32, n: u32) -> (f64, f64) {
     let (rx, ry) = ring_radii(n);
     let angle = -PI / 2.0 + 2.0 * PI * f64::from(i) / f64::from(n.max(1));
-    (CENTRE.0 + rx * angle.cos(), CENTRE.1 + ry * angle.sin())
+    (CENTRE.0 + rx * math::cos(angle), CENTRE.1 + ry * math::sin(angle))
 }
 
 /// The ring's centre in drawing units.
@@ -133,7 +134,9 @@ fn node_radius(n: u32) -> f64 {
 /// `lazy_push_peers`: each link once (lower node first), eager when either end pushes
 /// eagerly over it. Empty for protocols without these facts.
 pub fn tree_links(nodes: &[NodeView]) -> Vec<(u32, u32, bool)> {
-    let mut links: Vec<(u32, u32, bool)> = Vec::new();
+    // Each link packed into one u64 (low node, high node, eager) sorts in the same order
+    // as the tuple, and through the sort the simulator's u64 lists already use.
+    let mut links: Vec<u64> = Vec::new();
     for node in nodes {
         for (key, value) in &node.facts {
             let eager = match key.as_str() {
@@ -142,7 +145,8 @@ pub fn tree_links(nodes: &[NodeView]) -> Vec<(u32, u32, bool)> {
                 _ => continue,
             };
             for peer in peer_ids(value).filter(|p| *p != node.id && (*p as usize) < nodes.len()) {
-                links.push((node.id.min(peer), node.id.max(peer), eager));
+                let (lo, hi) = (node.id.min(peer), node.id.max(peer));
+                links.push(u64::from(lo) << 33 | u64::from(hi) << 1 | u64::from(eager));
             }
         }
     }
@@ -150,6 +154,7 @@ pub fn tree_links(nodes: &[NodeView]) -> Vec<(u32, u32, bool)> {
     links.sort_unstable();
     let mut tree: Vec<(u32, u32, bool)> = Vec::with_capacity(links.len());
     for l in links {
+        let l = ((l >> 33) as u32, (l >> 1) as u32, l & 1 == 1);
         match tree.last_mut() {
             Some(t) if (t.0, t.1) == (l.0, l.1) => t.2 |= l.2,
             _ => tree.push(l),
@@ -260,7 +265,7 @@ impl Link {
             let len = (dx * dx + dy * dy).sqrt();
             let (ux, uy) = if len < 1.0 { (0.0, -1.0) } else { (dx / len, dy / len) };
             let rim = |turn: f64| {
-                let (s, c) = turn.sin_cos();
+                let (s, c) = (math::sin(turn), math::cos(turn));
                 (x1 + (ux * c - uy * s) * r, y1 + (ux * s + uy * c) * r)
             };
             return Some(Link {
@@ -531,19 +536,19 @@ fn svg_cluster(props: &ClusterProps) -> Html {
 fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
     let any = |f: &dyn Fn(&NodeView) -> bool| view.nodes.iter().any(f);
     let mut sides: Vec<(u32, usize)> = Vec::new();
+    // Kept sorted as they are built (few entries): no sort to compile for these types.
     for side in &view.sides {
-        match sides.iter_mut().find(|(s, _)| s == side) {
-            Some(entry) => entry.1 += 1,
-            None => sides.push((*side, 1)),
+        match sides.binary_search_by_key(side, |(s, _)| *s) {
+            Ok(i) => sides[i].1 += 1,
+            Err(i) => sides.insert(i, (*side, 1)),
         }
     }
-    sides.sort_unstable();
-    let behaviours: Vec<String> = {
-        let mut b: Vec<String> = view.nodes.iter().filter_map(|n| n.behaviour.clone()).collect();
-        b.sort();
-        b.dedup();
-        b
-    };
+    let mut behaviours: Vec<String> = Vec::new();
+    for b in view.nodes.iter().filter_map(|n| n.behaviour.as_ref()) {
+        if let Err(i) = behaviours.binary_search(b) {
+            behaviours.insert(i, b.clone());
+        }
+    }
     let item = |key: &'static str, icon: Html, label: String| {
         html! { <li data-legend={key}><svg width="26" height="20" viewBox="-13 -10 26 20" aria-hidden="true">{ icon }</svg><span>{ label }</span></li> }
     };
@@ -622,12 +627,15 @@ fn legend(view: &Snapshot, drops: &[(&EventView, f64)]) -> Html {
 /// Each kind among the drawn messages and the fading drops: (kind, in flight, dropped).
 fn legend_kinds(drawn: &[InFlight], drops: &[(&EventView, f64)]) -> Vec<(String, usize, usize)> {
     let mut kinds: Vec<(String, usize, usize)> = Vec::new();
-    let mut add = |kind: &str, flying: usize, dropped: usize| match kinds.iter_mut().find(|k| k.0 == kind) {
-        Some(k) => {
-            k.1 += flying;
-            k.2 += dropped;
+    // Kept sorted by kind as it is built: each kind appears once.
+    let mut add = |kind: &str, flying: usize, dropped: usize| match kinds
+        .binary_search_by(|k| k.0.as_str().cmp(kind))
+    {
+        Ok(i) => {
+            kinds[i].1 += flying;
+            kinds[i].2 += dropped;
         }
-        None => kinds.push((kind.to_owned(), flying, dropped)),
+        Err(i) => kinds.insert(i, (kind.to_owned(), flying, dropped)),
     };
     for m in drawn {
         add(m.kind, 1, 0);
@@ -635,7 +643,6 @@ fn legend_kinds(drawn: &[InFlight], drops: &[(&EventView, f64)]) -> Vec<(String,
     for (e, _) in drops {
         add(&e.kind, 0, 1);
     }
-    kinds.sort();
     kinds
 }
 

@@ -6,6 +6,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::format;
+use crate::math;
 use crate::model::{Action, MAX_SPEED, MIN_SPEED, Snapshot};
 
 #[derive(Properties, PartialEq)]
@@ -27,11 +28,11 @@ pub struct TopBarProps {
 
 /// Slider position (0..=300) for a speed: logarithmic from 0.1× to 100×.
 pub fn speed_to_slider(speed: f64) -> f64 {
-    ((speed.clamp(MIN_SPEED, MAX_SPEED).log10() + 1.0) * 100.0).round()
+    ((math::log10(speed.clamp(MIN_SPEED, MAX_SPEED)) + 1.0) * 100.0).round()
 }
 
 pub fn slider_to_speed(pos: f64) -> f64 {
-    10f64.powf(pos / 100.0 - 1.0).clamp(MIN_SPEED, MAX_SPEED)
+    math::pow(10.0, pos / 100.0 - 1.0).clamp(MIN_SPEED, MAX_SPEED)
 }
 
 fn speed_label(speed: f64) -> String {

@@ -2,6 +2,7 @@
 //! [`Action`]s. `Model` implements Yew's `Reducible` but is plain Rust, so every rule is
 //! tested without a browser.
 
+mod base64url;
 mod export;
 mod permalink;
 mod run;

@@ -2,8 +2,7 @@
 //! where `f` is the user's added faults as base64url (no padding) of their JSON. A scenario
 //! that is not built in travels whole as `j=<base64url of its JSON>`; `s` then only names it.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use super::base64url;
 use void_core::sim::Fault;
 
 use super::run::MAX_USER_FAULTS;
@@ -41,11 +40,11 @@ impl Permalink {
             // Serialising plain enums of numbers and strings cannot fail.
             let json = serde_json::to_vec(&self.faults).unwrap_or_default();
             out.push_str("&f=");
-            out.push_str(&URL_SAFE_NO_PAD.encode(json));
+            out.push_str(&base64url::encode(json));
         }
         if let Some(json) = &self.custom {
             out.push_str("&j=");
-            out.push_str(&URL_SAFE_NO_PAD.encode(json));
+            out.push_str(&base64url::encode(json));
         }
         out
     }
@@ -85,8 +84,7 @@ impl Permalink {
                 }
                 "f" => faults = decode_faults(value)?,
                 "j" => {
-                    let bytes = URL_SAFE_NO_PAD
-                        .decode(value)
+                    let bytes = base64url::decode(value)
                         .map_err(|e| format!("link field j is not base64url: {e}"))?;
                     let text =
                         String::from_utf8(bytes).map_err(|_| "link field j is not UTF-8 text".to_owned())?;
@@ -102,7 +100,7 @@ impl Permalink {
 }
 
 fn decode_faults(value: &str) -> Result<Vec<Fault>, String> {
-    let bytes = URL_SAFE_NO_PAD.decode(value).map_err(|e| format!("link field f is not base64url: {e}"))?;
+    let bytes = base64url::decode(value).map_err(|e| format!("link field f is not base64url: {e}"))?;
     let faults: Vec<Fault> =
         serde_json::from_slice(&bytes).map_err(|e| format!("link field f is not a fault list: {e}"))?;
     if faults.len() > MAX_USER_FAULTS {
