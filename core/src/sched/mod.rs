@@ -26,6 +26,7 @@ pub mod r#gen;
 pub mod greedy;
 pub mod ising;
 pub mod problem;
+pub mod refine;
 
 #[cfg(test)]
 mod tests;
@@ -37,6 +38,7 @@ pub use r#gen::random_problem;
 pub use greedy::greedy;
 pub use ising::{IsingModel, IsingTooLarge};
 pub use problem::{Problem, ProblemError, ProblemSpec, Weights};
+pub use refine::KickConfig;
 
 /// "Within 1 %" of DESIGN.md: `energy ≤ best + max(0.01·|best|, 1e-9)`.
 pub fn within_one_percent(energy: f64, best: f64) -> bool {
