@@ -13,7 +13,8 @@
 //! - [`problem`]: JSON parsing into validated types (errors name the field or item);
 //! - [`energy`]: the terms from scratch and the incremental [`State`] used by the annealer;
 //! - [`ising`]: the Ising / QUBO export (Lucas 2014), its encoding documented there;
-//! - [`anneal`]: seeded, deterministic simulated annealing with a step budget;
+//! - [`anneal`]: seeded, deterministic multilevel simulated annealing with a step budget;
+//! - [`refine`]: the greedy refinement and iterated local search it uses on finer levels;
 //! - [`greedy`] and [`exact`]: baselines; [`gen`]: seeded random instances.
 //!
 //! The core takes step budgets, never wall-clock time; a host that wants a time budget

@@ -238,12 +238,15 @@ impl<'a> Refiner<'a> {
         self.clear_queue();
     }
 
-    /// Move a few random items (and sometimes their linked items on the same node along);
-    /// returns how many moves were priced.
-    fn kick(&mut self, rng: &mut Wyrand, kick: KickConfig) -> u64 {
+    /// Move a few random items (and sometimes their linked items on the same node along),
+    /// pricing at most `left ≥ 1` moves; returns how many were priced.
+    fn kick(&mut self, rng: &mut Wyrand, kick: KickConfig, left: u64) -> u64 {
         let (items, nodes) = (self.w.level.len() as u64, self.w.nodes as u64);
         let mut priced = 0;
         for _ in 0..kick.items.max(1) {
+            if priced >= left {
+                break;
+            }
             let i = rng.below(items) as u32;
             let p = self.w.assignment[i as usize];
             let mut q = rng.below(nodes - 1) as u32;
@@ -264,7 +267,7 @@ impl<'a> Refiner<'a> {
             priced += 1;
             if ((r >> 4) & 0xf) < kick.carry_share as u64 {
                 for &(u, _) in links {
-                    if self.w.assignment[u as usize] == p {
+                    if self.w.assignment[u as usize] == p && priced < left {
                         let d = self.w.delta_move(u as usize, q as usize);
                         self.relocate(u, q, d, true);
                         priced += 1;
@@ -292,7 +295,7 @@ impl<'a> Refiner<'a> {
         self.clear_queue();
         let mut kept = self.w.current;
         while search.done < end && !search.stopped {
-            let priced = self.kick(&mut search.rng, kick);
+            let priced = self.kick(&mut search.rng, kick, end - search.done);
             search.advance(priced, self.w.current, stop);
             self.descend(search, end, false, stop);
             // Equal energies are kept too, to drift along plateaus.
@@ -395,7 +398,7 @@ mod tests {
                 r.log.clear();
                 let kept = r.w.assignment.clone();
                 let kick = KickConfig { items: 2, carry_share: 8, linked_share: 8 };
-                r.kick(&mut s.rng, kick);
+                r.kick(&mut s.rng, kick, u64::MAX);
                 check(&r, &p, &maps[..d])?;
                 let limit = s.done + rng.below(60);
                 r.descend(&mut s, limit, false, &mut |_| false);
