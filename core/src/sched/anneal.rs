@@ -63,7 +63,8 @@ pub struct AnnealConfig {
     pub t_flat: f64,
     /// Start temperature of later cycles' coarsest levels.
     pub t_cycle: f64,
-    /// Start temperature of the finer levels (refinement) in even cycles.
+    /// Start temperature of the finer levels in even cycles, when they are annealed
+    /// (`level_refine: false`).
     pub t_refine: f64,
     /// Start temperature of the finer levels in odd cycles (a hotter refinement that
     /// helps small instances, where every task is a large share of a node).
