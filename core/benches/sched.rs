@@ -1,7 +1,8 @@
 //! Scheduler solvers side by side on generated instances (`sched::gen::random_problem`):
-//! the annealer at its default step budget, the greedy baseline, and the exact solver
-//! where it can run (8×3). Energy gaps are printed by `cargo run --release -p void-core
-//! --example sched_table`; this bench measures time.
+//! the annealing pipeline at its default step budget, the same budget with every level
+//! annealed and no local search (the earlier configuration), the greedy baseline, and the
+//! exact solver where it can run (8×3). Energy gaps are printed by `cargo run --release
+//! -p void-core --example sched_table`; this bench measures time.
 
 use std::hint::black_box;
 
@@ -16,6 +17,13 @@ fn solvers(c: &mut Criterion) {
         group.sample_size(if tasks >= 400 { 10 } else { 30 });
         group.bench_function(BenchmarkId::new("anneal", config.steps), |b| {
             b.iter(|| black_box(anneal(black_box(&problem), &config).best.energy))
+        });
+        let mut annealed = config.clone();
+        annealed.level_refine = false;
+        annealed.ils_share = 0.0;
+        annealed.coarse_share = 0.4;
+        group.bench_function(BenchmarkId::new("anneal_levels_annealed", annealed.steps), |b| {
+            b.iter(|| black_box(anneal(black_box(&problem), &annealed).best.energy))
         });
         group.bench_function("greedy", |b| b.iter(|| black_box(greedy(black_box(&problem)).energy)));
         if tasks <= 12 {

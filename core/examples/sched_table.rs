@@ -2,10 +2,15 @@
 //!
 //!     cargo run --release -p void-core --example sched_table
 //!
+//! "anneal" is the default pipeline (multilevel annealing whose finer levels are refined
+//! greedily, then iterated local search); "anneal, levels annealed" is the earlier
+//! configuration that anneals every level and has no local search, run here side by side.
+//!
 //! Best-known energy: the exact optimum where the exact solver runs (8×3), otherwise the
-//! lowest energy of long annealing runs (25× the default budget and at least 4 M steps, 4
-//! seeds) and of the default-budget runs measured here (runs below it count as gap 0). Gap =
-//! (energy − best) / best; "≤1 %" uses DESIGN.md's rule.
+//! lowest energy of long runs (25× the default budget and at least 4 M steps, 4 seeds each
+//! of both configurations, and of both with half the budget on iterated local search) and
+//! of every run measured here (runs below it count as gap 0).
+//! Gap = (energy − best) / best; "≤1 %" uses DESIGN.md's rule.
 
 use std::time::Instant;
 
@@ -13,11 +18,47 @@ use void_core::sched::{AnnealConfig, Problem, anneal, exact, greedy, random_prob
 
 const INSTANCES: u64 = 5;
 const SEEDS: u64 = 10;
+const BUDGETS: [u64; 9] = [5_000, 10_000, 20_000, 40_000, 64_000, 160_000, 640_000, 2_560_000, 10_240_000];
 
-struct Stats {
-    millis: Vec<f64>,
-    gaps: Vec<f64>,
-    hits: usize,
+/// The two annealing configurations compared.
+#[derive(Clone, Copy, PartialEq)]
+enum Pipeline {
+    /// `AnnealConfig::for_problem` as it is.
+    Refined,
+    /// Every level annealed, no local search (the configuration before `sched::refine`).
+    Annealed,
+}
+
+impl Pipeline {
+    fn name(self) -> &'static str {
+        match self {
+            Pipeline::Refined => "anneal",
+            Pipeline::Annealed => "anneal, levels annealed",
+        }
+    }
+
+    fn config(self, problem: &Problem, seed: u64, steps: Option<u64>) -> AnnealConfig {
+        let mut config = AnnealConfig::for_problem(problem, seed);
+        if self == Pipeline::Annealed {
+            config.level_refine = false;
+            config.ils_share = 0.0;
+            config.coarse_share = 0.4;
+        }
+        if let Some(steps) = steps {
+            config.steps = steps;
+        }
+        config
+    }
+
+    fn solve(self, problem: &Problem, seed: u64, steps: Option<u64>) -> f64 {
+        anneal(problem, &self.config(problem, seed, steps)).best.energy
+    }
+}
+
+struct Run {
+    instance: usize,
+    millis: f64,
+    energy: f64,
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -25,111 +66,116 @@ fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
 }
 
-fn best_known(problem: &Problem) -> f64 {
+fn long_runs(problem: &Problem) -> f64 {
     if let Ok(out) = exact(problem) {
         return out.best.energy;
     }
-    (0..4)
-        .map(|seed| {
-            let mut config = AnnealConfig::for_problem(problem, 1000 + seed);
-            config.steps = (config.steps * 25).max(4_000_000);
-            anneal(problem, &config).best.energy
-        })
-        .fold(f64::INFINITY, f64::min)
+    let mut best = f64::INFINITY;
+    let steps = (AnnealConfig::for_problem(problem, 0).steps * 25).max(4_000_000);
+    for seed in 0..4 {
+        for pipeline in [Pipeline::Refined, Pipeline::Annealed] {
+            best = best.min(pipeline.solve(problem, 1000 + seed, Some(steps)));
+        }
+        // Half the budget on iterated local search, which sometimes ends lower.
+        for pipeline in [Pipeline::Refined, Pipeline::Annealed] {
+            let mut config = pipeline.config(problem, 2000 + seed, Some(steps));
+            config.ils_share = 0.5;
+            best = best.min(anneal(problem, &config).best.energy);
+        }
+    }
+    best
 }
 
-/// Run `solve` on every instance (and seed), timing each call.
+/// Run `solve` on every instance (and seed), timing each call; `None` if it cannot run.
 fn measure(
-    problems: &[(Problem, f64)],
+    problems: &[Problem],
     seeds: u64,
     mut solve: impl FnMut(&Problem, u64) -> Option<f64>,
-) -> Option<Stats> {
+) -> Option<Vec<Run>> {
     let mut runs = Vec::new();
-    for (i, (problem, _)) in problems.iter().enumerate() {
+    for (instance, problem) in problems.iter().enumerate() {
         for seed in 0..seeds {
             let started = Instant::now();
             let energy = solve(problem, seed)?;
-            runs.push((i, started.elapsed().as_secs_f64() * 1e3, energy));
+            runs.push(Run { instance, millis: started.elapsed().as_secs_f64() * 1e3, energy });
         }
     }
-    let mut stats = Stats { millis: Vec::new(), gaps: Vec::new(), hits: 0 };
-    for (i, ms, energy) in runs {
-        let best = problems[i].1.min(energy);
-        stats.millis.push(ms);
-        stats.gaps.push(if best > 0.0 { (energy - best) / best * 100.0 } else { 0.0 });
-        stats.hits += usize::from(within_one_percent(energy, best));
-    }
-    Some(stats)
+    Some(runs)
 }
 
-fn row(size: &str, solver: &str, stats: Option<Stats>) {
-    match stats {
-        Some(mut s) => {
-            let n = s.millis.len();
-            println!(
-                "| {size} | {solver} | {:.3} | {:.2} % | {}/{n} |",
-                median(&mut s.millis),
-                median(&mut s.gaps),
-                s.hits
-            );
-        }
-        None => println!("| {size} | {solver} | — | — | — |"),
-    }
+/// Median ms, median gap %, runs within 1 %, runs.
+fn summary(runs: &[Run], best: &[f64]) -> (f64, f64, usize, usize) {
+    let mut millis: Vec<f64> = runs.iter().map(|r| r.millis).collect();
+    let mut gaps: Vec<f64> = runs
+        .iter()
+        .map(|r| {
+            let b = best[r.instance];
+            if b > 0.0 { (r.energy - b) / b * 100.0 } else { 0.0 }
+        })
+        .collect();
+    let hits = runs.iter().filter(|r| within_one_percent(r.energy, best[r.instance])).count();
+    (median(&mut millis), median(&mut gaps), hits, runs.len())
 }
 
 fn main() {
-    println!("| instance | solver | median ms | median gap | ≤1 % of best |");
-    println!("|---|---|---|---|---|");
-    let mut curve_problems = Vec::new();
+    let mut rows = Vec::new();
+    let mut curve_rows = Vec::new();
     for (tasks, nodes) in [(8u32, 3u32), (40, 8), (100, 16), (400, 32)] {
-        let mut problems: Vec<(Problem, f64)> = (1..=INSTANCES)
-            .map(|seed| {
-                let p = random_problem(tasks, nodes, seed);
-                let best = best_known(&p);
-                (p, best)
-            })
-            .collect();
+        let problems: Vec<Problem> = (1..=INSTANCES).map(|seed| random_problem(tasks, nodes, seed)).collect();
+        let mut best: Vec<f64> = problems.iter().map(long_runs).collect();
         let size = format!("{tasks}×{nodes}");
-        // Lower best-known values with the runs themselves before computing gaps.
-        for (p, best) in problems.iter_mut() {
-            for seed in 0..SEEDS {
-                *best = best.min(anneal(p, &AnnealConfig::for_problem(p, seed)).best.energy);
+        let mut measured = Vec::new();
+        for pipeline in [Pipeline::Refined, Pipeline::Annealed] {
+            let steps = pipeline.config(&problems[0], 0, None).steps;
+            let runs = measure(&problems, SEEDS, |p, seed| Some(pipeline.solve(p, seed, None)));
+            measured.push((format!("{} ({steps} steps)", pipeline.name()), runs));
+        }
+        measured.push(("greedy".into(), measure(&problems, 1, |p, _| Some(greedy(p).energy))));
+        measured.push(("exact".into(), measure(&problems, 1, |p, _| exact(p).ok().map(|o| o.best.energy))));
+        let mut curve = Vec::new();
+        if tasks == 100 {
+            for steps in BUDGETS {
+                let pair = [Pipeline::Refined, Pipeline::Annealed].map(|pipeline| {
+                    measure(&problems, SEEDS, |p, seed| Some(pipeline.solve(p, seed, Some(steps))))
+                });
+                curve.push((steps, pair));
             }
         }
-        let steps = AnnealConfig::for_problem(&problems[0].0, 0).steps;
-        row(
-            &size,
-            &format!("anneal ({steps} steps)"),
-            measure(&problems, SEEDS, |p, seed| {
-                Some(anneal(p, &AnnealConfig::for_problem(p, seed)).best.energy)
-            }),
-        );
-        row(&size, "greedy", measure(&problems, 1, |p, _| Some(greedy(p).energy)));
-        row(&size, "exact", measure(&problems, 1, |p, _| exact(p).ok().map(|o| o.best.energy)));
-        if tasks == 100 {
-            curve_problems = problems;
+        // Lower best-known values with every measured run before computing gaps.
+        let curve_runs = curve.iter().flat_map(|(_, pair)| pair.iter());
+        for run in measured.iter().map(|(_, r)| r).chain(curve_runs).flatten().flatten() {
+            best[run.instance] = best[run.instance].min(run.energy);
+        }
+        let shown: Vec<String> = best.iter().map(|b| format!("{b:.3}")).collect();
+        eprintln!("{size} best-known: {}", shown.join(", "));
+        for (solver, runs) in measured {
+            rows.push((size.clone(), solver, runs.map(|r| summary(&r, &best))));
+        }
+        for (steps, pair) in curve {
+            let [refined, annealed] = pair.map(|r| r.map(|r| summary(&r, &best)));
+            curve_rows.push((steps, refined, annealed));
         }
     }
-
-    println!();
-    println!("Energy versus budget, 100×16 ({INSTANCES} instances × {SEEDS} seeds):");
-    println!();
-    println!("| steps | median ms | median gap | ≤1 % of best |");
-    println!("|---|---|---|---|");
-    for steps in [5_000u64, 10_000, 20_000, 40_000, 80_000, 160_000, 640_000, 2_560_000] {
-        let stats = measure(&curve_problems, SEEDS, |p, seed| {
-            let mut config = AnnealConfig::for_problem(p, seed);
-            config.steps = steps;
-            Some(anneal(p, &config).best.energy)
-        });
-        if let Some(mut s) = stats {
-            let n = s.millis.len();
-            println!(
-                "| {steps} | {:.3} | {:.2} % | {}/{n} |",
-                median(&mut s.millis),
-                median(&mut s.gaps),
-                s.hits
-            );
+    println!("| instance | solver | median ms | median gap | ≤1 % of best |");
+    println!("|---|---|---|---|---|");
+    for (size, solver, s) in rows {
+        match s {
+            Some((ms, gap, hits, n)) => println!("| {size} | {solver} | {ms:.3} | {gap:.2} % | {hits}/{n} |"),
+            None => println!("| {size} | {solver} | — | — | — |"),
         }
+    }
+    println!();
+    println!(
+        "Energy versus budget, 100×16 ({INSTANCES} instances × {SEEDS} seeds), anneal | levels annealed:"
+    );
+    println!();
+    println!("| steps | median ms | median gap | ≤1 % of best | median ms | median gap | ≤1 % of best |");
+    println!("|---|---|---|---|---|---|---|");
+    for (steps, refined, annealed) in curve_rows {
+        let cell = |s: Option<(f64, f64, usize, usize)>| match s {
+            Some((ms, gap, hits, n)) => format!("{ms:.3} | {gap:.2} % | {hits}/{n}"),
+            None => "— | — | —".into(),
+        };
+        println!("| {steps} | {} | {} |", cell(refined), cell(annealed));
     }
 }

@@ -7,10 +7,13 @@
 //! items add up, links inside an item disappear), repeatedly, until about two items per
 //! node remain (instances of at most [`MIN_COARSE`] tasks are not coarsened). Annealing
 //! starts on the coarsest level, where one move carries a whole group; the result is
-//! projected level by level back to single tasks and refined by a cooler anneal on each
-//! level. Later V-cycles coarsen again, matching only tasks that share a node in the best
-//! assignment so far, so the coarse levels start from it and can move its groups as a
-//! whole; odd cycles refine hotter than even ones, to leave the best basin now and then.
+//! projected level by level back to single tasks and refined on each level, by default
+//! greedily with moves and swaps ([`super::refine`], as METIS refines; annealing these
+//! levels too, `level_refine: false`, costs more steps for worse energies). Later V-cycles
+//! coarsen again, matching only tasks that share a node in the best assignment so far, so
+//! the coarse levels start from it and can move its groups as a whole. The last
+//! `ils_share` of the budget runs an iterated local search on single tasks from the best
+//! assignment. Steps count annealing moves and local-search deltas alike.
 //!
 //! Moves: reassign one item (to a random node, or to the node of a random linked item);
 //! swap the nodes of two items. A per-(item, node) table of link weight keeps every move's
@@ -32,6 +35,7 @@ use alloc::vec::Vec;
 use super::energy::{Solution, hinge, load_change};
 use super::greedy::greedy;
 use super::problem::Problem;
+use super::refine::{KickConfig, Refiner};
 use crate::effect::DetRng;
 
 /// How to anneal. [`AnnealConfig::for_problem`] gives the defaults.
@@ -46,7 +50,8 @@ pub struct AnnealConfig {
     pub swap_share: u8,
     /// Share of reassignments whose target is the node of a random linked item, in 1/16ths.
     pub linked_share: u8,
-    /// Share of a cycle's moves spent on its coarsest level.
+    /// Share of a cycle's moves spent on its coarsest level (the rest anneals the finer
+    /// levels, or, with `level_refine`, stays for later cycles).
     pub coarse_share: f64,
     /// Two items merge only if their joint cpu and mem stay within this multiple of the
     /// mean load per node.
@@ -58,7 +63,8 @@ pub struct AnnealConfig {
     pub t_flat: f64,
     /// Start temperature of later cycles' coarsest levels.
     pub t_cycle: f64,
-    /// Start temperature of the finer levels (refinement) in even cycles.
+    /// Start temperature of the finer levels in even cycles, when they are annealed
+    /// (`level_refine: false`).
     pub t_refine: f64,
     /// Start temperature of the finer levels in odd cycles (a hotter refinement that
     /// helps small instances, where every task is a large share of a node).
@@ -67,6 +73,14 @@ pub struct AnnealConfig {
     pub t_end: f64,
     /// Keep at most this many `(step, energy)` points of the current energy (0: no trace).
     pub trace_points: u32,
+    /// Share of the budget spent after the annealing cycles on iterated local search over
+    /// single tasks, starting from the best assignment annealed.
+    pub ils_share: f64,
+    /// How that search kicks.
+    pub kick: KickConfig,
+    /// Refine the finer levels by greedy local search (to a local minimum, see
+    /// [`super::refine`]) instead of annealing them.
+    pub level_refine: bool,
 }
 
 /// The largest link table (items × nodes entries) a walker keeps: 8 MiB.
@@ -85,7 +99,7 @@ impl AnnealConfig {
             cycles: 6,
             swap_share: 64,
             linked_share: 8,
-            coarse_share: 0.4,
+            coarse_share: 1.0,
             merge_limit: 1.0,
             t_start: 0.6,
             t_flat: 3.0,
@@ -94,6 +108,9 @@ impl AnnealConfig {
             t_refine_odd: 2.0,
             t_end: 0.03,
             trace_points: 0,
+            ils_share: 0.25,
+            level_refine: true,
+            kick: KickConfig { items: 1, carry_share: 8, linked_share: 8 },
         }
     }
 }
@@ -149,11 +166,13 @@ pub fn anneal_with(
     // The first walk's start temperature (t_start, or t_flat when nothing coarsens).
     let mut first_t = None;
     let cycles = config.cycles.max(1) as u64;
+    let ils_steps = (config.steps as f64 * config.ils_share.clamp(0.0, 1.0)) as u64;
+    let anneal_steps = config.steps - ils_steps;
     for cycle in 0..cycles {
-        if search.stopped {
+        if search.stopped || search.done >= anneal_steps {
             break;
         }
-        let cycle_steps = config.steps.saturating_sub(search.done) / (cycles - cycle);
+        let cycle_steps = anneal_steps.saturating_sub(search.done) / (cycles - cycle);
         let part = if seeded { Some(best.assignment.as_slice()) } else { None };
         let (levels, maps, top_part) = hierarchy(problem, &fine, part, config.merge_limit, &mut search.rng);
         let depth = levels.len();
@@ -181,8 +200,16 @@ pub fn anneal_with(
                 };
             let mut walker = Walker::new(problem, &levels[d], assignment);
             first_t.get_or_insert(t_from);
-            walker.walk(&mut search, steps, t_from, scale * config.t_end, config, stop);
-            let found = walker.into_best();
+            let found = if config.level_refine && d < depth - 1 {
+                // Greedy refinement, paid from what is left of the annealing budget.
+                let mut refiner = Refiner::new(walker, scale);
+                refiner.push_all(&mut search.rng);
+                refiner.descend(&mut search, anneal_steps, true, stop);
+                refiner.into_assignment()
+            } else {
+                walker.walk(&mut search, steps, t_from, scale * config.t_end, config, stop);
+                walker.into_best()
+            };
             assignment = match d {
                 0 => found,
                 _ => maps[d - 1].iter().map(|&c| found[c as usize]).collect(),
@@ -200,6 +227,17 @@ pub fn anneal_with(
             best = candidate;
         }
         seeded = true;
+    }
+    // Iterated local search on single tasks from the best assignment, for the rest.
+    if !search.stopped && search.done < config.steps {
+        let steps = config.steps - search.done;
+        let walker = Walker::new(problem, &fine, best.assignment.clone());
+        let mut refiner = Refiner::new(walker, scale);
+        refiner.iterate(&mut search, steps, config.kick, stop);
+        let candidate = Solution::evaluate(problem, refiner.into_assignment());
+        if candidate.energy < best.energy {
+            best = candidate;
+        }
     }
     AnnealOutcome {
         best,
@@ -233,14 +271,14 @@ fn scale(problem: &Problem) -> f64 {
 }
 
 /// Items of one level: merged tasks with summed demands and the links between them.
-struct Level {
-    demand: Vec<[f64; 2]>,
-    start: Vec<u32>,
-    adjacency: Vec<(u32, f64)>,
+pub(super) struct Level {
+    pub(super) demand: Vec<[f64; 2]>,
+    pub(super) start: Vec<u32>,
+    pub(super) adjacency: Vec<(u32, f64)>,
 }
 
 impl Level {
-    fn from_problem(problem: &Problem) -> Level {
+    pub(super) fn from_problem(problem: &Problem) -> Level {
         let t = problem.task_count();
         let mut start = Vec::with_capacity(t as usize + 1);
         start.push(0);
@@ -252,12 +290,12 @@ impl Level {
         Level { demand: (0..t).map(|i| problem.demand(i)).collect(), start, adjacency }
     }
 
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.demand.len()
     }
 
     #[inline]
-    fn neighbours(&self, i: usize) -> &[(u32, f64)] {
+    pub(super) fn neighbours(&self, i: usize) -> &[(u32, f64)] {
         &self.adjacency[self.start[i] as usize..self.start[i + 1] as usize]
     }
 
@@ -349,7 +387,7 @@ pub const MIN_COARSE: usize = 16;
 
 /// Levels from fine (index 0) to coarse, the maps between consecutive levels, and `part`
 /// carried to the coarsest level when given.
-fn hierarchy(
+pub(super) fn hierarchy(
     problem: &Problem,
     fine: &Level,
     part: Option<&[u32]>,
@@ -390,11 +428,11 @@ fn hierarchy(
 }
 
 /// Wang Yi's wyrand: one multiply per draw, 64 bits of state, portable integer arithmetic.
-struct Wyrand(u64);
+pub(super) struct Wyrand(pub(super) u64);
 
 impl Wyrand {
     #[inline]
-    fn next_u64(&mut self) -> u64 {
+    pub(super) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
         let t = u128::from(self.0).wrapping_mul(u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db));
         ((t >> 64) as u64) ^ (t as u64)
@@ -402,47 +440,47 @@ impl Wyrand {
 
     /// Uniform in `0..n` for `n < 2³²` (multiply-shift).
     #[inline]
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         ((self.next_u64() >> 32) * n) >> 32
     }
 
     /// Uniform in [0, 1) with 53 bits.
     #[inline]
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 }
 
 /// The shared state of one run: the random stream, steps done, the trace, the stop flag.
-struct Search {
-    rng: Wyrand,
-    done: u64,
-    trace: Vec<(u64, f64)>,
-    trace_points: usize,
-    trace_every: u64,
-    next_trace: u64,
-    stopped: bool,
+pub(super) struct Search {
+    pub(super) rng: Wyrand,
+    pub(super) done: u64,
+    pub(super) trace: Vec<(u64, f64)>,
+    pub(super) trace_points: usize,
+    pub(super) trace_every: u64,
+    pub(super) next_trace: u64,
+    pub(super) stopped: bool,
 }
 
 /// An assignment of one level's items with loads and the link table.
-struct Walker<'a> {
-    level: &'a Level,
-    capacity: Vec<[f64; 2]>,
-    nodes: usize,
-    weights: [f64; 3],
-    assignment: Vec<u32>,
-    cpu: Vec<f64>,
-    mem: Vec<f64>,
+pub(super) struct Walker<'a> {
+    pub(super) level: &'a Level,
+    pub(super) capacity: Vec<[f64; 2]>,
+    pub(super) nodes: usize,
+    pub(super) weights: [f64; 3],
+    pub(super) assignment: Vec<u32>,
+    pub(super) cpu: Vec<f64>,
+    pub(super) mem: Vec<f64>,
     /// `conn[i·nodes + q]`: link weight between item `i` and the items on node `q`; empty
     /// when items × nodes exceeds [`TABLE_LIMIT`] (then deltas scan the item's links).
-    conn: Vec<f64>,
-    current: f64,
-    best_energy: f64,
-    best: Vec<u32>,
+    pub(super) conn: Vec<f64>,
+    pub(super) current: f64,
+    pub(super) best_energy: f64,
+    pub(super) best: Vec<u32>,
 }
 
 impl<'a> Walker<'a> {
-    fn new(problem: &Problem, level: &'a Level, assignment: Vec<u32>) -> Walker<'a> {
+    pub(super) fn new(problem: &Problem, level: &'a Level, assignment: Vec<u32>) -> Walker<'a> {
         let nodes = problem.node_count() as usize;
         let w = problem.weights();
         let (mut cpu, mut mem) = (vec![0.0; nodes], vec![0.0; nodes]);
@@ -523,14 +561,14 @@ impl<'a> Walker<'a> {
 
     /// Energy change of moving item `i` to node `q ≠` its node.
     #[inline]
-    fn delta_move(&self, i: usize, q: usize) -> f64 {
+    pub(super) fn delta_move(&self, i: usize, q: usize) -> f64 {
         let p = self.assignment[i] as usize;
         let [c, m] = self.level.demand[i];
         self.load_delta(q, p, c, m) + self.weights[1] * self.link_gain(i, p, q)
     }
 
     #[inline]
-    fn apply_move(&mut self, i: usize, q: usize) {
+    pub(super) fn apply_move(&mut self, i: usize, q: usize) {
         let p = self.assignment[i] as usize;
         let [c, m] = self.level.demand[i];
         self.cpu[p] -= c;
@@ -549,7 +587,7 @@ impl<'a> Walker<'a> {
 
     /// Energy change of exchanging the nodes of items `i` and `j` (on different nodes).
     #[inline]
-    fn delta_swap(&self, i: usize, j: usize) -> f64 {
+    pub(super) fn delta_swap(&self, i: usize, j: usize) -> f64 {
         let (p, q) = (self.assignment[i] as usize, self.assignment[j] as usize);
         let (a, b) = (self.level.demand[i], self.level.demand[j]);
         let mut cut = self.link_gain(i, p, q) + self.link_gain(j, q, p);

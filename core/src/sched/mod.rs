@@ -13,7 +13,8 @@
 //! - [`problem`]: JSON parsing into validated types (errors name the field or item);
 //! - [`energy`]: the terms from scratch and the incremental [`State`] used by the annealer;
 //! - [`ising`]: the Ising / QUBO export (Lucas 2014), its encoding documented there;
-//! - [`anneal`]: seeded, deterministic simulated annealing with a step budget;
+//! - [`anneal`]: seeded, deterministic multilevel simulated annealing with a step budget;
+//! - [`refine`]: the greedy refinement and iterated local search it uses on finer levels;
 //! - [`greedy`] and [`exact`]: baselines; [`gen`]: seeded random instances.
 //!
 //! The core takes step budgets, never wall-clock time; a host that wants a time budget
@@ -26,6 +27,7 @@ pub mod r#gen;
 pub mod greedy;
 pub mod ising;
 pub mod problem;
+pub mod refine;
 
 #[cfg(test)]
 mod tests;
@@ -37,6 +39,7 @@ pub use r#gen::random_problem;
 pub use greedy::greedy;
 pub use ising::{IsingModel, IsingTooLarge};
 pub use problem::{Problem, ProblemError, ProblemSpec, Weights};
+pub use refine::KickConfig;
 
 /// "Within 1 %" of DESIGN.md: `energy ≤ best + max(0.01·|best|, 1e-9)`.
 pub fn within_one_percent(energy: f64, best: f64) -> bool {

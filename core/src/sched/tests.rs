@@ -279,6 +279,24 @@ fn annealing_is_deterministic_and_traces_at_most_500_points() {
 }
 
 #[test]
+fn annealing_every_level_without_local_search_still_works() {
+    let p = random_problem(100, 16, 2);
+    let mut config = AnnealConfig::for_problem(&p, 5);
+    config.level_refine = false;
+    config.ils_share = 0.0;
+    config.coarse_share = 0.4;
+    let a = anneal(&p, &config);
+    assert_eq!(a.best, anneal(&p, &config).best);
+    assert_eq!(a.steps, config.steps);
+    assert_eq!(a.best.energy, energy(&p, &a.best.assignment));
+    assert!(a.best.energy <= greedy(&p).energy);
+    // The default pipeline spends the same budget.
+    let d = anneal(&p, &AnnealConfig::for_problem(&p, 5));
+    assert_eq!(d.steps, config.steps);
+    assert_eq!(d.best.energy, energy(&p, &d.best.assignment));
+}
+
+#[test]
 fn stop_callback_ends_a_run_early() {
     let p = random_problem(40, 8, 3);
     let config = AnnealConfig::for_problem(&p, 1);
