@@ -740,20 +740,20 @@ pub fn exp_neg(x: f64) -> f64 {
     p * p * f64::from_bits((1023 - n) << 52)
 }
 
+/// The energy of a level's assignment, from scratch, through the fine problem (tests).
+#[cfg(test)]
+pub(crate) fn projected(problem: &Problem, maps: &[Vec<u32>], coarse: &[u32]) -> f64 {
+    let mut a = coarse.to_vec();
+    for map in maps.iter().rev() {
+        a = map.iter().map(|&c| a[c as usize]).collect();
+    }
+    crate::sched::energy::energy(problem, &a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sched::energy::energy;
     use crate::sched::random_problem;
-
-    /// The energy of a level's assignment, from scratch, through the fine problem.
-    fn projected(problem: &Problem, maps: &[Vec<u32>], coarse: &[u32]) -> f64 {
-        let mut a = coarse.to_vec();
-        for map in maps.iter().rev() {
-            a = map.iter().map(|&c| a[c as usize]).collect();
-        }
-        energy(problem, &a)
-    }
 
     #[test]
     fn every_level_prices_its_assignments_like_the_fine_problem() {

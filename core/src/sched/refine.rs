@@ -320,19 +320,9 @@ mod tests {
 
     use super::*;
     use crate::effect::DetRng;
-    use crate::sched::anneal::{Level, hierarchy};
-    use crate::sched::energy::energy;
+    use crate::sched::anneal::{Level, hierarchy, projected};
     use crate::sched::problem::Problem;
     use crate::sched::random_problem;
-
-    /// The energy of a level's assignment, from scratch, through the fine problem.
-    fn projected(problem: &Problem, maps: &[Vec<u32>], coarse: &[u32]) -> f64 {
-        let mut a = coarse.to_vec();
-        for map in maps.iter().rev() {
-            a = map.iter().map(|&c| a[c as usize]).collect();
-        }
-        energy(problem, &a)
-    }
 
     fn search(seed: u64) -> Search {
         Search {
