@@ -326,6 +326,12 @@ impl Drop for Stopper {
 }
 
 /// Waits until `script` (a JavaScript expression) is true in the page.
+/// Whether an element matches `selector` now.
+async fn exists(client: &Client, selector: &str) -> bool {
+    let script = format!("return !!document.querySelector({selector:?});");
+    client.execute(&script, vec![]).await.expect("the script runs").as_bool() == Some(true)
+}
+
 async fn wait_for(client: &Client, script: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
@@ -376,6 +382,25 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
         "a lane per replica",
     )
     .await;
+    // The side panels follow: the inspector shows a native node (no simulated faults to
+    // inject), the invariant panel says where invariants are checked, the editor steps aside.
+    wait_for(&client, "document.querySelector('[data-testid=invariants-live]')", "the live invariants note")
+        .await;
+    assert!(
+        !exists(&client, "[data-testid=scenario-editor], .editor").await,
+        "no scenario editor while live"
+    );
+    click(&client, ".stage.live [data-node=\"2\"] .node-body").await;
+    wait_for(
+        &client,
+        "document.querySelector('[data-testid=inspector][data-inspected=\"2\"]')",
+        "node 2 inspected",
+    )
+    .await;
+    assert!(
+        !exists(&client, "[data-testid=inspector] [data-testid=crash]").await,
+        "no simulated crash button"
+    );
 
     // put and get through the page: `void play` relays them to the cluster's gateway.
     let type_into = |selector: &'static str, text: &'static str| {

@@ -109,9 +109,25 @@ pub fn app() -> Html {
     let page = use_state(initial_page);
     // The live cluster while "watch live" is on: drawn instead of the run, which is untouched.
     let live = use_state_eq(|| None::<std::rc::Rc<crate::model::Snapshot>>);
+    let live_selected = use_state_eq(|| None::<u32>);
     let on_watch = {
-        let live = live.clone();
-        use_callback((), move |shown, _| live.set(shown))
+        let (live, model) = (live.clone(), model.clone());
+        use_callback((), move |shown: Option<std::rc::Rc<crate::model::Snapshot>>, _| {
+            // The simulated run waits, paused, while the live cluster is shown.
+            if shown.is_some() {
+                model.dispatch(Action::Pause);
+            }
+            live.set(shown)
+        })
+    };
+    // In live mode a click selects a native node for the inspector; nothing else applies.
+    let live_dispatch = {
+        let live_selected = live_selected.clone();
+        use_callback((), move |action: Action, _| {
+            if let Action::Select(node) = action {
+                live_selected.set(node);
+            }
+        })
     };
     let large_text = use_state(|| false);
     let dispatch = {
@@ -231,16 +247,25 @@ pub fn app() -> Html {
                 if let Some(shown) = &*live {
                     // Faults and selections act on the simulation; the live cluster's
                     // controls are in its panel.
-                    <ClusterView view={shown.clone()} shown_us={shown.now_us} speed={1.0} selected={None::<u32>}
-                        dispatch={Callback::noop()} live=true />
+                    <ClusterView view={shown.clone()} shown_us={shown.now_us} speed={1.0} selected={*live_selected}
+                        dispatch={live_dispatch.clone()} live=true />
                 } else {
                     <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected} dispatch={dispatch.clone()} />
                 }
                 <aside class="side">
-                    <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
-                    <Invariants view={view.clone()} />
-                    <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
-                        seed={view.seed} dispatch={dispatch.clone()} />
+                    if let Some(shown) = &*live {
+                        <Inspector view={shown.clone()} selected={*live_selected} dispatch={Callback::noop()} live=true />
+                        <section class="panel invariants" data-testid="invariants-live">
+                            <h2>{ "Invariants" }</h2>
+                            <p class="hint">{ "Checked on simulated runs: native nodes do not run the checkers. \
+                                They report state digests, shown in the Live cluster panel." }</p>
+                        </section>
+                    } else {
+                        <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
+                        <Invariants view={view.clone()} />
+                        <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
+                            seed={view.seed} dispatch={dispatch.clone()} />
+                    }
                     <LivePanel {on_watch} />
                 </aside>
                 if model.metrics_open {

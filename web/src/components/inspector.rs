@@ -28,6 +28,9 @@ pub struct InspectorProps {
     pub view: Rc<Snapshot>,
     pub selected: Option<u32>,
     pub dispatch: Callback<Action>,
+    /// A node of the native cluster: facts only, its faults are in the live panel.
+    #[prop_or_default]
+    pub live: bool,
 }
 
 #[function_component(Inspector)]
@@ -38,8 +41,12 @@ pub fn inspector(props: &InspectorProps) -> Html {
         return html! {
             <section class="panel inspector" data-testid="inspector">
                 <h2>{ "Inspector" }</h2>
-                <p class="hint">{ "Click a node to inspect it. Right-click a node to crash, restart, skew or corrupt it." }</p>
-                <p class="summary">{ scenario_summary(&view.scenario) }</p>
+                if props.live {
+                    <p class="hint">{ "Click a node of the live cluster to inspect it. Kill and restart native nodes from the Live cluster panel." }</p>
+                } else {
+                    <p class="hint">{ "Click a node to inspect it. Right-click a node to crash, restart, skew or corrupt it." }</p>
+                    <p class="summary">{ scenario_summary(&view.scenario) }</p>
+                }
             </section>
         };
     };
@@ -79,6 +86,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     </>
                 }) }
             </dl>
+            if !props.live {
             <div class="actions" role="group" aria-label="faults">
                 if crashed {
                     <button data-testid="restart-node" onclick={inject(UserFault::Restart)}>{ "restart" }</button>
@@ -99,6 +107,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 </datalist>
                 <button data-testid="misbehave" onclick={on_misbehave}>{ "misbehave" }</button>
             </div>
+            }
         </section>
     }
 }
