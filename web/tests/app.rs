@@ -76,6 +76,26 @@ fn every_golden_trace_hash_matches_in_the_browser() {
     assert!(golden.is_empty() || checked >= 2);
 }
 
+/// The inspector's clock slider: pick an amount, jump, and the fault is in the run's link.
+#[wasm_bindgen_test]
+async fn the_clock_slider_jumps_a_node_by_the_chosen_amount() {
+    let root = mount("s=hlc-ping&seed=9").await;
+    step(&root, 5).await;
+    click(&root, "[data-node=\"1\"]").await;
+    let slider: web_sys::HtmlInputElement = find(&root, "[data-testid=skew]").dyn_into().expect("an input");
+    slider.set_value("-250");
+    slider.dispatch_event(&web_sys::Event::new("input").expect("an event")).expect("dispatched");
+    common::settle().await;
+    assert_eq!(text(&root, "skew-value"), "-250 ms");
+    click(&root, "[data-testid=skew-apply]").await;
+    let link = Permalink::decode(&share(&root).await).expect("decodes").expect("not empty");
+    assert!(
+        matches!(link.faults.as_slice(), [sim::Fault::ClockJump { node: 1, by_ms: -250, .. }]),
+        "{:?}",
+        link.faults
+    );
+}
+
 #[wasm_bindgen_test]
 async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
     let root = mount("s=hlc-ping&seed=9").await;

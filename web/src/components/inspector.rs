@@ -12,8 +12,12 @@ use crate::model::{Action, Snapshot, UserFault};
 /// Facts the HLC row already shows (as one stamp, the same as in every other view).
 const HLC_FACTS: [&str; 3] = ["HLC", "l (wall, µs)", "c (logical)"];
 
-/// How far one press of a skew button moves a node's physical clock.
+/// How far the node menu's clock items move a node's physical clock, and where the
+/// inspector's clock slider starts.
 pub const SKEW_STEP_MS: i64 = 100;
+
+/// The inspector's clock slider spans ± this many milliseconds.
+const SKEW_RANGE_MS: i64 = 1000;
 
 /// A behaviour each protocol understands, offered first in the misbehave field.
 pub fn default_behaviour(protocol: &str) -> &'static str {
@@ -36,6 +40,7 @@ pub struct InspectorProps {
 #[function_component(Inspector)]
 pub fn inspector(props: &InspectorProps) -> Html {
     let behaviour = use_node_ref();
+    let skew = use_state(|| SKEW_STEP_MS);
     let view = &props.view;
     let Some(node) = props.selected.and_then(|i| view.nodes.get(i as usize)) else {
         return html! {
@@ -61,6 +66,22 @@ pub fn inspector(props: &InspectorProps) -> Html {
         Callback::from(move |_: MouseEvent| {
             let value = input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
             dispatch.emit(Action::Inject { node: id, fault: UserFault::Misbehave(value) });
+        })
+    };
+    let on_skew_input = {
+        let skew = skew.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(ms) = e.target_dyn_into::<HtmlInputElement>().and_then(|i| i.value().parse().ok()) {
+                skew.set(ms);
+            }
+        })
+    };
+    let on_skew = {
+        let (dispatch, by_ms) = (props.dispatch.clone(), *skew);
+        Callback::from(move |_: MouseEvent| {
+            if by_ms != 0 {
+                dispatch.emit(Action::Inject { node: id, fault: UserFault::SkewClock(by_ms) });
+            }
         })
     };
     let crashed = node.state == "crashed";
@@ -93,10 +114,15 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 } else {
                     <button data-testid="crash" class="danger" onclick={inject(UserFault::Crash)}>{ "crash" }</button>
                 }
-                <button data-testid="skew-plus" onclick={inject(UserFault::SkewClock(SKEW_STEP_MS))}
-                    title="jump this node's physical clock forward">{ format!("+{SKEW_STEP_MS} ms clock") }</button>
-                <button data-testid="skew-minus" onclick={inject(UserFault::SkewClock(-SKEW_STEP_MS))}
-                    title="jump this node's physical clock back">{ format!("−{SKEW_STEP_MS} ms clock") }</button>
+            </div>
+            <div class="actions skew">
+                <label for="skew-ms">{ "clock" }</label>
+                <input id="skew-ms" data-testid="skew" type="range" min={(-SKEW_RANGE_MS).to_string()}
+                    max={SKEW_RANGE_MS.to_string()} step="10" value={skew.to_string()} oninput={on_skew_input}
+                    aria-label="clock jump in milliseconds" />
+                <output data-testid="skew-value" for="skew-ms">{ format!("{:+} ms", *skew) }</output>
+                <button data-testid="skew-apply" onclick={on_skew} disabled={*skew == 0}
+                    title="jump this node's physical clock by the slider's amount">{ "jump" }</button>
             </div>
             <div class="actions misbehave">
                 <input data-testid="behaviour" ref={behaviour} type="text" list="behaviours"
