@@ -137,10 +137,7 @@ impl<T> Radix<T> {
         } else {
             None
         };
-        match (queued, late) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(queued, late)
     }
 }
 
@@ -185,6 +182,14 @@ impl<T> Default for Queue<T> {
             beyond: Radix::default(),
             late: BinaryHeap::new(),
         }
+    }
+}
+
+/// The earlier of two optional times.
+fn earliest(a: Option<Micros>, b: Option<Micros>) -> Option<Micros> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -325,20 +330,14 @@ impl<T> Queue<T> {
     pub fn peek_time(&mut self) -> Option<Micros> {
         let queued = self.wheel_time().or_else(|| self.beyond.peek_time());
         let late = self.late.peek().map(|l| l.0.time);
-        match (queued, late) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(queued, late)
     }
 
     /// Time of the next item to pop, without reorganising anything.
     pub fn min_time(&self) -> Option<Micros> {
         let queued = self.wheel_time().or_else(|| self.beyond.min_time());
         let late = self.late.peek().map(|l| l.0.time);
-        match (queued, late) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(queued, late)
     }
 
     /// Every queued item with its key, in no particular order.

@@ -539,24 +539,27 @@ impl Runtime {
     /// Records the messages between this node's own state machines (a gateway client and
     /// its host replica) as a send and its delivery, with the id the frame would have had.
     fn trace_local(&mut self) {
-        let local: Vec<(NodeId, NodeId, <PbftNode as Protocol>::Msg)> = self
+        let frames: Vec<Frame> = self
             .pbft
             .local
             .iter()
             .filter_map(|(j, input)| match input {
-                Input::Message { from, msg } => Some((*from, self.pbft.ids[*j], msg.clone())),
+                Input::Message { from, msg } => {
+                    Some(Frame::Pbft(Envelope::new(*from, self.pbft.ids[*j], msg.clone())))
+                }
                 _ => None,
             })
             .collect();
-        for (from, to, msg) in local {
-            let Ok(frame) = postcard::to_allocvec(&Frame::Pbft(Envelope::new(from, to, msg.clone()))) else {
+        for frame in frames {
+            let (Ok(bytes), Frame::Pbft(envelope)) = (postcard::to_allocvec(&frame), frame) else {
                 continue;
             };
+            let (from, to, msg) = envelope.into_msg();
             self.record_event::<PbftNode>(
                 from,
-                TraceKind::Send { id: message_id(&frame), to, msg: msg.clone() },
+                TraceKind::Send { id: message_id(&bytes), to, msg: msg.clone() },
             );
-            self.record_event::<PbftNode>(to, deliver::<PbftNode>(&frame, from, msg));
+            self.record_event::<PbftNode>(to, deliver::<PbftNode>(&bytes, from, msg));
         }
     }
 
