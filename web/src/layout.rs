@@ -63,6 +63,24 @@ pub fn normalise(n: u32, edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
     out
 }
 
+/// `points` scaled by one factor about their box's centre to fill `bounds`, centred there
+/// (never shrunk; a single point goes to the middle).
+pub fn fit(points: &[(f64, f64)], bounds: Bounds) -> Vec<(f64, f64)> {
+    let (l, t, r, b) = bounds;
+    let Some(first) = points.first() else { return Vec::new() };
+    let (mut lo, mut hi) = (*first, *first);
+    for p in points {
+        lo = (lo.0.min(p.0), lo.1.min(p.1));
+        hi = (hi.0.max(p.0), hi.1.max(p.1));
+    }
+    let (w, h) = (hi.0 - lo.0, hi.1 - lo.1);
+    let scale = |room: f64, span: f64| if span > 1e-9 { room / span } else { f64::INFINITY };
+    let s = scale(r - l, w).min(scale(b - t, h));
+    let s = if s.is_finite() { s.max(1.0) } else { 1.0 };
+    let (mid, centre) = (((lo.0 + hi.0) / 2.0, (lo.1 + hi.1) / 2.0), ((l + r) / 2.0, (t + b) / 2.0));
+    points.iter().map(|p| (centre.0 + (p.0 - mid.0) * s, centre.1 + (p.1 - mid.1) * s)).collect()
+}
+
 impl Force {
     /// A layout of `n` nodes over `edges`, at its start positions.
     pub fn new(n: u32, edges: &[(u32, u32)], bounds: Bounds) -> Force {
@@ -80,6 +98,13 @@ impl Force {
 
     pub fn positions(&self) -> &[(f64, f64)] {
         &self.pos
+    }
+
+    /// The positions scaled up evenly (and centred) to fill the box: a tightly linked
+    /// overlay settles as a blob smaller than the box, and drawn bigger its nodes are
+    /// easier to tell apart and to hit.
+    pub fn fitted(&self) -> Vec<(f64, f64)> {
+        fit(&self.pos, self.bounds)
     }
 
     pub fn edges(&self) -> &[(u32, u32)] {
@@ -349,6 +374,24 @@ mod tests {
         let mut flat = Force::new(5, &edges, (10.0, 10.0, 10.0, 10.0));
         flat.settle();
         assert!(flat.positions().iter().all(|q| *q == (10.0, 10.0)));
+    }
+
+    #[test]
+    fn a_settled_blob_is_scaled_up_evenly_to_fill_the_box() {
+        let blob = [(300.0, 200.0), (340.0, 200.0), (320.0, 230.0)];
+        let fitted = fit(&blob, BOX);
+        // 40 × 30 fills 430 in height first: a factor of 430/30 both ways, centred.
+        let s = 430.0 / 30.0;
+        assert!((dist(fitted[0], fitted[1]) - 40.0 * s).abs() < 1e-9);
+        assert!((fitted[2].1 - 430.0).abs() < 1e-9 && fitted[0].1.abs() < 1e-9);
+        assert!(((fitted[0].0 + fitted[1].0) / 2.0 - 400.0).abs() < 1e-9);
+        // Already filling the box: unchanged; one point, or none: no division by zero.
+        let spread = [(0.0, 0.0), (800.0, 430.0)];
+        assert_eq!(fit(&spread, BOX), spread.to_vec());
+        assert_eq!(fit(&[(5.0, 5.0)], BOX), vec![(400.0, 215.0)]);
+        assert!(fit(&[], BOX).is_empty());
+        let line = fit(&[(10.0, 5.0), (20.0, 5.0)], BOX);
+        assert!(line.iter().all(|p| p.0.is_finite() && p.1 == 215.0), "{line:?}");
     }
 
     #[test]

@@ -87,8 +87,7 @@ impl Frame {
                 if force.step(ITERATIONS_PER_FRAME) == 0 && self.placed && self.pos.len() == n as usize {
                     return false;
                 }
-                self.pos.clear();
-                self.pos.extend_from_slice(force.positions());
+                self.pos = force.fitted();
             }
         }
         self.placed = true;

@@ -429,7 +429,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
             let f = force.get_or_insert_with(|| Force::new(n, &overlay, LAYOUT_BOX));
             f.reshape(n, &overlay);
             f.settle();
-            f.positions().to_vec()
+            f.fitted()
         }
     };
     let positions = Rc::new(pos);
