@@ -14,7 +14,7 @@ pub type Bounds = (f64, f64, f64, f64);
 pub const ITERATIONS: u32 = 300;
 /// Iterations to settle again from the previous positions when the overlay changes: a
 /// cooler restart, so a changed link moves its ends and leaves the picture recognisable.
-pub const WARM_ITERATIONS: u32 = 80;
+pub const WARM_ITERATIONS: u32 = 40;
 
 #[derive(Clone, Debug)]
 pub struct Force {
