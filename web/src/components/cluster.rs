@@ -209,7 +209,7 @@ pub fn place_labels(wanted: &[Rect], taken: &[Rect]) -> Vec<bool> {
         .collect()
 }
 
-/// Where node `i`'s text (HLC, behaviour) goes: outside the ring, beside the node, away
+/// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it, away
 /// from the messages crossing the middle. Returns the anchor point and `text-anchor`.
 pub fn label_spot((x, y): Point, r: f64) -> ((f64, f64), &'static str) {
     let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
