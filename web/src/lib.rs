@@ -4,6 +4,7 @@
 
 pub mod components;
 pub mod format;
+pub mod layout;
 pub mod live;
 pub mod math;
 pub mod model;

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use common::{all, attr, find, mount, mouse, recorded, sleep};
 use void_core::sim;
-use void_web::components::{ring_position, tree_links};
+use void_web::components::tree_links;
 use void_web::model::{CANVAS_ABOVE_NODES, MAX_DRAWN_MESSAGES, Permalink};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -43,21 +43,33 @@ fn link(at: u64) -> String {
     .encode()
 }
 
-/// Page coordinates of node `i` of `n` on the canvas (drawn like the SVG: "contain").
-fn node_on_page(canvas: &Element, i: u32, n: u32) -> (i32, i32) {
+/// Page coordinates of node `i` on the canvas (drawn like the SVG: "contain"), where the
+/// canvas says it placed it.
+fn node_on_page(canvas: &Element, i: u32) -> (i32, i32) {
+    let (x, y) = placed(canvas)[i as usize];
     let rect = canvas.get_bounding_client_rect();
     let (w, h) = (800.0, 430.0);
     let scale = (rect.width() / w).min(rect.height() / h);
     let left = rect.left() + (rect.width() - w * scale) / 2.0;
     let top = rect.top() + (rect.height() - h * scale) / 2.0;
-    let (x, y) = ring_position(i, n);
     ((left + x * scale).round() as i32, (top + y * scale).round() as i32)
 }
 
-/// Waits (up to 5 s) for the canvas's first animation frame.
+/// The node positions the canvas reports once its layout has settled.
+fn placed(canvas: &Element) -> Vec<(f64, f64)> {
+    let text = canvas.get_attribute("data-positions").expect("the layout has settled");
+    text.split(' ')
+        .map(|pair| {
+            let (x, y) = pair.split_once(',').expect("x,y");
+            (x.parse().expect("a number"), y.parse().expect("a number"))
+        })
+        .collect()
+}
+
+/// Waits (up to 10 s) for the canvas's first animation frame and its layout to settle.
 async fn first_frame(canvas: &Element) {
     let mut waited = 0;
-    while canvas.get_attribute("data-frames").is_none() && waited < 5_000 {
+    while canvas.get_attribute("data-settled").is_none() && waited < 10_000 {
         sleep(50).await;
         waited += 50;
     }
@@ -76,12 +88,14 @@ async fn a_thousand_nodes_are_drawn_on_a_canvas_and_picked_by_position() {
     let frames: u64 = attr(&root, "[data-testid=cluster-canvas]", "data-frames").parse().expect("a number");
     assert!(frames >= 1, "the canvas has been drawn");
 
-    // A thousand nodes on the ring are about a drawing unit apart: drawn big enough that a
-    // page pixel is finer than that, a click picks exactly one.
+    assert_eq!(attr(&root, "[data-testid=cluster-canvas]", "data-layout"), "force", "a big gossip cluster");
+
+    // A thousand nodes are a few drawing units apart: drawn big enough that a page pixel
+    // is finer than that, a click picks exactly one, where the layout put it.
     canvas.set_attribute("style", "width: 2800px; height: 1505px").expect("styled");
     sleep(100).await;
     for node in [0, 1, 250, 731] {
-        mouse(&canvas, "click", node_on_page(&canvas, node, NODES as u32), 0).await;
+        mouse(&canvas, "click", node_on_page(&canvas, node), 0).await;
         assert_eq!(
             attr(&root, "[data-testid=inspector]", "data-inspected"),
             node.to_string(),
@@ -89,7 +103,7 @@ async fn a_thousand_nodes_are_drawn_on_a_canvas_and_picked_by_position() {
         );
     }
     // Right-click: the node's menu, for the node under the pointer.
-    mouse(&canvas, "contextmenu", node_on_page(&canvas, 42, NODES as u32), 2).await;
+    mouse(&canvas, "contextmenu", node_on_page(&canvas, 42), 2).await;
     find(&root, "[data-testid=node-menu]");
     assert_eq!(attr(&root, "[data-testid=inspector]", "data-inspected"), "42");
 }
@@ -106,24 +120,31 @@ async fn the_built_in_plumtree_run_is_on_a_canvas_and_a_small_cluster_in_svg() {
     assert_eq!(attr(&root, "section.cluster", "data-nodes"), nodes.to_string());
 }
 
-/// Plays the thousand-node run for two seconds and reports the frames the canvas drew and
-/// the animation frames the browser ran; checks that it played and drew more messages than
-/// SVG's limit, not how fast.
-#[wasm_bindgen_test]
-async fn a_thousand_node_run_plays_on_the_canvas() {
-    // A position in the first broadcast's flood, where many messages are in flight.
-    let scenario = sim::Scenario::from_json(&big_plumtree(NODES)).expect("valid");
-    let mut run = sim::build(&scenario, 1, false).expect("builds");
-    let mut at = 0;
-    while run.in_flight().len() < 2 * MAX_DRAWN_MESSAGES && at < 100_000 {
-        run.run_events(500);
-        at += 500;
-    }
+/// Frames and events of two seconds of play.
+struct Played {
+    canvas_fps: f64,
+    animation_fps: f64,
+    idle_fps: f64,
+    events: u64,
+    elapsed_ms: f64,
+}
+
+/// Opens the thousand-node run at event `at` in `layout` ("ring" or "force"), waits for it
+/// to settle, measures the browser's frame rate paused for a second, then plays for two
+/// seconds counting the canvas's drawn frames and the browser's animation frames.
+async fn play_two_seconds(at: u64, layout: &str) -> (Played, usize) {
     let root = mount(&link(at)).await;
     let canvas = "[data-testid=cluster-canvas]";
+    if attr(&root, "[data-testid=layout]", "data-layout") != layout {
+        find(&root, &format!("[data-layout-option={layout}]"))
+            .dyn_into::<HtmlElement>()
+            .expect("a button")
+            .click();
+        sleep(50).await;
+    }
+    assert_eq!(attr(&root, canvas, "data-layout"), layout);
     first_frame(&find(&root, canvas)).await;
     let drawn: usize = attr(&root, "section.cluster", "data-drawn").parse().expect("a number");
-    assert!(drawn > MAX_DRAWN_MESSAGES, "{drawn} messages drawn at event {at}");
 
     // The browser's own frame count, next to the canvas's.
     let ticks = Rc::new(Cell::new(0u32));
@@ -146,41 +167,65 @@ async fn a_thousand_node_run_plays_on_the_canvas() {
     let f = callback.take().expect("set");
     window.request_animation_frame(f.as_ref().unchecked_ref()).expect("a frame");
     callback.set(Some(f));
+    let now = || window.performance().expect("performance").now();
 
     // Paused first: the browser's frame rate with nothing to simulate, on this machine now.
-    let idle_start = window.performance().expect("performance").now();
+    let idle_start = now();
     let idle_ticks = ticks.get();
     sleep(1_000).await;
-    let idle = f64::from(ticks.get() - idle_ticks) * 1000.0
-        / (window.performance().expect("performance").now() - idle_start);
-    let events_before: u64 = find(&root, "[data-testid=event-index]")
-        .text_content()
-        .unwrap_or_default()
-        .parse()
-        .expect("a number");
+    let idle_fps = f64::from(ticks.get() - idle_ticks) * 1000.0 / (now() - idle_start);
+    let events_before = common::events(&root);
     let frames_before: u64 = attr(&root, canvas, "data-frames").parse().expect("a number");
     let ticks_before = ticks.get();
     find(&root, "[data-testid=play]").dyn_into::<HtmlElement>().expect("a button").click();
-    let start = window.performance().expect("performance").now();
+    let start = now();
     sleep(2_000).await;
-    let elapsed = window.performance().expect("performance").now() - start;
+    let elapsed_ms = now() - start;
     let played_ticks = ticks.get();
     let frames = attr(&root, canvas, "data-frames").parse::<u64>().expect("a number") - frames_before;
     stop.set(true);
-    let events_after: u64 = find(&root, "[data-testid=event-index]")
-        .text_content()
-        .unwrap_or_default()
-        .parse()
-        .expect("a number");
-    let per_sec = |count: f64| count * 1000.0 / elapsed;
-    console_log!(
-        "{NODES} nodes from event {at}: playing, {:.1} canvas frames/s and {:.1} animation frames/s (paused: {idle:.1} animation frames/s); {} events in {elapsed:.0} ms; {drawn} messages drawn at the start",
-        per_sec(frames as f64),
-        per_sec(f64::from(played_ticks - ticks_before)),
-        events_after - events_before,
-    );
-    assert!(frames > 0, "the canvas drew while playing");
-    assert!(events_after > events_before, "the run moved on");
+    find(&root, "[data-testid=pause]").dyn_into::<HtmlElement>().expect("a button").click();
+    let events = common::events(&root) - events_before;
+    let per_sec = |count: f64| count * 1000.0 / elapsed_ms;
+    let played = Played {
+        canvas_fps: per_sec(frames as f64),
+        animation_fps: per_sec(f64::from(played_ticks - ticks_before)),
+        idle_fps,
+        events,
+        elapsed_ms,
+    };
+    root.remove();
+    (played, drawn)
+}
+
+/// Plays the thousand-node run for two seconds on the ring, then from the same event in
+/// the force layout, and reports the frames the canvas drew and the animation frames the
+/// browser ran in each; checks that both played and drew more messages than SVG's limit,
+/// not how fast.
+#[wasm_bindgen_test]
+async fn a_thousand_node_run_plays_on_the_canvas() {
+    // A position in the first broadcast's flood, where many messages are in flight.
+    let scenario = sim::Scenario::from_json(&big_plumtree(NODES)).expect("valid");
+    let mut run = sim::build(&scenario, 1, false).expect("builds");
+    let mut at = 0;
+    while run.in_flight().len() < 2 * MAX_DRAWN_MESSAGES && at < 100_000 {
+        run.run_events(500);
+        at += 500;
+    }
+    for layout in ["ring", "force"] {
+        let (p, drawn) = play_two_seconds(at, layout).await;
+        console_log!(
+            "{NODES} nodes from event {at}, {layout} layout: playing, {:.1} canvas frames/s and {:.1} animation frames/s (paused: {:.1} animation frames/s); {} events in {:.0} ms; {drawn} messages drawn at the start",
+            p.canvas_fps,
+            p.animation_fps,
+            p.idle_fps,
+            p.events,
+            p.elapsed_ms,
+        );
+        assert!(drawn > MAX_DRAWN_MESSAGES, "{drawn} messages drawn at event {at}");
+        assert!(p.canvas_fps > 0.0, "the canvas drew while playing");
+        assert!(p.events > 0, "the run moved on");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -221,8 +266,8 @@ async fn a_hundred_node_plumtree_shows_its_tree_and_lanes_for_the_active_nodes()
     let quiet = (0..100).find(|n| !lanes.contains(n)).expect("a node without a lane");
     let canvas = find(&root, "[data-testid=cluster-canvas]");
     canvas.set_attribute("style", "width: 1600px; height: 860px").expect("styled");
-    sleep(100).await;
-    mouse(&canvas, "click", node_on_page(&canvas, quiet, 100), 0).await;
+    first_frame(&canvas).await;
+    mouse(&canvas, "click", node_on_page(&canvas, quiet), 0).await;
     assert_eq!(attr(&root, "[data-testid=inspector]", "data-inspected"), quiet.to_string());
     find(&root, &format!("[data-lane=\"{quiet}\"]"));
 }

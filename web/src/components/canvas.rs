@@ -1,6 +1,6 @@
-//! The cluster on one canvas, for clusters too big for SVG: the same ring, colours and
-//! links as the SVG view, drawn on every animation frame from the latest snapshot without
-//! re-rendering the component tree. Nodes are picked by position.
+//! The cluster on one canvas, for clusters too big for SVG: the same ring (or force
+//! layout), colours, links and gestures as the SVG view, drawn on animation frames from the
+//! latest snapshot without re-rendering the component tree. Nodes are picked by position.
 
 use std::cell::{Cell, RefCell};
 use std::f64::consts::PI;
@@ -13,9 +13,11 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
 use super::cluster::{
-    CENTRE, HEIGHT, Link, SIDE_TINTS, WIDTH, drop_opacity, progress, ring_length, ring_position, ring_radii,
-    to_drawing,
+    Arrangement, CENTRE, HEIGHT, LAYOUT_BOX, Link, SIDE_TINTS, WIDTH, drop_opacity, progress, ring_length,
+    ring_positions, ring_radii, to_drawing,
 };
+use super::gesture::{Drag, Point, nearest_node};
+use crate::layout::Force;
 use crate::model::{Action, Snapshot};
 use crate::palette;
 
@@ -29,14 +31,9 @@ pub fn dot_radius(n: u32) -> f64 {
     (room * 0.35).clamp(1.5, 8.0)
 }
 
-/// The node nearest to `p` among `n` on the ring, if it is within `reach` of it.
-pub fn nearest_node(p: (f64, f64), n: u32, reach: f64) -> Option<u32> {
-    let distance = |i: u32| {
-        let (x, y) = ring_position(i, n);
-        (x - p.0).powi(2) + (y - p.1).powi(2)
-    };
-    (0..n).min_by(|a, b| distance(*a).total_cmp(&distance(*b))).filter(|i| distance(*i) <= reach * reach)
-}
+/// Force-layout iterations per animation frame: a thousand nodes settle in about twenty
+/// frames, each iteration a fraction of a millisecond.
+const ITERATIONS_PER_FRAME: u32 = 15;
 
 /// What the next frame draws: the latest props, shared with the animation loop.
 struct Frame {
@@ -54,6 +51,55 @@ struct Frame {
     /// kept between frames (the buffer is reused, not reallocated).
     links: Vec<(usize, Link)>,
     links_of: Option<Rc<Snapshot>>,
+    arrangement: Arrangement,
+    /// The gossip overlay the force layout follows.
+    overlay: Rc<Vec<(u32, u32)>>,
+    force: Option<Force>,
+    /// Where each node is drawn now (the ring's places, or the force layout's so far).
+    pos: Vec<Point>,
+    /// The placement must be brought up to date before the next frame.
+    placed: bool,
+    /// The pointer gesture in progress, drawn over the cluster.
+    drag: Option<Drag>,
+    /// Where a gesture just ended in an action: the click the browser sends there after
+    /// it is not a click on a node.
+    gestured: Option<(i32, i32)>,
+}
+
+impl Frame {
+    /// Brings node positions up to date: the ring's places, or some more iterations of the
+    /// force layout (warm-started when the overlay changed). True if nodes moved.
+    fn place(&mut self) -> bool {
+        let n = self.view.nodes.len() as u32;
+        match self.arrangement {
+            Arrangement::Ring => {
+                if self.placed && self.pos.len() == n as usize {
+                    return false;
+                }
+                // The force layout is kept: switching back shows it as it was.
+                self.pos = ring_positions(n);
+            }
+            Arrangement::Force => {
+                let force = self.force.get_or_insert_with(|| Force::new(n, &self.overlay, LAYOUT_BOX));
+                if !self.placed {
+                    force.reshape(n, &self.overlay);
+                }
+                if force.step(ITERATIONS_PER_FRAME) == 0 && self.placed && self.pos.len() == n as usize {
+                    return false;
+                }
+                self.pos = force.fitted();
+            }
+        }
+        self.placed = true;
+        self.links_of = None;
+        true
+    }
+
+    /// True once nodes stay where they are until the cluster changes.
+    fn settled(&self) -> bool {
+        self.placed
+            && (self.arrangement == Arrangement::Ring || self.force.as_ref().is_some_and(Force::settled))
+    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -63,6 +109,9 @@ pub struct CanvasProps {
     pub speed: f64,
     pub selected: Option<u32>,
     pub tree: Rc<Vec<(u32, u32, bool)>>,
+    /// The gossip overlay's links, for the force layout.
+    pub overlay: Rc<Vec<(u32, u32)>>,
+    pub arrangement: Arrangement,
     pub dispatch: Callback<Action>,
 }
 
@@ -79,14 +128,29 @@ pub fn canvas_cluster(props: &CanvasProps) -> Html {
         frames: 0,
         links: Vec::new(),
         links_of: None,
+        arrangement: props.arrangement,
+        overlay: props.overlay.clone(),
+        force: None,
+        pos: Vec::new(),
+        placed: false,
+        drag: None,
+        gestured: None,
     });
     {
         let mut f = frame.borrow_mut();
+        if f.arrangement != props.arrangement
+            || f.view.nodes.len() != props.view.nodes.len()
+            || *f.overlay != *props.overlay
+        {
+            f.placed = false;
+        }
         f.view = props.view.clone();
         f.shown_us = props.shown_us;
         f.speed = props.speed;
         f.selected = props.selected;
         f.tree = props.tree.clone();
+        f.arrangement = props.arrangement;
+        f.overlay = props.overlay.clone();
         f.dirty = true;
     }
     {
@@ -98,30 +162,95 @@ pub fn canvas_cluster(props: &CanvasProps) -> Html {
     }
     let n = props.view.nodes.len() as u32;
     let reach = dot_radius(n) + 6.0;
+    // The node under page point `client`, where the frame drew it.
+    let picked = {
+        let (canvas, frame) = (canvas.clone(), frame.clone());
+        move |client: (i32, i32)| {
+            let p = to_drawing(&canvas, client)?;
+            nearest_node(p, &frame.borrow().pos, reach)
+        }
+    };
     let on_click = {
-        let (canvas, dispatch) = (canvas.clone(), props.dispatch.clone());
+        let (dispatch, picked) = (props.dispatch.clone(), picked.clone());
+        let frame = frame.clone();
         Callback::from(move |e: MouseEvent| {
-            if let Some(id) =
-                to_drawing(&canvas, (e.client_x(), e.client_y())).and_then(|p| nearest_node(p, n, reach))
-            {
+            if frame.borrow_mut().gestured.take() == Some((e.client_x(), e.client_y())) {
+                return;
+            }
+            if let Some(id) = picked((e.client_x(), e.client_y())) {
                 dispatch.emit(Action::Select(Some(id)));
             }
         })
     };
     let on_menu = {
-        let (canvas, dispatch) = (canvas.clone(), props.dispatch.clone());
+        let (dispatch, picked) = (props.dispatch.clone(), picked.clone());
         Callback::from(move |e: MouseEvent| {
-            let p = to_drawing(&canvas, (e.client_x(), e.client_y()));
-            if let Some(id) = p.and_then(|p| nearest_node(p, n, reach)) {
+            if let Some(id) = picked((e.client_x(), e.client_y())) {
                 e.prevent_default();
                 dispatch.emit(Action::Menu(Some((id, e.client_x(), e.client_y()))));
             }
         })
     };
+    // Gestures live in the frame, not in component state: the next animation frame draws
+    // them, and no pointer move re-renders the component tree.
+    let on_down = {
+        let (canvas, frame, picked) = (canvas.clone(), frame.clone(), picked.clone());
+        Callback::from(move |e: PointerEvent| {
+            if e.button() != 0 {
+                return;
+            }
+            let Some(p) = to_drawing(&canvas, (e.client_x(), e.client_y())) else { return };
+            if e.shift_key() {
+                e.prevent_default();
+            }
+            let on = if e.shift_key() { None } else { picked((e.client_x(), e.client_y())) };
+            let mut f = frame.borrow_mut();
+            f.drag = Drag::start(p, e.shift_key(), on);
+            f.gestured = None;
+            f.dirty = true;
+        })
+    };
+    let on_move = {
+        let (canvas, frame) = (canvas.clone(), frame.clone());
+        Callback::from(move |e: PointerEvent| {
+            let mut f = frame.borrow_mut();
+            let Some(drag) = f.drag.as_mut() else { return };
+            let Some(p) = to_drawing(&canvas, (e.client_x(), e.client_y())) else { return };
+            drag.moved(p);
+            f.dirty = true;
+        })
+    };
+    let on_up = {
+        let (frame, dispatch) = (frame.clone(), props.dispatch.clone());
+        Callback::from(move |e: PointerEvent| {
+            let client = (e.client_x(), e.client_y());
+            let Some(drag) = frame.borrow_mut().drag.take() else { return };
+            frame.borrow_mut().dirty = true;
+            let on = picked(client);
+            let action = drag.finish(&frame.borrow().pos, on, client);
+            frame.borrow_mut().gestured = action.is_some().then_some(client);
+            if let Some(action) = action {
+                dispatch.emit(action);
+            }
+        })
+    };
+    let on_leave = {
+        let frame = frame.clone();
+        Callback::from(move |_: PointerEvent| {
+            let mut f = frame.borrow_mut();
+            f.dirty |= f.drag.take().is_some();
+        })
+    };
+    let what = match props.arrangement {
+        Arrangement::Ring => "on a ring",
+        Arrangement::Force => "placed by their overlay links",
+    };
     html! {
         <canvas class="cluster-canvas" data-testid="cluster-canvas" ref={canvas} role="img"
-            aria-label={format!("{n} nodes on a ring and their messages in flight")}
-            onclick={on_click} oncontextmenu={on_menu} />
+            aria-label={format!("{n} nodes {what} and their messages in flight")}
+            data-layout={props.arrangement.name()}
+            onclick={on_click} oncontextmenu={on_menu} onpointerdown={on_down} onpointermove={on_move}
+            onpointerup={on_up} onpointerleave={on_leave} />
     }
 }
 
@@ -147,6 +276,17 @@ fn animate(canvas: NodeRef, frame: Rc<RefCell<Frame>>) -> impl FnOnce() {
             let mut f = frame.borrow_mut();
             if fit(&element) {
                 f.dirty = true;
+            }
+            let was_settled = f.settled();
+            if f.place() {
+                f.dirty = true;
+            }
+            if f.settled() && !was_settled {
+                // Where the nodes came to rest, for whoever needs to find one on the page.
+                let _ = element.set_attribute("data-positions", &positions_text(&f.pos));
+                let _ = element.set_attribute("data-settled", "true");
+            } else if !f.settled() && was_settled {
+                let _ = element.remove_attribute("data-settled");
             }
             if f.dirty {
                 draw(&element, &mut f);
@@ -224,6 +364,9 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     let view = f.view.clone();
     let n = view.nodes.len() as u32;
     let r = dot_radius(n);
+    // Taken for the frame (and put back at its end) so the link cache can be rebuilt too.
+    let pos = std::mem::take(&mut f.pos);
+    let at = |i: u32| pos.get(i as usize).copied().unwrap_or(CENTRE);
     let now = f.shown_us;
 
     // Partitions: a band of the side's colour behind the nodes of each side.
@@ -234,7 +377,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
             ctx.begin_path();
             for (i, side) in view.sides.iter().enumerate() {
                 if *side as usize % SIDE_TINTS.len() == t {
-                    let (x, y) = ring_position(i as u32, n);
+                    let (x, y) = at(i as u32);
                     ctx.move_to(x + halo, y);
                     let _ = ctx.arc(x, y, halo, 0.0, 2.0 * PI);
                 }
@@ -246,19 +389,21 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     }
 
     // The ring.
-    let (rx, ry) = ring_radii(n);
-    ctx.set_stroke_style_str("#d9dde3");
-    ctx.set_line_width(1.5);
-    dash(&ctx, "3 6");
-    ctx.begin_path();
-    let _ = ctx.ellipse(CENTRE.0, CENTRE.1, rx, ry, 0.0, 0.0, 2.0 * PI);
-    ctx.stroke();
+    if f.arrangement == Arrangement::Ring {
+        let (rx, ry) = ring_radii(n);
+        ctx.set_stroke_style_str("#d9dde3");
+        ctx.set_line_width(1.5);
+        dash(&ctx, "3 6");
+        ctx.begin_path();
+        let _ = ctx.ellipse(CENTRE.0, CENTRE.1, rx, ry, 0.0, 0.0, 2.0 * PI);
+        ctx.stroke();
+    }
 
     // Plumtree's tree: eager links solid, lazy ones dashed and fainter.
     for (eager, colour, width, pattern) in [(false, "#b3bac2", 0.8, "2 3"), (true, "#5b6470", 1.2, "")] {
         ctx.begin_path();
         for (a, b, _) in f.tree.iter().filter(|l| l.2 == eager) {
-            let ((x1, y1), (x2, y2)) = (ring_position(*a, n), ring_position(*b, n));
+            let ((x1, y1), (x2, y2)) = (at(*a), at(*b));
             ctx.move_to(x1, y1);
             ctx.line_to(x2, y2);
         }
@@ -276,7 +421,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         dash(&ctx, "7 5");
         ctx.begin_path();
         for (a, b, _, _) in &view.broken_links {
-            let ((x1, y1), (x2, y2)) = (ring_position(*a, n), ring_position(*b, n));
+            let ((x1, y1), (x2, y2)) = (at(*a), at(*b));
             ctx.move_to(x1, y1);
             ctx.line_to(x2, y2);
         }
@@ -289,7 +434,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         let mut any = false;
         ctx.begin_path();
         for node in view.nodes.iter().filter(|v| state_of(v) == state && state != "partitioned") {
-            node_shape(&ctx, ring_position(node.id, n), r, node.role == "client");
+            node_shape(&ctx, at(node.id), r, node.role == "client");
             any = true;
         }
         if any {
@@ -307,7 +452,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         for node in view.nodes.iter().filter(|v| state_of(v) == "partitioned") {
             let side = view.sides.get(node.id as usize).copied().unwrap_or(0) as usize;
             if side % SIDE_TINTS.len() == t {
-                node_shape(&ctx, ring_position(node.id, n), r, node.role == "client");
+                node_shape(&ctx, at(node.id), r, node.role == "client");
                 any = true;
             }
         }
@@ -322,7 +467,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     // Crashed nodes also carry a cross; primaries a dark ring.
     ctx.begin_path();
     for node in view.nodes.iter().filter(|v| v.state == "crashed") {
-        let (x, y) = ring_position(node.id, n);
+        let (x, y) = at(node.id);
         let c = r.max(3.0);
         ctx.move_to(x - c, y - c);
         ctx.line_to(x + c, y + c);
@@ -334,7 +479,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     ctx.stroke();
     ctx.begin_path();
     for node in view.nodes.iter().filter(|v| v.role == "primary") {
-        let (x, y) = ring_position(node.id, n);
+        let (x, y) = at(node.id);
         ctx.move_to(x + r + 3.0, y);
         let _ = ctx.arc(x, y, r + 3.0, 0.0, 2.0 * PI);
     }
@@ -347,7 +492,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         f.links.extend(
             view.in_flight
                 .iter()
-                .filter_map(|m| Some((palette::colour_index(m.kind), Link::between(m.from, m.to, n, r)?))),
+                .filter_map(|m| Some((palette::colour_index(m.kind), Link::between(m.from, m.to, &pos, r)?))),
         );
         f.links_of = Some(view.clone());
     }
@@ -392,7 +537,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     for e in view.recent.iter().filter(|e| e.category == "drop") {
         let Some(to) = e.to else { continue };
         let opacity = drop_opacity(now, e.time, f.speed);
-        let Some(link) = Link::between(e.node, to, n, r).filter(|_| opacity > 0.0) else { continue };
+        let Some(link) = Link::between(e.node, to, &pos, r).filter(|_| opacity > 0.0) else { continue };
         let (x, y) = link.at(if e.dropped == Some(DropReason::Crashed) { 1.0 } else { 0.5 });
         ctx.set_global_alpha(opacity * 0.45);
         ctx.set_fill_style_str(palette::colour(&e.kind));
@@ -413,13 +558,65 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
 
     // The selected node: a halo.
     if let Some(id) = f.selected.filter(|id| *id < n) {
-        let (x, y) = ring_position(id, n);
+        let (x, y) = at(id);
         ctx.set_stroke_style_str("#56b4e9");
         ctx.set_line_width(3.0);
         ctx.begin_path();
         let _ = ctx.arc(x, y, r + 6.0, 0.0, 2.0 * PI);
         ctx.stroke();
     }
+
+    // The gesture in progress: the lasso's outline, or a line from the node dragged from.
+    match &f.drag {
+        Some(Drag::Lasso(outline)) if outline.len() > 1 => {
+            ctx.begin_path();
+            for (i, (x, y)) in outline.iter().enumerate() {
+                if i == 0 {
+                    ctx.move_to(*x, *y);
+                } else {
+                    ctx.line_to(*x, *y);
+                }
+            }
+            ctx.close_path();
+            ctx.set_fill_style_str(LASSO_FILL);
+            ctx.fill();
+            ctx.set_stroke_style_str(LASSO_STROKE);
+            ctx.set_line_width(1.5);
+            dash(&ctx, "4 3");
+            ctx.stroke();
+            dash(&ctx, "");
+        }
+        Some(Drag::Link { from, to }) => {
+            let (x, y) = at(*from);
+            ctx.begin_path();
+            ctx.move_to(x, y);
+            ctx.line_to(to.0, to.1);
+            ctx.set_stroke_style_str(LINK_DRAG_STROKE);
+            ctx.set_line_width(2.0);
+            dash(&ctx, "4 3");
+            ctx.stroke();
+            dash(&ctx, "");
+        }
+        _ => {}
+    }
+    f.pos = pos;
+}
+
+/// Colours of a gesture being drawn (the SVG view's `.lasso` and `.link-drag`).
+pub const LASSO_STROKE: &str = "#0072b2";
+pub const LINK_DRAG_STROKE: &str = "#c0392b";
+const LASSO_FILL: &str = "rgba(86, 180, 233, 0.12)";
+
+/// Node positions as `x,y` pairs with one decimal, separated by spaces.
+fn positions_text(pos: &[Point]) -> String {
+    let mut text = String::with_capacity(pos.len() * 12);
+    for (i, (x, y)) in pos.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(&format!("{x:.1},{y:.1}"));
+    }
+    text
 }
 
 /// The node states the canvas tells apart (any other counts as up).
@@ -432,6 +629,7 @@ fn state_of(node: &NodeView) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cluster::ring_position;
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -444,16 +642,5 @@ mod tests {
         let gap = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
         assert!(r * 2.0 <= gap.max(3.0), "radius {r}, neighbours {gap} apart");
         assert!(dot_radius(8) > dot_radius(100), "a small cluster gets bigger dots");
-    }
-
-    #[test]
-    fn a_click_picks_the_nearest_node_not_the_first_in_reach() {
-        let n = 1_000;
-        for i in [0, 1, 499, 500, 999] {
-            let (x, y) = ring_position(i, n);
-            assert_eq!(nearest_node((x + 0.2, y - 0.2), n, 8.0), Some(i));
-        }
-        assert_eq!(nearest_node(CENTRE, n, 8.0), None, "the centre is empty");
-        assert_eq!(nearest_node((0.0, 0.0), 0, 8.0), None, "no nodes, nothing to pick");
     }
 }

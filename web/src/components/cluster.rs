@@ -8,51 +8,54 @@ use void_core::sim::{DropReason, EventView, InFlight, NodeView};
 use yew::prelude::*;
 
 use super::canvas::CanvasCluster;
+use super::gesture::{Drag, Point, nearest_node};
 use crate::format;
+use crate::layout::{self, Force};
 use crate::math;
 use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X, canvas_mode};
 use crate::palette;
 
-/// A pointer gesture in progress, in drawing coordinates.
-#[derive(Clone, Debug, PartialEq)]
-enum Drag {
-    /// Shift-drag: the outline drawn so far; the nodes inside are split off on release.
-    Lasso(Vec<(f64, f64)>),
-    /// Drag from a node: the link to the node under the pointer on release.
-    Link { from: u32, to: (f64, f64) },
-}
-
 /// Tints of the sides of a partition (light, so nodes and messages stay readable).
 pub(super) const SIDE_TINTS: [&str; 4] = ["#56b4e9", "#e69f00", "#009e73", "#cc79a7"];
 
-/// True if `p` lies inside the polygon `outline` (even-odd rule).
-pub fn inside(outline: &[(f64, f64)], p: (f64, f64)) -> bool {
-    let mut inside = false;
-    let n = outline.len();
-    for i in 0..n {
-        let (a, b) = (outline[i], outline[(i + n - 1) % n]);
-        if (a.1 > p.1) != (b.1 > p.1) && p.0 < (b.0 - a.0) * (p.1 - a.1) / (b.1 - a.1) + a.0 {
-            inside = !inside;
-        }
-    }
-    inside
+/// How the nodes are placed: evenly on a ring, or by a force-directed layout of the
+/// overlay's links (gossip clusters, where the overlay is the interesting shape).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrangement {
+    Ring,
+    Force,
 }
 
-/// The nodes of `n` whose centres lie inside `outline`.
-pub fn lassoed(outline: &[(f64, f64)], n: u32) -> Vec<u32> {
-    if outline.len() < 3 {
-        return Vec::new();
+impl Arrangement {
+    pub fn name(self) -> &'static str {
+        match self {
+            Arrangement::Ring => "ring",
+            Arrangement::Force => "force",
+        }
     }
-    (0..n).filter(|i| inside(outline, ring_position(*i, n))).collect()
+}
+
+/// The layout a cluster opens with: force for gossip clusters too big for the ring to show
+/// their overlay (canvas mode), the ring otherwise (PBFT and small clusters).
+pub fn default_arrangement(nodes: &[NodeView]) -> Arrangement {
+    if canvas_mode(nodes.len()) && nodes.iter().any(|n| n.role == "gossip") {
+        Arrangement::Force
+    } else {
+        Arrangement::Ring
+    }
+}
+
+/// The box force-directed layouts keep node centres in: room for the nodes' bodies.
+pub(super) const LAYOUT_BOX: layout::Bounds = (40.0, 24.0, WIDTH - 40.0, HEIGHT - 24.0);
+
+/// Where every node of `n` sits on the ring.
+pub fn ring_positions(n: u32) -> Vec<Point> {
+    (0..n).map(|i| ring_position(i, n)).collect()
 }
 
 /// The node drawn at `p`, if any (within its radius plus a margin for fingers).
-pub fn node_at(p: (f64, f64), n: u32) -> Option<u32> {
-    let reach = node_radius(n) + 6.0;
-    (0..n).find(|i| {
-        let (x, y) = ring_position(*i, n);
-        (x - p.0).powi(2) + (y - p.1).powi(2) <= reach * reach
-    })
+fn node_at(p: Point, positions: &[Point]) -> Option<u32> {
+    nearest_node(p, positions, node_radius(positions.len() as u32) + 6.0)
 }
 
 /// Page coordinates to drawing coordinates of the SVG (viewBox, "xMidYMid meet") or of the
@@ -163,6 +166,21 @@ pub fn tree_links(nodes: &[NodeView]) -> Vec<(u32, u32, bool)> {
     tree
 }
 
+/// The overlay the gossip nodes keep: every peer in a node's active view, push peers or
+/// flood peers, each link once (lower node first). Empty for protocols without them.
+pub fn overlay_links(nodes: &[NodeView]) -> Vec<(u32, u32)> {
+    let mut links: Vec<(u32, u32)> = Vec::new();
+    for node in nodes {
+        for (key, value) in &node.facts {
+            if matches!(key.as_str(), "active view" | "eager_push_peers" | "lazy_push_peers" | "flood peers")
+            {
+                links.extend(peer_ids(value).map(|p| (node.id, p)));
+            }
+        }
+    }
+    layout::normalise(nodes.len() as u32, &links)
+}
+
 /// The node ids in a fact such as `[NodeId(3), NodeId(7)]`.
 fn peer_ids(value: &str) -> impl Iterator<Item = u32> + '_ {
     value.split("NodeId(").skip(1).filter_map(|part| part.split(')').next()?.parse().ok())
@@ -191,10 +209,9 @@ pub fn place_labels(wanted: &[Rect], taken: &[Rect]) -> Vec<bool> {
         .collect()
 }
 
-/// Where node `i`'s text (HLC, behaviour) goes: outside the ring, beside the node, away
+/// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it, away
 /// from the messages crossing the middle. Returns the anchor point and `text-anchor`.
-pub fn label_spot(i: u32, n: u32, r: f64) -> ((f64, f64), &'static str) {
-    let (x, y) = ring_position(i, n);
+pub fn label_spot((x, y): Point, r: f64) -> ((f64, f64), &'static str) {
     let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
     let (ux, uy) = (dx / len, dy / len);
@@ -253,12 +270,10 @@ pub struct Link {
 }
 
 impl Link {
-    /// The link from node `from` to node `to` of `n` nodes drawn with radius `r`.
-    pub fn between(from: u32, to: u32, n: u32, r: f64) -> Option<Link> {
-        if from >= n || to >= n {
-            return None;
-        }
-        let (x1, y1) = ring_position(from, n);
+    /// The link from node `from` to node `to`, placed at `positions` and drawn with radius `r`.
+    pub fn between(from: u32, to: u32, positions: &[Point], r: f64) -> Option<Link> {
+        let (x1, y1) = *positions.get(from as usize)?;
+        let (x2, y2) = *positions.get(to as usize)?;
         if from == to {
             let (cx, cy) = CENTRE;
             let (dx, dy) = (x1 - cx, y1 - cy);
@@ -274,7 +289,6 @@ impl Link {
                 end: rim(0.6),
             });
         }
-        let (x2, y2) = ring_position(to, n);
         let (dx, dy) = (x2 - x1, y2 - y1);
         let len = (dx * dx + dy * dy).sqrt().max(1.0);
         let (ux, uy) = (dx / len, dy / len);
@@ -314,10 +328,35 @@ pub fn drop_opacity(now_us: u64, dropped_at: u64, speed: f64) -> f64 {
 #[function_component(ClusterView)]
 pub fn cluster_view(props: &ClusterProps) -> Html {
     let view = &props.view;
+    // The reader's choice of layout, for as long as the cluster keeps its size.
+    let chosen = use_state(|| None::<(usize, Arrangement)>);
+    let arrangement = match *chosen {
+        Some((n, a)) if n == view.nodes.len() => a,
+        _ => default_arrangement(&view.nodes),
+    };
+    let toggle = {
+        let n = view.nodes.len();
+        let option = |a: Arrangement| {
+            let chosen = chosen.clone();
+            let pick = Callback::from(move |_: MouseEvent| chosen.set(Some((n, a))));
+            html! {
+                <button class={classes!((a == arrangement).then_some("on"))} data-layout-option={a.name()}
+                    aria-pressed={(a == arrangement).to_string()} onclick={pick}>{ a.name() }</button>
+            }
+        };
+        html! {
+            <span class="layout-toggle" role="group" aria-label="layout" data-testid="layout"
+                data-layout={arrangement.name()}
+                title="ring: nodes in id order; force: placed by the links of the gossip overlay">
+                { option(Arrangement::Ring) }{ option(Arrangement::Force) }
+            </span>
+        }
+    };
     if !canvas_mode(view.nodes.len()) {
         return html! {
             <SvgCluster view={view.clone()} shown_us={props.shown_us} speed={props.speed}
-                selected={props.selected} dispatch={props.dispatch.clone()} live={props.live} />
+                selected={props.selected} dispatch={props.dispatch.clone()} live={props.live}
+                {arrangement} {toggle} />
         };
     }
     let now = props.shown_us;
@@ -330,14 +369,24 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
         .collect();
     let tree = Rc::new(tree_links(&view.nodes));
     let eager = tree.iter().filter(|l| l.2).count();
+    let overlay = Rc::new(overlay_links(&view.nodes));
     html! {
         <section class="cluster" aria-label="cluster view" data-render="canvas"
             data-nodes={view.nodes.len().to_string()} data-drawn={view.in_flight.len().to_string()}
             data-eager={eager.to_string()} data-lazy={(tree.len() - eager).to_string()}>
             <CanvasCluster view={view.clone()} shown_us={now} speed={props.speed}
-                selected={props.selected} tree={tree.clone()} dispatch={props.dispatch.clone()} />
+                selected={props.selected} tree={tree.clone()} {overlay} {arrangement}
+                dispatch={props.dispatch.clone()} />
             <p class="gesture-hint">
-                { format!("{} nodes: click a node to inspect it, right-click for its menu", view.nodes.len()) }
+                { toggle }
+                { format!("{} nodes: click a node to inspect it, right-click for its menu; ", view.nodes.len()) }
+                { "shift-drag around nodes to partition them off, drag from one node to another to break their link" }
+                if view.network_faults > 0 {
+                    <button class="heal" data-testid="heal" onclick={heal(&props.dispatch)}
+                        title="end every partition and link fault you added">
+                        { "heal network" }
+                    </button>
+                }
             </p>
             { legend(view, &drops) }
             { node_legend(view, &tree) }
@@ -345,11 +394,46 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
     }
 }
 
+/// The button that ends every partition and link fault the user added.
+fn heal(dispatch: &Callback<Action>) -> Callback<MouseEvent> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |_: MouseEvent| dispatch.emit(Action::Heal))
+}
+
+#[derive(Properties, PartialEq)]
+struct SvgProps {
+    view: Rc<Snapshot>,
+    shown_us: u64,
+    speed: f64,
+    selected: Option<u32>,
+    dispatch: Callback<Action>,
+    live: bool,
+    arrangement: Arrangement,
+    /// The ring | force switch, shown with the gesture hint.
+    toggle: Html,
+}
+
 #[function_component(SvgCluster)]
-fn svg_cluster(props: &ClusterProps) -> Html {
+fn svg_cluster(props: &SvgProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len() as u32;
     let r = node_radius(n);
+    // A force layout settles at once here (at most 64 nodes), from where it was when the
+    // overlay changes.
+    let force = use_mut_ref(|| None::<Force>);
+    let pos: Vec<Point> = match props.arrangement {
+        Arrangement::Ring => ring_positions(n),
+        Arrangement::Force => {
+            let overlay = overlay_links(&view.nodes);
+            let mut force = force.borrow_mut();
+            let f = force.get_or_insert_with(|| Force::new(n, &overlay, LAYOUT_BOX));
+            f.reshape(n, &overlay);
+            f.settle();
+            f.fitted()
+        }
+    };
+    let positions = Rc::new(pos);
+    let pos = positions.as_slice();
     let now = props.shown_us;
     let drawn = &view.in_flight;
     let tracks = drawn.len() <= MAX_TRACKS;
@@ -360,20 +444,20 @@ fn svg_cluster(props: &ClusterProps) -> Html {
     let show_text = n <= MAX_NODE_TEXT;
     let mut taken: Vec<Rect> = Vec::new();
     for node in &view.nodes {
-        let (x, y) = ring_position(node.id, n);
+        let (x, y) = pos[node.id as usize];
         taken.push((x - r, y - r, x + r, y + r));
         if show_text {
             let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
             let chars = line.max(node.behaviour.as_ref().map_or(0, |b| b.len()));
             let lines = 1 + usize::from(node.behaviour.is_some());
-            taken.push(label_box(label_spot(node.id, n, r), chars, lines));
+            taken.push(label_box(label_spot(pos[node.id as usize], r), chars, lines));
         }
     }
     let wanted: Vec<Rect> = if labels {
         drawn
             .iter()
             .filter_map(|m| {
-                let (x, y) = Link::between(m.from, m.to, n, r)?.at(progress(now, m.sent_at, m.deliver_at));
+                let (x, y) = Link::between(m.from, m.to, pos, r)?.at(progress(now, m.sent_at, m.deliver_at));
                 let w = m.kind.len() as f64 * 7.0 + 4.0;
                 Some((x - w / 2.0, y - head - 16.0, x + w / 2.0, y - head - 2.0))
             })
@@ -384,7 +468,7 @@ fn svg_cluster(props: &ClusterProps) -> Html {
     let mut placed = place_labels(&wanted, &taken).into_iter();
     let flying: Vec<Html> = drawn
         .iter()
-        .map(|m| in_flight(m, now, n, r, head, tracks, labels && placed.next().unwrap_or(false)))
+        .map(|m| in_flight(m, now, pos, r, head, tracks, labels && placed.next().unwrap_or(false)))
         .collect();
     let drops: Vec<(&EventView, f64)> = view
         .recent
@@ -393,11 +477,11 @@ fn svg_cluster(props: &ClusterProps) -> Html {
         .map(|e| (e, drop_opacity(now, e.time, props.speed)))
         .filter(|(_, o)| *o > 0.0)
         .collect();
-    let crosses = drops.iter().map(|(e, o)| dropped(e, *o, n, r));
+    let crosses = drops.iter().map(|(e, o)| dropped(e, *o, pos, r));
     let svg = use_node_ref();
     let drag = use_state(|| None::<Drag>);
     let on_down = {
-        let (svg, drag) = (svg.clone(), drag.clone());
+        let (svg, drag, positions) = (svg.clone(), drag.clone(), positions.clone());
         Callback::from(move |e: PointerEvent| {
             if e.button() != 0 {
                 return;
@@ -405,47 +489,31 @@ fn svg_cluster(props: &ClusterProps) -> Html {
             let Some(p) = to_drawing(&svg, (e.client_x(), e.client_y())) else { return };
             if e.shift_key() {
                 e.prevent_default();
-                drag.set(Some(Drag::Lasso(vec![p])));
-            } else if let Some(from) = node_at(p, n) {
-                drag.set(Some(Drag::Link { from, to: p }));
+            }
+            if let Some(start) = Drag::start(p, e.shift_key(), node_at(p, &positions)) {
+                drag.set(Some(start));
             }
         })
     };
     let on_move = {
         let (svg, drag) = (svg.clone(), drag.clone());
         Callback::from(move |e: PointerEvent| {
-            let Some(current) = (*drag).clone() else { return };
+            let Some(mut current) = (*drag).clone() else { return };
             let Some(p) = to_drawing(&svg, (e.client_x(), e.client_y())) else { return };
-            drag.set(Some(match current {
-                Drag::Lasso(mut outline) => {
-                    // Keep the outline short: a point every few units is smooth enough.
-                    if outline.last().is_none_or(|q| (q.0 - p.0).abs() + (q.1 - p.1).abs() > 4.0) {
-                        outline.push(p);
-                    }
-                    Drag::Lasso(outline)
-                }
-                Drag::Link { from, .. } => Drag::Link { from, to: p },
-            }));
+            current.moved(p);
+            drag.set(Some(current));
         })
     };
     let on_up = {
-        let (svg, drag, dispatch) = (svg.clone(), drag.clone(), props.dispatch.clone());
+        let (svg, drag, dispatch, positions) =
+            (svg.clone(), drag.clone(), props.dispatch.clone(), positions.clone());
         Callback::from(move |e: PointerEvent| {
             let Some(current) = (*drag).clone() else { return };
             drag.set(None);
-            match current {
-                Drag::Lasso(outline) => {
-                    let group = lassoed(&outline, n);
-                    if !group.is_empty() {
-                        dispatch.emit(Action::Partition(group));
-                    }
-                }
-                Drag::Link { from, .. } => {
-                    let to = to_drawing(&svg, (e.client_x(), e.client_y())).and_then(|p| node_at(p, n));
-                    if let Some(to) = to.filter(|to| *to != from) {
-                        dispatch.emit(Action::LinkMenu(Some((from, to, e.client_x(), e.client_y()))));
-                    }
-                }
+            let client = (e.client_x(), e.client_y());
+            let on = to_drawing(&svg, client).and_then(|p| node_at(p, &positions));
+            if let Some(action) = current.finish(&positions, on, client) {
+                dispatch.emit(action);
             }
         })
     };
@@ -463,24 +531,19 @@ fn svg_cluster(props: &ClusterProps) -> Html {
             html! { <path class="lasso" data-testid="lasso" d={format!("{d} Z")} /> }
         }
         Some(Drag::Link { from, to }) => {
-            let (x, y) = ring_position(*from, n);
+            let (x, y) = pos[*from as usize];
             html! { <line class="link-drag" x1={format!("{x:.1}")} y1={format!("{y:.1}")}
             x2={format!("{:.1}", to.0)} y2={format!("{:.1}", to.1)} /> }
         }
         _ => html! {},
     };
-    let regions = view.sides.iter().enumerate().map(|(i, side)| {
-        let (x, y) = ring_position(i as u32, n);
+    let regions = view.sides.iter().zip(pos).map(|(side, (x, y))| {
         let tint = SIDE_TINTS[*side as usize % SIDE_TINTS.len()];
         html! { <circle class="side-region" data-side={side.to_string()} cx={format!("{x:.1}")}
         cy={format!("{y:.1}")} r={format!("{:.1}", r * 1.8)} fill={tint} /> }
     });
     let tree = tree_links(&view.nodes);
-    let broken = view.broken_links.iter().map(|(a, b, both, label)| broken_link(*a, *b, *both, label, n));
-    let heal = {
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(Action::Heal))
-    };
+    let broken = view.broken_links.iter().map(|(a, b, both, label)| broken_link(*a, *b, *both, label, pos));
     let nodes = view.nodes.iter().map(|node| {
         let on_click = {
             let dispatch = props.dispatch.clone();
@@ -495,7 +558,7 @@ fn svg_cluster(props: &ClusterProps) -> Html {
                 dispatch.emit(Action::Menu(Some((id, e.client_x(), e.client_y()))));
             })
         };
-        node_view(node, n, r, props.selected == Some(node.id), on_click, on_menu)
+        node_view(node, pos, r, props.selected == Some(node.id), on_click, on_menu)
     });
     html! {
         <section class="cluster" aria-label="cluster view" data-render="svg"
@@ -505,22 +568,25 @@ fn svg_cluster(props: &ClusterProps) -> Html {
                 preserveAspectRatio="xMidYMid meet" role="img"
                 onpointerdown={on_down} onpointermove={on_move} onpointerup={on_up} onpointerleave={on_leave}>
                 <g class="regions">{ for regions }</g>
-                <circle class="ring" cx={CENTRE.0.to_string()} cy={CENTRE.1.to_string()}
-                    r={ring_radii(n).0.to_string()} />
-                <g class="tree">{ for tree.iter().map(|l| tree_link(*l, n)) }</g>
+                if props.arrangement == Arrangement::Ring {
+                    <circle class="ring" cx={CENTRE.0.to_string()} cy={CENTRE.1.to_string()}
+                        r={ring_radii(n).0.to_string()} />
+                }
+                <g class="tree">{ for tree.iter().map(|l| tree_link(*l, pos)) }</g>
                 <g class="broken-links">{ for broken }</g>
                 <g class="nodes">{ for nodes }</g>
                 <g class="messages">{ for crosses }{ for flying }</g>
                 { gesture }
             </svg>
             <p class="gesture-hint">
+                { props.toggle.clone() }
                 if props.live {
                     { "The native cluster: kill and restart its nodes, put and get keys in the Live cluster panel" }
                 } else {
                     { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
                 }
                 if view.network_faults > 0 {
-                    <button class="heal" data-testid="heal" onclick={heal}
+                    <button class="heal" data-testid="heal" onclick={heal(&props.dispatch)}
                         title="end every partition and link fault you added">
                         { "heal network" }
                     </button>
@@ -647,8 +713,8 @@ fn legend_kinds(drawn: &[InFlight], drops: &[(&EventView, f64)]) -> Vec<(String,
 }
 
 /// A message on its way: a dot with a short tail, where virtual time puts it on its link.
-fn in_flight(m: &InFlight, now: u64, n: u32, r: f64, head: f64, track: bool, label: bool) -> Html {
-    let Some(link) = Link::between(m.from, m.to, n, r) else {
+fn in_flight(m: &InFlight, now: u64, pos: &[Point], r: f64, head: f64, track: bool, label: bool) -> Html {
+    let Some(link) = Link::between(m.from, m.to, pos, r) else {
         return html! {};
     };
     let p = progress(now, m.sent_at, m.deliver_at);
@@ -684,9 +750,9 @@ fn in_flight(m: &InFlight, now: u64, n: u32, r: f64, head: f64, track: bool, lab
 
 /// A message the network dropped: a fading cross where it died, at the receiver when the
 /// receiver was down, half way along its link otherwise.
-fn dropped(e: &EventView, opacity: f64, n: u32, r: f64) -> Html {
+fn dropped(e: &EventView, opacity: f64, pos: &[Point], r: f64) -> Html {
     let to = e.to.unwrap_or(e.node);
-    let Some(link) = Link::between(e.node, to, n, r) else {
+    let Some(link) = Link::between(e.node, to, pos, r) else {
         return html! {};
     };
     let at = if e.dropped == Some(DropReason::Crashed) { 1.0 } else { 0.5 };
@@ -716,8 +782,10 @@ fn dropped(e: &EventView, opacity: f64, n: u32, r: f64) -> Html {
 
 /// A link of Plumtree's tree: solid while eager (payloads go over it), dashed while lazy
 /// (only IHAVE announcements do).
-fn tree_link((a, b, eager): (u32, u32, bool), n: u32) -> Html {
-    let ((x1, y1), (x2, y2)) = (ring_position(a, n), ring_position(b, n));
+fn tree_link((a, b, eager): (u32, u32, bool), pos: &[Point]) -> Html {
+    let (Some((x1, y1)), Some((x2, y2))) = (pos.get(a as usize), pos.get(b as usize)) else {
+        return html! {};
+    };
     let (class, what) =
         if eager { ("eager", "eager: payloads are pushed") } else { ("lazy", "lazy: only IHAVE") };
     html! {
@@ -729,8 +797,10 @@ fn tree_link((a, b, eager): (u32, u32, bool), n: u32) -> Html {
 }
 
 /// A link fault in force: a dashed line between the two nodes, its effect written on it.
-fn broken_link(from: u32, to: u32, both: bool, label: &str, n: u32) -> Html {
-    let ((x1, y1), (x2, y2)) = (ring_position(from, n), ring_position(to, n));
+fn broken_link(from: u32, to: u32, both: bool, label: &str, pos: &[Point]) -> Html {
+    let (Some((x1, y1)), Some((x2, y2))) = (pos.get(from as usize), pos.get(to as usize)) else {
+        return html! {};
+    };
     let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
     let arrow = if both { "↔" } else { "→" };
     html! {
@@ -759,17 +829,18 @@ fn node_text(node: &NodeView) -> String {
 
 fn node_view(
     node: &NodeView,
-    n: u32,
+    pos: &[Point],
     r: f64,
     selected: bool,
     on_click: Callback<MouseEvent>,
     on_menu: Callback<MouseEvent>,
 ) -> Html {
-    let (x, y) = ring_position(node.id, n);
+    let n = pos.len() as u32;
+    let (x, y) = pos.get(node.id as usize).copied().unwrap_or(CENTRE);
     let crashed = node.state == "crashed";
     let show_text = n <= MAX_NODE_TEXT;
     let cross = r * 0.6;
-    let (spot, anchor) = label_spot(node.id, n, r);
+    let (spot, anchor) = label_spot((x, y), r);
     let title = format!(
         "node {} — {}, {}{}{}",
         node.id,
@@ -847,7 +918,7 @@ mod tests {
 
     #[test]
     fn frames_between_two_items_interpolate_smoothly() {
-        let link = Link::between(0, 2, 4, 20.0).unwrap();
+        let link = Link::between(0, 2, &ring_positions(4), 20.0).unwrap();
         let mut last = link.at(0.0);
         let mut steps = Vec::new();
         for now in (1_000..=3_000).step_by(100) {
@@ -864,28 +935,17 @@ mod tests {
     #[test]
     fn a_link_runs_from_rim_to_rim_and_its_answer_takes_another_path() {
         let r = 20.0;
-        let there = Link::between(1, 3, 4, r).unwrap();
-        let back = Link::between(3, 1, 4, r).unwrap();
+        let ring = ring_positions(4);
+        let there = Link::between(1, 3, &ring, r).unwrap();
+        let back = Link::between(3, 1, &ring, r).unwrap();
         let dist = |a: (f64, f64), b: (f64, f64)| ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
         assert!(close(there.at(0.0), there.start) && close(there.at(1.0), there.end));
         assert!((dist(there.start, ring_position(1, 4)) - (r + 3.0)).abs() < 1e-9);
         assert!((dist(there.end, ring_position(3, 4)) - (r + 3.0)).abs() < 1e-9);
         assert!(dist(there.at(0.5), back.at(0.5)) > 20.0, "a message and its answer do not overlap");
-        let own = Link::between(2, 2, 4, r).unwrap();
+        let own = Link::between(2, 2, &ring, r).unwrap();
         assert!(dist(own.at(0.5), ring_position(2, 4)) > r, "a message to itself loops outside");
-        assert_eq!(Link::between(0, 4, 4, r), None);
-    }
-
-    #[test]
-    fn a_lasso_takes_the_nodes_whose_centres_it_encloses() {
-        let (x0, y0) = ring_position(0, 4);
-        let (x1, y1) = ring_position(1, 4);
-        // A box around nodes 0 (top) and 1 (right).
-        let outline =
-            [(x0 - 30.0, y0 - 30.0), (x1 + 30.0, y0 - 30.0), (x1 + 30.0, y1 + 30.0), (x0 - 30.0, y1 + 30.0)];
-        assert_eq!(lassoed(&outline, 4), vec![0, 1]);
-        assert!(lassoed(&outline[..2], 4).is_empty(), "a line encloses nothing");
-        assert!(!inside(&outline, (WIDTH / 2.0 - 200.0, y1)));
+        assert_eq!(Link::between(0, 4, &ring, r), None);
     }
 
     fn gossip_node(id: u32, eager: &str, lazy: &str) -> NodeView {
@@ -912,6 +972,30 @@ mod tests {
     }
 
     #[test]
+    fn the_overlay_joins_active_views_and_push_peers_once_each() {
+        let mut nodes = vec![
+            gossip_node(0, "[NodeId(1)]", "[]"),
+            gossip_node(1, "[NodeId(0)]", "[NodeId(2)]"),
+            gossip_node(2, "[]", "[NodeId(9)]"),
+        ];
+        nodes[2].facts.push(("active view".into(), "[NodeId(0), NodeId(1)]".into()));
+        nodes[0].facts.push(("flood peers".into(), "[NodeId(2)]".into()));
+        nodes[0].facts.push(("passive view".into(), "[NodeId(1), NodeId(2)]".into()));
+        assert_eq!(overlay_links(&nodes), vec![(0, 1), (0, 2), (1, 2)]);
+    }
+
+    #[test]
+    fn big_gossip_clusters_open_in_the_force_layout_and_the_rest_on_the_ring() {
+        let gossip = |n: u32| (0..n).map(|i| gossip_node(i, "[]", "[]")).collect::<Vec<_>>();
+        assert_eq!(default_arrangement(&gossip(100)), Arrangement::Force);
+        assert_eq!(default_arrangement(&gossip(64)), Arrangement::Ring);
+        let mut replicas = gossip(100);
+        replicas.iter_mut().for_each(|n| n.role = "replica".into());
+        assert_eq!(default_arrangement(&replicas), Arrangement::Ring, "PBFT keeps its ring");
+        assert_eq!(default_arrangement(&[]), Arrangement::Ring);
+    }
+
+    #[test]
     fn labels_that_would_cover_a_node_or_another_label_are_left_out() {
         let node = (90.0, 90.0, 110.0, 110.0);
         let wanted = [
@@ -927,7 +1011,8 @@ mod tests {
     fn node_text_sits_outside_the_ring_and_off_its_neighbours() {
         for n in [3u32, 5, 8, 12] {
             let r = node_radius(n);
-            let boxes: Vec<Rect> = (0..n).map(|i| label_box(label_spot(i, n, r), 14, 1)).collect();
+            let boxes: Vec<Rect> =
+                (0..n).map(|i| label_box(label_spot(ring_position(i, n), r), 14, 1)).collect();
             for (i, b) in boxes.iter().enumerate() {
                 assert!(b.1 >= 0.0 && b.3 <= HEIGHT, "{n} nodes: label {i} is inside the drawing: {b:?}");
             }
@@ -947,8 +1032,8 @@ mod tests {
     #[test]
     fn a_point_finds_the_node_drawn_there() {
         let (x, y) = ring_position(3, 7);
-        assert_eq!(node_at((x + 2.0, y - 2.0), 7), Some(3));
-        assert_eq!(node_at(CENTRE, 7), None, "the ring's centre is empty");
+        assert_eq!(node_at((x + 2.0, y - 2.0), &ring_positions(7)), Some(3));
+        assert_eq!(node_at(CENTRE, &ring_positions(7)), None, "the ring's centre is empty");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod canvas;
 mod cluster;
 mod editor;
 mod events;
+mod gesture;
 mod inspector;
 mod invariants;
 mod live;
@@ -16,9 +17,12 @@ mod timeline;
 mod topbar;
 
 pub use app::App;
-pub use cluster::{ClusterView, ring_position, tree_links};
+pub use cluster::{
+    Arrangement, ClusterView, default_arrangement, overlay_links, ring_position, ring_positions, tree_links,
+};
 pub use editor::ScenarioEditor;
 pub use events::EventLine;
+pub use gesture::{Drag, inside, lassoed, nearest_node};
 pub use inspector::Inspector;
 pub use invariants::Invariants;
 pub use live::LivePanel;
