@@ -238,3 +238,78 @@ fn bench_sim_reports_the_single_thread_and_the_all_threads_rate() {
     };
     assert!(last_json(&single)["all_threads"].is_null());
 }
+
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_and_a_full_disk_is_an_error_not_a_panic() {
+    let Some(bin) = void_tests::void_bin() else { return };
+    // The reader is gone before the program starts, so its first write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(&bin)
+        .args(["sim", "hlc-ping", "--seeds", "1..2", "--json"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("void runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full opens");
+        let out = Command::new(&bin).args(["sim", "--list"]).stdout(full).output().expect("void runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("writing to standard output"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn client_input_errors_exit_2_before_any_connection() {
+    let dir = std::env::temp_dir().join(format!("void-cli-client-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Nothing is dialled: every case fails on the input (the ports are not listened on).
+    let mut cluster = String::new();
+    for (i, key) in [
+        "e9b56164338313bbb1bea16c6caf43760a54ac4bbfc1c8c9361b8a881ad28d58",
+        "19bf73b8c1b336ba02002ed98421bb596d1d605f15825e14eb40c5266fbb592d",
+        "19cb6f2720ebb0332fb3004ee3a008d6621b09511ef899b8f5b7847625c44b3d",
+        "67a0686175d9904ddaddbbe051804cb97d522f39f1af44781cc004e1ee774c88",
+    ]
+    .iter()
+    .enumerate()
+    {
+        cluster.push_str(&format!(
+            "[[replicas]]\nid = {i}\naddr = \"127.0.0.1:{}\"\nhttp = \"127.0.0.1:{}\"\nkey = \"{key}\"\n\n",
+            i + 1,
+            i + 11
+        ));
+    }
+    let cluster_file = dir.join("cluster.toml");
+    std::fs::write(&cluster_file, cluster).unwrap();
+    let Some(minted) = void(&["macaroon", "mint", "--root-key", "k", "--id", "admin"]) else { return };
+    assert_eq!(minted.status.code(), Some(0));
+    let good = dir.join("good.macaroon");
+    std::fs::write(&good, &minted.stdout).unwrap();
+    let garbage = dir.join("garbage.macaroon");
+    std::fs::write(&garbage, "AgEEdGVzdAIE").unwrap();
+    let (c, g, t) =
+        (cluster_file.display().to_string(), good.display().to_string(), garbage.display().to_string());
+    let long_value = "x".repeat(5000);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--token", &t, "get", "k"], "token file"),
+        (vec!["--token", &g, "put", "k", &long_value], "VALUE is 5000 bytes"),
+        (vec!["--token", &g, "cas", "k", "-", &long_value], "NEW is 5000 bytes"),
+        (vec!["--token", &g, "--timeout", "0", "get", "k"], "--timeout"),
+        (vec!["--token", &g, "get", "k", "--at", "yesterday"], "expected an HLC timestamp"),
+    ];
+    for (rest, needle) in cases {
+        let mut args = vec!["client", "--cluster", &c];
+        args.extend(rest);
+        let Some(out) = void(&args) else { return };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
+        assert!(!stderr.contains("replica 0"), "{args:?} dialled a replica: {stderr}");
+    }
+}

@@ -312,6 +312,25 @@ fn hostile_bytes_and_bad_tokens_are_refused_and_the_node_stays_up() {
     let Some(bin) = bin() else { return };
     let c = Cluster::up(&bin);
     let addr = SocketAddr::from(([127, 0, 0, 1], c.base));
+    // A second cluster on the same ports cannot start, and must not mistake the first
+    // cluster's nodes (answering on those ports) for its own.
+    let other = tempfile::tempdir().unwrap();
+    let base = c.base.to_string();
+    let out = c.void(&[
+        "cluster",
+        "up",
+        "--replicas",
+        "4",
+        "--dir",
+        other.path().to_str().unwrap(),
+        "--base-port",
+        &base,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("did not become ready") && text(&out).contains("in use"), "{}", text(&out));
+    let status = c.void(&["cluster", "status", "--dir", other.path().to_str().unwrap()]);
+    assert!(text(&status).contains("another process answers"), "{}", text(&status));
+    let _ = c.void(&["cluster", "down", "--dir", other.path().to_str().unwrap()]);
     // Random bytes, then an oversize length prefix.
     let mut s = TcpStream::connect(addr).unwrap();
     let _ = s.write_all(&[0x00, 0x00, 0x00, 0x08, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04]);

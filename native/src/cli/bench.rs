@@ -44,13 +44,14 @@ pub struct BenchSimArgs {
     /// Seed of the measured run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Repeat until this much wall time has been measured (milliseconds).
-    #[arg(long, default_value_t = 2000)]
+    /// Repeat until this much wall time has been measured (milliseconds, 1 to 3600000).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub min_ms: u64,
     /// Also run this many independent runs at once (one per thread, seeds apart) and
-    /// report their total rate beside the single-thread one; 0 = one per core, 1 = skip.
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
+    /// report their total rate beside the single-thread one; 0 = one per core, 1 = skip
+    /// (at most 256).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=256))]
+    pub threads: u16,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
@@ -161,7 +162,7 @@ fn bench_sim(args: BenchSimArgs) -> CliResult {
     let unhashed = delivered_nh as f64 / wall_nh;
     let threads = match args.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+        n => usize::from(n),
     };
     let parallel =
         if threads > 1 { Some(measure_parallel(&loaded, args.seed, args.min_ms, threads)?) } else { None };

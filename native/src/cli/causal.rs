@@ -122,7 +122,7 @@ fn query(args: QueryArgs) -> CliResult {
             "do": to_map(&forced),
         }));
     } else {
-        println!("{probability}");
+        outln!("{probability}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -148,7 +148,7 @@ fn root_cause(args: RootCauseArgs) -> CliResult {
         print_json(&json!({ "ranking": ranking }));
     } else {
         for cause in &ranking {
-            println!("{}\t{}", cause.node, cause.score);
+            outln!("{}\t{}", cause.node, cause.score);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -185,7 +185,7 @@ fn learn(args: LearnArgs) -> CliResult {
     if args.json {
         print_json(&result);
     } else if args.out.is_none() {
-        println!("{}", serde_json::to_string_pretty(&result["model"]).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&result["model"]).unwrap_or_default());
     }
     Ok(ExitCode::SUCCESS)
 }

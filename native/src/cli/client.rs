@@ -26,8 +26,8 @@ pub struct ClientArgs {
     /// The user the request is made for (checked against `user = X` caveats).
     #[arg(long)]
     pub user: Option<String>,
-    /// Seconds to wait for an answer before trying the next replica.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds to wait for an answer before trying the next replica (1 to 3600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Print the answer as one JSON object (with the replica that gave it).
     #[arg(long)]
@@ -58,7 +58,34 @@ pub enum OpCommand {
 /// Parses `--at`: a full HLC timestamp, or `<wall>.<logical>` (node 0).
 fn parse_at(s: &str) -> Result<Timestamp, Failure> {
     let full = if s.contains('@') { s.to_string() } else { format!("{s}@0") };
-    full.parse::<Timestamp>().map_err(|e| bad(format!("--at {s:?}: {e}")))
+    full.parse::<Timestamp>().map_err(|_| {
+        bad(format!(
+            "--at {s:?}: expected an HLC timestamp `<wall_micros>.<logical>[@node]`, as `put` prints it"
+        ))
+    })
+}
+
+/// Keys and values longer than the store takes are refused here, naming which one.
+fn check_sizes(op: &OpCommand) -> Result<(), Failure> {
+    use void_core::pbft::app::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
+    let (key, values): (&str, Vec<(&str, &String)>) = match op {
+        OpCommand::Put { key, value } => (key, vec![("VALUE", value)]),
+        OpCommand::Get { key, .. } | OpCommand::Delete { key } => (key, vec![]),
+        OpCommand::Cas { key, expected, new } => (key, vec![("EXPECTED", expected), ("NEW", new)]),
+        OpCommand::Broadcast { .. } => return Ok(()),
+    };
+    if key.len() > MAX_KEY_BYTES {
+        return Err(bad(format!("KEY is {} bytes; keys are at most {MAX_KEY_BYTES} bytes", key.len())));
+    }
+    for (name, v) in values {
+        if v.len() > MAX_VALUE_BYTES {
+            return Err(bad(format!(
+                "{name} is {} bytes; values are at most {MAX_VALUE_BYTES} bytes",
+                v.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn run(a: ClientArgs) -> CliResult {
@@ -70,6 +97,10 @@ pub fn run(a: ClientArgs) -> CliResult {
     if token.is_empty() {
         return Err(bad(format!("token file {} is empty", token_path.display())));
     }
+    // A token that does not even decode is the user's file, not the cluster's answer.
+    void_core::caps::Macaroon::deserialize(&token)
+        .map_err(|e| bad(format!("token file {}: {e}", token_path.display())))?;
+    check_sizes(&a.op)?;
     let op = match &a.op {
         OpCommand::Put { key, value } => ClientOp::Put { key: key.clone(), value: value.clone() },
         OpCommand::Get { key, at } => {
@@ -129,8 +160,8 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
                 if ok { 0 } else { 1 },
                 match (ok, &found) {
                     (true, _) => "swapped".into(),
-                    (false, Some(v)) => format!("not swapped: KEY holds {v:?}"),
-                    (false, None) => "not swapped: KEY is absent".into(),
+                    (false, Some(v)) => format!("not swapped: the key holds {v:?}"),
+                    (false, None) => "not swapped: the key is absent".into(),
                 },
                 json!({"swapped": ok, "found": found}),
             ),
@@ -149,7 +180,7 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
         v["node"] = json!(node);
         print_json(&v);
     } else if code == 0 && !value.get("value").is_some_and(|v| v.is_null()) {
-        println!("{text}");
+        outln!("{text}");
     } else {
         eprintln!("{text}");
     }
@@ -170,9 +201,9 @@ mod tests {
         assert!(text.contains("--at 1795801179445984.1@0"), "{text}");
         assert_eq!(value["version"], "1795801179445984.1@0");
         let (code, text, _) = describe(ClientOutcome::Done(OpResult::Swapped { ok: false, found: None }));
-        assert_eq!((code, text.as_str()), (1, "not swapped: KEY is absent"));
+        assert_eq!((code, text.as_str()), (1, "not swapped: the key is absent"));
         let found = Some("v1".to_string());
         let (_, text, _) = describe(ClientOutcome::Done(OpResult::Swapped { ok: false, found }));
-        assert_eq!(text, "not swapped: KEY holds \"v1\"");
+        assert_eq!(text, "not swapped: the key holds \"v1\"");
     }
 }

@@ -250,20 +250,26 @@ fn up(a: UpArgs) -> CliResult {
     for r in &replicas {
         let st = rt.block_on(async {
             loop {
-                if let Some(s) = node_status(r.http).await {
+                let pid = running_pid(&a.dir, r.id);
+                if let Some(s) = node_status(r.http).await.filter(|s| answers_for(s, pid)) {
                     return Some(s);
                 }
-                if Instant::now() > deadline || running_pid(&a.dir, r.id).is_none() {
+                if Instant::now() > deadline || pid.is_none() {
                     return None;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
         let Some(st) = st else {
+            let log = node_dir(&a.dir, r.id).join("node.log");
+            let last = std::fs::read_to_string(&log)
+                .ok()
+                .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string))
+                .map_or(String::new(), |l| format!(": {l}"));
             return Err(Failure::Other(anyhow::anyhow!(
-                "node {} did not become ready; see {}",
+                "node {} did not become ready{last} (see {})",
                 r.id,
-                node_dir(&a.dir, r.id).join("node.log").display()
+                log.display()
             )));
         };
         ready.push(st);
@@ -279,17 +285,21 @@ fn up(a: UpArgs) -> CliResult {
             }
         }
     }
-    let view = ready_view(&ready);
     let mut nodes = Vec::new();
     for (st, r) in ready.iter().zip(&replicas) {
-        let role = if st["view"] == view {
-            st["role"].as_str().unwrap_or("?").to_string()
-        } else {
-            format!("catching up (at view {}, the cluster is at view {view})", st["view"])
-        };
+        let role = st["role"].as_str().unwrap_or("?").to_string();
         nodes.push(json!({"node": r.id, "pid": running_pid(&a.dir, r.id), "addr": r.addr.to_string(),
             "http": r.http.to_string(), "role": role, "view": st["view"]}));
-        eprintln!("node {} ready: {role} (transport {}, http {})", r.id, r.addr, r.http);
+        eprintln!(
+            "node {} ready: {role} in view {} (transport {}, http {})",
+            r.id, st["view"], r.addr, r.http
+        );
+    }
+    let mut views: Vec<u64> = ready.iter().filter_map(|s| s["view"].as_u64()).collect();
+    views.sort_unstable();
+    views.dedup();
+    if views.len() > 1 {
+        eprintln!("the nodes report different views {views:?}: a view change or catch-up is under way");
     }
     eprintln!("admin token: {}", a.dir.join(ADMIN_TOKEN).display());
     if a.json {
@@ -298,6 +308,12 @@ fn up(a: UpArgs) -> CliResult {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// True when `status` came from the process `pid` (the node this directory started), not
+/// from another process listening on the same address.
+fn answers_for(status: &Value, pid: Option<i32>) -> bool {
+    pid.is_some_and(|p| status["pid"].as_i64() == Some(i64::from(p)))
 }
 
 /// The highest view any node reports: the one the cluster is in.
@@ -311,16 +327,28 @@ fn status(a: DirArgs) -> CliResult {
     let mut nodes = Vec::new();
     for r in &replicas {
         let pid = running_pid(&a.dir, r.id);
-        let st = rt.block_on(node_status(r.http));
+        let answer = rt.block_on(node_status(r.http));
+        let stranger = answer.as_ref().is_some_and(|s| !answers_for(s, pid));
+        let st = answer.filter(|s| answers_for(s, pid));
         let field = |k: &str| st.as_ref().map(|s| s[k].clone()).unwrap_or(Value::Null);
+        let facts = match &st {
+            Some(_) => {
+                format!(
+                    "role {} view {} last executed {}",
+                    field("role"),
+                    field("view"),
+                    field("last_executed")
+                )
+            }
+            None if stranger => format!("(another process answers on {})", r.http),
+            None if pid.is_some() => "(not answering on its HTTP address)".to_string(),
+            None => String::new(),
+        };
         eprintln!(
-            "node {}: pid {} {} role {} view {} last executed {}",
+            "node {}: pid {} {} {facts}",
             r.id,
             pid.map_or("-".into(), |p| p.to_string()),
             if pid.is_some() { "alive" } else { "down" },
-            field("role"),
-            field("view"),
-            field("last_executed")
         );
         nodes.push(json!({"node": r.id, "pid": pid, "alive": pid.is_some(), "role": field("role"),
             "view": field("view"), "last_executed": field("last_executed"), "state_digest": field("state_digest")}));

@@ -225,7 +225,7 @@ fn token(arg: &str, flag: &str) -> Result<(Macaroon, Format), Failure> {
 
 fn emit(m: &Macaroon, format: Format) -> CliResult {
     let text = m.serialize(format).map_err(|e| bad(e.to_string()))?;
-    println!("{text}");
+    outln!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -329,11 +329,11 @@ fn verify(a: VerifyArgs) -> CliResult {
     let ctx = Context { nonces: Some(&consumed), ..ctx };
     match Verifier::new().verify(&m, &key, &discharges, &ctx) {
         Ok(()) => {
-            println!("valid");
+            outln!("valid");
             Ok(ExitCode::SUCCESS)
         }
         Err(reason) => {
-            println!("invalid: {reason}");
+            outln!("invalid: {reason}");
             Ok(ExitCode::from(1))
         }
     }
@@ -380,17 +380,17 @@ fn inspect(a: InspectArgs) -> CliResult {
         print_json(&Value::Object(obj));
         return Ok(ExitCode::SUCCESS);
     }
-    println!("format: {format}");
-    println!("location: {}", m.location());
-    println!("identifier: {}", text(m.identifier()));
-    println!("caveats: {}", m.caveats().len());
+    outln!("format: {format}");
+    outln!("location: {}", m.location());
+    outln!("identifier: {}", text(m.identifier()));
+    outln!("caveats: {}", m.caveats().len());
     for c in m.caveats() {
         if c.is_third_party() {
-            println!("  third-party: {} (location {})", text(&c.identifier), c.location);
+            outln!("  third-party: {} (location {})", text(&c.identifier), c.location);
         } else {
-            println!("  first-party: {}", text(&c.identifier));
+            outln!("  first-party: {}", text(&c.identifier));
         }
     }
-    println!("signature: {signature}");
+    outln!("signature: {signature}");
     Ok(ExitCode::SUCCESS)
 }

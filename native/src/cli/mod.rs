@@ -1,6 +1,14 @@
 //! One module per subcommand. Each exposes its clap arguments and a `run` that returns
 //! the process exit code: 0 success, 1 the checked property failed, 2 bad input.
 
+/// `println!` for results on standard output, without its panic when the output cannot be
+/// written (see [`out_line`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::out_line(format_args!($($arg)*))
+    };
+}
+
 pub mod bench;
 pub mod causal;
 pub mod client;
@@ -44,7 +52,23 @@ pub fn bad(msg: impl Into<String>) -> Failure {
 
 /// Print `value` as the last line of stdout (the `--json` contract).
 pub fn print_json(value: &serde_json::Value) {
-    println!("{}", serde_json::to_string(value).unwrap_or_else(|_| "{}".into()));
+    outln!("{}", serde_json::to_string(value).unwrap_or_else(|_| "{}".into()));
+}
+
+/// Writes one line of results to standard output. A reader that has gone away (`| head`)
+/// ends the program quietly, as Unix tools do; any other failure (a full disk) ends it
+/// with a message and exit code 1 instead of a panic.
+pub fn out_line(line: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(line).and_then(|()| stdout.write_all(b"\n")).and_then(|()| stdout.flush());
+    if let Err(e) = written {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// Read a file that the user named, with a size bound checked before reading it all.

@@ -102,7 +102,7 @@ async fn serve(
         app = app.nest("/live", super::live::router(l));
     }
     let app = app.fallback_service(ServeDir::new(&www));
-    println!("Void playground: http://{bound}/");
+    outln!("Void playground: http://{bound}/");
     eprintln!("serving {} — Ctrl-C stops", www.display());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -158,7 +158,7 @@ fn report(problem: &Problem, args: &ScheduleArgs, run: &Run, millis: f64) {
         || tasks.iter().zip(&best.assignment).map(|(t, &n)| (t.id.as_str(), nodes[n as usize].id.as_str()));
     if !args.json {
         for (task, node) in placed() {
-            println!("{task}\t{node}");
+            outln!("{task}\t{node}");
         }
         return;
     }

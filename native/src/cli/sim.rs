@@ -146,7 +146,7 @@ fn report_violations(o: &Outcome, replay: &str) {
 pub fn run(args: SimArgs) -> CliResult {
     if args.list {
         for b in sim::builtin() {
-            println!("{:<22} {}", b.name, b.summary);
+            outln!("{:<22} {}", b.name, b.summary);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -178,10 +178,11 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
     };
     sim.run_to_end();
     let outcome = sim.outcome();
-    if let Some(w) = dump.as_mut() {
+    if let (Some(w), Some(path)) = (dump.as_mut(), &args.dump_trace) {
         // The playground's export writes the same bytes with the same function.
-        w.write_all(sim::trace_jsonl(&*sim).as_bytes())?;
-        w.flush()?;
+        w.write_all(sim::trace_jsonl(&*sim).as_bytes())
+            .and_then(|()| w.flush())
+            .map_err(|e| anyhow::anyhow!("writing the trace to {}: {e}", path.display()))?;
     }
     let replay = replay_command(loaded, args.nodes, seed);
     report_violations(&outcome, &replay);

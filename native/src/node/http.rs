@@ -60,6 +60,8 @@ async fn status(State(s): State<HttpState>) -> Json<serde_json::Value> {
         "gossip": st.gossip,
         "peers": peers,
         "uptime_s": s.started.elapsed().as_secs_f64(),
+        // Lets `void cluster` tell its own node from another process on the same port.
+        "pid": std::process::id(),
     }))
 }
 

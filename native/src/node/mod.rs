@@ -108,7 +108,10 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
         ))));
     }
     let trace_file = match trace {
-        Some(p) => Some(std::fs::File::create(p).with_context(|| format!("--trace {}", p.display()))?),
+        Some(p) => Some(
+            std::fs::File::create(p)
+                .map_err(|e| NodeError::Config(format!("--trace {}: {e}", p.display())))?,
+        ),
         None => None,
     };
     let metrics = Arc::new(metrics::Metrics::default());

@@ -312,7 +312,7 @@ pub fn echo_serve() -> CliResult {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let l = TcpListener::bind("127.0.0.1:0").await?;
-        println!("{}", l.local_addr()?);
+        outln!("{}", l.local_addr()?);
         let accept = async {
             loop {
                 let (s, _) = l.accept().await?;

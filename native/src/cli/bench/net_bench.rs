@@ -197,7 +197,7 @@ impl Tally {
 
     fn report(&self, tag: &str) {
         let secs = self.first.map_or(0.0, |t| t.elapsed().as_secs_f64()).max(1e-9);
-        println!("{tag} {} {} {secs}", self.frames, self.bytes);
+        outln!("{tag} {} {} {secs}", self.frames, self.bytes);
     }
 }
 
@@ -229,7 +229,7 @@ async fn serve_async() -> anyhow::Result<()> {
         queue_depth: 16,
     })
     .await?;
-    println!("ready {link_addr} {plain_addr}");
+    outln!("ready {link_addr} {plain_addr}");
     let plain = async move {
         let (stream, _) = plain_listener.accept().await?;
         let mut r = FrameReader::new(stream, max_frame);
