@@ -313,3 +313,20 @@ fn client_input_errors_exit_2_before_any_connection() {
         assert!(!stderr.contains("replica 0"), "{args:?} dialled a replica: {stderr}");
     }
 }
+
+#[test]
+fn node_keygen_creates_a_private_key_file_once_and_prints_its_public_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let Some(first) = void(&["node", "--keygen", d]) else { return };
+    assert_eq!(first.status.code(), Some(0), "{}", String::from_utf8_lossy(&first.stderr));
+    let public = String::from_utf8_lossy(&first.stdout).trim().to_string();
+    assert!(public.len() == 64 && public.chars().all(|c| c.is_ascii_hexdigit()), "{public}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("node.key")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let second = void(&["node", "--keygen", d]).unwrap();
+    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), public, "the key is kept, not replaced");
+    let missing = void(&["node", "--keygen", dir.path().join("nope").to_str().unwrap()]).unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}

@@ -130,7 +130,19 @@ pub fn run(a: ClientArgs) -> CliResult {
             }
         }
     }
-    Err(Failure::Other(last_err.unwrap_or_else(|| anyhow::anyhow!("the cluster has no replicas"))))
+    let Some(last) = last_err else {
+        return Err(Failure::Other(anyhow::anyhow!("the cluster has no replicas")));
+    };
+    // A request that reached a replica before it went quiet may still be ordered.
+    let maybe = if matches!(a.op, OpCommand::Get { .. }) {
+        ""
+    } else {
+        "; the operation may still take effect if a replica passed it on before failing (read the key to check)"
+    };
+    Err(Failure::Other(anyhow::anyhow!(
+        "no replica answered ({} tried, the last: {last:#}){maybe}",
+        replicas.len()
+    )))
 }
 
 /// An HLC's physical part (microseconds since the Unix epoch) as UTC date and time.
