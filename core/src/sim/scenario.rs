@@ -318,6 +318,18 @@ impl Scenario {
                     ));
                 }
             }
+            if let Fault::Partition { groups, .. } = f {
+                if groups.iter().all(|g| g.is_empty()) {
+                    return Err(ScenarioError::field(format!("faults[{i}].groups"), "names no node"));
+                }
+                let mut seen = alloc::collections::BTreeSet::new();
+                if let Some(n) = groups.iter().flatten().find(|n| !seen.insert(**n)) {
+                    return Err(ScenarioError::field(
+                        format!("faults[{i}].groups"),
+                        format!("node {n} is in more than one group (or twice in one)"),
+                    ));
+                }
+            }
             match f {
                 Fault::Partition { heal_ms, .. } if !(heal_ms.is_finite() && *heal_ms >= at) => {
                     return Err(ScenarioError::field(
@@ -475,6 +487,14 @@ mod tests {
             (
                 r#"{"name":"t","protocol":"p","nodes":2,"duration_ms":1,"clocks":[{"node":1},{"node":1}]}"#,
                 "clocks[1].node",
+            ),
+            (
+                r#"{"name":"t","protocol":"p","nodes":3,"duration_ms":9,"faults":[{"kind":"partition","at_ms":1,"heal_ms":2,"groups":[[0,1],[1,2]]}]}"#,
+                "faults[0].groups",
+            ),
+            (
+                r#"{"name":"t","protocol":"p","nodes":3,"duration_ms":9,"faults":[{"kind":"partition","at_ms":1,"heal_ms":2,"groups":[]}]}"#,
+                "faults[0].groups",
             ),
         ];
         for (doc, field) in cases {
