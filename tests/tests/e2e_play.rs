@@ -374,6 +374,28 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     for i in 0..4 {
         wait_for(&client, &live_node(i, "up"), &format!("replica {i} drawn up in the live view")).await;
     }
+    // The top bar says what is shown; the paused run's controls wait, hidden.
+    wait_for(
+        &client,
+        "(document.querySelector('[data-testid=live-status]') || {}).textContent?.startsWith('● live: 4 native nodes')",
+        "the live top bar",
+    )
+    .await;
+    assert!(
+        !exists(&client, "[data-testid=play], [data-testid=step], [data-testid=seed]").await,
+        "run controls hidden"
+    );
+    // Messages in flight are drawn moving between the nodes: note any that appears.
+    client
+        .execute(
+            "window.voidInFlight = [];
+             new MutationObserver(() => document.querySelectorAll('.stage.live [data-inflight]')
+                 .forEach(m => window.voidInFlight.push(m.dataset.msgType))).observe(document.body,
+                 {subtree: true, childList: true, attributes: true});",
+            vec![],
+        )
+        .await
+        .expect("observer installed");
     wait_for(&client, "document.querySelector('.stage.live [data-node][data-role=primary]')", "a primary")
         .await;
     wait_for(
@@ -415,6 +437,11 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     type_into("[data-testid=live-key]", "colour").await;
     type_into("[data-testid=live-value]", "teal").await;
     click(&client, "[data-testid=live-put]").await;
+    // The put's request and the replicas' protocol messages fly across the live view.
+    wait_for(&client, "window.voidInFlight.length > 0", "a message drawn in flight").await;
+    let kinds =
+        client.execute("return [...new Set(window.voidInFlight)].join(' ');", vec![]).await.expect("kinds");
+    eprintln!("kinds drawn in flight: {}", kinds.as_str().unwrap_or_default());
     let answer = "document.querySelector('[data-testid=live-answer]')";
     wait_for(
         &client,
@@ -461,9 +488,11 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
     wait_for(&client, &format!("{open_streams} === 4"), "node 0's stream to reopen").await;
     wait_for(&client, &live_node(0, "up"), "node 0 drawn up again").await;
 
-    // Back to the simulation: the same run, untouched.
-    click(&client, "[data-testid=live-watch]").await;
+    // Back to the simulation from the top bar: the same run, untouched, its controls back.
+    click(&client, "[data-testid=leave-live]").await;
     wait_for(&client, "!document.querySelector('.stage.live')", "the simulated run drawn again").await;
+    assert!(exists(&client, "[data-testid=play]").await, "run controls back");
+    assert_eq!(attr(&client, "[data-testid=live-watch]", "aria-pressed").await, "false");
     assert_eq!(content(&client, "trace-hash").await, sim_hash, "live mode leaves the run as it was");
 
     client.close().await.expect("the session closes");

@@ -6,15 +6,36 @@
 //! nothing to the other nodes; the page stamps every event when it arrives instead, so all
 //! lanes share one clock.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 
 use serde_json::Value;
-use void_core::sim::{DropReason, EventView, NodeView};
+use void_core::sim::{DropReason, EventView, InFlight, NodeView};
 
 use crate::model::{RECENT_EVENTS, Snapshot};
 
 /// Events kept in memory, across all nodes.
 pub const LIVE_EVENTS: usize = 2_000;
+
+/// How long a message takes to cross its link on screen (page time). Nodes on one host
+/// deliver in well under a millisecond, far too fast to see; every send is drawn flying
+/// this long, and longer if its delivery takes longer to show.
+pub const FLIGHT_US: u64 = 450_000;
+
+/// A send whose delivery has not shown this long after it is taken as lost (a dropped
+/// frame, a killed receiver): from the end of its flight until then it fades at the
+/// receiver.
+pub const OVERDUE_US: u64 = 2_500_000;
+
+/// Messages the live view draws in flight at most (the newest sends); the rest are counted.
+pub const MAX_LIVE_FLIGHTS: usize = 40;
+
+/// Distinct message kinds named for drawing; kinds past this many (not a protocol's own)
+/// are drawn as "message".
+const MAX_KINDS: usize = 64;
+
+/// Window over which the event rate is measured.
+const RATE_WINDOW_US: u64 = 2_000_000;
 
 /// Nodes seen only in events (clients, the gateway) get a place on the ring if their ids
 /// follow the replicas' closely; others are listed, not drawn.
@@ -29,6 +50,61 @@ struct Received {
     /// A send matched with its delivery, or a delivery with its send: identical messages
     /// on one link share an id, so each send pairs with one delivery only.
     paired: bool,
+    /// For a paired send: when its delivery arrived (page time; earlier than the send
+    /// when the receiver's stream was ahead).
+    delivered_at: Option<u64>,
+}
+
+/// Where a message sent (its send seen) at `sent_at` is drawn at `now_us`, given when its
+/// delivery showed, if it has: `Some((lands_at, opacity))` while drawn, `None` once landed
+/// or given up. It flies for [`FLIGHT_US`] at least and lands when its delivery shows if
+/// that is later; undelivered, it waits at the receiver, fading, until [`OVERDUE_US`].
+pub fn flight(sent_at: u64, delivered_at: Option<u64>, now_us: u64) -> Option<(u64, f64)> {
+    let arrives = sent_at + FLIGHT_US;
+    let lands = match delivered_at {
+        Some(d) => arrives.max(d),
+        None if now_us < arrives => arrives,
+        None => {
+            let gone = sent_at + OVERDUE_US;
+            let left = gone.saturating_sub(now_us) as f64 / (OVERDUE_US - FLIGHT_US) as f64;
+            return (now_us < gone).then_some((arrives, left.clamp(0.0, 1.0)));
+        }
+    };
+    (now_us < lands).then_some((lands, 1.0))
+}
+
+/// Events per second among events that arrived at `times` (oldest first), seen at
+/// `now_us`: those of the last two seconds, or, when every one given is that recent (a
+/// bounded list at a high rate), all of them over their span.
+pub fn events_per_second(times: &[u64], now_us: u64) -> f64 {
+    let since = now_us.saturating_sub(RATE_WINDOW_US);
+    let recent = times.iter().filter(|t| **t > since).count();
+    match times.first() {
+        Some(first) if recent == times.len() && recent > 1 && *first > since => {
+            recent as f64 * 1e6 / now_us.saturating_sub(*first).max(1) as f64
+        }
+        _ => recent as f64 * 1e6 / RATE_WINDOW_US as f64,
+    }
+}
+
+/// A message kind as the cluster view names it (a `&'static str`, as the simulator's
+/// are): the protocols' few kinds are kept once each; a stream of made-up names cannot
+/// grow memory past [`MAX_KINDS`].
+fn kind_name(kind: &str) -> &'static str {
+    thread_local! {
+        static KINDS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    }
+    KINDS.with_borrow_mut(|kinds| {
+        if let Some(k) = kinds.iter().find(|k| **k == kind) {
+            return *k;
+        }
+        if kinds.len() >= MAX_KINDS || kind.len() > 32 {
+            return "message";
+        }
+        let k: &'static str = Box::leak(kind.to_owned().into_boxed_str());
+        kinds.push(k);
+        k
+    })
 }
 
 /// The bounded buffer of events received from every node, oldest first.
@@ -59,28 +135,33 @@ impl LiveFeed {
         // delivery names as its cause. The sender's stream may bring the send after the
         // receiver's brought the delivery: the send then completes the delivery.
         let mut paired = false;
+        let mut delivered_at = None;
         match (view.category.as_str(), view.from, view.to, view.id) {
             ("deliver", Some(from), _, id) => {
-                view.sent_at = id.and_then(|id| self.pair_send(from, view.node, id));
+                view.sent_at = id.and_then(|id| self.pair_send(from, view.node, id, view.time));
                 if view.sent_at.is_some() {
                     paired = true;
                 } else {
                     view.sent_at = view.cause.and_then(|cause| self.arrival_of(from, cause));
                 }
             }
-            ("send", _, Some(to), Some(id)) => paired = self.pair_delivery(view.node, to, id),
+            ("send", _, Some(to), Some(id)) => {
+                delivered_at = self.pair_delivery(view.node, to, id);
+                paired = delivered_at.is_some();
+            }
             _ => view.sent_at = None,
         }
         self.received += 1;
         if self.events.len() == LIVE_EVENTS {
             self.events.pop_front();
         }
-        self.events.push_back(Received { view, origin_index, paired });
+        self.events.push_back(Received { view, origin_index, paired, delivered_at });
         Ok(())
     }
 
-    /// The arrival time of `from`'s newest unpaired send of message `id` to `to`, now paired.
-    fn pair_send(&mut self, from: u32, to: u32, id: u64) -> Option<u64> {
+    /// The arrival time of `from`'s newest unpaired send of message `id` to `to`, now paired
+    /// with the delivery that arrived at `at`.
+    fn pair_send(&mut self, from: u32, to: u32, id: u64, at: u64) -> Option<u64> {
         let send = self.events.iter_mut().rev().find(|r| {
             !r.paired
                 && r.view.node == from
@@ -89,25 +170,24 @@ impl LiveFeed {
                 && r.view.category == "send"
         })?;
         send.paired = true;
+        send.delivered_at = Some(at);
         Some(send.view.time)
     }
 
     /// Gives the newest delivery of message `id` from `from` to `to` still waiting for its
     /// send an arrow (an older one may be an orphan whose send was evicted); it arrived
-    /// first, so the arrow starts at its own arrival.
-    fn pair_delivery(&mut self, from: u32, to: u32, id: u64) -> bool {
-        let Some(d) = self.events.iter_mut().rev().find(|r| {
+    /// first, so the arrow starts at its own arrival, which it returns.
+    fn pair_delivery(&mut self, from: u32, to: u32, id: u64) -> Option<u64> {
+        let d = self.events.iter_mut().rev().find(|r| {
             !r.paired
                 && r.view.node == to
                 && r.view.from == Some(from)
                 && r.view.id == Some(id)
                 && r.view.category == "deliver"
-        }) else {
-            return false;
-        };
+        })?;
         d.paired = true;
         d.view.sent_at = Some(d.view.time);
-        true
+        Some(d.view.time)
     }
 
     /// When the event `index` of `node`'s own trace arrived, if it is still kept.
@@ -134,6 +214,53 @@ impl LiveFeed {
         self.events.iter().rev().take(n).map(|r| &r.view)
     }
 
+    /// The sends seen whose messages are drawn at `now_us` between nodes below `nodes`,
+    /// newest first: (send, when it lands, opacity).
+    fn flying(&self, nodes: u32, now_us: u64) -> impl Iterator<Item = (&EventView, u64, f64)> {
+        self.events
+            .iter()
+            .rev()
+            // Arrival order is page-time order: older sends have all landed or gone.
+            .take_while(move |r| r.view.time + OVERDUE_US.max(FLIGHT_US) > now_us)
+            .filter(move |r| {
+                r.view.category == "send" && r.view.node < nodes && r.view.to.is_some_and(|to| to < nodes)
+            })
+            .filter_map(move |r| {
+                flight(r.view.time, r.delivered_at, now_us).map(|(lands, o)| (&r.view, lands, o))
+            })
+    }
+
+    /// True while some message is drawn in flight at `now_us` (the view needs frames).
+    pub fn animating(&self, now_us: u64) -> bool {
+        self.flying(u32::MAX, now_us).next().is_some()
+    }
+
+    /// The messages in flight the view draws (at most [`MAX_LIVE_FLIGHTS`], the newest
+    /// sends, soonest to land first), how many are in flight in all, and the overdue ones'
+    /// opacity by message id (a send's place in the feed).
+    fn in_flight(&self, nodes: u32, now_us: u64) -> (Vec<InFlight>, usize, Vec<(u64, f64)>) {
+        let (mut drawn, mut total, mut fading) = (Vec::new(), 0, Vec::new());
+        for (send, lands, opacity) in self.flying(nodes, now_us) {
+            total += 1;
+            if drawn.len() == MAX_LIVE_FLIGHTS {
+                continue;
+            }
+            if opacity < 1.0 {
+                fading.push((send.index, opacity));
+            }
+            drawn.push(InFlight {
+                id: send.index,
+                from: send.node,
+                to: send.to.unwrap_or(send.node),
+                sent_at: send.time,
+                deliver_at: lands,
+                kind: kind_name(&send.kind),
+            });
+        }
+        drawn.sort_by_key(|m| (m.deliver_at, m.id));
+        (drawn, total, fading)
+    }
+
     /// The live cluster as the views draw it: `status` is `/live/status`'s `nodes` (one
     /// entry per replica: `id`, `alive`, `status`), `now_us` the page's time.
     pub fn snapshot(&self, status: &[Value], now_us: u64) -> Snapshot {
@@ -141,6 +268,7 @@ impl LiveFeed {
         let skip = self.events.len().saturating_sub(RECENT_EVENTS as usize);
         let recent: Vec<EventView> = self.events.iter().skip(skip).map(|r| r.view.clone()).collect();
         let now_us = now_us.max(recent.last().map_or(0, |e| e.time));
+        let (in_flight, in_flight_total, overdue) = self.in_flight(nodes.len() as u32, now_us);
         Snapshot {
             scenario: "live".into(),
             protocol: "pbft".into(),
@@ -154,9 +282,9 @@ impl LiveFeed {
             violation: None,
             nodes,
             recent,
-            // A send's arrival time is unknown until its delivery shows: nothing to fly.
-            in_flight: Vec::new(),
-            in_flight_total: 0,
+            in_flight,
+            in_flight_total,
+            overdue,
             faults: Vec::new(),
             custom: None,
             network_faults: 0,
@@ -423,5 +551,100 @@ mod tests {
         let snap = feed.snapshot(&[], 5);
         let ids: Vec<(u32, &str)> = snap.nodes.iter().map(|n| (n.id, n.role.as_str())).collect();
         assert_eq!(ids, [(0, "replica"), (1, "replica"), (2, "replica"), (3, "replica")]);
+    }
+
+    fn message(category: &str, node: u32, other: u32, id: u64, kind: &str) -> String {
+        let (from, to) = if category == "send" { (None, Some(other)) } else { (Some(other), None) };
+        json!({"index": 1, "time": 1, "node": node, "category": category, "kind": kind, "from": from,
+            "sent_at": null, "cause": null, "id": id, "to": to, "hlc": null, "text": "", "rejected": null})
+        .to_string()
+    }
+
+    #[test]
+    fn a_message_flies_for_the_visual_flight_time_and_lands_when_delivered() {
+        // Delivered before its flight ends: it still crosses the whole link.
+        assert_eq!(flight(1_000, Some(1_200), 1_000), Some((1_000 + FLIGHT_US, 1.0)));
+        assert_eq!(flight(1_000, Some(1_200), 1_000 + FLIGHT_US - 1), Some((1_000 + FLIGHT_US, 1.0)));
+        assert_eq!(flight(1_000, Some(1_200), 1_000 + FLIGHT_US), None, "landed");
+        // The receiver's stream showed the delivery first: the same flight.
+        assert_eq!(flight(1_000, Some(900), 1_100), Some((1_000 + FLIGHT_US, 1.0)));
+        // Not delivered yet: flying, then waiting at the receiver and fading until given up.
+        assert_eq!(flight(0, None, FLIGHT_US / 2), Some((FLIGHT_US, 1.0)));
+        let half = FLIGHT_US + (OVERDUE_US - FLIGHT_US) / 2;
+        let (lands, opacity) = flight(0, None, half).unwrap();
+        assert_eq!(lands, FLIGHT_US);
+        assert!((opacity - 0.5).abs() < 1e-6, "{opacity}");
+        assert_eq!(flight(0, None, OVERDUE_US), None, "given up: the frame was lost");
+        // A delivery that shows while the message waits lands it at once.
+        assert_eq!(flight(0, Some(half), half), None);
+    }
+
+    #[test]
+    fn sends_without_their_delivery_are_drawn_in_flight_until_it_shows() {
+        let mut feed = LiveFeed::default();
+        feed.push(&message("send", 1, 2, 7, "Prepare"), 1_000).unwrap();
+        feed.push(&message("send", 0, 3, 8, "Commit"), 2_000).unwrap();
+        let snap = feed.snapshot(&status([true; 4], 0), 100_000);
+        let drawn: Vec<(u32, u32, &str, u64, u64)> =
+            snap.in_flight.iter().map(|m| (m.from, m.to, m.kind, m.sent_at, m.deliver_at)).collect();
+        assert_eq!(
+            drawn,
+            [(1, 2, "Prepare", 1_000, 1_000 + FLIGHT_US), (0, 3, "Commit", 2_000, 2_000 + FLIGHT_US)]
+        );
+        assert_eq!((snap.in_flight_total, snap.overdue.len()), (2, 0));
+        assert!(feed.animating(100_000));
+        // Node 2 delivers the Prepare: it finishes its flight, then lands.
+        feed.push(&message("deliver", 2, 1, 7, "Prepare"), 150_000).unwrap();
+        let snap = feed.snapshot(&status([true; 4], 0), 200_000);
+        assert_eq!(snap.in_flight.len(), 2);
+        let snap = feed.snapshot(&status([true; 4], 0), 1_000 + FLIGHT_US);
+        assert_eq!(snap.in_flight.iter().map(|m| m.kind).collect::<Vec<_>>(), ["Commit"]);
+        // The Commit's delivery never shows: it fades, then it is gone.
+        let snap = feed.snapshot(&status([true; 4], 0), 2_000 + OVERDUE_US - 1);
+        assert_eq!(snap.overdue.len(), 1);
+        assert_eq!(snap.overdue[0].0, snap.in_flight[0].id);
+        assert!(snap.overdue[0].1 < 0.01);
+        let snap = feed.snapshot(&status([true; 4], 0), 2_000 + OVERDUE_US);
+        assert!(snap.in_flight.is_empty() && snap.overdue.is_empty() && snap.in_flight_total == 0);
+        assert!(!feed.animating(2_000 + OVERDUE_US));
+    }
+
+    #[test]
+    fn in_flight_drawing_is_capped_and_skips_nodes_not_drawn() {
+        let mut feed = LiveFeed::default();
+        for i in 0..(MAX_LIVE_FLIGHTS as u64 + 10) {
+            feed.push(&message("send", (i % 4) as u32, ((i + 1) % 4) as u32, i, "KeepAlive"), 1_000 + i)
+                .unwrap();
+        }
+        feed.push(&message("send", 1, 900, 5, "Request"), 5_000).unwrap();
+        let snap = feed.snapshot(&status([true; 4], 0), 10_000);
+        assert_eq!(snap.in_flight.len(), MAX_LIVE_FLIGHTS);
+        assert_eq!(snap.in_flight_total, MAX_LIVE_FLIGHTS + 10, "node 900 is not drawn: its message neither");
+        // The newest sends are drawn, soonest to land first.
+        assert_eq!(snap.in_flight.first().map(|m| m.sent_at), Some(1_010));
+        assert!(snap.in_flight.windows(2).all(|w| w[0].deliver_at <= w[1].deliver_at));
+    }
+
+    #[test]
+    fn made_up_kinds_cannot_grow_the_kind_names_without_bound() {
+        assert_eq!(kind_name("Prepare"), "Prepare");
+        assert!(std::ptr::eq(kind_name("Prepare"), kind_name(&String::from("Prepare"))), "named once");
+        for i in 0..(2 * MAX_KINDS) {
+            kind_name(&format!("Kind{i}"));
+        }
+        assert_eq!(kind_name("YetAnotherKind"), "message");
+        assert_eq!(kind_name(&"x".repeat(100)), "message");
+    }
+
+    #[test]
+    fn the_event_rate_counts_the_last_two_seconds() {
+        assert_eq!(events_per_second(&[], 5_000_000), 0.0);
+        // Four events in the last two seconds, one older.
+        let times = [1_000_000, 3_500_000, 4_000_000, 4_500_000, 4_900_000];
+        assert_eq!(events_per_second(&times, 5_000_000), 2.0);
+        // A short list, all recent: its own span (100 events in 0.5 s).
+        let burst: Vec<u64> = (0..100).map(|i| 4_500_000 + i * 5_000).collect();
+        assert!((events_per_second(&burst, 5_000_000) - 200.0).abs() < 1e-9);
+        assert_eq!(events_per_second(&times, 60_000_000), 0.0, "quiet now");
     }
 }

@@ -229,8 +229,21 @@ async fn large_text_makes_the_panels_text_bigger() {
     common::document().head().expect("a head").append_child(&style).expect("appended");
     let root = mount("s=hlc-ping&seed=1").await;
     let heading = || find(&root, ".panel h2").get_bounding_client_rect().height();
+    // SVG text too: node text in the cluster view, lane names in the space-time diagram.
+    // Measured against something of a fixed size in the same drawing, since the drawings
+    // are scaled to fit the page (which larger panel text changes).
+    let height = |selector: &str| find(&root, selector).get_bounding_client_rect().height();
+    let width = |selector: &str| find(&root, selector).get_bounding_client_rect().width();
+    let svg_text = |selector: &str| match selector {
+        // Text heights are whole pixels: a line of node text is wide enough to measure.
+        ".node-hlc" => width(selector) / height("[data-node=\"0\"] .node-body"),
+        _ => height(selector) / width(".spacetime-svg"),
+    };
+    let (node_before, lane_before) = (svg_text(".node-hlc"), svg_text(".lane text"));
     let before = heading();
     click(&root, "[data-testid=large-text]").await;
+    assert!(svg_text(".node-hlc") > node_before * 1.1, "{} > {node_before}", svg_text(".node-hlc"));
+    assert!(svg_text(".lane text") > lane_before * 1.1, "{} > {lane_before}", svg_text(".lane text"));
     assert!(find(&root, ".playground").class_name().contains("large-text"));
     assert_eq!(
         find(&root, "[data-testid=large-text]").get_attribute("aria-pressed").as_deref(),
@@ -266,4 +279,42 @@ async fn a_small_plumtree_draws_its_tree_eager_solid_and_lazy_dashed() {
     assert!(eager > 0, "{tree:?}");
     assert_eq!(common::count(&root, "[data-link=eager]") as usize, eager);
     assert_eq!(common::count(&root, "[data-link=lazy]") as usize, tree.len() - eager);
+}
+
+#[wasm_bindgen_test]
+async fn the_partition_scenario_tints_its_sides_while_split() {
+    // plumtree-partition's split is planned from `params.partition` (6 s to 9 s, half the
+    // nodes each side); 12 nodes keep it in SVG.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(sim::load_builtin("plumtree-partition").expect("built in")).expect("JSON");
+    doc["nodes"] = 12.into();
+    doc["name"] = "plumtree-partition-12".into();
+    let scenario = sim::Scenario::from_json(&doc.to_string()).expect("valid");
+    let event_at = |us: u64| {
+        let mut run = sim::build(&scenario, 1, true).expect("builds");
+        while run.now() < us && run.step() {}
+        run.event_count()
+    };
+    let link = |at: u64| Permalink {
+        scenario: "plumtree-partition-12".into(),
+        seed: 1,
+        at,
+        faults: Vec::new(),
+        custom: Some(doc.to_string()),
+    };
+    let split = mount(&link(event_at(6_500_000)).encode()).await;
+    let sides: Vec<String> = common::all(&split, "[data-side]")
+        .iter()
+        .map(|e| e.get_attribute("data-side").unwrap_or_default())
+        .collect();
+    assert_eq!(sides.len(), 12, "{sides:?}");
+    assert_eq!(sides.iter().filter(|s| *s == "0").count(), 6, "{sides:?}");
+    assert_eq!(sides.iter().filter(|s| *s == "1").count(), 6, "{sides:?}");
+    assert_eq!(
+        common::count(&split, "[data-testid=heal]"),
+        0,
+        "the scenario's own split is not the user's to heal"
+    );
+    let before = mount(&link(event_at(5_500_000)).encode()).await;
+    assert_eq!(common::count(&before, "[data-side]"), 0, "not split yet");
 }

@@ -112,6 +112,8 @@ pub struct InFlight {
 
 /// A simulation whose protocol is hidden: what the CLI and the playground drive.
 pub trait AnySim {
+    /// The scenario as run: its faults include those the protocol's setup plans from its
+    /// parameters (a gossip scenario's `partition` and `churn`), so views can show them.
     fn scenario(&self) -> &Scenario;
     fn seed(&self) -> u64;
     /// Handle the next queued item (one or more trace events). False once finished.

@@ -5,15 +5,20 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
+use super::topbar::LiveBar;
 use super::{
     ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, MetricsDrawer, NodeMenu,
     ScenarioEditor, SpaceTime, Timeline, TopBar,
 };
+use crate::live::events_per_second;
 use crate::model::{Action, Export, Model, Permalink};
 use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
 
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
+
+/// Text size with the large-text toggle on (`--text` of `.large-text` in style.css).
+const LARGE_TEXT: f64 = 1.2;
 
 fn window() -> Option<web_sys::Window> {
     web_sys::window()
@@ -109,16 +114,27 @@ pub fn app() -> Html {
     let page = use_state(initial_page);
     // The live cluster while "watch live" is on: drawn instead of the run, which is untouched.
     let live = use_state_eq(|| None::<std::rc::Rc<crate::model::Snapshot>>);
-    let live_selected = use_state_eq(|| None::<u32>);
-    let on_watch = {
-        let (live, model) = (live.clone(), model.clone());
-        use_callback((), move |shown: Option<std::rc::Rc<crate::model::Snapshot>>, _| {
+    // "Watch live" is on (the live panel then hands over snapshots).
+    let watching = use_state_eq(|| false);
+    let on_watching = {
+        let (watching, model) = (watching.clone(), model.clone());
+        use_callback((), move |on: bool, _| {
             // The simulated run waits, paused, while the live cluster is shown.
-            if shown.is_some() {
+            if on {
                 model.dispatch(Action::Pause);
             }
-            live.set(shown)
+            watching.set(on)
         })
+    };
+    let leave_live = {
+        let watching = watching.clone();
+        use_callback((), move |(): (), _| watching.set(false))
+    };
+    let live_selected = use_state_eq(|| None::<u32>);
+    let on_watch = {
+        let live = live.clone();
+        // Called on every live event and animation frame: only the drawing changes.
+        use_callback((), move |shown: Option<std::rc::Rc<crate::model::Snapshot>>, _| live.set(shown))
     };
     // In live mode a click selects a native node for the inspector; nothing else applies.
     let live_dispatch = {
@@ -154,11 +170,12 @@ pub fn app() -> Html {
     // Keyboard and permalinks pasted into this tab.
     {
         let dispatch = dispatch.clone();
-        use_effect_with(*page, move |page| {
+        use_effect_with((*page, *watching), move |(page, watching)| {
             let mut listeners = Vec::new();
             if let Some(w) = window() {
-                // The simulation's keys only act on its own page.
-                if let Some(doc) = w.document().filter(|_| *page == Page::Simulate) {
+                // The simulation's keys only act on its own page, and not while it is
+                // hidden behind the live cluster.
+                if let Some(doc) = w.document().filter(|_| *page == Page::Simulate && !*watching) {
                     let dispatch = dispatch.clone();
                     listeners.push(Listener::new(doc.into(), "keydown", move |e: web_sys::Event| {
                         if let Some(action) = key_action(&e) {
@@ -224,10 +241,19 @@ pub fn app() -> Html {
         return html! { <WorkbenchHost on_select={on_page} /> };
     }
     let view = model.view.clone();
+    let text_scale = if *large_text { LARGE_TEXT } else { 1.0 };
+    let live_bar = live.as_ref().map(|shown| LiveBar {
+        nodes: shown.nodes.iter().filter(|n| n.role != "client").count(),
+        events_per_s: events_per_second(
+            &shown.recent.iter().map(|e| e.time).collect::<Vec<_>>(),
+            shown.now_us,
+        ),
+    });
     html! {
         <div class={classes!("playground", large_text.then_some("large-text"))}>
             <TopBar view={view.clone()} shown_us={model.display_us} playing={model.playing} speed={model.speed}
-                dispatch={dispatch.clone()} on_share={on_share} large_text={*large_text} {on_large_text}>
+                dispatch={dispatch.clone()} on_share={on_share} large_text={*large_text} {on_large_text}
+                live={live_bar} on_leave_live={leave_live}>
                 <ViewSwitch current={Page::Simulate} on_select={on_page} />
             </TopBar>
             if let Some(e) = &model.error {
@@ -248,9 +274,10 @@ pub fn app() -> Html {
                     // Faults and selections act on the simulation; the live cluster's
                     // controls are in its panel.
                     <ClusterView view={shown.clone()} shown_us={shown.now_us} speed={1.0} selected={*live_selected}
-                        dispatch={live_dispatch.clone()} live=true />
+                        dispatch={live_dispatch.clone()} live=true {text_scale} />
                 } else {
-                    <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected} dispatch={dispatch.clone()} />
+                    <ClusterView view={view.clone()} shown_us={model.display_us} speed={model.speed} selected={model.selected}
+                        dispatch={dispatch.clone()} {text_scale} />
                 }
                 <aside class="side">
                     if let Some(shown) = &*live {
@@ -266,7 +293,7 @@ pub fn app() -> Html {
                         <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
                             seed={view.seed} dispatch={dispatch.clone()} />
                     }
-                    <LivePanel {on_watch} />
+                    <LivePanel watching={*watching} {on_watching} {on_watch} />
                 </aside>
                 if model.metrics_open {
                     <MetricsDrawer view={view.clone()} dispatch={dispatch.clone()} />
@@ -277,10 +304,10 @@ pub fn app() -> Html {
                     <p class="live-note" data-testid="live-note">
                         { format!("Live: the native cluster, {} events received (page time)", shown.events) }
                     </p>
-                    <SpaceTime view={shown.clone()} />
+                    <SpaceTime view={shown.clone()} {text_scale} />
                     <EventLine view={shown.clone()} />
                 } else {
-                    <SpaceTime view={view.clone()} selected={model.selected} />
+                    <SpaceTime view={view.clone()} selected={model.selected} {text_scale} />
                     <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
                         metrics_open={model.metrics_open} imported={model.imported.clone()}
                         dispatch={dispatch.clone()} export={export} />

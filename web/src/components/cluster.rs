@@ -97,6 +97,10 @@ pub struct ClusterProps {
     /// The native cluster, not a simulated run: its faults come from the live panel.
     #[prop_or_default]
     pub live: bool,
+    /// Text size relative to normal (the large-text toggle); labels keep clear of each
+    /// other at this size.
+    #[prop_or(1.0)]
+    pub text_scale: f64,
 }
 
 /// Centre of node `i` of `n` on the ring, starting at the top and going clockwise.
@@ -209,9 +213,10 @@ pub fn place_labels(wanted: &[Rect], taken: &[Rect]) -> Vec<bool> {
         .collect()
 }
 
-/// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it, away
-/// from the messages crossing the middle. Returns the anchor point and `text-anchor`.
-pub fn label_spot((x, y): Point, r: f64) -> ((f64, f64), &'static str) {
+/// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it,
+/// away from the messages crossing the middle, for text `scale` times the normal size.
+/// Returns the anchor point and `text-anchor`.
+pub fn label_spot((x, y): Point, r: f64, scale: f64) -> ((f64, f64), &'static str) {
     let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
     let (ux, uy) = (dx / len, dy / len);
@@ -225,7 +230,7 @@ pub fn label_spot((x, y): Point, r: f64) -> ((f64, f64), &'static str) {
     // Below the node at the bottom, above it at the top, level with it at the sides.
     let gap = r + 8.0;
     let y_off = if uy > 0.35 {
-        gap + 10.0
+        gap + 10.0 * scale
     } else if uy < -0.35 {
         -gap
     } else {
@@ -239,16 +244,16 @@ pub fn label_spot((x, y): Point, r: f64) -> ((f64, f64), &'static str) {
     ((x + x_off, y + y_off), anchor)
 }
 
-/// The box of `chars` characters of node text at `spot` (13 px monospace, two lines when
-/// the node has a behaviour).
-fn label_box(((x, y), anchor): ((f64, f64), &str), chars: usize, lines: usize) -> Rect {
-    let w = chars as f64 * 7.9;
+/// The box of `chars` characters of node text at `spot` (13 px monospace times `scale`,
+/// two lines when the node has a behaviour).
+fn label_box(((x, y), anchor): ((f64, f64), &str), chars: usize, lines: usize, scale: f64) -> Rect {
+    let w = chars as f64 * 7.9 * scale;
     let left = match anchor {
         "start" => x,
         "end" => x - w,
         _ => x - w / 2.0,
     };
-    (left, y - 12.0, left + w, y + 4.0 + 16.0 * (lines as f64 - 1.0))
+    (left, y - 12.0 * scale, left + w, y + (4.0 + 16.0 * (lines as f64 - 1.0)) * scale)
 }
 
 /// How far along its link a message is at `now_us`: 0 at the sender, 1 at the receiver.
@@ -356,7 +361,7 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
         return html! {
             <SvgCluster view={view.clone()} shown_us={props.shown_us} speed={props.speed}
                 selected={props.selected} dispatch={props.dispatch.clone()} live={props.live}
-                {arrangement} {toggle} />
+                {arrangement} {toggle} text_scale={props.text_scale} />
         };
     }
     let now = props.shown_us;
@@ -411,6 +416,8 @@ struct SvgProps {
     arrangement: Arrangement,
     /// The ring | force switch, shown with the gesture hint.
     toggle: Html,
+    /// Text size relative to normal (the large-text toggle).
+    text_scale: f64,
 }
 
 #[function_component(SvgCluster)]
@@ -440,6 +447,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
     let labels = drawn.len() <= MAX_LABELS;
     // Dots shrink with the nodes, so a crowded ring stays legible.
     let head = (r * 0.3).clamp(4.5, 8.0);
+    let scale = props.text_scale;
     // Message labels go only where they hide no node, node text or other label.
     let show_text = n <= MAX_NODE_TEXT;
     let mut taken: Vec<Rect> = Vec::new();
@@ -450,7 +458,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
             let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
             let chars = line.max(node.behaviour.as_ref().map_or(0, |b| b.len()));
             let lines = 1 + usize::from(node.behaviour.is_some());
-            taken.push(label_box(label_spot(pos[node.id as usize], r), chars, lines));
+            taken.push(label_box(label_spot(pos[node.id as usize], r, scale), chars, lines, scale));
         }
     }
     let wanted: Vec<Rect> = if labels {
@@ -458,8 +466,8 @@ fn svg_cluster(props: &SvgProps) -> Html {
             .iter()
             .filter_map(|m| {
                 let (x, y) = Link::between(m.from, m.to, pos, r)?.at(progress(now, m.sent_at, m.deliver_at));
-                let w = m.kind.len() as f64 * 7.0 + 4.0;
-                Some((x - w / 2.0, y - head - 16.0, x + w / 2.0, y - head - 2.0))
+                let w = m.kind.len() as f64 * 7.0 * scale + 4.0;
+                Some((x - w / 2.0, y - head - 2.0 - 14.0 * scale, x + w / 2.0, y - head - 2.0))
             })
             .collect()
     } else {
@@ -468,7 +476,11 @@ fn svg_cluster(props: &SvgProps) -> Html {
     let mut placed = place_labels(&wanted, &taken).into_iter();
     let flying: Vec<Html> = drawn
         .iter()
-        .map(|m| in_flight(m, now, pos, r, head, tracks, labels && placed.next().unwrap_or(false)))
+        .map(|m| {
+            let label = labels && placed.next().unwrap_or(false);
+            let opacity = view.overdue.iter().find(|(id, _)| *id == m.id).map_or(1.0, |o| o.1);
+            in_flight(m, now, pos, r, head, tracks, label, opacity)
+        })
         .collect();
     let drops: Vec<(&EventView, f64)> = view
         .recent
@@ -558,7 +570,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 dispatch.emit(Action::Menu(Some((id, e.client_x(), e.client_y()))));
             })
         };
-        node_view(node, pos, r, props.selected == Some(node.id), on_click, on_menu)
+        node_view(node, pos, r, scale, props.selected == Some(node.id), on_click, on_menu)
     });
     html! {
         <section class="cluster" aria-label="cluster view" data-render="svg"
@@ -712,8 +724,19 @@ fn legend_kinds(drawn: &[InFlight], drops: &[(&EventView, f64)]) -> Vec<(String,
     kinds
 }
 
-/// A message on its way: a dot with a short tail, where virtual time puts it on its link.
-fn in_flight(m: &InFlight, now: u64, pos: &[Point], r: f64, head: f64, track: bool, label: bool) -> Html {
+/// A message on its way: a dot with a short tail, where virtual time puts it on its link
+/// (live mode fades one whose delivery is overdue).
+#[allow(clippy::too_many_arguments)]
+fn in_flight(
+    m: &InFlight,
+    now: u64,
+    pos: &[Point],
+    r: f64,
+    head: f64,
+    track: bool,
+    label: bool,
+    opacity: f64,
+) -> Html {
     let Some(link) = Link::between(m.from, m.to, pos, r) else {
         return html! {};
     };
@@ -730,7 +753,8 @@ fn in_flight(m: &InFlight, now: u64, pos: &[Point], r: f64, head: f64, track: bo
         format::ms(m.deliver_at)
     );
     html! {
-        <g class="msg" data-msg-type={m.kind} data-msg-state="in-flight">
+        <g class="msg" data-msg-type={m.kind} data-msg-state="in-flight" data-inflight={m.id.to_string()}
+            opacity={(opacity < 1.0).then(|| format!("{opacity:.2}"))}>
             <title>{ title }</title>
             if track {
                 <path class="msg-track" d={link.path()} stroke={colour}
@@ -831,6 +855,7 @@ fn node_view(
     node: &NodeView,
     pos: &[Point],
     r: f64,
+    scale: f64,
     selected: bool,
     on_click: Callback<MouseEvent>,
     on_menu: Callback<MouseEvent>,
@@ -840,7 +865,7 @@ fn node_view(
     let crashed = node.state == "crashed";
     let show_text = n <= MAX_NODE_TEXT;
     let cross = r * 0.6;
-    let (spot, anchor) = label_spot((x, y), r);
+    let (spot, anchor) = label_spot((x, y), r, scale);
     let title = format!(
         "node {} — {}, {}{}{}",
         node.id,
@@ -874,7 +899,7 @@ fn node_view(
                     d={format!("M {a} {a} L {b} {b} M {a} {b} L {b} {a}", a = -cross, b = cross)} />
             }
             if n <= MAX_NODE_NAMES {
-                <text class="node-label" y="6" text-anchor="middle">{ format!("N{}", node.id) }</text>
+                <text class="node-label" y={format!("{:.1}", 6.0 * scale)} text-anchor="middle">{ format!("N{}", node.id) }</text>
             }
             if show_text {
                 <text class="node-hlc" x={format!("{:.1}", spot.0 - x)} y={format!("{:.1}", spot.1 - y)}
@@ -884,7 +909,8 @@ fn node_view(
                         <tspan class="node-skew">{ format!(" {skew}") }</tspan>
                     }
                     if let Some(b) = &node.behaviour {
-                        <tspan class="node-behaviour" x={format!("{:.1}", spot.0 - x)} dy="16">{ b.clone() }</tspan>
+                        <tspan class="node-behaviour" x={format!("{:.1}", spot.0 - x)}
+                            dy={format!("{:.1}", 16.0 * scale)}>{ b.clone() }</tspan>
                     }
                 </text>
             }
@@ -1009,20 +1035,24 @@ mod tests {
 
     #[test]
     fn node_text_sits_outside_the_ring_and_off_its_neighbours() {
-        for n in [3u32, 5, 8, 12] {
+        // At the normal size and with large text.
+        for (n, scale) in [3u32, 5, 8, 12].into_iter().flat_map(|n| [(n, 1.0), (n, 1.2)]) {
             let r = node_radius(n);
             let boxes: Vec<Rect> =
-                (0..n).map(|i| label_box(label_spot(ring_position(i, n), r), 14, 1)).collect();
+                (0..n).map(|i| label_box(label_spot(ring_position(i, n), r, scale), 14, 1, scale)).collect();
             for (i, b) in boxes.iter().enumerate() {
-                assert!(b.1 >= 0.0 && b.3 <= HEIGHT, "{n} nodes: label {i} is inside the drawing: {b:?}");
+                assert!(
+                    b.0 >= 0.0 && b.2 <= WIDTH && b.1 >= 0.0 && b.3 <= HEIGHT,
+                    "{n} nodes at {scale}: label {i} is not inside the drawing: {b:?}"
+                );
             }
             for i in 0..n as usize {
                 let (x, y) = ring_position(i as u32, n);
                 let body = (x - r, y - r, x + r, y + r);
                 for (j, b) in boxes.iter().enumerate() {
-                    assert!(!overlaps(b, &body), "{n} nodes: label {j} covers node {i}");
+                    assert!(!overlaps(b, &body), "{n} nodes at {scale}: label {j} covers node {i}");
                     if j != i {
-                        assert!(!overlaps(b, &boxes[i]), "{n} nodes: labels {i} and {j} overlap");
+                        assert!(!overlaps(b, &boxes[i]), "{n} nodes at {scale}: labels {i} and {j} overlap");
                     }
                 }
             }

@@ -26,6 +26,8 @@ const POLL_MS: u32 = 1000;
 const EVENTS: usize = 16;
 /// How often closed event streams are opened again (a killed node may be back).
 const RECONNECT_MS: u32 = 1000;
+/// Redraw period while messages fly in the live view.
+const FRAME_MS: u32 = 33;
 
 /// Calls `void play`'s `path` (with the live token and a JSON body when given); the
 /// answer's JSON, or its `error`.
@@ -106,7 +108,11 @@ impl Drop for Socket {
 
 #[derive(Properties, PartialEq)]
 pub struct LivePanelProps {
-    /// The live cluster to draw in the main views while "watch live" is on; `None` when off.
+    /// Whether the main views draw the live cluster ("watch live" is on).
+    pub watching: bool,
+    /// "Watch live" pressed (true) or released (false).
+    pub on_watching: Callback<bool>,
+    /// The live cluster to draw in the main views while watching; `None` when not.
     pub on_watch: Callback<Option<Rc<Snapshot>>>,
 }
 
@@ -116,7 +122,9 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
     let nodes = use_state(Vec::<Value>::new);
     let feed = use_mut_ref(LiveFeed::default);
     let received = use_state_eq(|| 0u64);
-    let watching = use_state_eq(|| false);
+    let watching = props.watching;
+    // Animation frames while messages fly (a counter: each new value redraws).
+    let frame = use_state_eq(|| 0u64);
     // Which nodes' event streams are open, in node order.
     let connected = use_state_eq(Vec::<bool>::new);
     let note = use_state(|| None::<String>);
@@ -209,12 +217,31 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
         });
     }
 
-    // While watching, every new event or status answer redraws the live cluster.
+    // While watching, every new event or status answer redraws the live cluster, and so
+    // does every frame while a message is drawn flying (one more once the last has landed).
     {
         let on_watch = props.on_watch.clone();
         let feed = feed.clone();
-        use_effect_with((*watching, *received, (*nodes).clone()), move |(watching, _, nodes)| {
+        use_effect_with((watching, *received, (*nodes).clone(), *frame), move |(watching, _, nodes, _)| {
             on_watch.emit(watching.then(|| Rc::new(feed.borrow().snapshot(nodes, now_us()))));
+        });
+    }
+    let ticks = use_mut_ref(|| 0u64);
+    {
+        let (feed, frame) = (feed.clone(), frame.clone());
+        use_effect_with(watching, move |watching| {
+            let flying = std::cell::Cell::new(false);
+            let interval = watching.then(|| {
+                Interval::new(FRAME_MS, move || {
+                    let now = feed.borrow().animating(now_us());
+                    if now || flying.get() {
+                        *ticks.borrow_mut() += 1;
+                        frame.set(*ticks.borrow());
+                    }
+                    flying.set(now);
+                })
+            });
+            move || drop(interval)
         });
     }
     // Leaving the page (or the panel) gives the main views back to the simulation.
@@ -223,8 +250,8 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
         use_effect_with((), move |_| move || on_watch.emit(None));
     }
     let toggle_watch = {
-        let watching = watching.clone();
-        Callback::from(move |_: MouseEvent| watching.set(!*watching))
+        let on_watching = props.on_watching.clone();
+        Callback::from(move |_: MouseEvent| on_watching.emit(!watching))
     };
 
     // put / get / delete through `void play`, which relays to the cluster's client gateway.
@@ -288,7 +315,7 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
                 <button class={classes!("live-watch", watching.then_some("on"))} data-testid="live-watch"
                     aria-pressed={watching.to_string()} onclick={toggle_watch}
                     title="draw the native cluster in the cluster view and the space-time diagram">
-                    { if *watching { "◼ back to the simulation" } else { "▶ watch live" } }
+                    { if watching { "◼ back to the simulation" } else { "▶ watch live" } }
                 </button>
                 <table class="live-nodes" data-testid="live-nodes">
                     <tr><th>{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th><th>{ "executed" }</th>

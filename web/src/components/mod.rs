@@ -30,4 +30,4 @@ pub use menu::{LinkMenu, NodeMenu};
 pub use metrics::MetricsDrawer;
 pub use spacetime::{MAX_LANES, SpaceTime, lanes};
 pub use timeline::Timeline;
-pub use topbar::TopBar;
+pub use topbar::{LiveBar, TopBar};

@@ -29,6 +29,9 @@ pub struct SpaceTimeProps {
     pub view: Rc<Snapshot>,
     #[prop_or_default]
     pub selected: Option<u32>,
+    /// Text size relative to normal (the large-text toggle).
+    #[prop_or(1.0)]
+    pub text_scale: f64,
 }
 
 /// The nodes that get a lane, in node order: every node when at most `max`, else the
@@ -73,7 +76,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
     let x = move |t: u64| LEFT + (t.saturating_sub(t0)) as f64 * (WIDTH - LEFT - RIGHT) / (t1 - t0) as f64;
     let lane = |node: u32| lane_of.get(node as usize).copied().flatten();
     let y = move |lane: usize| TOP + lane_h * lane as f64;
-    let stagger = lane_h < LABEL_PITCH;
+    let stagger = lane_h < LABEL_PITCH * props.text_scale;
     let lines = shown.iter().enumerate().map(|(i, node)| {
         let label_x = if stagger && i % 2 == 1 { LEFT - 36.0 } else { LEFT - 6.0 };
         html! {
@@ -81,7 +84,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                 data-lane={node.to_string()}>
                 <line x1={LEFT.to_string()} x2={(WIDTH - RIGHT).to_string()}
                     y1={y(i).to_string()} y2={y(i).to_string()} />
-                <text x={label_x.to_string()} y={(y(i) + 4.0).to_string()} text-anchor="end">
+                <text x={label_x.to_string()} y={format!("{:.1}", y(i) + 4.0 * props.text_scale)} text-anchor="end">
                     { format!("N{node}") }
                 </text>
             </g>

@@ -24,6 +24,32 @@ pub struct TopBarProps {
     /// Shown at the right end (the page switch).
     #[prop_or_default]
     pub children: Html,
+    /// The native cluster is drawn instead of the run: the bar says so and offers a way
+    /// back instead of the run's controls.
+    #[prop_or_default]
+    pub live: Option<LiveBar>,
+    #[prop_or_default]
+    pub on_leave_live: Callback<()>,
+}
+
+/// What the top bar says about the live cluster being watched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveBar {
+    /// Native nodes drawn (replicas; clients seen in events are not counted).
+    pub nodes: usize,
+    pub events_per_s: f64,
+}
+
+impl LiveBar {
+    pub fn text(&self) -> String {
+        let nodes = match self.nodes {
+            1 => "1 native node".to_owned(),
+            n => format!("{n} native nodes"),
+        };
+        let rate = self.events_per_s;
+        let rate = if rate > 0.0 && rate < 10.0 { format!("{rate:.1}") } else { format!("{rate:.0}") };
+        format!("● live: {nodes} · {rate} events/s")
+    }
 }
 
 /// Slider position (0..=300) for a speed: logarithmic from 0.1× to 100×.
@@ -92,6 +118,30 @@ pub fn top_bar(props: &TopBarProps) -> Html {
     };
     let shown_us = props.shown_us;
     let done = view.finished || view.violation.is_some();
+    let large_text = html! {
+        <button data-testid="large-text" class={classes!("text-size", props.large_text.then_some("on"))}
+            onclick={on_large_text} aria-pressed={props.large_text.to_string()}
+            title="larger text, for a projector" aria-label="large text">{ "A+" }</button>
+    };
+    if let Some(live) = &props.live {
+        // The paused run's controls would act on what is not shown: they wait, hidden.
+        let leave = {
+            let leave = props.on_leave_live.clone();
+            Callback::from(move |_: MouseEvent| leave.emit(()))
+        };
+        return html! {
+            <header class="topbar live" data-mode="live">
+                <h1 class="brand">{ "Void" }</h1>
+                <span class="live-status" data-testid="live-status" role="status"
+                    data-nodes={live.nodes.to_string()}>{ live.text() }</span>
+                <button data-testid="leave-live" class="primary leave-live" onclick={leave}
+                    title="back to the simulated run, as it was left">{ "leave live" }</button>
+                <span class="topbar-gap"></span>
+                { large_text }
+                { props.children.clone() }
+            </header>
+        };
+    }
     html! {
         <header class="topbar">
             <h1 class="brand">{ "Void" }</h1>
@@ -149,9 +199,7 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             </div>
             <button data-testid="share" class="share" onclick={on_share}
                 title="copy a link that reproduces this run">{ "share" }</button>
-            <button data-testid="large-text" class={classes!("text-size", props.large_text.then_some("on"))}
-                onclick={on_large_text} aria-pressed={props.large_text.to_string()}
-                title="larger text, for a projector" aria-label="large text">{ "A+" }</button>
+            { large_text }
             { props.children.clone() }
         </header>
     }
@@ -162,6 +210,13 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn the_live_bar_names_nodes_and_rate() {
+        assert_eq!(LiveBar { nodes: 4, events_per_s: 37.4 }.text(), "● live: 4 native nodes · 37 events/s");
+        assert_eq!(LiveBar { nodes: 1, events_per_s: 2.34 }.text(), "● live: 1 native node · 2.3 events/s");
+        assert_eq!(LiveBar { nodes: 0, events_per_s: 0.0 }.text(), "● live: 0 native nodes · 0 events/s");
+    }
 
     #[test]
     fn slider_covers_a_tenth_to_a_hundred() {

@@ -88,6 +88,9 @@ pub struct Snapshot {
     pub in_flight: Vec<InFlight>,
     /// All messages in flight, drawn or not.
     pub in_flight_total: usize,
+    /// Live mode: drawn messages whose delivery is overdue, by id, with the opacity they
+    /// have faded to (the others are opaque).
+    pub overdue: Vec<(u64, f64)>,
     pub faults: Vec<Fault>,
     /// The scenario's JSON when it is not a built-in one.
     pub custom: Option<Rc<str>>,
@@ -194,6 +197,7 @@ impl Snapshot {
             recent: run.recent_events(RECENT_EVENTS),
             in_flight,
             in_flight_total,
+            overdue: Vec::new(),
             faults: run.faults().to_vec(),
             custom: run.custom().map(Rc::from),
             network_faults: run.active_network_faults(),

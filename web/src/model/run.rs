@@ -486,9 +486,10 @@ impl Run {
         self.place(vec![there, back])
     }
 
-    /// Every fault of the run, the scenario's own and the user's, in schedule order.
+    /// Every fault of the run: the scenario's own, those its protocol plans from its
+    /// parameters (plumtree-partition's split) and the user's, as the simulator runs them.
     fn all_faults(&self) -> impl Iterator<Item = &Fault> {
-        self.base.faults.iter().chain(&self.faults)
+        self.sim.scenario().faults.iter()
     }
 
     /// Which side of the partitions in force each node is on: nodes can talk (links aside)

@@ -145,6 +145,29 @@ fn partition_heals_and_trees_repair() {
 }
 
 #[test]
+fn the_planned_partition_is_part_of_the_scenario_as_run() {
+    let s = scenario("plumtree-partition", None, &[]);
+    assert!(s.faults.is_empty(), "the split comes from params.partition, not from the file's faults");
+    let sim = crate::gossip::simulate(&s, 1, false).unwrap();
+    let splits: Vec<_> = sim
+        .scenario()
+        .faults
+        .iter()
+        .filter_map(|f| match f {
+            crate::sim::Fault::Partition { at_ms, heal_ms, groups } => {
+                Some((*at_ms, *heal_ms, groups.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(splits.len(), 1, "{splits:?}");
+    let (at_ms, heal_ms, groups) = &splits[0];
+    assert_eq!((*at_ms, *heal_ms), (6000.0, 9000.0));
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].len(), 50, "half of the 100 nodes");
+}
+
+#[test]
 fn bad_params_name_the_field() {
     for (k, v, field) in [
         ("active_view", "0", "params.active_view"),
