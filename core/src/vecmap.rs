@@ -241,6 +241,56 @@ impl<'de, K: Ord + Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for V
     }
 }
 
+/// A set ordered by value, backed by a sorted `Vec` (a few dozen values at most).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VecSet<T> {
+    items: Vec<T>,
+}
+
+impl<T: Ord> VecSet<T> {
+    pub const fn new() -> Self {
+        VecSet { items: Vec::new() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn contains(&self, value: &T) -> bool {
+        self.items.binary_search(value).is_ok()
+    }
+
+    /// Adds `value`; false if it was already there.
+    pub fn insert(&mut self, value: T) -> bool {
+        match self.items.binary_search(&value) {
+            Ok(_) => false,
+            Err(i) => {
+                self.items.insert(i, value);
+                true
+            }
+        }
+    }
+
+    /// Removes `value`; false if it was not there.
+    pub fn remove(&mut self, value: &T) -> bool {
+        match self.items.binary_search(value) {
+            Ok(i) => {
+                self.items.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn iter(&self) -> core::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +329,25 @@ mod tests {
         assert!(vs.iter().eq(bs.iter()));
         assert_eq!(v.first_key_value(), b.first_key_value());
         assert_eq!(vs.last_key_value(), bs.last_key_value());
+    }
+
+    #[test]
+    fn set_behaves_like_btreeset() {
+        let mut v = VecSet::new();
+        let mut b = alloc::collections::BTreeSet::new();
+        let mut x: u64 = 3;
+        for step in 0..1000u32 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let k = (x >> 33) % 32;
+            if step % 3 == 2 {
+                assert_eq!(v.remove(&k), b.remove(&k));
+            } else {
+                assert_eq!(v.insert(k), b.insert(k));
+            }
+            assert_eq!(v.contains(&k), b.contains(&k));
+            assert!(v.iter().eq(b.iter()));
+            assert_eq!(v.len(), b.len());
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! number (Castro & Liskov §4.2, the safety property of `committed-local`). And equal
 //! state digests at equal checkpoints.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 
@@ -25,7 +25,7 @@ pub struct Agreement {
 }
 
 impl Agreement {
-    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+    pub fn new(faulty: &[NodeId]) -> Self {
         Agreement { faulty: Faulty::new(faulty), decided: BTreeMap::new() }
     }
 }
@@ -67,7 +67,7 @@ pub struct CheckpointDigests {
 }
 
 impl CheckpointDigests {
-    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+    pub fn new(faulty: &[NodeId]) -> Self {
         CheckpointDigests { faulty: Faulty::new(faulty), digests: BTreeMap::new() }
     }
 }
