@@ -305,7 +305,7 @@ mod tests {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let k = (x >> 33) % 64;
             match step % 5 {
-                0 | 1 | 2 => assert_eq!(v.insert(k, step), b.insert(k, step)),
+                0..=2 => assert_eq!(v.insert(k, step), b.insert(k, step)),
                 3 => assert_eq!(v.remove(&k), b.remove(&k)),
                 _ => *v.get_or_default(k) += 1,
             }

@@ -81,7 +81,7 @@ impl<K: Ord, V> VersionStore<K, V> {
         if let Some(watermark) = self.watermark.filter(|w| ts <= *w) {
             return Err(BelowWatermark { ts, watermark });
         }
-        let versions = self.keys.entry(key).or_insert_with(VecMap::new);
+        let versions = self.keys.entry(key).or_default();
         let was_live = is_live(versions);
         if versions.insert(ts, value).is_none() {
             self.versions += 1;

@@ -33,10 +33,9 @@ impl Faulty {
     pub fn correct(&mut self, ev: &TraceEvent<PbftNode>) -> bool {
         if let TraceKind::Misbehave(b) = &ev.kind
             && b != "honest"
+            && !self.0.contains(&ev.node)
         {
-            if !self.0.contains(&ev.node) {
-                self.0.push(ev.node);
-            }
+            self.0.push(ev.node);
         }
         !self.0.contains(&ev.node)
     }
