@@ -5,7 +5,6 @@
 //! physical clock and a seeded RNG) and pushes [`Effect`]s for a driver to carry out.
 //! The simulator, the native tokio node and the browser are such drivers.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -135,8 +134,8 @@ pub struct Env<'a> {
     pub me: NodeId,
 }
 
-/// Durable state handed back to a restarted node: exactly what it persisted.
-pub type Persisted = BTreeMap<Vec<u8>, Vec<u8>>;
+/// Durable state handed back to a restarted node: exactly what it persisted, by key.
+pub type Persisted = crate::vecmap::VecMap<Vec<u8>, Vec<u8>>;
 
 /// A message type: carries a short kind label (for colours, counters and legends).
 pub trait Message: Clone + fmt::Debug + Serialize + DeserializeOwned {

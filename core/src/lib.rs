@@ -24,3 +24,4 @@ pub mod pbft;
 pub mod sched;
 pub mod sim;
 pub mod types;
+pub mod vecmap;

@@ -5,9 +5,11 @@ use alloc::collections::BTreeMap;
 use core::ops::{Bound, RangeBounds};
 
 use super::Timestamp;
+use crate::vecmap::VecMap;
 
-/// One key's history: `None` is a tombstone (the key was deleted at that timestamp).
-type Versions<V> = BTreeMap<Timestamp, Option<V>>;
+/// One key's history, oldest first: `None` is a tombstone (the key was deleted at that
+/// timestamp).
+type Versions<V> = VecMap<Timestamp, Option<V>>;
 
 /// Keys with their versions. Reads at `at` see, per key, the newest version with
 /// timestamp `<= at`; a tombstone there means the key is absent. [`VersionStore::gc`]
@@ -323,7 +325,7 @@ mod tests {
     }
 
     fn count_versions(s: &VersionStore<u8, u8>) -> usize {
-        s.keys.values().map(BTreeMap::len).sum()
+        s.keys.values().map(VecMap::len).sum()
     }
 
     proptest! {

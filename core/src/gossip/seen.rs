@@ -1,18 +1,19 @@
 //! Which broadcasts a node has received, and the payloads it can still resend.
 
-use alloc::collections::{BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use super::msg::MsgId;
 use crate::effect::{Micros, NodeId};
 use crate::idmap::IdMap;
+use crate::vecmap::VecSet;
 
 /// Every id ever received, per origin as a contiguous prefix plus the ids above it.
 /// Origins number their broadcasts 0, 1, 2, ..., so this stays small and never forgets:
 /// an id evicted from the payload cache is still known, so it is never delivered twice.
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
-    origins: IdMap<NodeId, (u32, BTreeSet<u32>)>,
+    origins: IdMap<NodeId, (u32, VecSet<u32>)>,
 }
 
 impl Seen {
@@ -134,7 +135,7 @@ mod tests {
         assert!(!s.insert(id(1, 0)));
         assert!(s.insert(id(1, 1)));
         assert!(s.contains(id(1, 2)) && !s.contains(id(1, 3)) && !s.contains(id(2, 0)));
-        assert_eq!(s.origins[&NodeId(1)], (3, BTreeSet::new()));
+        assert_eq!(s.origins[&NodeId(1)], (3, VecSet::new()));
         assert_eq!(s.count(), 3);
     }
 

@@ -7,6 +7,7 @@
 //! digest and it holds a full result with that digest. If the designated replica is
 //! faulty the client times out and retransmits, and then every replica sends the result.
 
+use crate::vecmap::VecMap;
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
@@ -103,10 +104,10 @@ impl Workload {
 struct Outstanding {
     request: AuthRequest,
     /// Replies by replica: the result's digest and the view it was sent in.
-    replies: BTreeMap<NodeId, (Digest, View)>,
+    replies: VecMap<NodeId, (Digest, View)>,
     /// Full results by the replica that sent them (one each, so a faulty replica cannot
     /// make the client store more), with their digests.
-    results: BTreeMap<NodeId, (Digest, OpResult)>,
+    results: VecMap<NodeId, (Digest, OpResult)>,
     retry: Micros,
     /// Submitted by a command (answered with a `Reply` effect) rather than the workload.
     commanded: bool,
@@ -201,13 +202,8 @@ impl Client {
         self.send(env, out, primary, Body::Request(request.clone()));
         let retry = self.cfg.client_timeout;
         out.push(Effect::SetTimer { timer: PbftTimer::Retry, after: retry });
-        self.outstanding = Some(Outstanding {
-            request,
-            replies: BTreeMap::new(),
-            results: BTreeMap::new(),
-            retry,
-            commanded,
-        });
+        self.outstanding =
+            Some(Outstanding { request, replies: VecMap::new(), results: VecMap::new(), retry, commanded });
     }
 
     fn send(&mut self, env: &mut Env<'_>, out: &mut Out, to: NodeId, body: Body) {

@@ -1,7 +1,7 @@
 //! The message log of one replica, per sequence number, with the paper's predicates:
 //! `prepared(m, v, n, i)` and `committed-local(m, v, n, i)` (Castro & Liskov §4.2).
 
-use alloc::collections::BTreeMap;
+use crate::vecmap::VecMap;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -22,9 +22,9 @@ pub struct Entry {
     /// The accepted pre-prepare in `view`: digest and batch.
     pub pre_prepare: Option<(Digest, SharedBatch)>,
     /// Prepares in `view`, by sender (the primary's own never counts).
-    pub prepares: BTreeMap<NodeId, Digest>,
+    pub prepares: VecMap<NodeId, Digest>,
     /// Commits in `view`, by sender.
-    pub commits: BTreeMap<NodeId, Digest>,
+    pub commits: VecMap<NodeId, Digest>,
     /// `prepared(m, v, n, i)` holds for the pre-prepare in `view`.
     pub prepared: bool,
     pub sent_commit: bool,
@@ -35,7 +35,7 @@ pub struct Entry {
     /// Q: digests that pre-prepared here, each with the latest view.
     pub pre_prepared_claims: Vec<PrePreparedClaim>,
     /// State transfer of single batches: `Committed` reports by sender.
-    pub reported: BTreeMap<NodeId, (Digest, SharedBatch)>,
+    pub reported: VecMap<NodeId, (Digest, SharedBatch)>,
     /// Digests of the batches already persisted for this sequence number.
     pub stored: Vec<Digest>,
 }
@@ -121,7 +121,7 @@ impl DurableEntry {
 
     /// The entry again, with its batches looked up by digest; a claim whose batch was not
     /// persisted is dropped (it was never sent: batches go to storage first).
-    pub fn restore(self, batches: &BTreeMap<Digest, SharedBatch>) -> Entry {
+    pub fn restore(self, batches: &VecMap<Digest, SharedBatch>) -> Entry {
         let prepared_claim = self.prepared.and_then(|c| {
             let batch = batches.get(&c.digest)?.clone();
             Some(PreparedClaim { seq: c.seq, digest: c.digest, view: c.view, batch })
@@ -151,7 +151,7 @@ impl Entry {
 /// The log: entries by sequence number, within the watermarks.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
-    pub entries: BTreeMap<SeqNo, Entry>,
+    pub entries: VecMap<SeqNo, Entry>,
 }
 
 impl Log {
@@ -161,7 +161,7 @@ impl Log {
 
     /// The entry for `seq`, moved to `view`.
     pub fn at(&mut self, seq: SeqNo, view: View) -> &mut Entry {
-        let e = self.entries.entry(seq).or_default();
+        let e = self.entries.get_or_default(seq);
         e.enter_view(view);
         e
     }

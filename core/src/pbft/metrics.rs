@@ -1,6 +1,6 @@
 //! Numbers from a PBFT run (the keys `void sim --json` reports under `metrics`).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -10,13 +10,15 @@ use super::events::PbftEvent;
 use crate::check::{CheckCtx, Metric};
 use crate::effect::{Micros, NodeId};
 use crate::sim::{TraceEvent, TraceKind};
+use crate::vecmap::VecSet;
 
 #[derive(Default)]
 pub struct PbftMetrics {
-    committed: BTreeSet<(NodeId, u64)>,
-    batches: BTreeSet<SeqNo>,
-    views: BTreeSet<View>,
-    stable: BTreeSet<SeqNo>,
+    /// Requests executed (client, timestamp), with how many replicas executed each.
+    committed: BTreeMap<(NodeId, u64), u64>,
+    batches: VecSet<SeqNo>,
+    views: VecSet<View>,
+    stable: VecSet<SeqNo>,
     rejected: u64,
     invoked: BTreeMap<(NodeId, u64), Micros>,
     latencies: Vec<Micros>,
@@ -32,7 +34,7 @@ impl Metric<PbftNode> for PbftMetrics {
             PbftEvent::Executed { seq, requests, .. } => {
                 self.batches.insert(*seq);
                 for r in requests {
-                    self.committed.insert((r.client, r.timestamp));
+                    *self.committed.entry((r.client, r.timestamp)).or_insert(0) += 1;
                 }
             }
             PbftEvent::NewViewEntered { view, .. } => {

@@ -6,7 +6,7 @@
 //! replicas to cut off.
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -24,6 +24,7 @@ use super::replica::Replica;
 use crate::check::hlc::{HlcBounded, HlcCausality, HlcMonotonic};
 use crate::effect::{NodeId, ms};
 use crate::sim::{Scenario, ScenarioError, Setup, Simulated};
+use crate::vecmap::VecMap;
 
 /// `params` of a PBFT scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,9 +116,9 @@ impl Params {
     }
 
     /// The Byzantine replicas and their behaviours, checked.
-    pub fn byzantine(&self, cfg: &Config) -> Result<BTreeMap<NodeId, Behaviour>, ScenarioError> {
+    pub fn byzantine(&self, cfg: &Config) -> Result<VecMap<NodeId, Behaviour>, ScenarioError> {
         let replicas = cfg.n;
-        let mut out = BTreeMap::new();
+        let mut out = VecMap::new();
         for (k, v) in &self.byzantine {
             let field = || format!("params.byzantine.{k}");
             let id: u32 =
@@ -168,7 +169,7 @@ impl Simulated for PbftNode {
         }
         let keys = ClusterKeys::simulated(seed, &cfg);
         let total = cfg.nodes();
-        let faulty: BTreeSet<NodeId> = byzantine.keys().copied().collect();
+        let faulty: alloc::vec::Vec<NodeId> = byzantine.keys().copied().collect();
         let (c, w, bug) = (cfg.clone(), params.workload.clone(), params.bug);
         let accomplices: alloc::vec::Vec<NodeId> =
             byzantine.iter().filter(|(_, b)| **b == Behaviour::Collude).map(|(id, _)| *id).collect();

@@ -2,7 +2,6 @@
 //! number (Castro & Liskov §4.2, the safety property of `committed-local`). And equal
 //! state digests at equal checkpoints.
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 
@@ -14,6 +13,7 @@ use crate::pbft::config::SeqNo;
 use crate::pbft::events::PbftEvent;
 use crate::pbft::messages::Digest;
 use crate::sim::TraceEvent;
+use crate::vecmap::VecMap;
 
 fn hex4(d: &Digest) -> String {
     format!("{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
@@ -21,12 +21,14 @@ fn hex4(d: &Digest) -> String {
 
 pub struct Agreement {
     faulty: Faulty,
-    decided: BTreeMap<SeqNo, (Digest, NodeId)>,
+    /// Sequence numbers are decided roughly in order (within the log window): inserts land
+    /// at or near the end.
+    decided: VecMap<SeqNo, (Digest, NodeId)>,
 }
 
 impl Agreement {
-    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
-        Agreement { faulty: Faulty::new(faulty), decided: BTreeMap::new() }
+    pub fn new(faulty: &[NodeId]) -> Self {
+        Agreement { faulty: Faulty::new(faulty), decided: VecMap::new() }
     }
 }
 
@@ -63,12 +65,12 @@ impl Invariant<PbftNode> for Agreement {
 
 pub struct CheckpointDigests {
     faulty: Faulty,
-    digests: BTreeMap<SeqNo, (Digest, NodeId)>,
+    digests: VecMap<SeqNo, (Digest, NodeId)>,
 }
 
 impl CheckpointDigests {
-    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
-        CheckpointDigests { faulty: Faulty::new(faulty), digests: BTreeMap::new() }
+    pub fn new(faulty: &[NodeId]) -> Self {
+        CheckpointDigests { faulty: Faulty::new(faulty), digests: VecMap::new() }
     }
 }
 

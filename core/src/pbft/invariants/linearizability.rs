@@ -22,6 +22,7 @@ use crate::pbft::PbftNode;
 use crate::pbft::app::{Op, OpResult};
 use crate::pbft::events::PbftEvent;
 use crate::sim::TraceEvent;
+use crate::vecmap::VecMap;
 
 /// One operation of a key's history; times are trace positions (a total order that
 /// respects real time).
@@ -164,10 +165,10 @@ impl Invariant<PbftNode> for Linearizable {
     }
 
     fn finish(&mut self, _ctx: &CheckCtx<'_>) -> Result<(), String> {
-        let mut by_key: BTreeMap<(bool, String), Vec<HistoryOp>> = BTreeMap::new();
+        let mut by_key: VecMap<(bool, String), Vec<HistoryOp>> = VecMap::new();
         for (id, (op, invoke)) in &self.invoked {
             let (nonce, key) = op.key();
-            by_key.entry((nonce, key.into())).or_default().push(HistoryOp {
+            by_key.get_or_default((nonce, key.into())).push(HistoryOp {
                 op: op.clone(),
                 invoke: *invoke,
                 response: self.responses.get(id).cloned(),

@@ -8,7 +8,7 @@ mod linearizability;
 mod liveness;
 mod validity;
 
-use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
 
 pub use agreement::{Agreement, CheckpointDigests};
 pub use linearizability::{HistoryOp, Linearizable, Verdict, check_key};
@@ -22,19 +22,20 @@ use crate::sim::{TraceEvent, TraceKind};
 
 /// The replicas known to be faulty: Byzantine from the start, or turned so by a fault.
 #[derive(Clone, Debug, Default)]
-pub struct Faulty(BTreeSet<NodeId>);
+pub struct Faulty(Vec<NodeId>);
 
 impl Faulty {
-    pub fn new(initial: &BTreeSet<NodeId>) -> Self {
-        Faulty(initial.clone())
+    pub fn new(initial: &[NodeId]) -> Self {
+        Faulty(initial.to_vec())
     }
 
     /// Track `misbehave` faults; true if `ev` comes from a correct node.
     pub fn correct(&mut self, ev: &TraceEvent<PbftNode>) -> bool {
         if let TraceKind::Misbehave(b) = &ev.kind
             && b != "honest"
+            && !self.0.contains(&ev.node)
         {
-            self.0.insert(ev.node);
+            self.0.push(ev.node);
         }
         !self.0.contains(&ev.node)
     }

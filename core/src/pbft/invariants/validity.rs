@@ -2,7 +2,7 @@
 //! once: a correct replica executes each client request at most once (per incarnation:
 //! a restarted replica rebuilds its state by executing its log again).
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 
@@ -14,6 +14,7 @@ use crate::pbft::app::Op;
 use crate::pbft::config::SeqNo;
 use crate::pbft::events::PbftEvent;
 use crate::sim::{TraceEvent, TraceKind};
+use crate::vecmap::VecMap;
 
 pub struct Validity {
     faulty: Faulty,
@@ -21,7 +22,7 @@ pub struct Validity {
 }
 
 impl Validity {
-    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
+    pub fn new(faulty: &[NodeId]) -> Self {
         Validity { faulty: Faulty::new(faulty), submitted: BTreeMap::new() }
     }
 }
@@ -55,12 +56,12 @@ impl Invariant<PbftNode> for Validity {
 
 pub struct AtMostOnce {
     faulty: Faulty,
-    executed: BTreeMap<NodeId, BTreeMap<(NodeId, u64), SeqNo>>,
+    executed: VecMap<NodeId, BTreeMap<(NodeId, u64), SeqNo>>,
 }
 
 impl AtMostOnce {
-    pub fn new(faulty: &BTreeSet<NodeId>) -> Self {
-        AtMostOnce { faulty: Faulty::new(faulty), executed: BTreeMap::new() }
+    pub fn new(faulty: &[NodeId]) -> Self {
+        AtMostOnce { faulty: Faulty::new(faulty), executed: VecMap::new() }
     }
 }
 
@@ -77,7 +78,7 @@ impl Invariant<PbftNode> for AtMostOnce {
             self.executed.remove(&ev.node);
         }
         if let Some(PbftEvent::Executed { seq, requests, .. }) = observed(ev) {
-            let mine = self.executed.entry(ev.node).or_default();
+            let mine = self.executed.get_or_default(ev.node);
             for r in requests {
                 if let Some(first) = mine.insert((r.client, r.timestamp), *seq) {
                     return Err(format!(

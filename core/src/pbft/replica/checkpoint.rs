@@ -3,7 +3,7 @@
 //! matching ones make the checkpoint stable, move the low watermark h to n and let the
 //! replica discard every log entry at or below it.
 
-use alloc::collections::BTreeMap;
+use crate::vecmap::VecMap;
 use alloc::vec::Vec;
 
 use super::Replica;
@@ -27,7 +27,7 @@ impl Replica {
         }
         let sent = if self.behaviour == Behaviour::WrongDigest { corrupt(digest) } else { digest };
         let signed = self.keys.sign(Checkpoint { seq, digest: sent, replica: self.id });
-        let rec = self.checkpoints.entry(seq).or_default();
+        let rec = self.checkpoints.get_or_default(seq);
         rec.mine = Some((digest, snapshot));
         rec.votes.insert(self.id, signed.clone());
         self.observe(env, out, |hlc| PbftEvent::CheckpointTaken { seq, digest, hlc });
@@ -59,16 +59,16 @@ impl Replica {
             return self.reject(out, from, K, "checkpoint far above the high watermark");
         }
         self.note_seen(v.seq, out);
-        self.checkpoints.entry(v.seq).or_default().votes.insert(v.replica, c);
+        self.checkpoints.get_or_default(v.seq).votes.insert(v.replica, c);
         self.check_stable(v.seq, env, out);
     }
 
     /// A certificate: 2f + 1 checkpoints from distinct replicas with the same digest.
     pub(crate) fn certificate(&self, seq: SeqNo) -> Option<(Digest, Vec<Signed<Checkpoint>>)> {
         let rec = self.checkpoints.get(&seq)?;
-        let mut by_digest: BTreeMap<Digest, Vec<Signed<Checkpoint>>> = BTreeMap::new();
+        let mut by_digest: VecMap<Digest, Vec<Signed<Checkpoint>>> = VecMap::new();
         for s in rec.votes.values() {
-            by_digest.entry(s.value.digest).or_default().push(s.clone());
+            by_digest.get_or_default(s.value.digest).push(s.clone());
         }
         by_digest.into_iter().find(|(_, v)| v.len() >= self.cfg.quorum())
     }

@@ -6,7 +6,8 @@ mod normal;
 mod state_transfer;
 mod view_change;
 
-use alloc::collections::{BTreeMap, VecDeque};
+use crate::vecmap::VecMap;
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -45,7 +46,7 @@ pub struct LastReply {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateSnapshot {
     pub app: KvSnapshot,
-    pub replies: BTreeMap<NodeId, (u64, OpResult)>,
+    pub replies: VecMap<NodeId, (u64, OpResult)>,
 }
 
 #[derive(Serialize)]
@@ -55,7 +56,7 @@ struct StateSnapshotRef<'a> {
 }
 
 /// The last-reply table as [`StateSnapshot::replies`] encodes it.
-struct ReplyTable<'a>(&'a BTreeMap<NodeId, LastReply>);
+struct ReplyTable<'a>(&'a VecMap<NodeId, LastReply>);
 
 impl Serialize for ReplyTable<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -67,7 +68,7 @@ impl Serialize for ReplyTable<'_> {
 #[derive(Clone, Debug, Default)]
 pub struct CheckpointRecord {
     pub mine: Option<(Digest, Vec<u8>)>,
-    pub votes: BTreeMap<NodeId, Signed<Checkpoint>>,
+    pub votes: VecMap<NodeId, Signed<Checkpoint>>,
 }
 
 /// The stable checkpoint as persisted: its certificate and its state.
@@ -136,27 +137,27 @@ pub struct Replica {
     pub(crate) max_seen: SeqNo,
     pub(crate) log: Log,
     pub(crate) app: KvApp,
-    pub(crate) replies: BTreeMap<NodeId, LastReply>,
+    pub(crate) replies: VecMap<NodeId, LastReply>,
     /// Requests a client retransmitted (client → timestamp): the reply to them carries the
     /// full result even from replicas the request did not designate (TOCS §5.1).
-    pub(crate) retransmitted: BTreeMap<NodeId, u64>,
-    pub(crate) checkpoints: BTreeMap<SeqNo, CheckpointRecord>,
+    pub(crate) retransmitted: VecMap<NodeId, u64>,
+    pub(crate) checkpoints: VecMap<SeqNo, CheckpointRecord>,
     /// C: the certificate of the stable checkpoint (empty for the initial state).
     pub(crate) stable_proof: Vec<Signed<Checkpoint>>,
     /// Primary: requests waiting for a batch; the highest timestamp proposed per client.
     pub(crate) pending: VecDeque<(super::messages::AuthRequest, Digest)>,
-    pub(crate) proposed: BTreeMap<NodeId, u64>,
+    pub(crate) proposed: VecMap<NodeId, u64>,
     /// Requests this replica is waiting for (§4.4): authenticated, not yet executed, the
     /// newest per client (a client has one outstanding). They survive view changes: the
     /// new primary proposes them, backups forward them and time them.
-    pub(crate) waiting: BTreeMap<NodeId, super::messages::AuthRequest>,
+    pub(crate) waiting: VecMap<NodeId, super::messages::AuthRequest>,
     pub(crate) view_timer_on: bool,
     pub(crate) batch_timer_on: bool,
     pub(crate) fetch_timer_on: bool,
     /// The view-change timeout, doubled after each view change that did not complete.
     pub(crate) vc_timeout: Micros,
     /// Latest view changes per view, by sender.
-    pub(crate) view_changes: BTreeMap<View, BTreeMap<NodeId, Signed<ViewChange>>>,
+    pub(crate) view_changes: VecMap<View, VecMap<NodeId, Signed<ViewChange>>>,
     pub(crate) last_new_view: Option<Signed<NewView>>,
     pub(crate) fetch_progress: SeqNo,
     pub(crate) asked_new_view: View,
@@ -191,17 +192,17 @@ impl Replica {
             max_seen: 0,
             log: Log::default(),
             app,
-            replies: BTreeMap::new(),
-            retransmitted: BTreeMap::new(),
-            checkpoints: BTreeMap::new(),
+            replies: VecMap::new(),
+            retransmitted: VecMap::new(),
+            checkpoints: VecMap::new(),
             stable_proof: Vec::new(),
             pending: VecDeque::new(),
-            proposed: BTreeMap::new(),
-            waiting: BTreeMap::new(),
+            proposed: VecMap::new(),
+            waiting: VecMap::new(),
             view_timer_on: false,
             batch_timer_on: false,
             fetch_timer_on: false,
-            view_changes: BTreeMap::new(),
+            view_changes: VecMap::new(),
             last_new_view: None,
             fetch_progress: 0,
             asked_new_view: 0,
@@ -424,9 +425,9 @@ impl Replica {
             self.last_executed = cp.seq;
             self.stable_proof = cp.proof;
             let digest = sha256(&cp.snapshot);
-            self.checkpoints.entry(cp.seq).or_default().mine = Some((digest, cp.snapshot));
+            self.checkpoints.get_or_default(cp.seq).mine = Some((digest, cp.snapshot));
         }
-        let mut batches: BTreeMap<SeqNo, BTreeMap<Digest, SharedBatch>> = BTreeMap::new();
+        let mut batches: VecMap<SeqNo, VecMap<Digest, SharedBatch>> = VecMap::new();
         for (k, v) in persisted.range(vec![KEY_BATCH]..vec![KEY_BATCH + 1]) {
             let (Some(seq), Some(d)) = (parse_seq(k), k.get(9..).and_then(|d| Digest::try_from(d).ok()))
             else {
@@ -436,7 +437,7 @@ impl Replica {
                 // Left over from before the checkpoint became stable.
                 out.push(Effect::Persist { key: k.clone(), value: None });
             } else if let Ok(b) = postcard::from_bytes::<Batch>(v) {
-                batches.entry(seq).or_default().insert(d, SharedBatch::new(b));
+                batches.get_or_default(seq).insert(d, SharedBatch::new(b));
             }
         }
         for (k, v) in persisted.range(vec![KEY_ENTRY]..vec![KEY_ENTRY + 1]) {

@@ -170,7 +170,7 @@ impl Replica {
         // Requests executed by the installed state no longer keep the view timer running.
         let replies = &self.replies;
         self.waiting.retain(|c, w| replies.get(c).is_none_or(|r| r.timestamp < w.request.timestamp));
-        self.checkpoints.entry(seq).or_default().mine = Some((digest, snapshot.clone()));
+        self.checkpoints.get_or_default(seq).mine = Some((digest, snapshot.clone()));
         self.persist_checkpoint(out, seq, &snapshot);
         self.observe(env, out, |hlc| PbftEvent::StateTransferred { seq, hlc });
         self.try_execute(env, out);
@@ -231,7 +231,7 @@ impl Replica {
             return;
         }
         let weak = self.cfg.weak();
-        let e = self.log.entries.entry(seq).or_default();
+        let e = self.log.entries.get_or_default(seq);
         if e.committed.is_some() {
             return;
         }

@@ -8,7 +8,7 @@
 //! View changes are signed, so the new-view message proves its V to everyone and the
 //! view-change acknowledgements that TOCS needs for MAC-only view changes are not needed.
 
-use alloc::collections::BTreeMap;
+use crate::vecmap::VecMap;
 use alloc::vec::Vec;
 use core::cmp::Reverse;
 
@@ -123,11 +123,10 @@ impl Replica {
         }
         let lie = self.behaviour == Behaviour::LyingViewChange;
         let h = self.h;
-        let after = self.log.entries.range(h + 1..).map(|(_, e)| e);
         let (prepared, pre_prepared) = if lie {
             (Vec::new(), Vec::new())
         } else {
-            let entries: Vec<_> = after.collect();
+            let entries: Vec<_> = self.log.entries.range(h + 1..).map(|(_, e)| e).collect();
             (
                 entries.iter().filter_map(|e| e.prepared_claim.clone()).collect(),
                 entries.iter().flat_map(|e| e.pre_prepared_claims.iter().copied()).collect(),
@@ -145,7 +144,7 @@ impl Replica {
         self.persist_view(out);
         let reason = alloc::string::String::from(reason);
         self.observe(env, out, |hlc| PbftEvent::ViewChangeStarted { view: new_view, reason, hlc });
-        self.view_changes.entry(new_view).or_default().insert(self.id, signed.clone());
+        self.view_changes.get_or_default(new_view).insert(self.id, signed.clone());
         self.view_changes = self.view_changes.split_off(&new_view);
         self.multicast(env, out, Body::ViewChange(signed));
         self.arm_fetch(out);
@@ -215,7 +214,7 @@ impl Replica {
             return self.reject(out, from, K, reason);
         }
         // Keep at most the two highest views per sender.
-        self.view_changes.entry(v).or_default().insert(sender, s);
+        self.view_changes.get_or_default(v).insert(sender, s);
         let mine: Vec<View> =
             self.view_changes.iter().filter(|(_, m)| m.contains_key(&sender)).map(|(v, _)| *v).collect();
         if mine.len() > 2 {
@@ -226,7 +225,7 @@ impl Replica {
             }
         }
         // f + 1 replicas are in higher views: join the smallest view they justify (§4.5.2).
-        let mut highest: BTreeMap<NodeId, View> = BTreeMap::new();
+        let mut highest: VecMap<NodeId, View> = VecMap::new();
         for (view, m) in &self.view_changes {
             for r in m.keys() {
                 if *r != self.id && *view > self.view {
@@ -250,7 +249,7 @@ impl Replica {
         if self.active {
             return;
         }
-        let count = self.view_changes.get(&self.view).map_or(0, BTreeMap::len);
+        let count = self.view_changes.get(&self.view).map_or(0, VecMap::len);
         if count < self.cfg.quorum() {
             return;
         }
@@ -324,9 +323,9 @@ impl Replica {
         self.observe(env, out, |hlc| PbftEvent::NewViewEntered { view, reproposed, hlc });
         let primary = self.is_primary();
         // The newest request per client that O re-proposes: it executes through O.
-        let mut in_o: BTreeMap<NodeId, u64> = BTreeMap::new();
+        let mut in_o: VecMap<NodeId, u64> = VecMap::new();
         for ar in nv.pre_prepares.iter().flat_map(|r| &r.batch.requests) {
-            let t = in_o.entry(ar.request.client).or_insert(0);
+            let t = in_o.get_or_insert_with(ar.request.client, || 0);
             *t = (*t).max(ar.request.timestamp);
         }
         let mut top = self.h;
