@@ -113,7 +113,10 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
             "faults":[{"kind":"crash","at_ms":500,"node":1}]}"#,
     )
     .unwrap();
+    let empty = dir.join("empty.json");
+    std::fs::write(&empty, "\n").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["sim".into(), empty.display().to_string()], "the file is empty"),
         (vec!["sim".into(), "no-such-scenario".into()], "no-such-scenario"),
         (vec!["sim".into(), late_fault.display().to_string()], "after the run ends"),
         (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "99999999999".into()], "1..=10000"),
@@ -174,6 +177,14 @@ fn list_names_every_builtin_with_a_summary() {
             .unwrap_or_else(|| panic!("{name} missing"));
         assert!(line.split_whitespace().count() > 2, "{name} has no summary: {line}");
     }
+    let Some(out) = void(&["sim", "--list", "--json"]) else { return };
+    let names: Vec<String> = last_json(&out)["scenarios"]
+        .as_array()
+        .expect("a scenarios array")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names, void_core::sim::builtin_names());
 }
 
 #[test]

@@ -229,7 +229,7 @@ impl Params {
         if self.contact >= nodes {
             return Err(ScenarioError::field(
                 "params.contact",
-                format!("node {} does not exist (nodes are 0..{nodes})", self.contact),
+                format!("node {} does not exist (nodes are 0 to {})", self.contact, nodes.saturating_sub(1)),
             ));
         }
         let mut late_joiners = self.late_joiners;

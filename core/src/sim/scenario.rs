@@ -207,6 +207,9 @@ impl Scenario {
         if text.len() > MAX_SCENARIO_BYTES {
             return Err(ScenarioError::TooLarge { size: text.len(), limit: MAX_SCENARIO_BYTES });
         }
+        if text.trim().is_empty() {
+            return Err(ScenarioError::Syntax("the file is empty; a scenario is a JSON object".into()));
+        }
         let mut doc: Value = serde_json::from_str(text).map_err(|e| ScenarioError::Syntax(e.to_string()))?;
         if !doc.is_object() {
             return Err(ScenarioError::Syntax("the top level must be a JSON object".into()));
@@ -277,7 +280,11 @@ impl Scenario {
             if c.node >= self.nodes {
                 return Err(ScenarioError::field(
                     format!("clocks[{i}].node"),
-                    format!("node {} does not exist (nodes are 0..{})", c.node, self.nodes),
+                    format!(
+                        "node {} does not exist (nodes are 0 to {})",
+                        c.node,
+                        self.nodes.saturating_sub(1)
+                    ),
                 ));
             }
             if !seen.insert(c.node) {
@@ -314,7 +321,7 @@ impl Scenario {
                 if n >= self.nodes {
                     return Err(ScenarioError::field(
                         format!("faults[{i}]"),
-                        format!("node {n} does not exist (nodes are 0..{})", self.nodes),
+                        format!("node {n} does not exist (nodes are 0 to {})", self.nodes.saturating_sub(1)),
                     ));
                 }
             }

@@ -30,7 +30,7 @@ pub struct ClientArgs {
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
     /// Print the answer as one JSON object (with the replica that gave it).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
     #[command(subcommand)]
     pub op: OpCommand,

@@ -145,8 +145,15 @@ fn report_violations(o: &Outcome, replay: &str) {
 
 pub fn run(args: SimArgs) -> CliResult {
     if args.list {
-        for b in sim::builtin() {
-            outln!("{:<22} {}", b.name, b.summary);
+        let builtins = sim::builtin();
+        if args.json {
+            let list: Vec<_> =
+                builtins.iter().map(|b| json!({"name": b.name, "summary": b.summary})).collect();
+            print_json(&json!({ "scenarios": list }));
+        } else {
+            for b in builtins {
+                outln!("{:<22} {}", b.name, b.summary);
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
