@@ -331,6 +331,11 @@ fn hostile_bytes_and_bad_tokens_are_refused_and_the_node_stays_up() {
     let status = c.void(&["cluster", "status", "--dir", other.path().to_str().unwrap()]);
     assert!(text(&status).contains("another process answers"), "{}", text(&status));
     let _ = c.void(&["cluster", "down", "--dir", other.path().to_str().unwrap()]);
+    // A cluster directory keeps its ports; asking for others is refused, not ignored.
+    let moved = (c.base + 1).to_string();
+    let out = c.void(&["cluster", "up", "--replicas", "4", "--dir", c.path(), "--base-port", &moved]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("already holds a cluster on ports"), "{}", text(&out));
     // Random bytes, then an oversize length prefix.
     let mut s = TcpStream::connect(addr).unwrap();
     let _ = s.write_all(&[0x00, 0x00, 0x00, 0x08, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04]);

@@ -26,6 +26,9 @@ pub enum ClusterCommand {
     Down(DirArgs),
 }
 
+/// Where `cluster up` puts a new cluster's ports unless told.
+const DEFAULT_BASE_PORT: u16 = 7100;
+
 #[derive(Args, Debug)]
 pub struct UpArgs {
     #[arg(long, default_value_t = 4)]
@@ -33,9 +36,10 @@ pub struct UpArgs {
     /// The cluster's directory: cluster.toml, node-<i>/ and admin.macaroon live there.
     #[arg(long)]
     pub dir: PathBuf,
-    /// Replica i listens on P + i and serves HTTP on P + 100 + i.
-    #[arg(long, default_value_t = 7100)]
-    pub base_port: u16,
+    /// Replica i listens on P + i and serves HTTP on P + 100 + i (default 7100; a cluster
+    /// already in DIR keeps its ports).
+    #[arg(long)]
+    pub base_port: Option<u16>,
     /// Storage flush policy of the nodes: always (durable) or never.
     #[arg(long, default_value = "always", value_parser = ["always", "never"])]
     pub fsync: String,
@@ -226,10 +230,19 @@ fn load_cluster(dir: &Path) -> Result<Vec<crate::node::config::Replica>, Failure
 fn up(a: UpArgs) -> CliResult {
     let fsync = if a.fsync == "never" { Fsync::Never } else { Fsync::Always };
     if !a.dir.join("cluster.toml").exists() {
-        create(&a.dir, a.replicas, a.base_port, fsync, PbftTunables::default())?;
+        create(&a.dir, a.replicas, a.base_port.unwrap_or(DEFAULT_BASE_PORT), fsync, PbftTunables::default())?;
         eprintln!("created a {}-replica cluster in {}", a.replicas, a.dir.display());
     }
     let replicas = load_cluster(&a.dir)?;
+    if let (Some(p), Some(first)) = (a.base_port, replicas.first())
+        && first.addr.port() != p
+    {
+        return Err(bad(format!(
+            "--base-port {p}: {} already holds a cluster on ports from {} (leave --base-port out, or use another --dir)",
+            a.dir.display(),
+            first.addr.port()
+        )));
+    }
     if replicas.len() as u32 != a.replicas {
         return Err(bad(format!(
             "--replicas {}: {} already holds a {}-replica cluster",
