@@ -341,3 +341,18 @@ fn node_keygen_creates_a_private_key_file_once_and_prints_its_public_key() {
     let missing = void(&["node", "--keygen", dir.path().join("nope").to_str().unwrap()]).unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+#[test]
+fn a_caveat_no_verifier_could_accept_is_refused_and_a_foreign_one_noted() {
+    let Some(out) =
+        void(&["macaroon", "mint", "--root-key", "k", "--id", "a", "--caveat", "time < tomorrow"])
+    else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not a UNIX time"), "{stderr}");
+    let out = void(&["macaroon", "mint", "--root-key", "k", "--id", "a", "--caveat", "tier = gold"]).unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside Void's caveat language"));
+}

@@ -62,6 +62,30 @@ fn ip_matches(spec: &str, ip: IpAddr) -> Result<bool, String> {
     Ok(net & mask == ip & mask)
 }
 
+/// Why `caveat` names a condition of this language but can never be satisfied (it is
+/// malformed), or `None`: a token carrying it would be refused by every verifier.
+pub fn malformed_reason(caveat: &str) -> Option<String> {
+    let (name, rest) = caveat.split_once(' ')?;
+    if !CONDITIONS.contains(&name) {
+        return None;
+    }
+    let Some((op, value)) = rest.split_once(' ') else {
+        return Some(format!("a {name} caveat is `{name} <op> <value>`"));
+    };
+    if value.trim().is_empty() {
+        return Some(format!("the {name} caveat has no value"));
+    }
+    match (name, op) {
+        ("time", "<" | ">") => {
+            value.parse::<u64>().is_err().then(|| format!("{value:?} is not a UNIX time in seconds"))
+        }
+        ("time", _) => Some("a time caveat is `time < UNIX` or `time > UNIX`".into()),
+        ("ip", "=") => ip_matches(value, IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED)).err(),
+        (_, "=") => None,
+        _ => Some(format!("a {name} caveat is `{name} = <value>`")),
+    }
+}
+
 /// Checks `caveat` against the built-in language; [`Check::NotMine`] for other conditions.
 pub fn check(caveat: &str, ctx: &Context<'_>) -> Check {
     let Some((name, rest)) = caveat.split_once(' ') else {
@@ -121,6 +145,18 @@ mod tests {
 
     fn ip(s: &str) -> Context<'static> {
         Context::new().ip(s.parse().unwrap())
+    }
+
+    #[test]
+    fn malformed_caveats_of_the_language_are_named_and_others_left_alone() {
+        for bad in ["time < tomorrow", "time = 5", "op =", "op = ", "ip = 300.1.1.1", "user < x"] {
+            assert!(malformed_reason(bad).is_some(), "{bad}");
+        }
+        for good in
+            ["time < 1767225600", "op = get,put", "ip = 10.0.0.0/8", "user = alice", "garbage", "tier = gold"]
+        {
+            assert_eq!(malformed_reason(good), None, "{good}");
+        }
     }
 
     #[test]

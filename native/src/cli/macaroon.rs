@@ -235,6 +235,17 @@ fn add_caveats(m: &mut Macaroon, caveats: &[String]) -> Result<(), Failure> {
             // No verifier can satisfy an empty predicate: the token would be dead on arrival.
             return Err(bad(format!("--caveat {c:?}: empty; a caveat is a predicate such as \"op = read\"")));
         }
+        if let Some(why) = void_core::caps::language::malformed_reason(c) {
+            return Err(bad(format!("--caveat {c:?}: {why}; no verifier could ever accept the token")));
+        }
+        if void_core::caps::language::check(c, &void_core::caps::Context::new())
+            == void_core::caps::Check::NotMine
+        {
+            eprintln!(
+                "note: --caveat {c:?} is outside Void's caveat language ({}); only a verifier that knows it can accept the token",
+                void_core::caps::language::CONDITIONS.join(", ")
+            );
+        }
         m.add_first_party_caveat(c).map_err(|e| bad(format!("--caveat {c:?}: {e}")))?;
     }
     Ok(())
