@@ -185,6 +185,12 @@ pub trait Protocol {
     fn inspect(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// The Byzantine behaviour this node was built with, if any (a node made faulty by
+    /// the scenario's parameters rather than by a `misbehave` fault).
+    fn misbehaviour(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Everything that can happen to a protocol.

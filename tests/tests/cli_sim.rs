@@ -356,3 +356,39 @@ fn a_caveat_no_verifier_could_accept_is_refused_and_a_foreign_one_noted() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside Void's caveat language"));
 }
+
+#[test]
+fn simulated_failures_become_incidents_that_causal_learn_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let incidents = dir.path().join("incidents.jsonl");
+    let inc = incidents.to_str().unwrap();
+    // A crashed primary: one run, one line naming it.
+    let Some(out) = void(&["sim", "pbft-primary-crash", "--seed", "3", "--incidents", inc]) else { return };
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    // Two Byzantine replicas of four: agreement breaks, and each line says so.
+    let out = void(&["sim", "pbft-too-many-faults", "--seeds", "1..3", "--incidents", inc]).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&incidents).unwrap();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert_eq!(lines[0]["failed"], serde_json::json!(["node-0"]), "{text}");
+    for l in &lines[1..] {
+        let failed: Vec<&str> = l["failed"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        assert!(failed.iter().filter(|f| f.starts_with("node-")).count() >= 2, "{text}");
+        assert!(failed.iter().any(|f| f.starts_with("invariant:")), "{text}");
+    }
+    // Every name in the file as a node of a model: learn reads the file.
+    let mut names: Vec<String> = lines
+        .iter()
+        .flat_map(|l| l["failed"].as_array().unwrap().iter().filter_map(Value::as_str).map(String::from))
+        .collect();
+    names.sort();
+    names.dedup();
+    let nodes: Vec<Value> = names.iter().map(|n| serde_json::json!({"name": n, "prior": 0.2})).collect();
+    let model = dir.path().join("model.json");
+    std::fs::write(&model, serde_json::json!({"nodes": nodes, "edges": []}).to_string()).unwrap();
+    let out =
+        void(&["causal", "learn", "--model", model.to_str().unwrap(), "--incidents", inc, "--json"]).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(last_json(&out)["incidents"], 4);
+}

@@ -142,6 +142,15 @@ impl Protocol for PbftNode {
             PbftNode::Client(c) => c.inspect(),
         }
     }
+
+    fn misbehaviour(&self) -> Option<&'static str> {
+        match self {
+            PbftNode::Replica(r) if r.behaviour() != byzantine::Behaviour::Honest => {
+                Some(r.behaviour().name())
+            }
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

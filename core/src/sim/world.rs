@@ -146,6 +146,9 @@ pub trait AnySim {
     /// The run's `trace_hash` is then meaningless.
     fn set_trace_hashing(&mut self, on: bool);
     fn outcome(&self) -> Outcome;
+    /// The nodes that crashed or behaved Byzantine at some point of the run, in id order
+    /// (what an incident file records for `void causal learn`).
+    fn faulty_nodes(&self) -> Vec<u32>;
 }
 
 enum Pending<P: Protocol> {
@@ -209,6 +212,8 @@ pub struct Sim<P: Protocol> {
     queue: Queue<Pending<P>>,
     nodes: Vec<Node<P>>,
     up: Vec<bool>,
+    /// Nodes that crashed or misbehaved so far (incident files).
+    faulty: Vec<bool>,
     factory: Box<dyn FnMut(NodeId) -> P>,
     invariants: Vec<Box<dyn Invariant<P>>>,
     metrics: Vec<Box<dyn Metric<P>>>,
@@ -281,6 +286,7 @@ impl<P: Simulated> Sim<P> {
             queue: Queue::default(),
             nodes,
             up: vec![false; n as usize],
+            faulty: vec![false; n as usize],
             factory: setup.factory,
             invariants: setup.invariants,
             metrics: setup.metrics,
@@ -548,6 +554,7 @@ impl<P: Protocol> Sim<P> {
                 let i = node as usize;
                 if self.up[i] {
                     self.up[i] = false;
+                    self.faulty[i] = true;
                     self.nodes[i].proto = None;
                     self.nodes[i].timers.clear();
                     self.nodes[i].last_hlc = None;
@@ -579,6 +586,7 @@ impl<P: Protocol> Sim<P> {
             Fault::Misbehave { node, behaviour, .. } => {
                 let i = node as usize;
                 self.nodes[i].behaviour = (behaviour != "honest").then(|| behaviour.clone());
+                self.faulty[i] |= behaviour != "honest";
                 let cause = self.sink.count;
                 self.record(NodeId(node), TraceKind::Misbehave(behaviour.clone()));
                 if self.up[i] {
@@ -912,6 +920,15 @@ impl<P: Protocol> AnySim for Sim<P> {
 
     fn set_trace_hashing(&mut self, on: bool) {
         self.sink.hashing = on;
+    }
+
+    fn faulty_nodes(&self) -> Vec<u32> {
+        (0..self.nodes.len())
+            .filter(|&i| {
+                self.faulty[i] || self.nodes[i].proto.as_ref().is_some_and(|p| p.misbehaviour().is_some())
+            })
+            .map(|i| i as u32)
+            .collect()
     }
 
     fn outcome(&self) -> Outcome {

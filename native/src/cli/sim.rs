@@ -36,9 +36,48 @@ pub struct SimArgs {
     /// Write the trace of a single run as JSON lines, one event each.
     #[arg(long, value_name = "FILE")]
     pub dump_trace: Option<PathBuf>,
+    /// Append one incident line per run, `{"failed": [...]}`, for `void causal learn`: the
+    /// nodes that crashed or behaved Byzantine (`node-<i>`) and the invariants that fired
+    /// (`invariant:<name>`).
+    #[arg(long, value_name = "FILE")]
+    pub incidents: Option<PathBuf>,
     /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// One line of an incidents file: what failed in the run `o` (see `--incidents`).
+fn incident_line(o: &Outcome, faulty: &[u32]) -> String {
+    let mut failed: Vec<String> = faulty.iter().map(|n| format!("node-{n}")).collect();
+    let mut fired: Vec<String> = o.violations.iter().map(|v| format!("invariant:{}", v.invariant)).collect();
+    fired.sort();
+    fired.dedup();
+    failed.extend(fired);
+    json!({ "failed": failed }).to_string()
+}
+
+/// Opens the `--incidents` file for appending before any run, so a bad path fails fast.
+fn open_incidents(args: &SimArgs) -> Result<Option<(std::fs::File, &std::path::Path)>, Failure> {
+    let Some(path) = &args.incidents else { return Ok(None) };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| bad(format!("--incidents {}: {e}", path.display())))?;
+    Ok(Some((file, path.as_path())))
+}
+
+fn write_incidents(
+    file: Option<(std::fs::File, &std::path::Path)>,
+    lines: impl Iterator<Item = String>,
+) -> Result<(), Failure> {
+    let Some((file, path)) = file else { return Ok(()) };
+    let mut w = std::io::BufWriter::new(file);
+    for line in lines {
+        writeln!(w, "{line}").map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    }
+    w.flush().map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    Ok(())
 }
 
 /// A scenario as the user named it, loaded and parsed.
@@ -175,6 +214,7 @@ pub fn run(args: SimArgs) -> CliResult {
 
 fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
     let record = args.dump_trace.is_some();
+    let incidents = open_incidents(args)?;
     let mut sim = sim::build(&loaded.scenario, seed, record).map_err(|e| bad(e.to_string()))?;
     // Open the dump file before running, so a bad path fails fast.
     let mut dump = match &args.dump_trace {
@@ -185,6 +225,7 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
     };
     sim.run_to_end();
     let outcome = sim.outcome();
+    write_incidents(incidents, std::iter::once(incident_line(&outcome, &sim.faulty_nodes())))?;
     if let (Some(w), Some(path)) = (dump.as_mut(), &args.dump_trace) {
         // The playground's export writes the same bytes with the same function.
         w.write_all(sim::trace_jsonl(&*sim).as_bytes())
@@ -235,7 +276,8 @@ fn warn_event_limit(scenario: &Scenario, seeds: &[u64]) {
 
 fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
     let count = b - a + 1;
-    let results: Vec<Mutex<Option<Outcome>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    let incidents = open_incidents(args)?;
+    let results: Vec<Mutex<Option<(Outcome, Vec<u32>)>>> = (0..count).map(|_| Mutex::new(None)).collect();
     let next = AtomicU64::new(0);
     let bar = std::io::stderr().is_terminal().then(|| indicatif::ProgressBar::new(count));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count as usize);
@@ -252,7 +294,7 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
                         Ok(mut run) => {
                             run.run_to_end();
                             if let Ok(mut slot) = results[i as usize].lock() {
-                                *slot = Some(run.outcome());
+                                *slot = Some((run.outcome(), run.faulty_nodes()));
                             }
                         }
                         Err(e) => {
@@ -275,10 +317,13 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
     if let Some(e) = failed_build.into_inner().ok().flatten() {
         return Err(bad(e));
     }
-    let outcomes: Vec<Outcome> = results.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect();
-    if outcomes.len() as u64 != count {
-        return Err(Failure::Other(anyhow::anyhow!("only {} of {count} runs completed", outcomes.len())));
+    let done: Vec<(Outcome, Vec<u32>)> =
+        results.into_iter().filter_map(|m| m.into_inner().ok().flatten()).collect();
+    if done.len() as u64 != count {
+        return Err(Failure::Other(anyhow::anyhow!("only {} of {count} runs completed", done.len())));
     }
+    write_incidents(incidents, done.iter().map(|(o, faulty)| incident_line(o, faulty)))?;
+    let outcomes: Vec<Outcome> = done.into_iter().map(|(o, _)| o).collect();
     let mut hasher = Sha256::new();
     let mut violations = Vec::new();
     let mut failing = Vec::new();
