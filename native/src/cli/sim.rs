@@ -277,7 +277,9 @@ fn warn_event_limit(scenario: &Scenario, seeds: &[u64]) {
 fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
     let count = b - a + 1;
     let incidents = open_incidents(args)?;
-    let results: Vec<Mutex<Option<(Outcome, Vec<u32>)>>> = (0..count).map(|_| Mutex::new(None)).collect();
+    // Each run's outcome and its faulty nodes, in seed order.
+    type Slot = Mutex<Option<(Outcome, Vec<u32>)>>;
+    let results: Vec<Slot> = (0..count).map(|_| Mutex::new(None)).collect();
     let next = AtomicU64::new(0);
     let bar = std::io::stderr().is_terminal().then(|| indicatif::ProgressBar::new(count));
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(count as usize);
