@@ -174,11 +174,22 @@ impl Recording {
         )
     }
 
-    /// The replicas to draw: every node up to the highest replica, as the live status would
-    /// list them (a node without a file still has a lane); clients follow as in live mode.
+    /// The nodes to draw, as the live status would list them: every node up to the highest
+    /// replica (a node without a file still has a lane), then the clients that recorded,
+    /// when their ids follow closely (live mode's rule for clients seen in events).
     fn status(&self) -> Vec<Value> {
-        let last = self.replicas.last().copied().unwrap_or(0);
-        (0..=last).map(|id| json!({"id": id, "alive": true, "status": {"role": "replica"}})).collect()
+        let replicas = self.replicas.last().copied().unwrap_or(0);
+        let last = self.nodes.iter().copied().filter(|n| *n <= replicas + 4).max().unwrap_or(replicas);
+        (0..=last)
+            .map(|id| {
+                let role = if id > replicas || !self.replicas.contains(&id) && self.nodes.contains(&id) {
+                    "client"
+                } else {
+                    "replica"
+                };
+                json!({"id": id, "alive": true, "status": {"role": role}})
+            })
+            .collect()
     }
 }
 
@@ -447,7 +458,6 @@ mod tests {
         assert_eq!(one.order().collect::<Vec<_>>(), order);
 
         let mut p = Player::new(r.clone());
-        p.seek(r.len());
         let roles: Vec<String> = p.snapshot().nodes.iter().map(|n| n.role.clone()).collect();
         assert_eq!(roles, ["replica", "replica", "replica", "replica", "client"]);
         let mut paired = 0;
