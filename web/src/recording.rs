@@ -10,6 +10,12 @@ use serde_json::{Value, json};
 use crate::live::{LIVE_EVENTS, LiveFeed};
 use crate::model::Snapshot;
 
+/// The snapshot's scenario name while a recording is drawn (the views word their hints so).
+pub const SCENARIO: &str = "recording";
+
+/// Events looked back through for each node's latest HLC stamp.
+const HLC_LOOKBACK: usize = 4 * LIVE_EVENTS;
+
 /// What a trace file holds, told by its first line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TraceFormat {
@@ -40,7 +46,7 @@ pub fn detect(name: &str, text: &str) -> Result<TraceFormat, String> {
 }
 
 /// One recorded event, where it came from.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Recorded {
     time: u64,
     node: u32,
@@ -54,8 +60,8 @@ struct Recorded {
 }
 
 /// The events of one or more node trace files, merged by time (ties by node, then the
-/// node's own index).
-#[derive(Clone, Debug, PartialEq)]
+/// node's own index). `Eq`, so that an `Rc` of one compares by identity first.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recording {
     pub files: Vec<String>,
     /// The nodes that recorded events, ascending.
@@ -193,6 +199,15 @@ impl Recording {
     }
 }
 
+/// The HLC stamp an event line carries, if any.
+fn hlc_of(json: &str) -> Option<String> {
+    // Cheap test first: most lines (deliveries, sends) carry none.
+    if json.contains("\"hlc\":null") {
+        return None;
+    }
+    serde_json::from_str::<Value>(json).ok()?["hlc"].as_str().map(String::from)
+}
+
 /// A time span as people read it: milliseconds below a second, else seconds.
 fn span_text(us: u64) -> String {
     if us < 1_000_000 { crate::format::ms(us) } else { format!("{:.2} s", us as f64 / 1e6) }
@@ -288,7 +303,23 @@ impl Player {
     /// The recorded cluster at the clock, drawn as the live one is.
     pub fn snapshot(&self) -> Snapshot {
         let mut s = self.feed.snapshot(&self.recording.status(), self.clock_us);
-        s.scenario = "recording".into();
+        s.scenario = SCENARIO.into();
+        // Each node's latest HLC stamp so far, as the live status gives it.
+        let mut missing: Vec<u32> = s.nodes.iter().map(|n| n.id).collect();
+        // Bounded: a node that never stamps must not cost a scan of the whole run per frame.
+        for e in self.recording.events[..self.position].iter().rev().take(HLC_LOOKBACK) {
+            if missing.is_empty() {
+                break;
+            }
+            if let Some(i) = missing.iter().position(|n| *n == e.node)
+                && let Some(hlc) = hlc_of(&e.json)
+            {
+                missing.swap_remove(i);
+                if let Some(n) = s.nodes.iter_mut().find(|n| n.id == e.node) {
+                    n.hlc = Some(hlc);
+                }
+            }
+        }
         s.finished = self.at_end();
         s.at_origin = self.position == 0;
         s
@@ -389,6 +420,8 @@ mod tests {
         assert_eq!(s.in_flight.len(), 1, "the message flies: {:?}", s.in_flight);
         assert_eq!((s.in_flight[0].from, s.in_flight[0].to), (0, 1));
         assert_eq!(s.nodes.len(), 2);
+        let hlcs: Vec<Option<&str>> = s.nodes.iter().map(|n| n.hlc.as_deref()).collect();
+        assert_eq!(hlcs, [Some("1.0"), None], "each node's latest stamp so far");
         assert!(!s.finished && !s.at_origin);
     }
 

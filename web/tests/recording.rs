@@ -69,8 +69,13 @@ async fn native_traces_open_as_a_recording_that_steps_and_scrubs() {
     assert_eq!(attr(&root, "[data-testid=recording]", "data-events"), total.to_string());
     assert_eq!(attr(&root, "[data-testid=recording]", "data-files"), "4");
     let status = text(&root, "recording-status");
-    assert!(status.contains("recording of a native run") && status.contains("N0 N1 N2 N3"), "{status}");
-    assert!(status.contains(&format!("{total} events")), "{status}");
+    assert_eq!(status, format!("▶ recording of a native run · 4 nodes · {total} events"));
+    let label = find(&root, "[data-testid=recording] .recording-label").text_content().unwrap_or_default();
+    assert!(
+        label.starts_with("Recording of a native run · trace.jsonl ×4 · nodes N0 N1 N2 N3 + clients N4"),
+        "{label}"
+    );
+    assert!(label.contains(&format!(" · {total} events · ")), "{label}");
 
     // The cluster view draws the four replicas (and the gateway's client) as live mode does.
     let roles: Vec<String> = all(&root, ".stage [data-node]")

@@ -259,7 +259,8 @@ pub fn app() -> Html {
     let text_scale = if *large_text { LARGE_TEXT } else { 1.0 };
     // The recording, when open, is drawn instead of the live cluster.
     let live = if replaying { recorded.clone() } else { live };
-    let recording_label = model.recording.as_ref().map(|r| r.summary());
+    let recording_label =
+        model.recording.as_ref().map(|r| format!("{} nodes · {} events", r.replicas.len(), r.len()));
     let live_bar = live.as_ref().map(|shown| LiveBar {
         nodes: shown.nodes.iter().filter(|n| n.role != "client").count(),
         events_per_s: events_per_second(
@@ -287,7 +288,7 @@ pub fn app() -> Html {
                     <button onclick={dismiss_notice} aria-label="dismiss">{ "✕" }</button>
                 </div>
             }
-            <main class={classes!("stage", live.is_some().then_some("live"))}>
+            <main class={classes!("stage", live.is_some().then_some("live"), replaying.then_some("recording"))}>
                 if let Some(shown) = &*live {
                     // Faults and selections act on the simulation; the live cluster's
                     // controls are in its panel.

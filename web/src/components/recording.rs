@@ -50,7 +50,8 @@ pub fn recording_bar(props: &RecordingBarProps) -> Html {
     };
     {
         let (player, on_show) = (player.clone(), props.on_show.clone());
-        use_effect_with((*moves, props.recording.clone()), move |_| {
+        // The recording by identity: comparing its events on every frame would cost.
+        use_effect_with((*moves, Rc::as_ptr(&props.recording) as usize), move |_| {
             on_show.emit(Some(Rc::new(player.borrow().snapshot())));
         });
     }

@@ -30,7 +30,7 @@ pub struct TopBarProps {
     pub live: Option<LiveBar>,
     #[prop_or_default]
     pub on_leave_live: Callback<()>,
-    /// With `live`: what is drawn is a recording of a native run, summed up so.
+    /// With `live`: what is drawn is a recording of a native run, in short (its bar says more).
     #[prop_or_default]
     pub recording: Option<String>,
 }
@@ -138,7 +138,7 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                     <h1 class="brand">{ "Void" }</h1>
                     <span class="live-status" data-testid="recording-status" role="status"
                         data-nodes={live.nodes.to_string()} title={summary.clone()}>
-                        { "▶ recording of a native run: " }{ summary.clone() }
+                        { "▶ recording of a native run · " }{ summary.clone() }
                     </span>
                     <button data-testid="leave-recording-top" class="primary leave-live" onclick={leave}
                         title="back to the simulated run, as it was left">{ "leave recording" }</button>
