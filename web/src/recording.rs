@@ -3,6 +3,7 @@
 //! through the live feed, so the cluster view and the space-time diagram draw a recorded
 //! run exactly as they draw the live cluster.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde_json::{Value, json};
@@ -56,6 +57,10 @@ struct Recorded {
     line: usize,
     /// A replica's boot (`start`).
     start: bool,
+    /// A send's receiver or a delivery's sender, and the message id (what pairs them).
+    send_to: Option<u32>,
+    deliver_from: Option<u32>,
+    id: Option<u64>,
     json: Rc<str>,
 }
 
@@ -69,6 +74,9 @@ pub struct Recording {
     /// Of those, the replicas: the nodes that booted in the recording (a node's process
     /// also records the clients it hosts, such as its gateway's), or all when none did.
     pub replicas: Vec<u32>,
+    /// Each node's clock ahead of the lowest node's (µs), as the messages between them
+    /// show; nodes not listed are taken to agree with it.
+    pub offsets: Vec<(u32, i64)>,
     events: Vec<Recorded>,
 }
 
@@ -103,12 +111,25 @@ impl Recording {
                     file,
                     line: n + 1,
                     start: v["category"] == "start",
+                    send_to: (v["category"] == "send").then(|| v["to"].as_u64()).flatten().map(|n| n as u32),
+                    deliver_from: (v["category"] == "deliver")
+                        .then(|| v["from"].as_u64())
+                        .flatten()
+                        .map(|n| n as u32),
+                    id: v["id"].as_u64(),
                     json: line.into(),
                 });
             }
             if events.len() == before {
                 return Err(format!("{name}: no events (the file is empty)"));
             }
+        }
+        // Each process counts time from its own start: put every node on one clock first.
+        let offsets = clock_offsets(&events);
+        let ahead = offsets.values().copied().max().unwrap_or(0).max(0);
+        for e in &mut events {
+            let c = offsets.get(&e.node).copied().unwrap_or(0);
+            e.time = (e.time as i64 + ahead - c).max(0) as u64;
         }
         events.sort_by_key(|e| (e.time, e.node, e.index, e.file));
         // The same event twice: a file chosen twice, or two files of one node's run.
@@ -127,7 +148,14 @@ impl Recording {
         if replicas.is_empty() {
             replicas = nodes.clone();
         }
-        Ok(Recording { files: files.iter().map(|(n, _)| n.clone()).collect(), nodes, replicas, events })
+        let offsets = offsets.into_iter().filter(|(_, c)| *c != 0).collect();
+        Ok(Recording {
+            files: files.iter().map(|(n, _)| n.clone()).collect(),
+            nodes,
+            replicas,
+            offsets,
+            events,
+        })
     }
 
     /// Events recorded, across all nodes.
@@ -171,13 +199,24 @@ impl Recording {
         let clients = name(&mut self.nodes.iter().filter(|n| !self.replicas.contains(n)));
         let clients = if clients.is_empty() { clients } else { format!(" + clients {clients}") };
         let (first, last) = self.span_us();
+        let aligned = if self.offsets.is_empty() { "" } else { " · clocks aligned" };
         format!(
-            "{} · nodes {}{clients} · {} events · {}",
+            "{} · nodes {}{clients} · {} events · {}{aligned}",
             self.file_names(),
             name(&mut self.replicas.iter()),
             self.len(),
             span_text(last - first)
         )
+    }
+
+    /// How each node's clock was moved to agree with the lowest node's, for a tooltip.
+    pub fn clock_note(&self) -> String {
+        let moved: Vec<String> =
+            self.offsets.iter().map(|(n, c)| format!("N{n} {:+.1} ms", -(*c as f64) / 1000.0)).collect();
+        match moved.is_empty() {
+            true => "each node's own clock, as recorded".into(),
+            false => format!("clocks aligned by the messages between nodes: {}", moved.join(", ")),
+        }
     }
 
     /// The nodes to draw, as the live status would list them: every node up to the highest
@@ -197,6 +236,45 @@ impl Recording {
             })
             .collect()
     }
+}
+
+/// How far each node's clock runs ahead of the lowest node's, from messages sent both ways
+/// between two nodes: a message's delivery time minus its send time is the delay plus the
+/// receiver's offset from the sender, so, taking delays both ways as equal, the offset is
+/// half the difference of the two directions' smallest (Cristian's estimate). Only ids sent
+/// once on their link count (identical messages share an id).
+fn clock_offsets(events: &[Recorded]) -> BTreeMap<u32, i64> {
+    let mut sends: BTreeMap<(u32, u32, u64), Option<u64>> = BTreeMap::new();
+    for e in events {
+        if let (Some(to), Some(id)) = (e.send_to, e.id) {
+            // A second send of the same id makes it ambiguous.
+            sends.entry((e.node, to, id)).and_modify(|t| *t = None).or_insert(Some(e.time));
+        }
+    }
+    let mut least: BTreeMap<(u32, u32), i64> = BTreeMap::new();
+    for e in events {
+        if let (Some(from), Some(id)) = (e.deliver_from, e.id)
+            && let Some(Some(sent)) = sends.get(&(from, e.node, id))
+        {
+            let d = e.time as i64 - *sent as i64;
+            least.entry((from, e.node)).and_modify(|m| *m = (*m).min(d)).or_insert(d);
+        }
+    }
+    let mut offsets = BTreeMap::new();
+    let Some(first) = events.iter().map(|e| e.node).min() else { return offsets };
+    offsets.insert(first, 0i64);
+    let mut queue = vec![first];
+    while let Some(a) = queue.pop() {
+        let ca = offsets[&a];
+        for (&(x, b), &d_ab) in least.range((a, 0)..=(a, u32::MAX)) {
+            debug_assert_eq!(x, a);
+            if let (false, Some(d_ba)) = (offsets.contains_key(&b), least.get(&(b, a))) {
+                offsets.insert(b, ca + (d_ab - d_ba) / 2);
+                queue.push(b);
+            }
+        }
+    }
+    offsets
 }
 
 /// The HLC stamp an event line carries, if any.
@@ -402,6 +480,23 @@ mod tests {
         assert_eq!(Recording::read(&files).expect("read").file_names(), "trace.jsonl ×4");
     }
 
+    #[test]
+    fn clocks_are_aligned_by_messages_both_ways() {
+        // N1's clock runs 50 ms ahead of N0's; each message takes 100 µs.
+        let n0 = file("n0", &[message("send", 0, 1, 0, 100, 1), message("deliver", 0, 1, 1, 400, 2)]);
+        let n1 = file("n1", &[message("deliver", 1, 0, 0, 50_200, 1), message("send", 1, 0, 1, 50_300, 2)]);
+        let r = Recording::read(&[n0, n1]).expect("read");
+        assert_eq!(r.offsets, [(1, 50_000)]);
+        let order: Vec<(u64, u32, u64)> = r.order().collect();
+        assert_eq!(order, [(50_100, 0, 0), (50_200, 1, 0), (50_300, 1, 1), (50_400, 0, 1)], "on N1's clock");
+        assert!(r.summary().ends_with(" · clocks aligned"), "{}", r.summary());
+        assert_eq!(r.clock_note(), "clocks aligned by the messages between nodes: N1 -50.0 ms");
+        // Messages one way only tell nothing: each node keeps its clock.
+        let r = exchange();
+        assert!(r.offsets.is_empty());
+        assert_eq!(r.clock_note(), "each node's own clock, as recorded");
+    }
+
     fn exchange() -> Rc<Recording> {
         // N0 sends to N1 (id 7); N1's file brings the delivery, recorded a little later.
         let n0 = file("n0", &[event(0, 0, 100), message("send", 0, 1, 1, 200, 7), event(0, 2, 5_000_000)]);
@@ -490,6 +585,9 @@ mod tests {
         let one = Recording::read(&[("all.jsonl".to_owned(), Rc::from(all))]).expect("one file");
         assert_eq!(one.order().collect::<Vec<_>>(), order);
 
+        // Node 1's process started about 47 ms before node 0's (so its clock is ahead).
+        let n1 = r.offsets.iter().find(|(n, _)| *n == 1).map_or(0, |(_, c)| *c);
+        assert!((40_000..55_000).contains(&n1), "{:?}", r.offsets);
         let mut p = Player::new(r.clone());
         let roles: Vec<String> = p.snapshot().nodes.iter().map(|n| n.role.clone()).collect();
         assert_eq!(roles, ["replica", "replica", "replica", "replica", "client"]);

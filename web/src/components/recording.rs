@@ -137,7 +137,7 @@ pub fn recording_bar(props: &RecordingBarProps) -> Html {
         <div class="recording-bar" data-testid="recording" data-files={r.files.len().to_string()}
             data-nodes={nodes.join(",")} data-events={total.to_string()} data-position={position.to_string()}
             role="group" aria-label="recording of a native run">
-            <span class="recording-label" title={r.files.join("\n")}>
+            <span class="recording-label" title={format!("{}\n{}", r.files.join("\n"), r.clock_note())}>
                 <strong>{ "Recording of a native run" }</strong>{ " · " }{ r.summary() }
             </span>
             <div class="transport">
