@@ -14,6 +14,9 @@ use crate::model::Snapshot;
 /// The snapshot's scenario name while a recording is drawn (the views word their hints so).
 pub const SCENARIO: &str = "recording";
 
+/// Nodes whose clocks are aligned at most (their pairs are counted in a table).
+const MAX_ALIGNED_NODES: usize = 64;
+
 /// Events looked back through for each node's latest HLC stamp.
 const HLC_LOOKBACK: usize = 4 * LIVE_EVENTS;
 
@@ -124,11 +127,14 @@ impl Recording {
                 return Err(format!("{name}: no events (the file is empty)"));
             }
         }
+        let mut nodes: Vec<u32> = events.iter().map(|e| e.node).collect();
+        nodes.sort_unstable();
+        nodes.dedup();
         // Each process counts time from its own start: put every node on one clock first.
-        let offsets = clock_offsets(&events);
-        let ahead = offsets.values().copied().max().unwrap_or(0).max(0);
+        let offsets = clock_offsets(&events, &nodes);
+        let ahead = offsets.iter().map(|(_, c)| *c).max().unwrap_or(0).max(0);
         for e in &mut events {
-            let c = offsets.get(&e.node).copied().unwrap_or(0);
+            let c = offsets.iter().find(|(n, _)| *n == e.node).map_or(0, |(_, c)| *c);
             e.time = (e.time as i64 + ahead - c).max(0) as u64;
         }
         events.sort_by_key(|e| (e.time, e.node, e.index, e.file));
@@ -139,9 +145,6 @@ impl Recording {
                 files[w[1].file].0, w[1].line, w[1].node, w[1].index, files[w[0].file].0, w[0].line
             ));
         }
-        let mut nodes: Vec<u32> = events.iter().map(|e| e.node).collect();
-        nodes.sort_unstable();
-        nodes.dedup();
         let mut replicas: Vec<u32> = events.iter().filter(|e| e.start).map(|e| e.node).collect();
         replicas.sort_unstable();
         replicas.dedup();
@@ -243,7 +246,12 @@ impl Recording {
 /// receiver's offset from the sender, so, taking delays both ways as equal, the offset is
 /// half the difference of the two directions' smallest (Cristian's estimate). Only ids sent
 /// once on their link count (identical messages share an id).
-fn clock_offsets(events: &[Recorded]) -> BTreeMap<u32, i64> {
+fn clock_offsets(events: &[Recorded], nodes: &[u32]) -> Vec<(u32, i64)> {
+    let n = nodes.len();
+    // Pairs of nodes are counted in a table: beyond a few dozen nodes, no alignment.
+    if n > MAX_ALIGNED_NODES {
+        return Vec::new();
+    }
     let mut sends: BTreeMap<(u32, u32, u64), Option<u64>> = BTreeMap::new();
     for e in events {
         if let (Some(to), Some(id)) = (e.send_to, e.id) {
@@ -251,30 +259,35 @@ fn clock_offsets(events: &[Recorded]) -> BTreeMap<u32, i64> {
             sends.entry((e.node, to, id)).and_modify(|t| *t = None).or_insert(Some(e.time));
         }
     }
-    let mut least: BTreeMap<(u32, u32), i64> = BTreeMap::new();
+    let at = |node: u32| nodes.binary_search(&node).ok();
+    // least[a * n + b]: the smallest delivery-minus-send time from a to b.
+    let mut least: Vec<Option<i64>> = vec![None; n * n];
     for e in events {
         if let (Some(from), Some(id)) = (e.deliver_from, e.id)
             && let Some(Some(sent)) = sends.get(&(from, e.node, id))
+            && let (Some(a), Some(b)) = (at(from), at(e.node))
         {
             let d = e.time as i64 - *sent as i64;
-            least.entry((from, e.node)).and_modify(|m| *m = (*m).min(d)).or_insert(d);
+            let m = &mut least[a * n + b];
+            *m = Some(m.map_or(d, |m| m.min(d)));
         }
     }
-    let mut offsets = BTreeMap::new();
-    let Some(first) = events.iter().map(|e| e.node).min() else { return offsets };
-    offsets.insert(first, 0i64);
-    let mut queue = vec![first];
+    let mut offsets: Vec<Option<i64>> = vec![None; n];
+    let mut queue = Vec::new();
+    if n > 0 {
+        offsets[0] = Some(0);
+        queue.push(0);
+    }
     while let Some(a) = queue.pop() {
-        let ca = offsets[&a];
-        for (&(x, b), &d_ab) in least.range((a, 0)..=(a, u32::MAX)) {
-            debug_assert_eq!(x, a);
-            if let (false, Some(d_ba)) = (offsets.contains_key(&b), least.get(&(b, a))) {
-                offsets.insert(b, ca + (d_ab - d_ba) / 2);
+        let ca = offsets[a].unwrap_or(0);
+        for b in 0..n {
+            if let (None, Some(d_ab), Some(d_ba)) = (offsets[b], least[a * n + b], least[b * n + a]) {
+                offsets[b] = Some(ca + (d_ab - d_ba) / 2);
                 queue.push(b);
             }
         }
     }
-    offsets
+    nodes.iter().zip(offsets).filter_map(|(node, c)| c.map(|c| (*node, c))).collect()
 }
 
 /// The HLC stamp an event line carries, if any.
