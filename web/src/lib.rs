@@ -9,6 +9,7 @@ pub mod live;
 pub mod math;
 pub mod model;
 pub mod palette;
+pub mod recording;
 pub mod workbench;
 
 #[cfg(not(feature = "bench-bundle"))]

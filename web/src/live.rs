@@ -118,6 +118,11 @@ pub struct LiveFeed {
 }
 
 impl LiveFeed {
+    /// An empty feed whose next event is numbered `received` (a replay resumed part way).
+    pub fn starting_at(received: u64) -> LiveFeed {
+        LiveFeed { received, ..LiveFeed::default() }
+    }
+
     /// Adds one `/events` message that arrived at `arrival_us` (page time). A node's note
     /// that this reader lagged counts the missed events; anything else unreadable is an error.
     pub fn push(&mut self, line: &str, arrival_us: u64) -> Result<(), String> {

@@ -8,7 +8,7 @@ use yew::prelude::*;
 use super::topbar::LiveBar;
 use super::{
     ClusterView, EventLine, Inspector, Invariants, LinkMenu, LivePanel, MetricsDrawer, NodeMenu,
-    ScenarioEditor, SpaceTime, Timeline, TopBar,
+    RecordingBar, ScenarioEditor, SpaceTime, Timeline, TopBar,
 };
 use crate::live::events_per_second;
 use crate::model::{Action, Export, Model, Permalink};
@@ -126,9 +126,23 @@ pub fn app() -> Html {
             watching.set(on)
         })
     };
+    // A native run's recording, while one is open: drawn like the live cluster.
+    let recorded = use_state_eq(|| None::<std::rc::Rc<crate::model::Snapshot>>);
+    let on_recorded = {
+        let recorded = recorded.clone();
+        use_callback((), move |shown: Option<std::rc::Rc<crate::model::Snapshot>>, _| recorded.set(shown))
+    };
+    let replaying = model.recording.is_some();
+    let leave_recording = {
+        let model = model.clone();
+        use_callback((), move |(): (), _| model.dispatch(Action::CloseRecording))
+    };
     let leave_live = {
-        let watching = watching.clone();
-        use_callback((), move |(): (), _| watching.set(false))
+        let (watching, leave_recording) = (watching.clone(), leave_recording.clone());
+        use_callback(replaying, move |(): (), replaying| match replaying {
+            true => leave_recording.emit(()),
+            false => watching.set(false),
+        })
     };
     let live_selected = use_state_eq(|| None::<u32>);
     let on_watch = {
@@ -170,7 +184,8 @@ pub fn app() -> Html {
     // Keyboard and permalinks pasted into this tab.
     {
         let dispatch = dispatch.clone();
-        use_effect_with((*page, *watching), move |(page, watching)| {
+        let hidden = *watching || replaying;
+        use_effect_with((*page, hidden), move |(page, watching)| {
             let mut listeners = Vec::new();
             if let Some(w) = window() {
                 // The simulation's keys only act on its own page, and not while it is
@@ -242,6 +257,10 @@ pub fn app() -> Html {
     }
     let view = model.view.clone();
     let text_scale = if *large_text { LARGE_TEXT } else { 1.0 };
+    // The recording, when open, is drawn instead of the live cluster.
+    let live = if replaying { recorded.clone() } else { live };
+    let recording_label =
+        model.recording.as_ref().map(|r| format!("{} nodes · {} events", r.replicas.len(), r.len()));
     let live_bar = live.as_ref().map(|shown| LiveBar {
         nodes: shown.nodes.iter().filter(|n| n.role != "client").count(),
         events_per_s: events_per_second(
@@ -253,7 +272,7 @@ pub fn app() -> Html {
         <div class={classes!("playground", large_text.then_some("large-text"))}>
             <TopBar view={view.clone()} shown_us={model.display_us} playing={model.playing} speed={model.speed}
                 dispatch={dispatch.clone()} on_share={on_share} large_text={*large_text} {on_large_text}
-                live={live_bar} on_leave_live={leave_live}>
+                live={live_bar} on_leave_live={leave_live} recording={recording_label}>
                 <ViewSwitch current={Page::Simulate} on_select={on_page} />
             </TopBar>
             if let Some(e) = &model.error {
@@ -269,7 +288,7 @@ pub fn app() -> Html {
                     <button onclick={dismiss_notice} aria-label="dismiss">{ "✕" }</button>
                 </div>
             }
-            <main class={classes!("stage", live.is_some().then_some("live"))}>
+            <main class={classes!("stage", live.is_some().then_some("live"), replaying.then_some("recording"))}>
                 if let Some(shown) = &*live {
                     // Faults and selections act on the simulation; the live cluster's
                     // controls are in its panel.
@@ -300,10 +319,15 @@ pub fn app() -> Html {
                 }
             </main>
             <footer class="bottom">
+                if let Some(recording) = &model.recording {
+                    <RecordingBar recording={recording.clone()} on_show={on_recorded} on_leave={leave_recording} />
+                }
                 if let Some(shown) = &*live {
-                    <p class="live-note" data-testid="live-note">
-                        { format!("Live: the native cluster, {} events received (page time)", shown.events) }
-                    </p>
+                    if !replaying {
+                        <p class="live-note" data-testid="live-note">
+                            { format!("Live: the native cluster, {} events received (page time)", shown.events) }
+                        </p>
+                    }
                     <SpaceTime view={shown.clone()} {text_scale} />
                     <EventLine view={shown.clone()} />
                 } else {

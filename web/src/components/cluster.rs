@@ -592,7 +592,9 @@ fn svg_cluster(props: &SvgProps) -> Html {
             </svg>
             <p class="gesture-hint">
                 { props.toggle.clone() }
-                if props.live {
+                if props.live && view.scenario == crate::recording::SCENARIO {
+                    { "A recorded native run: play, step or scrub it in the bar below" }
+                } else if props.live {
                     { "The native cluster: kill and restart its nodes, put and get keys in the Live cluster panel" }
                 } else {
                     { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }

@@ -46,7 +46,9 @@ pub fn inspector(props: &InspectorProps) -> Html {
         return html! {
             <section class="panel inspector" data-testid="inspector">
                 <h2>{ "Inspector" }</h2>
-                if props.live {
+                if props.live && view.scenario == crate::recording::SCENARIO {
+                    <p class="hint">{ "Click a node of the recorded run to inspect it as of the position shown." }</p>
+                } else if props.live {
                     <p class="hint">{ "Click a node of the live cluster to inspect it. Kill and restart native nodes from the Live cluster panel." }</p>
                 } else {
                     <p class="hint">{ "Click a node to inspect it. Right-click a node to crash, restart, skew or corrupt it." }</p>

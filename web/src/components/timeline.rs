@@ -8,7 +8,7 @@ use web_sys::{HtmlAnchorElement, HtmlInputElement};
 use yew::prelude::*;
 
 use crate::format;
-use crate::model::{Action, Export, Imported, Snapshot, Target};
+use crate::model::{Action, Export, Imported, MAX_IMPORT_BYTES, Snapshot, Target};
 
 /// One seek slice per frame (about 60 a second).
 const SLICE_MS: u32 = 16;
@@ -85,23 +85,38 @@ pub fn timeline(props: &TimelineProps) -> Html {
         let dispatch = props.dispatch.clone();
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
-            let Some(file) = input.files().and_then(|f| f.get(0)) else {
-                return;
-            };
+            let Some(list) = input.files() else { return };
+            let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
             // Choosing the same file again must fire `change` again.
             input.set_value("");
+            if files.is_empty() {
+                return;
+            }
             let dispatch = dispatch.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let name = file.name();
-                match wasm_bindgen_futures::JsFuture::from(file.text()).await {
-                    Ok(text) => match text.as_string() {
-                        Some(text) => dispatch.emit(Action::Import { name, text: Rc::from(text) }),
-                        None => dispatch.emit(Action::Fail(format!("{name} is not text"))),
-                    },
-                    Err(e) => {
-                        dispatch.emit(Action::Fail(format!("cannot read {name}: {}", format::js_error(&e))))
+                let mut read = Vec::with_capacity(files.len());
+                for file in files {
+                    let name = file.name();
+                    // Checked before reading: the text of a huge file is never made.
+                    if file.size() > MAX_IMPORT_BYTES as f64 {
+                        let size = file.size();
+                        dispatch.emit(Action::Fail(format!(
+                            "{name}: {size} bytes, more than the {MAX_IMPORT_BYTES} read"
+                        )));
+                        return;
+                    }
+                    match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                        Ok(text) => match text.as_string() {
+                            Some(text) => read.push((name, Rc::from(text))),
+                            None => return dispatch.emit(Action::Fail(format!("{name} is not text"))),
+                        },
+                        Err(e) => {
+                            return dispatch
+                                .emit(Action::Fail(format!("cannot read {name}: {}", format::js_error(&e))));
+                        }
                     }
                 }
+                dispatch.emit(Action::ImportFiles(read));
             });
         })
     };
@@ -138,9 +153,9 @@ pub fn timeline(props: &TimelineProps) -> Html {
                     <a data-testid="export-shiviz" class="button" href="#" role="button" ref={shiviz_link.clone()}
                         onclick={download(Export::ShiViz, format!("{stem}.shiviz.log"), "text/plain", shiviz_link)}
                         title="the trace with vector clocks, for ShiViz">{ "⤓ ShiViz" }</a>
-                    <label class="button" title="check a JSON-lines trace against this run">
+                    <label class="button" title="check a simulator trace (`void sim --dump-trace`) against this run, or replay native nodes' traces (`void node --trace`, several files at once)">
                         { "import…" }
-                        <input data-testid="import" type="file" accept=".jsonl,.json,.ndjson,text/plain"
+                        <input data-testid="import" type="file" multiple=true accept=".jsonl,.json,.ndjson,text/plain"
                             class="visually-hidden" onchange={on_import} />
                     </label>
                 </div>

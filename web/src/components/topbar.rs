@@ -30,6 +30,9 @@ pub struct TopBarProps {
     pub live: Option<LiveBar>,
     #[prop_or_default]
     pub on_leave_live: Callback<()>,
+    /// With `live`: what is drawn is a recording of a native run, in short (its bar says more).
+    #[prop_or_default]
+    pub recording: Option<String>,
 }
 
 /// What the top bar says about the live cluster being watched.
@@ -129,6 +132,22 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             let leave = props.on_leave_live.clone();
             Callback::from(move |_: MouseEvent| leave.emit(()))
         };
+        if let Some(summary) = &props.recording {
+            return html! {
+                <header class="topbar live recording" data-mode="recording">
+                    <h1 class="brand">{ "Void" }</h1>
+                    <span class="live-status" data-testid="recording-status" role="status"
+                        data-nodes={live.nodes.to_string()} title={summary.clone()}>
+                        { "▶ recording of a native run · " }{ summary.clone() }
+                    </span>
+                    <button data-testid="leave-recording-top" class="primary leave-live" onclick={leave}
+                        title="back to the simulated run, as it was left">{ "leave recording" }</button>
+                    <span class="topbar-gap"></span>
+                    { large_text }
+                    { props.children.clone() }
+                </header>
+            };
+        }
         return html! {
             <header class="topbar live" data-mode="live">
                 <h1 class="brand">{ "Void" }</h1>

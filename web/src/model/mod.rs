@@ -18,6 +18,8 @@ use void_core::check::Violation;
 use void_core::sim::{EventView, Fault, InFlight, NodeView};
 use yew::Reducible;
 
+use crate::recording::{Recording, TraceFormat};
+
 pub use export::{SHIVIZ_REGEX, shiviz};
 pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
 pub use run::{
@@ -303,6 +305,11 @@ pub enum Action {
     },
     /// Forget the imported trace.
     CloseImport,
+    /// Files chosen to import at once: by their format, a simulator trace to compare with
+    /// the run, or native nodes' traces to replay as a recording.
+    ImportFiles(Vec<(String, Rc<str>)>),
+    /// Leave the recording, back to the simulated run.
+    CloseRecording,
 }
 
 #[derive(Clone)]
@@ -331,6 +338,8 @@ pub struct Model {
     pub high_water: u64,
     pub metrics_open: bool,
     pub imported: Option<Rc<Imported>>,
+    /// Native nodes' traces being replayed instead of the run (which waits, paused).
+    pub recording: Option<Rc<Recording>>,
 }
 
 impl PartialEq for Model {
@@ -350,6 +359,10 @@ impl PartialEq for Model {
             && self.high_water == other.high_water
             && self.metrics_open == other.metrics_open
             && self.imported == other.imported
+            && match (&self.recording, &other.recording) {
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                (a, b) => a.is_none() && b.is_none(),
+            }
     }
 }
 
@@ -386,6 +399,7 @@ impl Model {
             seeking: None,
             metrics_open: false,
             imported: None,
+            recording: None,
         }
     }
 
@@ -452,6 +466,11 @@ impl Model {
             Action::Import { name, text } => self.import(name, text),
             Action::CloseImport => {
                 self.imported = None;
+                changed = false;
+            }
+            Action::ImportFiles(files) => self.import_files(files),
+            Action::CloseRecording => {
+                self.recording = None;
                 changed = false;
             }
             Action::SetSpeed(s) => {
@@ -614,6 +633,46 @@ impl Model {
                 }
             }
             Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// Reads the files chosen at once: one simulator trace is compared with the run; native
+    /// nodes' traces (any number, of one run) open as a recording.
+    fn import_files(&mut self, files: Vec<(String, Rc<str>)>) {
+        let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
+        if bytes > MAX_IMPORT_BYTES {
+            let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+            self.error =
+                Some(format!("{}: {bytes} bytes, more than the {MAX_IMPORT_BYTES} read", names.join(", ")));
+            return;
+        }
+        let mut formats = Vec::with_capacity(files.len());
+        for (name, text) in &files {
+            match crate::recording::detect(name, text) {
+                Ok(f) => formats.push(f),
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        }
+        let sim = files.iter().zip(&formats).find(|(_, f)| **f == TraceFormat::Simulator);
+        match sim {
+            Some(((name, text), _)) if files.len() == 1 => self.import(name.clone(), text.clone()),
+            Some(((name, _), _)) => {
+                self.error = Some(format!(
+                    "{name} is a simulator trace (as `void sim --dump-trace` writes): import it alone; \
+                     several files at once must all be traces of native nodes (`void node --trace`)"
+                ))
+            }
+            None => match Recording::read(&files) {
+                Ok(r) => {
+                    self.playing = false;
+                    self.error = None;
+                    self.recording = Some(Rc::new(r));
+                }
+                Err(e) => self.error = Some(e),
+            },
         }
     }
 

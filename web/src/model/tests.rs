@@ -777,3 +777,53 @@ fn an_imported_trace_is_compared_and_replayed_to_its_end() {
     source.apply(Action::Import { name: "y".into(), text: Rc::from("{\"index\":3,\"kind\":\"Start\"}\n") });
     assert!(source.error.as_deref().unwrap_or("").contains("line 1: not event 0"), "{:?}", source.error);
 }
+
+#[test]
+fn files_imported_together_are_told_apart_by_format() {
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "hlc-ping".into(),
+        seed: 6,
+        at: 0,
+        faults: vec![],
+        custom: None,
+    })));
+    let node = |n: u32| -> (String, Rc<str>) {
+        let line = format!(
+            "{{\"index\":0,\"time\":{n},\"node\":{n},\"category\":\"observe\",\"kind\":\"Prepared\",\"text\":\"\"}}"
+        );
+        ("trace.jsonl".into(), Rc::from(line))
+    };
+    // A simulator trace alone is compared with the run, as before.
+    let mut source = model.clone();
+    source.apply(Action::Play);
+    source.apply(Action::Tick { real_ms: 200.0 });
+    let sim: Rc<str> = Rc::from(source.export(Export::TraceJsonl));
+    model.apply(Action::ImportFiles(vec![("t.jsonl".into(), sim.clone())]));
+    finish_seek(&mut model);
+    assert!(model.imported.as_ref().is_some_and(|i| i.matches()), "{:?}", model.imported);
+    assert!(model.recording.is_none());
+
+    // Native traces, several at once, open a recording; the run waits, paused.
+    model.apply(Action::Play);
+    model.apply(Action::ImportFiles((0..4).map(node).collect()));
+    let recording = model.recording.clone().expect("a recording");
+    assert_eq!((recording.nodes.clone(), recording.len()), (vec![0, 1, 2, 3], 4));
+    assert!(!model.playing && model.error.is_none());
+    model.apply(Action::CloseRecording);
+    assert!(model.recording.is_none());
+
+    // A simulator trace among native ones, or a file of neither: a clear error.
+    model.apply(Action::ImportFiles(vec![node(0), ("sim.jsonl".into(), sim)]));
+    assert!(
+        model.error.as_deref().unwrap_or("").starts_with("sim.jsonl is a simulator trace"),
+        "{:?}",
+        model.error
+    );
+    model.apply(Action::ImportFiles(vec![node(0), ("odd.json".into(), Rc::from("[1, 2]"))]));
+    assert!(
+        model.error.as_deref().unwrap_or("").starts_with("odd.json, line 1: unknown format"),
+        "{:?}",
+        model.error
+    );
+    assert!(model.recording.is_none());
+}
