@@ -7,7 +7,7 @@ mod common;
 use std::cell::Cell;
 use std::rc::Rc;
 
-use common::{all, attr, find, mount, mouse, recorded, sleep};
+use common::{all, attr, find, mount, mouse, placed, recorded, sleep};
 use void_core::sim;
 use void_web::components::tree_links;
 use void_web::model::{CANVAS_ABOVE_NODES, MAX_DRAWN_MESSAGES, Permalink};
@@ -53,17 +53,6 @@ fn node_on_page(canvas: &Element, i: u32) -> (i32, i32) {
     let left = rect.left() + (rect.width() - w * scale) / 2.0;
     let top = rect.top() + (rect.height() - h * scale) / 2.0;
     ((left + x * scale).round() as i32, (top + y * scale).round() as i32)
-}
-
-/// The node positions the canvas reports once its layout has settled.
-fn placed(canvas: &Element) -> Vec<(f64, f64)> {
-    let text = canvas.get_attribute("data-positions").expect("the layout has settled");
-    text.split(' ')
-        .map(|pair| {
-            let (x, y) = pair.split_once(',').expect("x,y");
-            (x.parse().expect("a number"), y.parse().expect("a number"))
-        })
-        .collect()
 }
 
 /// Waits (up to 10 s) for the canvas's first animation frame and its layout to settle.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{attr, click, count, find, mount, mouse, pointer, settle, share, sleep, step, text};
+use common::{attr, click, count, find, mount, mouse, placed, pointer, settle, share, sleep, step, text};
 use void_core::sim::{self, Fault};
 use void_web::components::lassoed;
 use void_web::model::Permalink;
@@ -28,17 +28,6 @@ async fn settled(canvas: &Element) {
         waited += 50;
     }
     assert!(canvas.get_attribute("data-settled").is_some(), "the layout settles");
-}
-
-/// The node positions the canvas reports once settled, in drawing units.
-fn placed(canvas: &Element) -> Vec<(f64, f64)> {
-    let text = canvas.get_attribute("data-positions").expect("the layout has settled");
-    text.split(' ')
-        .map(|pair| {
-            let (x, y) = pair.split_once(',').expect("x,y");
-            (x.parse().expect("a number"), y.parse().expect("a number"))
-        })
-        .collect()
 }
 
 /// Scale and offset of the drawing on the page ("contain", as the canvas is drawn).

@@ -143,3 +143,14 @@ pub fn native_hash(name: &str, seed: u64) -> String {
     run.run_to_end();
     run.trace_hash()
 }
+
+/// The node positions a canvas reports once its layout has settled, in drawing units.
+pub fn placed(canvas: &Element) -> Vec<(f64, f64)> {
+    let text = canvas.get_attribute("data-positions").expect("the layout has settled");
+    text.split(' ')
+        .map(|pair| {
+            let (x, y) = pair.split_once(',').expect("x,y");
+            (x.parse().expect("a number"), y.parse().expect("a number"))
+        })
+        .collect()
+}
