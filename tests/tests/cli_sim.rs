@@ -392,3 +392,36 @@ fn simulated_failures_become_incidents_that_causal_learn_reads() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(last_json(&out)["incidents"], 4);
 }
+
+#[test]
+fn binding_a_discharge_to_a_token_without_third_party_caveats_is_refused() {
+    let Some(root) = void(&["macaroon", "mint", "--root-key", "k", "--id", "admin"]) else { return };
+    let root = String::from_utf8_lossy(&root.stdout).trim().to_string();
+    let with_tp = void(&[
+        "macaroon",
+        "add-third-party",
+        "--token",
+        &root,
+        "--location",
+        "auth",
+        "--caveat-key",
+        "ck",
+        "--id",
+        "user-is-alice",
+    ])
+    .unwrap();
+    assert_eq!(with_tp.status.code(), Some(0), "{}", String::from_utf8_lossy(&with_tp.stderr));
+    let with_tp = String::from_utf8_lossy(&with_tp.stdout).trim().to_string();
+    let discharge =
+        void(&["macaroon", "discharge", "--caveat-key", "ck", "--id", "user-is-alice", "--location", "auth"])
+            .unwrap();
+    assert_eq!(discharge.status.code(), Some(0), "{}", String::from_utf8_lossy(&discharge.stderr));
+    let discharge = String::from_utf8_lossy(&discharge.stdout).trim().to_string();
+    let ok = void(&["macaroon", "bind", "--token", &with_tp, "--discharge", &discharge]).unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    // The same two, swapped: the discharge has no third-party caveat to bind to.
+    let swapped = void(&["macaroon", "bind", "--token", &discharge, "--discharge", &with_tp]).unwrap();
+    let stderr = String::from_utf8_lossy(&swapped.stderr);
+    assert_eq!(swapped.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("swapped"), "{stderr}");
+}

@@ -284,6 +284,16 @@ fn discharge(a: DischargeArgs) -> CliResult {
 fn bind(a: BindArgs) -> CliResult {
     let (root, _) = token(&a.token, "--token")?;
     let (d, format) = token(&a.discharge, "--discharge")?;
+    // Discharges exist only for third-party caveats; a token without any has nothing to
+    // bind to (nested discharges too are bound to a root that has one).
+    if !root.caveats().iter().any(|c| c.is_third_party()) {
+        let hint = if d.caveats().iter().any(|c| c.is_third_party()) {
+            " (--token and --discharge look swapped)"
+        } else {
+            ""
+        };
+        return Err(bad(format!("--token has no third-party caveat, so no discharge belongs to it{hint}")));
+    }
     emit(&root.bind_discharge(&d), format)
 }
 
