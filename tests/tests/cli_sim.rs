@@ -323,6 +323,11 @@ fn client_input_errors_exit_2_before_any_connection() {
         assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
         assert!(!stderr.contains("replica 0"), "{args:?} dialled a replica: {stderr}");
     }
+    // Valid input, nobody listening: with --json the failure is a JSON line too.
+    let out =
+        void(&["client", "--cluster", &c, "--token", &g, "--timeout", "1", "get", "k", "--json"]).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(last_json(&out)["error"].as_str().is_some_and(|e| e.contains("no replica answered")));
 }
 
 #[test]

@@ -139,10 +139,12 @@ pub fn run(a: ClientArgs) -> CliResult {
     } else {
         "; the operation may still take effect if a replica passed it on before failing (read the key to check)"
     };
-    Err(Failure::Other(anyhow::anyhow!(
-        "no replica answered ({} tried, the last: {last:#}){maybe}",
-        replicas.len()
-    )))
+    let message = format!("no replica answered ({} tried, the last: {last:#}){maybe}", replicas.len());
+    if a.json {
+        // The `--json` contract: a JSON object as the last line of stdout, failures too.
+        print_json(&json!({ "error": message }));
+    }
+    Err(Failure::Other(anyhow::anyhow!(message)))
 }
 
 /// An HLC's physical part (microseconds since the Unix epoch) as UTC date and time.
