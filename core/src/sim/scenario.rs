@@ -364,6 +364,27 @@ impl Scenario {
                 _ => {}
             }
         }
+        // A restart brings back a crashed node; one for a node that is up would do nothing,
+        // which is almost always a mistake in the schedule (faults apply by time, then order).
+        let mut order: Vec<usize> = (0..self.faults.len()).collect();
+        order.sort_by(|&a, &b| self.faults[a].at_ms().total_cmp(&self.faults[b].at_ms()).then(a.cmp(&b)));
+        let mut down = alloc::collections::BTreeSet::new();
+        for i in order {
+            match &self.faults[i] {
+                Fault::Crash { node, .. } => {
+                    down.insert(*node);
+                }
+                Fault::Restart { node, at_ms } if !down.remove(node) => {
+                    return Err(ScenarioError::field(
+                        format!("faults[{i}]"),
+                        format!(
+                            "node {node} is restarted at {at_ms} ms but is not down then (no crash before it)"
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
         if !self.params.is_object() {
             return Err(ScenarioError::field("params", "must be a JSON object"));
         }
@@ -502,6 +523,14 @@ mod tests {
             (
                 r#"{"name":"t","protocol":"p","nodes":3,"duration_ms":9,"faults":[{"kind":"partition","at_ms":1,"heal_ms":2,"groups":[]}]}"#,
                 "faults[0].groups",
+            ),
+            (
+                r#"{"name":"t","protocol":"p","nodes":3,"duration_ms":9,"faults":[{"kind":"restart","at_ms":1,"node":2}]}"#,
+                "not down",
+            ),
+            (
+                r#"{"name":"t","protocol":"p","nodes":3,"duration_ms":9,"faults":[{"kind":"restart","at_ms":1,"node":2},{"kind":"crash","at_ms":5,"node":2}]}"#,
+                "faults[0]",
             ),
         ];
         for (doc, field) in cases {
