@@ -386,12 +386,7 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
                 { toggle }
                 { format!("{} nodes: click a node to inspect it, right-click for its menu; ", view.nodes.len()) }
                 { "shift-drag around nodes to partition them off, drag from one node to another to break their link" }
-                if view.network_faults > 0 {
-                    <button class="heal" data-testid="heal" onclick={heal(&props.dispatch)}
-                        title="end every partition and link fault you added">
-                        { "heal network" }
-                    </button>
-                }
+                { heal_button(view, &props.dispatch) }
             </p>
             { legend(view, &drops) }
             { node_legend(view, &tree) }
@@ -403,6 +398,19 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
 fn heal(dispatch: &Callback<Action>) -> Callback<MouseEvent> {
     let dispatch = dispatch.clone();
     Callback::from(move |_: MouseEvent| dispatch.emit(Action::Heal))
+}
+
+/// "heal network", shown while the user's partitions or link faults are in force.
+fn heal_button(view: &Snapshot, dispatch: &Callback<Action>) -> Html {
+    if view.network_faults == 0 {
+        return html! {};
+    }
+    html! {
+        <button class="heal" data-testid="heal" onclick={heal(dispatch)}
+            title="end every partition and link fault you added">
+            { "heal network" }
+        </button>
+    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -599,12 +607,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 } else {
                     { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
                 }
-                if view.network_faults > 0 {
-                    <button class="heal" data-testid="heal" onclick={heal(&props.dispatch)}
-                        title="end every partition and link fault you added">
-                        { "heal network" }
-                    </button>
-                }
+                { heal_button(view, &props.dispatch) }
             </p>
             { legend(view, &drops) }
             { node_legend(view, &tree) }
