@@ -5,114 +5,36 @@
 //!
 //! cargo bench -p void-core --bench pbft -- --warm-up-time 1 --measurement-time 3
 
-use std::collections::VecDeque;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use void_core::clock::Timestamp;
-use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Protocol};
-use void_core::pbft::messages::{AuthRequest, Body, PbftMsg, Request};
-use void_core::pbft::replica::{body_digest, request_digest};
-use void_core::pbft::{Bug, ClusterKeys, Config, KvApp, Op, PbftNode, PbftTimer, Replica};
+use void_core::effect::NodeId;
+use void_core::pbft::replica::body_digest;
+use void_core::pbft::{ClusterKeys, Config, KvApp, Op};
 
-const CLIENTS: u32 = 16;
-
-struct Cluster {
-    nodes: Vec<PbftNode>,
-    rngs: Vec<DetRng>,
-    queue: VecDeque<(NodeId, NodeId, PbftMsg)>,
-    batch_timer: Vec<bool>,
-    now: u64,
-    executed: u64,
-    out: Vec<Effect<PbftNode>>,
-}
-
-impl Cluster {
-    fn new(max_batch: u32) -> (Cluster, Config, ClusterKeys) {
-        let mut cfg = Config::new(4, CLIENTS).unwrap();
-        cfg.max_batch = max_batch;
-        let keys = ClusterKeys::simulated(1, &cfg);
-        let nodes = (0..4)
-            .map(|i| {
-                PbftNode::Replica(Box::new(Replica::new(cfg.clone(), keys.keyring(NodeId(i)), Bug::None)))
-            })
-            .collect();
-        let rngs = (0..4).map(DetRng::seed_from_u64).collect();
-        let c = Cluster {
-            nodes,
-            rngs,
-            queue: VecDeque::new(),
-            batch_timer: vec![false; 4],
-            now: 1_790_000_000_000_000,
-            executed: 0,
-            out: Vec::new(),
-        };
-        (c, cfg, keys)
-    }
-
-    fn input(&mut self, i: usize, input: Input<PbftNode>) {
-        self.now += 1;
-        let mut env = Env { now: self.now, rng: &mut self.rngs[i], me: NodeId(i as u32) };
-        let mut out = std::mem::take(&mut self.out);
-        self.nodes[i].on_input(input, &mut env, &mut out);
-        for e in out.drain(..) {
-            match e {
-                Effect::Send { to, msg } if to.0 < 4 => self.queue.push_back((NodeId(i as u32), to, msg)),
-                Effect::SetTimer { timer: PbftTimer::Batch, .. } => self.batch_timer[i] = true,
-                Effect::Observe(void_core::pbft::PbftEvent::Executed { requests, .. }) if i == 0 => {
-                    self.executed += requests.len() as u64
-                }
-                _ => {}
-            }
-        }
-        self.out = out;
-    }
-
-    /// Deliver until nothing is left; a pending batch timer fires when the queue is empty.
-    fn run(&mut self) {
-        loop {
-            while let Some((from, to, msg)) = self.queue.pop_front() {
-                self.input(to.index(), Input::Message { from, msg });
-            }
-            let Some(i) = self.batch_timer.iter().position(|t| *t) else { break };
-            self.batch_timer[i] = false;
-            self.input(i, Input::Timer(PbftTimer::Batch));
-        }
-    }
-}
-
-/// Requests from `CLIENTS` clients, each with increasing timestamps, authenticated.
-fn requests(cfg: &Config, keys: &ClusterKeys, round: u64, count: u64) -> Vec<(NodeId, PbftMsg)> {
-    let rings: Vec<_> = (0..CLIENTS).map(|c| keys.keyring(NodeId(4 + c))).collect();
-    (0..count)
-        .map(|k| {
-            let c = (k % u64::from(CLIENTS)) as u32;
-            let client = NodeId(4 + c);
-            let timestamp = round * count + k + 1;
-            let request = Request {
-                op: Op::Put { key: format!("k{}", k % 64), value: format!("v{round}-{k}") },
-                timestamp,
-                client,
-                replier: NodeId(((u64::from(client.0) + timestamp) % 4) as u32),
-            };
-            let auth = rings[c as usize].authenticator(cfg.n, &request_digest(&request));
-            (client, PbftMsg { hlc: Timestamp::ZERO, body: Body::Request(AuthRequest { request, auth }) })
-        })
-        .collect()
-}
+#[path = "pbft_harness.rs"]
+mod harness;
+use harness::{Cluster, requests};
 
 fn throughput(c: &mut Criterion) {
     const PER_ROUND: u64 = 4096;
     let mut g = c.benchmark_group("pbft_ops");
     g.throughput(Throughput::Elements(PER_ROUND));
-    for max_batch in [64u32, 256] {
-        g.bench_function(BenchmarkId::new("4_replicas_macs_batch", max_batch), |b| {
+    // 64 keys: history dominates the state; 16,384 keys: the state is large (as in
+    // `void bench cluster`) and checkpoints cost what they copy.
+    for (name, max_batch, key_space) in [
+        ("4_replicas_macs_batch", 64u32, 64),
+        ("4_replicas_macs_batch", 256, 64),
+        ("4_replicas_16k_keys_batch", 256, 16_384),
+    ] {
+        g.bench_function(BenchmarkId::new(name, max_batch), |b| {
             let (mut cluster, cfg, keys) = Cluster::new(max_batch);
             let mut round = 0u64;
             b.iter_batched(
                 || {
                     round += 1;
-                    requests(&cfg, &keys, round, PER_ROUND)
+                    requests(&cfg, &keys, round, PER_ROUND, key_space)
                 },
                 |reqs| {
                     let before = cluster.executed;

@@ -127,6 +127,16 @@ impl<K: Ord, V> VecMap<K, V> {
         self.items.retain_mut(|(k, v)| keep(k, v));
     }
 
+    /// Removes the entries with keys below `key`, in place; returns how many.
+    pub fn remove_below<Q: Ord + ?Sized>(&mut self, key: &Q) -> usize
+    where
+        K: Borrow<Q>,
+    {
+        let i = self.find(key).unwrap_or_else(|i| i);
+        self.items.drain(..i);
+        i
+    }
+
     pub fn iter(&self) -> Iter<'_, K, V> {
         self.items.iter().map(pair)
     }

@@ -2,6 +2,7 @@
 //! read "as of" a timestamp sees a consistent snapshot of the past (MVCC).
 
 use alloc::collections::BTreeMap;
+use core::borrow::Borrow;
 use core::ops::{Bound, RangeBounds};
 
 use super::Timestamp;
@@ -51,6 +52,24 @@ fn visible<V>(versions: &Versions<V>, at: Option<Timestamp>) -> Option<(&V, Time
         Some(at) => versions.range(..=at).next_back()?,
     };
     v.as_ref().map(|v| (v, *ts))
+}
+
+/// Drops one key's versions older than its newest one at or below `watermark`; returns
+/// how many went and whether the key stays (not when only an old tombstone is left).
+fn collect_versions<V>(versions: &mut Versions<V>, watermark: Timestamp) -> (usize, bool) {
+    let mut dropped = match versions.range(..=watermark).next_back() {
+        Some((keep, _)) => {
+            let keep = *keep;
+            versions.remove_below(&keep)
+        }
+        None => 0,
+    };
+    let only_old_tombstone =
+        versions.len() == 1 && matches!(versions.first_key_value(), Some((ts, None)) if *ts <= watermark);
+    if only_old_tombstone {
+        dropped += 1;
+    }
+    (dropped, !only_old_tombstone)
 }
 
 /// `BTreeMap::range` panics on an inverted range; such a range is simply empty here.
@@ -131,24 +150,38 @@ impl<K: Ord, V> VersionStore<K, V> {
     pub fn gc(&mut self, watermark: Timestamp) -> usize {
         let mut dropped = 0;
         self.keys.retain(|_, versions| {
-            if let Some(keep) = versions.range(..=watermark).next_back().map(|(ts, _)| *ts) {
-                let kept = versions.split_off(&keep);
-                dropped += versions.len();
-                *versions = kept;
-            }
-            let only_old_tombstone = versions.len() == 1
-                && matches!(versions.first_key_value(), Some((ts, None)) if *ts <= watermark);
-            if only_old_tombstone {
-                dropped += 1;
-            }
-            !only_old_tombstone
+            let (n, keep) = collect_versions(versions, watermark);
+            dropped += n;
+            keep
         });
         self.versions -= dropped;
         self.watermark = self.watermark.max(Some(watermark));
         dropped
     }
 
-    /// The highest watermark collected so far.
+    /// [`VersionStore::gc`] visiting only `keys`: the same result when `keys` holds every
+    /// key written above the previous watermark (only those can have history to drop), at
+    /// a cost in the keys written rather than in the size of the store. Repeated keys are
+    /// fine.
+    pub fn gc_keys<'a, Q>(&mut self, watermark: Timestamp, keys: impl IntoIterator<Item = &'a Q>) -> usize
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized + 'a,
+    {
+        let mut dropped = 0;
+        for key in keys {
+            let Some(versions) = self.keys.get_mut(key) else { continue };
+            let (n, keep) = collect_versions(versions, watermark);
+            dropped += n;
+            if !keep {
+                self.keys.remove(key);
+            }
+        }
+        self.versions -= dropped;
+        self.watermark = self.watermark.max(Some(watermark));
+        dropped
+    }
+
     pub fn watermark(&self) -> Option<Timestamp> {
         self.watermark
     }
@@ -362,6 +395,37 @@ mod tests {
             prop_assert_eq!(reads_from(&collected, watermark), reads_from(&plain, watermark));
             prop_assert_eq!(collected.len(), plain.len());
             prop_assert_eq!(plain.len(), plain.iter_latest().count());
+        }
+
+        #[test]
+        fn gc_of_the_keys_written_since_the_last_watermark_equals_gc(
+            first in proptest::collection::vec(op(), 0..30),
+            second in proptest::collection::vec(op(), 0..30),
+            w1 in stamp(),
+            w2 in stamp(),
+        ) {
+            let (w1, w2) = (w1.min(w2), w1.max(w2));
+            let mut full = VersionStore::new();
+            let mut keyed = VersionStore::new();
+            // (key, timestamp) of every accepted write, as the key-value store logs them.
+            let mut written = Vec::new();
+            for op in &first {
+                let _ = apply(&mut full, op);
+                if apply(&mut keyed, op).is_ok() {
+                    written.push(match op { Op::Put(k, _, t) | Op::Delete(k, t) => (*k, *t) });
+                }
+            }
+            prop_assert_eq!(keyed.gc_keys(w1, written.iter().map(|(k, _)| k)), full.gc(w1));
+            written.retain(|(_, t)| *t > w1);
+            for op in &second {
+                let _ = apply(&mut full, op);
+                if apply(&mut keyed, op).is_ok() {
+                    written.push(match op { Op::Put(k, _, t) | Op::Delete(k, t) => (*k, *t) });
+                }
+            }
+            prop_assert_eq!(keyed.gc_keys(w2, written.iter().map(|(k, _)| k)), full.gc(w2));
+            prop_assert_eq!(&keyed, &full);
+            prop_assert_eq!(keyed.versions(), count_versions(&keyed));
         }
     }
 }

@@ -101,8 +101,9 @@ struct Write {
 #[derive(Clone, Debug, Default)]
 pub struct KvApp {
     store: VersionStore<String, String>,
-    /// Latest values as of the watermark, and the writes after it.
-    base: Vec<(String, String, Timestamp)>,
+    /// Latest values as of the watermark (kept up to date at each collection from the
+    /// writes it passes, not rebuilt), and the writes after it.
+    base: BTreeMap<String, (String, Timestamp)>,
     writes: Vec<Write>,
     nonces: BTreeSet<String>,
     /// The version of the last batch executed (batch stamps are forced to increase).
@@ -120,7 +121,8 @@ pub struct KvApp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvSnapshot {
     watermark: Option<Timestamp>,
-    base: Vec<(String, String, Timestamp)>,
+    /// Encoded like a sequence of (key, value, version) triples in key order.
+    base: BTreeMap<String, (String, Timestamp)>,
     writes: Vec<Write>,
     nonces: BTreeSet<String>,
     last_ts: Timestamp,
@@ -131,7 +133,7 @@ pub struct KvSnapshot {
 #[derive(Serialize)]
 pub struct KvSnapshotRef<'a> {
     watermark: Option<Timestamp>,
-    base: &'a [(String, String, Timestamp)],
+    base: &'a BTreeMap<String, (String, Timestamp)>,
     writes: &'a [Write],
     nonces: &'a BTreeSet<String>,
     last_ts: Timestamp,
@@ -216,14 +218,36 @@ impl KvApp {
         }
     }
 
-    /// Forget history below `watermark`.
+    /// Forget history below `watermark`. Only keys written since the last collection can
+    /// lose history, and `base` changes by exactly those writes; when they are fewer than
+    /// the keys in the store, they are applied one by one, otherwise `base` is read afresh
+    /// from the collected store (same result, whichever costs less).
     fn collect(&mut self, watermark: Timestamp) {
         if self.store.watermark().is_some_and(|w| w >= watermark) {
             return;
         }
-        self.store.gc(watermark);
-        self.base = self.store.scan(.., Some(watermark)).map(|(k, v, t)| (k.clone(), v.clone(), t)).collect();
-        self.writes.retain(|w| w.ts > watermark);
+        // The log is in execution order, and batch versions only increase.
+        let upto = self.writes.partition_point(|w| w.ts <= watermark);
+        if upto > self.store.len() {
+            self.store.gc(watermark);
+            self.base =
+                self.store.scan(.., Some(watermark)).map(|(k, v, t)| (k.clone(), (v.clone(), t))).collect();
+            self.writes.drain(..upto);
+            return;
+        }
+        let rest = self.writes.split_off(upto);
+        let passed = core::mem::replace(&mut self.writes, rest);
+        self.store.gc_keys(watermark, passed.iter().map(|w| &w.key));
+        for w in passed {
+            match w.value {
+                Some(v) => {
+                    self.base.insert(w.key, (v, w.ts));
+                }
+                None => {
+                    self.base.remove(&w.key);
+                }
+            }
+        }
     }
 
     /// What [`KvApp::snapshot`] serializes to, borrowed (checkpoints digest it).
@@ -261,7 +285,7 @@ impl KvApp {
     /// Rebuild a store from a snapshot (state transfer, restart).
     pub fn restore(snap: KvSnapshot) -> KvApp {
         let mut app = KvApp::default();
-        for (k, v, t) in &snap.base {
+        for (k, (v, t)) in &snap.base {
             let _ = app.store.put(k.clone(), v.clone(), *t);
         }
         for w in &snap.writes {

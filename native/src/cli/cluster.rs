@@ -120,7 +120,7 @@ pub fn create(
             data_dir: PathBuf::from("."),
             root_key_file: PathBuf::from("../root.key"),
             fsync,
-            gateway_clients: 16,
+            gateway_clients: 128,
             pbft: tunables.clone(),
             www: None,
             replicas: entries.clone(),

@@ -108,13 +108,15 @@ pub fn run(a: BenchClusterArgs) -> CliResult {
         "round_ms_max": tail.round_ms_max,
         "rounds_over_50ms": tail.rounds_over_50ms,
         "persist_ms_max": tail.persist_ms_max,
+        "node_cpu_us_per_op": if load.ops > 0 { tail.node_cpu_s * 1e6 / load.ops as f64 } else { 0.0 },
     });
     eprintln!(
-        "cluster: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms, batch mean {:.1}; plain TCP echo: {:.0} ops/s (ratio {:.3})",
+        "cluster: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms, batch mean {:.1}, node CPU {:.1} µs/op; plain TCP echo: {:.0} ops/s (ratio {:.3})",
         ops_per_sec,
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         batch_mean,
+        report["node_cpu_us_per_op"].as_f64().unwrap_or(0.0),
         echo_per_sec,
         report["ratio_to_echo"].as_f64().unwrap_or(0.0)
     );
@@ -149,6 +151,8 @@ struct Tail {
     round_ms_max: f64,
     rounds_over_50ms: u64,
     persist_ms_max: f64,
+    /// CPU seconds all node processes used during the measured seconds.
+    node_cpu_s: f64,
 }
 
 impl Tail {
@@ -226,6 +230,12 @@ async fn measure(
             anyhow::Ok(load)
         }));
     }
+    // CPU the node processes use while measured: robust to other work on the machine.
+    let pids: Vec<i32> = replicas.iter().filter_map(|r| running_pid(dir, r.id)).collect();
+    tokio::time::sleep_until(warm.into()).await;
+    let cpu_before: f64 = pids.iter().map(|p| cpu_seconds(*p)).sum();
+    tokio::time::sleep_until(end.into()).await;
+    let node_cpu_s = pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>() - cpu_before;
     let mut total = Load { ops: 0, latencies_us: Vec::new(), errors: 0 };
     for t in tasks {
         let l = t.await??;
@@ -245,8 +255,20 @@ async fn measure(
     for r in replicas {
         tail.add(&http_get(r.http, "/metrics").await.unwrap_or_default());
     }
+    tail.node_cpu_s = node_cpu_s;
     let echo = echo_baseline(a, &token).await?;
     Ok((total, batch_mean, echo, tail))
+}
+
+/// User plus system CPU seconds a process has used so far (0 if it is gone).
+fn cpu_seconds(pid: i32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: f64 = [11, 12].iter().filter_map(|i| fields.get(*i)?.parse::<f64>().ok()).sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    ticks / if hz > 0 { hz as f64 } else { 100.0 }
 }
 
 /// The same request frames, answered by a process that echoes them back.
