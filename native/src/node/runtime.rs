@@ -22,7 +22,7 @@ use void_core::sim::{TraceEvent, TraceKind};
 use super::metrics::Metrics;
 use super::status::{GossipStatus, Status, StatusCell};
 use super::store::Store;
-use super::wire::{Envelope, Frame, GossipEnvelope, WIRE_VERSION};
+use super::wire::{Bundler, Envelope, Frame, GossipEnvelope, LinkFrame, WIRE_VERSION, bundle_parts};
 use crate::net::{PeerFrame, Transport};
 
 /// Most inputs handled in one round before committing and sending.
@@ -329,7 +329,20 @@ impl Runtime {
     }
 
     fn on_frame(&mut self, f: PeerFrame) {
-        let frame: Frame = match postcard::from_bytes(&f.payload) {
+        match bundle_parts(&f.payload) {
+            Ok(LinkFrame::One(bytes)) => self.on_message_frame(f.from, bytes),
+            Ok(LinkFrame::Bundle(parts)) => {
+                for bytes in parts {
+                    self.on_message_frame(f.from, bytes);
+                }
+            }
+            Err(reason) => self.metrics.reject("transport", reason),
+        }
+    }
+
+    /// One encoded `Pbft` or `Gossip` frame from peer `sender` (alone or from a bundle).
+    fn on_message_frame(&mut self, sender: u32, payload: &[u8]) {
+        let frame: Frame = match postcard::from_bytes(payload) {
             Ok(e) => e,
             Err(_) => {
                 self.metrics.reject("transport", "undecodable");
@@ -345,7 +358,7 @@ impl Runtime {
                 let (from, to, msg) = env.into_msg();
                 // The transport proved which replica sent the frame; it may speak only for
                 // the nodes it hosts.
-                if from.0 >= self.cfg.nodes() || host_of(&self.cfg, self.gateway, from.0) != f.from {
+                if from.0 >= self.cfg.nodes() || host_of(&self.cfg, self.gateway, from.0) != sender {
                     self.metrics.reject("transport", "spoofed_sender");
                     return;
                 }
@@ -354,7 +367,7 @@ impl Runtime {
                     return;
                 };
                 if self.tracing() {
-                    let kind = deliver(&f.payload, from, msg.clone());
+                    let kind = deliver(payload, from, msg.clone());
                     self.record_event::<PbftNode>(to, kind);
                 }
                 self.pbft.inbox.push_back((k, Input::Message { from, msg }));
@@ -364,7 +377,7 @@ impl Runtime {
                     self.metrics.reject("transport", "wrong_version");
                     return;
                 }
-                if env.from.0 != f.from {
+                if env.from.0 != sender {
                     self.metrics.reject("transport", "spoofed_sender");
                     return;
                 }
@@ -373,11 +386,13 @@ impl Runtime {
                     return;
                 }
                 if self.tracing() {
-                    let kind = deliver(&f.payload, env.from, env.msg.clone());
+                    let kind = deliver(payload, env.from, env.msg.clone());
                     self.record_event::<GossipNode>(env.to, kind);
                 }
                 self.gossip.inbox.push_back((0, Input::Message { from: env.from, msg: env.msg }));
             }
+            // A bundle inside a bundle (`bundle_parts` refuses those before decoding).
+            Frame::Bundle(_) => self.metrics.reject("transport", "nested_bundle"),
         }
     }
 
@@ -416,22 +431,34 @@ impl Runtime {
         self.gossip.persist.clear();
         // Whether to trace this round's messages, asked once (it takes a lock).
         let traced = self.tracing();
+        // The round's messages, bundled per peer (see `Frame::Bundle`).
+        let mut bundles: BTreeMap<u32, Bundler> = BTreeMap::new();
         for (from, to, msg) in std::mem::take(&mut self.pbft.outbox) {
             let host = host_of(&self.cfg, self.gateway, to.0);
             let sent = traced.then(|| msg.clone());
-            if let Some(id) = self.send(host, &Frame::Pbft(Envelope::new(from, to, msg)), traced)
-                && let Some(msg) = sent
-            {
-                self.record_event::<PbftNode>(from, TraceKind::Send { id, to, msg });
+            if let Some(bytes) = self.encode(&Frame::Pbft(Envelope::new(from, to, msg))) {
+                if let Some(msg) = sent {
+                    self.record_event::<PbftNode>(from, TraceKind::Send { id: message_id(&bytes), to, msg });
+                }
+                self.queue(&mut bundles, host, bytes);
             }
         }
         for (from, to, msg) in std::mem::take(&mut self.gossip.outbox) {
             let sent = traced.then(|| msg.clone());
             let frame = Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg });
-            if let Some(id) = self.send(to.0, &frame, traced)
-                && let Some(msg) = sent
-            {
-                self.record_event::<GossipNode>(from, TraceKind::Send { id, to, msg });
+            if let Some(bytes) = self.encode(&frame) {
+                if let Some(msg) = sent {
+                    self.record_event::<GossipNode>(
+                        from,
+                        TraceKind::Send { id: message_id(&bytes), to, msg },
+                    );
+                }
+                self.queue(&mut bundles, to.0, bytes);
+            }
+        }
+        for (host, mut b) in bundles {
+            if let Some(frame) = b.finish() {
+                self.transmit(host, frame);
             }
         }
         for (k, e) in std::mem::take(&mut self.pbft.events) {
@@ -460,22 +487,31 @@ impl Runtime {
         Ok(())
     }
 
-    /// Queues a frame for `host`; when `traced`, returns the message id its receiver will
-    /// compute too (see [`message_id`]).
-    fn send(&mut self, host: u32, frame: &Frame, traced: bool) -> Option<u64> {
+    /// The encoding of a frame to a peer (its bytes name the message in traces, see
+    /// [`message_id`]).
+    fn encode(&mut self, frame: &Frame) -> Option<Vec<u8>> {
         match postcard::to_allocvec(frame) {
             Ok(bytes) => {
                 self.metrics.messages_out.inc();
-                let id = traced.then(|| message_id(&bytes));
-                if !self.transport.send(host, bytes) {
-                    tracing::debug!(host, "message dropped: peer queue full or unknown");
-                }
-                id
+                Some(bytes)
             }
             Err(e) => {
-                tracing::error!("cannot encode a message to {host}: {e}");
+                tracing::error!("cannot encode a message: {e}");
                 None
             }
+        }
+    }
+
+    /// Adds an encoded frame to `host`'s bundle, sending the bundle once it is full.
+    fn queue(&mut self, bundles: &mut BTreeMap<u32, Bundler>, host: u32, bytes: Vec<u8>) {
+        if let Some(full) = bundles.entry(host).or_default().push(bytes) {
+            self.transmit(host, full);
+        }
+    }
+
+    fn transmit(&mut self, host: u32, frame: Vec<u8>) {
+        if !self.transport.send(host, frame) {
+            tracing::debug!(host, "message dropped: peer queue full or unknown");
         }
     }
 
