@@ -1,6 +1,7 @@
 //! A multi-version store keyed by HLC timestamps: every write is kept as a version, so a
 //! read "as of" a timestamp sees a consistent snapshot of the past (MVCC).
 
+use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use core::borrow::Borrow;
 use core::ops::{Bound, RangeBounds};
@@ -54,6 +55,25 @@ fn visible<V>(versions: &Versions<V>, at: Option<Timestamp>) -> Option<(&V, Time
     v.as_ref().map(|v| (v, *ts))
 }
 
+/// Adds version `ts` to one key's history, keeping the live-key and version counts.
+fn record<V>(
+    versions: &mut Versions<V>,
+    value: Option<V>,
+    ts: Timestamp,
+    live: &mut usize,
+    count: &mut usize,
+) {
+    let was_live = is_live(versions);
+    if versions.insert(ts, value).is_none() {
+        *count += 1;
+    }
+    match (was_live, is_live(versions)) {
+        (false, true) => *live += 1,
+        (true, false) => *live -= 1,
+        _ => {}
+    }
+}
+
 /// Drops one key's versions older than its newest one at or below `watermark`; returns
 /// how many went and whether the key stays (not when only an old tombstone is left).
 fn collect_versions<V>(versions: &mut Versions<V>, watermark: Timestamp) -> (usize, bool) {
@@ -97,29 +117,54 @@ impl<K: Ord, V> VersionStore<K, V> {
     }
 
     fn write(&mut self, key: K, value: Option<V>, ts: Timestamp) -> Result<(), BelowWatermark> {
-        if let Some(watermark) = self.watermark.filter(|w| ts <= *w) {
-            return Err(BelowWatermark { ts, watermark });
-        }
+        self.check_watermark(ts)?;
         let versions = self.keys.entry(key).or_default();
-        let was_live = is_live(versions);
-        if versions.insert(ts, value).is_none() {
-            self.versions += 1;
-        }
-        match (was_live, is_live(versions)) {
-            (false, true) => self.live += 1,
-            (true, false) => self.live -= 1,
-            _ => {}
-        }
+        record(versions, value, ts, &mut self.live, &mut self.versions);
         Ok(())
     }
 
+    /// [`VersionStore::put`] (`Some`) or [`VersionStore::delete`] (`None`) with a borrowed
+    /// key, copied only when the store does not hold it yet.
+    pub fn write_borrowed<Q>(
+        &mut self,
+        key: &Q,
+        value: Option<V>,
+        ts: Timestamp,
+    ) -> Result<(), BelowWatermark>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized + ToOwned<Owned = K>,
+    {
+        self.check_watermark(ts)?;
+        if let Some(versions) = self.keys.get_mut(key) {
+            record(versions, value, ts, &mut self.live, &mut self.versions);
+            return Ok(());
+        }
+        let versions = self.keys.entry(key.to_owned()).or_default();
+        record(versions, value, ts, &mut self.live, &mut self.versions);
+        Ok(())
+    }
+
+    fn check_watermark(&self, ts: Timestamp) -> Result<(), BelowWatermark> {
+        match self.watermark.filter(|w| ts <= *w) {
+            Some(watermark) => Err(BelowWatermark { ts, watermark }),
+            None => Ok(()),
+        }
+    }
+
     /// The latest value of `key` and its version's timestamp.
-    pub fn get(&self, key: &K) -> Option<(&V, Timestamp)> {
+    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<(&V, Timestamp)>
+    where
+        K: Borrow<Q>,
+    {
         visible(self.keys.get(key)?, None)
     }
 
     /// Snapshot read: the value of `key` as of `at`.
-    pub fn get_at(&self, key: &K, at: Timestamp) -> Option<(&V, Timestamp)> {
+    pub fn get_at<Q: Ord + ?Sized>(&self, key: &Q, at: Timestamp) -> Option<(&V, Timestamp)>
+    where
+        K: Borrow<Q>,
+    {
         visible(self.keys.get(key)?, Some(at))
     }
 

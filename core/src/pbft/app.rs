@@ -161,17 +161,14 @@ impl KvApp {
 
     fn write(&mut self, key: &str, value: Option<String>, ts: Timestamp) {
         // Writes are at `ts >= last_ts > watermark`, so the store cannot refuse them.
-        let res = match &value {
-            Some(v) => self.store.put(key.into(), v.clone(), ts),
-            None => self.store.delete(key.into(), ts),
-        };
+        let res = self.store.write_borrowed(key, value.clone(), ts);
         if res.is_ok() {
             self.writes.push(Write { key: key.into(), value, ts });
         }
     }
 
     fn latest(&self, key: &str) -> Option<String> {
-        self.store.get(&String::from(key)).map(|(v, _)| v.clone())
+        self.store.get(key).map(|(v, _)| v.clone())
     }
 
     /// Execute `op` at version `ts`.
@@ -189,9 +186,9 @@ impl KvApp {
                 OpResult::Written(ts)
             }
             Op::Get { key, at } => {
-                let key = String::from(key.as_str());
+                let key = key.as_str();
                 let found = match at {
-                    Some(at) => self.store.get_at(&key, *at),
+                    Some(at) => self.store.get_at(key, *at),
                     // The broken variant answers from just before the previous batch.
                     None if self.stale_reads && self.prev_ts.wall > 1 => {
                         let p = self.prev_ts;
@@ -200,9 +197,9 @@ impl KvApp {
                         } else {
                             Timestamp::upper(p.wall - 1, u32::MAX)
                         };
-                        self.store.get_at(&key, before)
+                        self.store.get_at(key, before)
                     }
-                    None => self.store.get(&key),
+                    None => self.store.get(key),
                 };
                 OpResult::Value(found.map(|(v, t)| (v.clone(), t)))
             }
