@@ -297,6 +297,20 @@ fn annealing_every_level_without_local_search_still_works() {
 }
 
 #[test]
+fn recombining_cycles_are_deterministic_and_spend_the_budget() {
+    let p = random_problem(100, 16, 2);
+    let mut config = AnnealConfig::for_problem(&p, 4);
+    config.starts = 2;
+    config.pool = 3;
+    let a = anneal(&p, &config);
+    let b = anneal(&p, &config);
+    assert_eq!(a.best.assignment, b.best.assignment);
+    assert_eq!(a.steps, config.steps);
+    assert_eq!(a.best.energy, energy(&p, &a.best.assignment));
+    assert!(a.best.energy < greedy(&p).energy);
+}
+
+#[test]
 fn stop_callback_ends_a_run_early() {
     let p = random_problem(40, 8, 3);
     let config = AnnealConfig::for_problem(&p, 1);
