@@ -280,6 +280,9 @@ impl<'a> Refiner<'a> {
         let nodes = self.w.nodes;
         let mut improved = false;
         loop {
+            if search.done >= end || search.stopped {
+                return improved;
+            }
             let mut changed = false;
             let level = self.w.level;
             let mut pairs = Vec::new();
@@ -295,7 +298,8 @@ impl<'a> Refiner<'a> {
             pairs.sort_unstable();
             pairs.dedup();
             // Listing the pairs costs about a step per link.
-            if search.advance(level.adjacency.len() as u64 / 2, self.w.current, stop) {
+            let listing = (level.adjacency.len() as u64 / 2).min(end - search.done);
+            if search.advance(listing, self.w.current, stop) {
                 return improved;
             }
             for pair in pairs {
