@@ -3,13 +3,16 @@
 //!     cargo run --release -p void-core --example sched_table
 //!
 //! "anneal" is the default pipeline (multilevel annealing whose finer levels are refined
-//! greedily, then iterated local search); "anneal, levels annealed" is the earlier
-//! configuration that anneals every level and has no local search, run here side by side.
+//! greedily and by exact two-way repartitions of small node pairs, then iterated local
+//! search); "no pair repartition" is the previous default (`pair_items: 0`); "recombining"
+//! keeps a pool of four cycle results and coarsens later cycles within two of them
+//! (`pool: 4, cycles: 12`); "levels annealed" anneals every level and has no local search.
+//! All run side by side in the same process.
 //!
 //! Best-known energy: the exact optimum where the exact solver runs (8×3), otherwise the
 //! lowest energy of long runs (25× the default budget and at least 4 M steps, 4 seeds each
-//! of both configurations, and of both with half the budget on iterated local search) and
-//! of every run measured here (runs below it count as gap 0).
+//! of the configurations, and of the first two with half the budget on iterated local
+//! search) and of every run measured here (runs below it count as gap 0).
 //! Gap = (energy − best) / best; "≤1 %" uses DESIGN.md's rule.
 
 use std::time::Instant;
@@ -20,29 +23,49 @@ const INSTANCES: u64 = 5;
 const SEEDS: u64 = 10;
 const BUDGETS: [u64; 9] = [5_000, 10_000, 20_000, 40_000, 64_000, 160_000, 640_000, 2_560_000, 10_240_000];
 
-/// The two annealing configurations compared.
+/// The annealing configurations compared.
 #[derive(Clone, Copy, PartialEq)]
 enum Pipeline {
     /// `AnnealConfig::for_problem` as it is.
     Refined,
+    /// The default without the exact pair repartitions (the previous default).
+    NoPairs,
+    /// A pool of four cycle results, later cycles coarsened within two of them.
+    Recombining,
     /// Every level annealed, no local search (the configuration before `sched::refine`).
     Annealed,
 }
+
+const PIPELINES: [Pipeline; 4] =
+    [Pipeline::Refined, Pipeline::NoPairs, Pipeline::Recombining, Pipeline::Annealed];
+/// Those measured against the budget on 100×16.
+const CURVE: [Pipeline; 3] = [Pipeline::Refined, Pipeline::NoPairs, Pipeline::Recombining];
 
 impl Pipeline {
     fn name(self) -> &'static str {
         match self {
             Pipeline::Refined => "anneal",
+            Pipeline::NoPairs => "anneal, no pair repartition",
+            Pipeline::Recombining => "anneal, recombining",
             Pipeline::Annealed => "anneal, levels annealed",
         }
     }
 
     fn config(self, problem: &Problem, seed: u64, steps: Option<u64>) -> AnnealConfig {
         let mut config = AnnealConfig::for_problem(problem, seed);
-        if self == Pipeline::Annealed {
-            config.level_refine = false;
-            config.ils_share = 0.0;
-            config.coarse_share = 0.4;
+        match self {
+            Pipeline::Refined => {}
+            Pipeline::NoPairs => config.pair_items = 0,
+            Pipeline::Recombining => {
+                config.pool = 4;
+                config.cycles = 12;
+            }
+            Pipeline::Annealed => {
+                config.level_refine = false;
+                config.ils_share = 0.0;
+                config.coarse_share = 0.4;
+                config.pair_items = 0;
+            }
         }
         if let Some(steps) = steps {
             config.steps = steps;
@@ -73,7 +96,7 @@ fn long_runs(problem: &Problem) -> f64 {
     let mut best = f64::INFINITY;
     let steps = (AnnealConfig::for_problem(problem, 0).steps * 25).max(4_000_000);
     for seed in 0..4 {
-        for pipeline in [Pipeline::Refined, Pipeline::Annealed] {
+        for pipeline in PIPELINES {
             best = best.min(pipeline.solve(problem, 1000 + seed, Some(steps)));
         }
         // Half the budget on iterated local search, which sometimes ends lower.
@@ -125,7 +148,7 @@ fn main() {
         let mut best: Vec<f64> = problems.iter().map(long_runs).collect();
         let size = format!("{tasks}×{nodes}");
         let mut measured = Vec::new();
-        for pipeline in [Pipeline::Refined, Pipeline::Annealed] {
+        for pipeline in PIPELINES {
             let steps = pipeline.config(&problems[0], 0, None).steps;
             let runs = measure(&problems, SEEDS, |p, seed| Some(pipeline.solve(p, seed, None)));
             measured.push((format!("{} ({steps} steps)", pipeline.name()), runs));
@@ -135,7 +158,7 @@ fn main() {
         let mut curve = Vec::new();
         if tasks == 100 {
             for steps in BUDGETS {
-                let pair = [Pipeline::Refined, Pipeline::Annealed].map(|pipeline| {
+                let pair = CURVE.map(|pipeline| {
                     measure(&problems, SEEDS, |p, seed| Some(pipeline.solve(p, seed, Some(steps))))
                 });
                 curve.push((steps, pair));
@@ -152,8 +175,7 @@ fn main() {
             rows.push((size.clone(), solver, runs.map(|r| summary(&r, &best))));
         }
         for (steps, pair) in curve {
-            let [refined, annealed] = pair.map(|r| r.map(|r| summary(&r, &best)));
-            curve_rows.push((steps, refined, annealed));
+            curve_rows.push((steps, pair.map(|r| r.map(|r| summary(&r, &best)))));
         }
     }
     println!("| instance | solver | median ms | median gap | ≤1 % of best |");
@@ -165,17 +187,17 @@ fn main() {
         }
     }
     println!();
-    println!(
-        "Energy versus budget, 100×16 ({INSTANCES} instances × {SEEDS} seeds), anneal | levels annealed:"
-    );
+    let names: Vec<&str> = CURVE.iter().map(|p| p.name()).collect();
+    println!("Energy versus budget, 100×16 ({INSTANCES} instances × {SEEDS} seeds): {}", names.join(" | "));
     println!();
-    println!("| steps | median ms | median gap | ≤1 % of best | median ms | median gap | ≤1 % of best |");
-    println!("|---|---|---|---|---|---|---|");
-    for (steps, refined, annealed) in curve_rows {
-        let cell = |s: Option<(f64, f64, usize, usize)>| match s {
+    println!("| steps |{}", " median ms | median gap | ≤1 % of best |".repeat(CURVE.len()));
+    println!("|---|{}", "---|---|---|".repeat(CURVE.len()));
+    for (steps, cells) in curve_rows {
+        let cell = |s: &Option<(f64, f64, usize, usize)>| match s {
             Some((ms, gap, hits, n)) => format!("{ms:.3} | {gap:.2} % | {hits}/{n}"),
             None => "— | — | —".into(),
         };
-        println!("| {steps} | {} | {} |", cell(refined), cell(annealed));
+        let cells: Vec<String> = cells.iter().map(cell).collect();
+        println!("| {steps} | {} |", cells.join(" | "));
     }
 }

@@ -9,9 +9,12 @@
 //! starts on the coarsest level, where one move carries a whole group; the result is
 //! projected level by level back to single tasks and refined on each level, by default
 //! greedily with moves and swaps ([`super::refine`], as METIS refines; annealing these
-//! levels too, `level_refine: false`, costs more steps for worse energies). Later V-cycles
-//! coarsen again, matching only tasks that share a node in the best assignment so far, so
-//! the coarse levels start from it and can move its groups as a whole. The last
+//! levels too, `level_refine: false`, costs more steps for worse energies), then by exact
+//! two-way repartitions of linked node pairs that hold at most `pair_items` items. Later
+//! V-cycles coarsen again, matching only tasks that share a node in the best assignment so
+//! far, so the coarse levels start from it and can move its groups as a whole; with a
+//! `pool` of several results they match only tasks that share a node in the best and in
+//! another kept result (recombination, as in KaFFPaE's combine operator). The last
 //! `ils_share` of the budget runs an iterated local search on single tasks from the best
 //! assignment. Steps count annealing moves and local-search deltas alike.
 //!
@@ -78,6 +81,15 @@ pub struct AnnealConfig {
     pub ils_share: f64,
     /// How that search kicks.
     pub kick: KickConfig,
+    /// Cycles that start from scratch (independent results for the pool) before later
+    /// cycles coarsen within the best result (at least 1).
+    pub starts: u32,
+    /// Distinct cycle results kept for recombination; with 2 or more, later cycles coarsen
+    /// only tasks that share a node in both the best result and another kept one.
+    pub pool: u32,
+    /// After the greedy refinement of a finer level, repartition exactly every linked pair
+    /// of nodes that holds at most this many items (2^k moves priced for k items; 0: never).
+    pub pair_items: u32,
     /// Refine the finer levels by greedy local search (to a local minimum, see
     /// [`super::refine`]) instead of annealing them.
     pub level_refine: bool,
@@ -110,6 +122,9 @@ impl AnnealConfig {
             trace_points: 0,
             ils_share: 0.25,
             level_refine: true,
+            starts: 1,
+            pool: 1,
+            pair_items: 7,
             kick: KickConfig { items: 1, carry_share: 8, linked_share: 8 },
         }
     }
@@ -168,12 +183,30 @@ pub fn anneal_with(
     let cycles = config.cycles.max(1) as u64;
     let ils_steps = (config.steps as f64 * config.ils_share.clamp(0.0, 1.0)) as u64;
     let anneal_steps = config.steps - ils_steps;
+    // The best distinct cycle results, lowest energy first (the memetic pool).
+    let mut pool: Vec<Solution> = Vec::new();
+    let pool_size = config.pool.max(1) as usize;
+    let mut labels = Vec::new();
     for cycle in 0..cycles {
         if search.stopped || search.done >= anneal_steps {
             break;
         }
         let cycle_steps = anneal_steps.saturating_sub(search.done) / (cycles - cycle);
-        let part = if seeded { Some(best.assignment.as_slice()) } else { None };
+        seeded = seeded && cycle >= config.starts.max(1) as u64;
+        let part = if !seeded {
+            None
+        } else if pool.len() >= 2 {
+            // Recombine: coarsen only tasks that share a node in both the best result and
+            // another pool member (the combine operator of Sanders & Schulz's KaFFPaE,
+            // Benlic & Hao's idea of keeping what good partitions agree on), starting the
+            // coarsest level from the best.
+            let other = &pool[1 + search.rng.below(pool.len() as u64 - 1) as usize].assignment;
+            labels.clear();
+            labels.extend(best.assignment.iter().zip(other).map(|(&a, &b)| a * nodes + b));
+            Some((best.assignment.as_slice(), labels.as_slice()))
+        } else {
+            Some((best.assignment.as_slice(), best.assignment.as_slice()))
+        };
         let (levels, maps, top_part) = hierarchy(problem, &fine, part, config.merge_limit, &mut search.rng);
         let depth = levels.len();
         let top_steps =
@@ -205,6 +238,13 @@ pub fn anneal_with(
                 let mut refiner = Refiner::new(walker, scale);
                 refiner.push_all(&mut search.rng);
                 refiner.descend(&mut search, anneal_steps, true, stop);
+                // Then exact two-way repartitions of small linked node pairs, until neither
+                // finds anything.
+                while config.pair_items > 0
+                    && refiner.repartition_pairs(&mut search, anneal_steps, config.pair_items, stop)
+                {
+                    refiner.descend(&mut search, anneal_steps, true, stop);
+                }
                 refiner.into_assignment()
             } else {
                 walker.walk(&mut search, steps, t_from, scale * config.t_end, config, stop);
@@ -224,7 +264,14 @@ pub fn anneal_with(
         }
         let candidate = Solution::evaluate(problem, assignment);
         if candidate.energy < best.energy {
-            best = candidate;
+            best = candidate.clone();
+        }
+        if !pool.iter().any(|s| s.assignment == candidate.assignment) {
+            let at = pool.partition_point(|s| s.energy <= candidate.energy);
+            if at < pool_size {
+                pool.insert(at, candidate);
+                pool.truncate(pool_size);
+            }
         }
         seeded = true;
     }
@@ -390,7 +437,7 @@ pub const MIN_COARSE: usize = 16;
 pub(super) fn hierarchy(
     problem: &Problem,
     fine: &Level,
-    part: Option<&[u32]>,
+    part: Option<(&[u32], &[u32])>,
     merge_limit: f64,
     rng: &mut Wyrand,
 ) -> (Vec<Level>, Vec<Vec<u32>>, Option<Vec<u32>>) {
@@ -403,28 +450,29 @@ pub(super) fn hierarchy(
         adjacency: fine.adjacency.clone(),
     }];
     let mut maps: Vec<Vec<u32>> = Vec::new();
-    let mut part = part.map(<[u32]>::to_vec);
+    let mut part = part.map(|(p, l)| (p.to_vec(), l.to_vec()));
     loop {
         let level = &levels[levels.len() - 1];
         if level.len() <= (2 * nodes).max(MIN_COARSE) {
             break;
         }
-        let (coarse, map) = level.coarsen(part.as_deref(), limit, rng);
+        let (coarse, map) = level.coarsen(part.as_ref().map(|(_, l)| l.as_slice()), limit, rng);
         // Stop when matching no longer shrinks the level by a tenth.
         if coarse.len() * 10 > level.len() * 9 {
             break;
         }
-        if let Some(p) = &part {
-            let mut coarse_part = vec![0u32; coarse.len()];
+        if let Some((p, l)) = &part {
+            let (mut coarse_part, mut coarse_labels) = (vec![0u32; coarse.len()], vec![0u32; coarse.len()]);
             for (v, &c) in map.iter().enumerate() {
                 coarse_part[c as usize] = p[v];
+                coarse_labels[c as usize] = l[v];
             }
-            part = Some(coarse_part);
+            part = Some((coarse_part, coarse_labels));
         }
         levels.push(coarse);
         maps.push(map);
     }
-    (levels, maps, part)
+    (levels, maps, part.map(|(p, _)| p))
 }
 
 /// Wang Yi's wyrand: one multiply per draw, 64 bits of state, portable integer arithmetic.
@@ -802,11 +850,38 @@ mod tests {
     }
 
     #[test]
+    fn recombination_merges_only_tasks_that_share_a_node_in_both_parents() {
+        let p = random_problem(100, 16, 4);
+        let fine = Level::from_problem(&p);
+        // Two parents that place runs of consecutive tasks (mostly whole services) together,
+        // in blocks of different lengths.
+        let a: Vec<u32> = (0..100).map(|t| (t / 8) % 16).collect();
+        let b: Vec<u32> = (0..100).map(|t| (t / 12) % 16).collect();
+        let labels: Vec<u32> = a.iter().zip(&b).map(|(&x, &y)| x * 16 + y).collect();
+        let (levels, maps, top) = hierarchy(&p, &fine, Some((&a, &labels)), 1.0, &mut Wyrand(5));
+        assert!(levels.len() >= 2, "nothing coarsened");
+        let mut item: Vec<u32> = (0..100).collect();
+        for map in &maps {
+            item = item.iter().map(|&i| map[i as usize]).collect();
+        }
+        for t in 0..100 {
+            for u in 0..100 {
+                if item[t] == item[u] {
+                    assert_eq!(labels[t], labels[u], "tasks {t} and {u} merged across parents");
+                }
+            }
+        }
+        // The coarsest level starts from the first parent.
+        let top = top.unwrap();
+        assert_eq!(item.iter().map(|&i| top[i as usize]).collect::<Vec<_>>(), a);
+    }
+
+    #[test]
     fn coarsening_respects_the_partition_and_the_merge_limit() {
         let p = random_problem(100, 16, 3);
         let part: Vec<u32> = (0..100).map(|t| t % 16).collect();
         let fine = Level::from_problem(&p);
-        let (levels, maps, top) = hierarchy(&p, &fine, Some(&part), 1.0, &mut Wyrand(9));
+        let (levels, maps, top) = hierarchy(&p, &fine, Some((&part, &part)), 1.0, &mut Wyrand(9));
         let top = top.unwrap();
         // Projecting the coarse partition back gives the fine one.
         let mut a = top.clone();

@@ -2,7 +2,9 @@
 //! by a queue of items whose gains may have changed (the boundary refinement of METIS,
 //! Karypis & Kumar 1998, with the energy's load terms in the gain), and iterated local
 //! search around it (Lourenço, Martin & Stützle 2003): kick a few items, refine, keep the
-//! result unless it is worse, else undo the kick from a move log.
+//! result unless it is worse, else undo the kick from a move log. An exact two-way
+//! repartition of small node pairs adds the exchanges of several items (two small for one
+//! large) that single moves and swaps cannot make without passing through worse states.
 //!
 //! Steps are delta evaluations (one per move or swap priced), so a step budget bounds the
 //! work deterministically, like the annealer's.
@@ -222,6 +224,103 @@ impl<'a> Refiner<'a> {
         }
     }
 
+    /// Exact two-way repartition of nodes `p` and `q`: every split of their items between
+    /// the two is priced (a Gray-code walk, one move per split, so 2^k moves for k items)
+    /// and the best applied if it lowers the energy. Single moves and swaps miss exchanges
+    /// such as two small items for one large one, which a tight packing needs. Returns the
+    /// moves priced; does nothing when the pair holds more than `max_items` items or the
+    /// walk would pass `left` moves.
+    fn repartition(&mut self, p: u32, q: u32, max_items: u32, left: u64) -> u64 {
+        let k = self.members[p as usize].len() + self.members[q as usize].len();
+        if k == 0 || k > max_items.min(20) as usize || (1u64 << k) > left {
+            return 0;
+        }
+        self.seen.clear();
+        self.seen.extend_from_slice(&self.members[p as usize]);
+        self.seen.extend_from_slice(&self.members[q as usize]);
+        let other = |at: u32| if at == p { q } else { p };
+        let (mut sum, mut best, mut best_code) = (0.0, -self.eps, 0u64);
+        let mut code = 0u64;
+        for step in 1..(1u64 << k) {
+            let bit = step.trailing_zeros() as usize;
+            let i = self.seen[bit] as usize;
+            let to = other(self.w.assignment[i]) as usize;
+            sum += self.w.delta_move(i, to);
+            self.w.apply_move(i, to);
+            code ^= 1 << bit;
+            if sum < best {
+                best = sum;
+                best_code = code;
+            }
+        }
+        // Back to the start (the walk ends with only the last item flipped), then to the best.
+        let last = self.seen[k - 1] as usize;
+        let back = other(self.w.assignment[last]) as usize;
+        self.w.apply_move(last, back);
+        for b in 0..k {
+            if best_code >> b & 1 == 1 {
+                let i = self.seen[b];
+                let to = other(self.w.assignment[i as usize]);
+                let d = self.w.delta_move(i as usize, to as usize);
+                self.relocate(i, to, d, true);
+            }
+        }
+        1u64 << k
+    }
+
+    /// Repartition every pair of nodes joined by a link (see [`Refiner::repartition`]) until
+    /// a round changes nothing or `end` steps are done.
+    pub(super) fn repartition_pairs(
+        &mut self,
+        search: &mut Search,
+        end: u64,
+        max_items: u32,
+        stop: &mut dyn FnMut(u64) -> bool,
+    ) -> bool {
+        let nodes = self.w.nodes;
+        let mut improved = false;
+        loop {
+            if search.done >= end || search.stopped {
+                return improved;
+            }
+            let mut changed = false;
+            let level = self.w.level;
+            let mut pairs = Vec::new();
+            for i in 0..level.len() {
+                let a = self.w.assignment[i];
+                for &(u, _) in level.neighbours(i) {
+                    let b = self.w.assignment[u as usize];
+                    if a < b {
+                        pairs.push(a as usize * nodes + b as usize);
+                    }
+                }
+            }
+            pairs.sort_unstable();
+            pairs.dedup();
+            // Listing the pairs costs about a step per link.
+            let listing = (level.adjacency.len() as u64 / 2).min(end - search.done);
+            if search.advance(listing, self.w.current, stop) {
+                return improved;
+            }
+            for pair in pairs {
+                if search.done >= end || search.stopped {
+                    return improved;
+                }
+                let (p, q) = ((pair / nodes) as u32, (pair % nodes) as u32);
+                let before = self.w.current;
+                let priced = self.repartition(p, q, max_items, end - search.done);
+                if self.w.current < before - self.eps {
+                    changed = true;
+                }
+                search.advance(priced, self.w.current, stop);
+            }
+            if !changed {
+                return improved;
+            }
+            improved = true;
+        }
+    }
+
     fn clear_queue(&mut self) {
         for i in self.queue.drain(..) {
             self.queued[i as usize] = false;
@@ -377,12 +476,30 @@ mod tests {
                 r.push_all(&mut s.rng);
                 r.descend(&mut s, u64::MAX, true, &mut |_| false);
                 check(&r, &p, &maps[..d])?;
-                let e = r.w.current;
                 for i in 0..level.len() {
                     for q in 0..nodes as usize {
                         if q as u32 != r.w.assignment[i] {
                             prop_assert!(r.w.delta_move(i, q) >= -r.eps, "item {} to {} improves", i, q);
                         }
+                    }
+                }
+                // Repartitioned linked pairs of up to 5 items have no better split left.
+                r.repartition_pairs(&mut s, u64::MAX, 5, &mut |_| false);
+                check(&r, &p, &maps[..d])?;
+                let e = r.w.current;
+                for (i, &(u, _)) in (0..level.len()).flat_map(|i| level.neighbours(i).iter().map(move |l| (i, l))) {
+                    let (a, b) = (r.w.assignment[i], r.w.assignment[u as usize]);
+                    let items: Vec<usize> = (0..level.len()).filter(|&k| [a, b].contains(&r.w.assignment[k])).collect();
+                    if a == b || items.len() > 5 {
+                        continue;
+                    }
+                    for split in 0..1u32 << items.len() {
+                        let mut x = r.w.assignment.clone();
+                        for (bit, &k) in items.iter().enumerate() {
+                            x[k] = if split >> bit & 1 == 1 { b } else { a };
+                        }
+                        let split_e = projected(&p, &maps[..d], &x);
+                        prop_assert!(split_e >= e - 1e-6, "pair {}-{}: split {} at {} below {}", a, b, split, split_e, e);
                     }
                 }
                 r.log.clear();

@@ -297,6 +297,38 @@ fn annealing_every_level_without_local_search_still_works() {
 }
 
 #[test]
+fn every_budget_is_spent_exactly_even_when_it_ends_inside_a_pair_repartition() {
+    for (tasks, nodes) in [(40u32, 8u32), (100, 16)] {
+        let p = random_problem(tasks, nodes, 6);
+        for steps in [700u64, 1_500, 2_900, 6_100, 12_345] {
+            let mut config = AnnealConfig::for_problem(&p, steps);
+            config.steps = steps;
+            config.pair_items = 9;
+            for ils_share in [0.0, 0.25] {
+                config.ils_share = ils_share;
+                let out = anneal(&p, &config);
+                assert_eq!(out.steps, steps, "{tasks}×{nodes}, {steps} steps, local search {ils_share}");
+                assert_eq!(out.best.energy, energy(&p, &out.best.assignment));
+            }
+        }
+    }
+}
+
+#[test]
+fn recombining_cycles_are_deterministic_and_spend_the_budget() {
+    let p = random_problem(100, 16, 2);
+    let mut config = AnnealConfig::for_problem(&p, 4);
+    config.starts = 2;
+    config.pool = 3;
+    let a = anneal(&p, &config);
+    let b = anneal(&p, &config);
+    assert_eq!(a.best.assignment, b.best.assignment);
+    assert_eq!(a.steps, config.steps);
+    assert_eq!(a.best.energy, energy(&p, &a.best.assignment));
+    assert!(a.best.energy < greedy(&p).energy);
+}
+
+#[test]
 fn stop_callback_ends_a_run_early() {
     let p = random_problem(40, 8, 3);
     let config = AnnealConfig::for_problem(&p, 1);
