@@ -1,10 +1,15 @@
 //! Length-prefixed framing: u32 big-endian length, then the payload. The length is checked
 //! against the limit before anything is allocated for the payload.
 
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 
 /// Socket buffer size on each side; large enough that small frames batch into one syscall.
 const BUF_CAPACITY: usize = 64 * 1024;
+/// [`FrameBuf`] reads at least this much free space per system call.
+const READ_MIN: usize = 64 * 1024;
+/// A fresh [`FrameBuf`] allocation holds this much, so one read brings many small frames.
+const READ_CHUNK: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -58,6 +63,69 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub fn into_inner(self) -> R {
         self.inner.into_inner()
     }
+
+    /// The underlying stream and the bytes already read from it but not yet consumed.
+    pub fn into_parts(self) -> (R, Vec<u8>) {
+        let buffered = self.inner.buffer().to_vec();
+        (self.inner.into_inner(), buffered)
+    }
+}
+
+/// Frames cut out of one large read buffer: a read system call brings many frames, and each
+/// frame is a slice of the buffer (no copy, no allocation per frame). A buffer is reused once
+/// every frame cut from it has been dropped, else a fresh one is allocated.
+pub struct FrameBuf {
+    buf: BytesMut,
+    max: usize,
+}
+
+impl FrameBuf {
+    /// Starts with `buffered`, bytes that an earlier reader already took off the stream.
+    pub fn new(buffered: &[u8], max_frame: usize) -> Self {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK.max(buffered.len()));
+        buf.extend_from_slice(buffered);
+        FrameBuf { buf, max: max_frame }
+    }
+
+    /// The length announced by the prefix at the front, if all four bytes are there.
+    fn announced(&self) -> Option<usize> {
+        let prefix: [u8; 4] = self.buf.get(..4)?.try_into().ok()?;
+        Some(u32::from_be_bytes(prefix) as usize)
+    }
+
+    /// The next complete frame (without its prefix), or `None` when more bytes are needed.
+    /// An oversize length is an error as soon as its prefix is in.
+    pub fn next_frame(&mut self) -> Result<Option<BytesMut>, FrameError> {
+        let Some(len) = self.announced() else { return Ok(None) };
+        if len > self.max {
+            return Err(FrameError::TooLarge { len, max: self.max });
+        }
+        if self.buf.len() < 4 + len {
+            return Ok(None);
+        }
+        self.buf.advance(4);
+        Ok(Some(self.buf.split_to(len)))
+    }
+
+    /// Read what the stream has (one system call). `Ok(false)` on a clean end of stream, at a
+    /// frame boundary; an end inside a frame is an error.
+    pub async fn fill<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> Result<bool, FrameError> {
+        // Room for the rest of a large frame in progress, and never a tiny read.
+        let missing =
+            self.announced().map_or(0, |len| (4 + len.min(self.max)).saturating_sub(self.buf.len()));
+        let want = missing.max(READ_MIN);
+        if self.buf.capacity() - self.buf.len() < want {
+            self.buf.reserve(want.max(READ_CHUNK));
+        }
+        if r.read_buf(&mut self.buf).await? > 0 {
+            return Ok(true);
+        }
+        if self.buf.is_empty() {
+            Ok(false)
+        } else {
+            Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()))
+        }
+    }
 }
 
 pub struct FrameWriter<W> {
@@ -91,6 +159,11 @@ impl<W: AsyncWrite + Unpin> FrameWriter<W> {
     pub async fn flush(&mut self) -> Result<(), FrameError> {
         self.inner.flush().await?;
         Ok(())
+    }
+
+    /// The underlying stream; call after [`flush`](Self::flush), unflushed bytes are lost.
+    pub fn into_inner(self) -> W {
+        self.inner.into_inner()
     }
 }
 

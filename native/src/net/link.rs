@@ -1,24 +1,28 @@
 //! Outbound link tasks (dial, handshake, drain the queue; reconnect with backoff) and the
 //! inbound accept loop (handshake, then read and verify frames).
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
+use bytes::Buf;
 use ed25519_dalek::SigningKey;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
-use super::frame::{FrameError, FrameReader, FrameWriter};
-use super::handshake::{self, Accepted, HandshakeError, OVERHEAD};
+use super::frame::{FrameBuf, FrameError, FrameReader, FrameWriter};
+use super::handshake::{self, Accepted, HandshakeError, OVERHEAD, SEQ_LEN, Sealer, TAG_LEN};
 use super::{ClientConn, HANDSHAKE_TIMEOUT, PeerFrame, PeerInfo, PeerState, Reason, Shared, state_to};
 
 const MIN_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Frames written between flushes at most, so a busy queue still flushes regularly.
+/// Frames taken off the queue at once at most.
 const BATCH_MAX: usize = 1024;
+/// Payload bytes sealed per vectored write (a single larger frame is one write).
+const RUN_BYTES: usize = 256 * 1024;
 
 pub(super) struct OutboundCtx {
     pub me: u32,
@@ -99,13 +103,14 @@ async fn run_link(ctx: &mut OutboundCtx, backoff: &mut Duration) -> Result<(), S
     *backoff = MIN_BACKOFF;
     // The acceptor never writes after the handshake: anything readable means it closed.
     let mut read_half = reader.into_inner();
+    let mut w = writer.into_inner();
     let mut probe = [0u8; 1];
+    let mut batch = Vec::with_capacity(BATCH_MAX);
+    let mut envelopes = Vec::with_capacity(BATCH_MAX);
     loop {
-        let first = tokio::select! {
-            f = ctx.queue.recv() => match f {
-                Some(f) => f,
-                None => return Ok(()),
-            },
+        // All queued frames at once: one channel operation and one wake-up per batch.
+        tokio::select! {
+            n = ctx.queue.recv_many(&mut batch, BATCH_MAX) => if n == 0 { return Ok(()) },
             r = read_half.read(&mut probe) => {
                 return Err(match r {
                     Ok(0) => "closed by peer".into(),
@@ -113,21 +118,71 @@ async fn run_link(ctx: &mut OutboundCtx, backoff: &mut Duration) -> Result<(), S
                     Err(e) => format!("read: {e}"),
                 });
             }
-        };
-        let (mut frames, mut bytes) = (0u64, 0u64);
-        let mut next = Some(first);
-        while let Some(payload) = next.take() {
-            let (seq, tag) = sealer.seal(&payload);
-            writer.write_parts(&[&seq, &payload, &tag]).await.map_err(|e| format!("write: {e}"))?;
-            frames += 1;
-            bytes += (4 + OVERHEAD + payload.len()) as u64;
-            if frames < BATCH_MAX as u64 {
-                next = ctx.queue.try_recv().ok();
-            }
         }
-        writer.flush().await.map_err(|e| format!("flush: {e}"))?;
-        ctx.shared.counters.count_out(frames, bytes);
+        let mut rest = &batch[..];
+        while !rest.is_empty() {
+            // Runs of about RUN_BYTES: the first bytes leave before the whole batch is sealed.
+            let (mut take, mut bytes) = (0, 0);
+            while take < rest.len() && bytes < RUN_BYTES {
+                bytes += rest[take].len();
+                take += 1;
+            }
+            let (run, tail) = rest.split_at(take);
+            write_sealed(&mut w, &mut sealer, run, &mut envelopes, wire_max).await?;
+            let wire: usize = run.iter().map(|p| 4 + OVERHEAD + p.len()).sum();
+            ctx.shared.counters.count_out(run.len() as u64, wire as u64);
+            rest = tail;
+        }
+        batch.clear();
     }
+}
+
+/// What a sealed frame adds around its payload: length prefix and sequence number before it,
+/// tag after it.
+struct Envelope {
+    head: [u8; 4 + SEQ_LEN],
+    tag: [u8; TAG_LEN],
+}
+
+/// Seal `frames` and write them with vectored writes, straight from the payload buffers.
+async fn write_sealed<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    sealer: &mut Sealer,
+    frames: &[Vec<u8>],
+    envelopes: &mut Vec<Envelope>,
+    wire_max: usize,
+) -> Result<(), String> {
+    envelopes.clear();
+    for payload in frames {
+        let len = payload.len() + OVERHEAD;
+        let len = u32::try_from(len)
+            .ok()
+            .filter(|&l| l as usize <= wire_max)
+            .ok_or_else(|| format!("frame of {len} bytes exceeds the limit of {wire_max} bytes"))?;
+        let (seq, tag) = sealer.seal(payload);
+        let mut head = [0u8; 4 + SEQ_LEN];
+        head[..4].copy_from_slice(&len.to_be_bytes());
+        head[4..].copy_from_slice(&seq);
+        envelopes.push(Envelope { head, tag });
+    }
+    let mut slices = Vec::with_capacity(3 * frames.len());
+    for (payload, e) in frames.iter().zip(envelopes.iter()) {
+        slices.push(IoSlice::new(&e.head));
+        // Empty slices would make a finished write look unfinished.
+        if !payload.is_empty() {
+            slices.push(IoSlice::new(payload));
+        }
+        slices.push(IoSlice::new(&e.tag));
+    }
+    let mut left = &mut slices[..];
+    while !left.is_empty() {
+        let n = w.write_vectored(left).await.map_err(|e| format!("write: {e}"))?;
+        if n == 0 {
+            return Err("write: connection closed".into());
+        }
+        IoSlice::advance_slices(&mut left, n);
+    }
+    Ok(())
 }
 
 pub(super) struct AcceptCtx {
@@ -217,29 +272,54 @@ async fn inbound(
         }
         Err(_) => return counters.reject(Reason::HandshakeTimeout, addr),
     };
+    let (mut stream, buffered) = reader.into_parts();
+    let mut frames = FrameBuf::new(&buffered, max_frame + OVERHEAD);
+    let mut ready = Vec::new();
     loop {
-        let frame = tokio::select! {
-            _ = stopped(&mut shutdown) => return,
-            r = reader.read() => r,
+        // Verify every complete frame in the buffer, then hand them over in one burst: the
+        // receiving task wakes once per read, not once per frame.
+        let mut wire = 0u64;
+        let end = loop {
+            let mut body = match frames.next_frame() {
+                Ok(Some(b)) => b,
+                Ok(None) => break None,
+                Err(_) => break Some(Reason::Oversize),
+            };
+            if let Err(reason) = opener.open(&body) {
+                break Some(reason);
+            }
+            wire += (4 + body.len()) as u64;
+            body.advance(SEQ_LEN);
+            body.truncate(body.len() - TAG_LEN);
+            ready.push(PeerFrame { from: id, payload: body.freeze() });
         };
-        let frame = match frame {
-            Ok(Some(f)) => f,
-            Ok(None) => return,
+        counters.count_in(ready.len() as u64, wire);
+        for frame in ready.drain(..) {
+            let frame = match ctx.peer_tx.try_send(frame) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Full(f)) => f,
+                Err(mpsc::error::TrySendError::Closed(_)) => return,
+            };
+            tokio::select! {
+                _ = stopped(&mut shutdown) => return,
+                r = ctx.peer_tx.send(frame) => if r.is_err() { return },
+            }
+        }
+        if let Some(reason) = end {
+            return counters.reject(reason, addr);
+        }
+        let more = tokio::select! {
+            _ = stopped(&mut shutdown) => return,
+            r = frames.fill(&mut stream) => r,
+        };
+        match more {
+            Ok(true) => {}
+            Ok(false) => return,
             Err(FrameError::TooLarge { .. }) => return counters.reject(Reason::Oversize, addr),
             Err(FrameError::Io(e)) => {
                 tracing::debug!(remote = %addr, peer = id, "net: inbound link closed: {e}");
                 return;
             }
-        };
-        let wire = 4 + frame.len();
-        let payload = match opener.open(frame) {
-            Ok(p) => p,
-            Err(reason) => return counters.reject(reason, addr),
-        };
-        counters.count_in(wire);
-        tokio::select! {
-            _ = stopped(&mut shutdown) => return,
-            r = ctx.peer_tx.send(PeerFrame { from: id, payload }) => if r.is_err() { return },
         }
     }
 }
