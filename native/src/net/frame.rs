@@ -193,6 +193,68 @@ mod tests {
         assert!(matches!(r.read().await, Err(FrameError::TooLarge { len: 0xffff_ffff, max: 8 })));
     }
 
+    /// Hands out at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            let n = self.data.len().min(self.step).min(buf.remaining());
+            buf.put_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    async fn encode(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut w = FrameWriter::new(&mut out, 1 << 20);
+        for f in frames {
+            w.write(f).await.unwrap();
+        }
+        w.flush().await.unwrap();
+        drop(w);
+        out
+    }
+
+    #[tokio::test]
+    async fn frame_buf_cuts_frames_out_of_any_read_pattern() {
+        // Frames smaller than a read, larger than a fresh buffer, and empty.
+        let sizes = [0, 1, 5, 70_000, 3, READ_CHUNK + 10, 0, 4096];
+        let frames: Vec<Vec<u8>> =
+            sizes.iter().enumerate().map(|(i, &n)| (0..n).map(|b| (b + i) as u8).collect()).collect();
+        let wire = encode(&frames).await;
+        for step in [1, 7, 4096, 1 << 20] {
+            // Part of the stream was already taken off by an earlier reader.
+            let (early, rest) = wire.split_at(10);
+            let mut r = Trickle { data: rest, step };
+            let mut buf = FrameBuf::new(early, 1 << 20);
+            let mut got = Vec::new();
+            loop {
+                while let Some(f) = buf.next_frame().unwrap() {
+                    got.push(f.to_vec());
+                }
+                if !buf.fill(&mut r).await.unwrap() {
+                    break;
+                }
+            }
+            assert_eq!(got, frames);
+        }
+        // An end inside a frame is an error; a length over the limit is refused at once.
+        let mut buf = FrameBuf::new(&[], 1 << 20);
+        assert!(buf.fill(&mut Trickle { data: &wire[..wire.len() - 1], step: 1 << 20 }).await.unwrap());
+        while buf.next_frame().unwrap().is_some() {}
+        assert!(matches!(buf.fill(&mut Trickle { data: &[], step: 1 }).await, Err(FrameError::Io(_))));
+        let mut buf = FrameBuf::new(&[0, 0, 0x10, 0], 4095);
+        assert!(matches!(buf.next_frame(), Err(FrameError::TooLarge { len: 4096, max: 4095 })));
+    }
+
     proptest! {
         /// Hostile bytes never panic, and every frame returned is within the limit (the only
         /// allocation is of the checked length).
@@ -219,6 +281,45 @@ mod tests {
                             break;
                         }
                         Err(FrameError::Io(_)) => break,
+                    }
+                }
+                Ok(())
+            })?;
+        }
+
+        /// The same for the batch reader, whatever the read sizes.
+        #[test]
+        fn frame_buf_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..64, step in 1usize..40) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let mut r = Trickle { data: &bytes, step };
+                let mut buf = FrameBuf::new(&[], max);
+                let mut consumed = 0usize;
+                'read: loop {
+                    loop {
+                        match buf.next_frame() {
+                            Ok(Some(frame)) => {
+                                prop_assert!(frame.len() <= max);
+                                consumed += 4 + frame.len();
+                            }
+                            Ok(None) => break,
+                            Err(FrameError::TooLarge { len, max: m }) => {
+                                prop_assert!(len > m);
+                                break 'read;
+                            }
+                            Err(FrameError::Io(_)) => unreachable!("parsing does no i/o"),
+                        }
+                    }
+                    match buf.fill(&mut r).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            prop_assert_eq!(consumed, bytes.len());
+                            break;
+                        }
+                        Err(_) => {
+                            prop_assert!(consumed < bytes.len());
+                            break;
+                        }
                     }
                 }
                 Ok(())

@@ -3,6 +3,7 @@
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -106,7 +107,7 @@ async fn run_link(ctx: &mut OutboundCtx, backoff: &mut Duration) -> Result<(), S
     let mut w = writer.into_inner();
     let mut probe = [0u8; 1];
     let mut batch = Vec::with_capacity(BATCH_MAX);
-    let mut envelopes = Vec::with_capacity(BATCH_MAX);
+    let mut staging = Staging::default();
     loop {
         // All queued frames at once: one channel operation and one wake-up per batch.
         tokio::select! {
@@ -128,7 +129,7 @@ async fn run_link(ctx: &mut OutboundCtx, backoff: &mut Duration) -> Result<(), S
                 take += 1;
             }
             let (run, tail) = rest.split_at(take);
-            write_sealed(&mut w, &mut sealer, run, &mut envelopes, wire_max).await?;
+            write_sealed(&mut w, &mut sealer, run, &mut staging, wire_max).await?;
             let wire: usize = run.iter().map(|p| 4 + OVERHEAD + p.len()).sum();
             ctx.shared.counters.count_out(run.len() as u64, wire as u64);
             rest = tail;
@@ -137,43 +138,65 @@ async fn run_link(ctx: &mut OutboundCtx, backoff: &mut Duration) -> Result<(), S
     }
 }
 
-/// What a sealed frame adds around its payload: length prefix and sequence number before it,
-/// tag after it.
-struct Envelope {
-    head: [u8; 4 + SEQ_LEN],
-    tag: [u8; TAG_LEN],
+/// Payloads shorter than this are copied next to their envelope: a separate I/O slice per
+/// small payload costs the kernel more than the copy.
+const COPY_BELOW: usize = 1024;
+
+/// Buffers [`write_sealed`] reuses from batch to batch.
+#[derive(Default)]
+struct Staging {
+    /// Envelopes (length prefix, sequence number; tag) and the small payloads between them.
+    bytes: Vec<u8>,
+    segments: Vec<Segment>,
 }
 
-/// Seal `frames` and write them with vectored writes, straight from the payload buffers.
+/// One stretch of the output: staged bytes, or a large payload written from its own buffer.
+enum Segment {
+    Staged(Range<usize>),
+    Payload(usize),
+}
+
+/// Seal `frames` and write them with vectored writes; large payloads are not copied.
 async fn write_sealed<W: AsyncWrite + Unpin>(
     w: &mut W,
     sealer: &mut Sealer,
     frames: &[Vec<u8>],
-    envelopes: &mut Vec<Envelope>,
+    staging: &mut Staging,
     wire_max: usize,
 ) -> Result<(), String> {
-    envelopes.clear();
-    for payload in frames {
+    let Staging { bytes, segments } = staging;
+    bytes.clear();
+    segments.clear();
+    let mut run = 0;
+    for (i, payload) in frames.iter().enumerate() {
         let len = payload.len() + OVERHEAD;
         let len = u32::try_from(len)
             .ok()
             .filter(|&l| l as usize <= wire_max)
             .ok_or_else(|| format!("frame of {len} bytes exceeds the limit of {wire_max} bytes"))?;
         let (seq, tag) = sealer.seal(payload);
-        let mut head = [0u8; 4 + SEQ_LEN];
-        head[..4].copy_from_slice(&len.to_be_bytes());
-        head[4..].copy_from_slice(&seq);
-        envelopes.push(Envelope { head, tag });
-    }
-    let mut slices = Vec::with_capacity(3 * frames.len());
-    for (payload, e) in frames.iter().zip(envelopes.iter()) {
-        slices.push(IoSlice::new(&e.head));
-        // Empty slices would make a finished write look unfinished.
-        if !payload.is_empty() {
-            slices.push(IoSlice::new(payload));
+        bytes.extend_from_slice(&len.to_be_bytes());
+        bytes.extend_from_slice(&seq);
+        if payload.len() < COPY_BELOW {
+            bytes.extend_from_slice(payload);
+        } else {
+            segments.push(Segment::Staged(run..bytes.len()));
+            segments.push(Segment::Payload(i));
+            run = bytes.len();
         }
-        slices.push(IoSlice::new(&e.tag));
+        bytes.extend_from_slice(&tag);
     }
+    if run < bytes.len() {
+        segments.push(Segment::Staged(run..bytes.len()));
+    }
+    // No slice is empty: each staged stretch holds at least a prefix or a tag.
+    let mut slices: Vec<IoSlice> = segments
+        .iter()
+        .map(|s| match s {
+            Segment::Staged(r) => IoSlice::new(&bytes[r.clone()]),
+            Segment::Payload(i) => IoSlice::new(&frames[*i]),
+        })
+        .collect();
     let mut left = &mut slices[..];
     while !left.is_empty() {
         let n = w.write_vectored(left).await.map_err(|e| format!("write: {e}"))?;
@@ -321,5 +344,97 @@ async fn inbound(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// Takes at most `step` bytes per write, so every vectored write ends part-way.
+    struct Trickle {
+        out: Vec<u8>,
+        step: usize,
+        calls: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let n = buf.len().min(self.step);
+            self.out.extend_from_slice(&buf[..n]);
+            self.calls += 1;
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let mut n = 0;
+            for b in bufs {
+                let take = b.len().min(self.step - n);
+                self.out.extend_from_slice(&b[..take]);
+                n += take;
+                if n == self.step {
+                    break;
+                }
+            }
+            self.calls += 1;
+            Poll::Ready(Ok(n))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn sealed_batches_survive_partial_writes_and_open_in_order() {
+        // Empty, small (copied), exactly at and beyond the copy threshold, large.
+        let sizes = [0, 1, 100, COPY_BELOW - 1, COPY_BELOW, 5000, 0, 70_000, 3];
+        let frames: Vec<Vec<u8>> =
+            sizes.iter().enumerate().map(|(i, &n)| (0..n).map(|b| (b * 7 + i) as u8).collect()).collect();
+        let wire_max = 70_000 + OVERHEAD;
+        for step in [1, 13, 4096, 1 << 20] {
+            let (mut sealer, mut opener) = handshake::test_link();
+            let mut w = Trickle { out: Vec::new(), step, calls: 0 };
+            let mut staging = Staging::default();
+            // Two batches through the same staging buffers.
+            write_sealed(&mut w, &mut sealer, &frames[..4], &mut staging, wire_max).await.unwrap();
+            write_sealed(&mut w, &mut sealer, &frames[4..], &mut staging, wire_max).await.unwrap();
+            let wire: usize = sizes.iter().map(|n| 4 + OVERHEAD + n).sum();
+            assert_eq!(w.out.len(), wire);
+            if step == 1 {
+                assert_eq!(w.calls, wire);
+            }
+            let mut buf = FrameBuf::new(&w.out, wire_max);
+            for f in &frames {
+                let body = buf.next_frame().unwrap().expect("a whole frame");
+                assert_eq!(opener.open(&body).unwrap(), &f[..]);
+            }
+            assert!(buf.next_frame().unwrap().is_none());
+        }
+        // A frame over the limit is refused before anything is written.
+        let (mut sealer, _) = handshake::test_link();
+        let mut w = Trickle { out: Vec::new(), step: 64, calls: 0 };
+        let err = write_sealed(&mut w, &mut sealer, &frames[7..8], &mut Staging::default(), 1000).await;
+        assert!(err.unwrap_err().contains("exceeds the limit"));
+        assert!(w.out.is_empty());
     }
 }
