@@ -7,9 +7,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, B
 /// Socket buffer size on each side; large enough that small frames batch into one syscall.
 const BUF_CAPACITY: usize = 64 * 1024;
 /// [`FrameBuf`] reads at least this much free space per system call.
-const READ_MIN: usize = 64 * 1024;
+const READ_MIN: usize = 128 * 1024;
 /// A fresh [`FrameBuf`] allocation holds this much, so one read brings many small frames.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
@@ -214,7 +214,7 @@ mod tests {
 
     async fn encode(frames: &[Vec<u8>]) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut w = FrameWriter::new(&mut out, 1 << 20);
+        let mut w = FrameWriter::new(&mut out, 4 << 20);
         for f in frames {
             w.write(f).await.unwrap();
         }
@@ -230,11 +230,11 @@ mod tests {
         let frames: Vec<Vec<u8>> =
             sizes.iter().enumerate().map(|(i, &n)| (0..n).map(|b| (b + i) as u8).collect()).collect();
         let wire = encode(&frames).await;
-        for step in [1, 7, 4096, 1 << 20] {
+        for step in [1, 7, 4096, 3 << 20] {
             // Part of the stream was already taken off by an earlier reader.
             let (early, rest) = wire.split_at(10);
             let mut r = Trickle { data: rest, step };
-            let mut buf = FrameBuf::new(early, 1 << 20);
+            let mut buf = FrameBuf::new(early, 4 << 20);
             let mut got = Vec::new();
             loop {
                 while let Some(f) = buf.next_frame().unwrap() {
@@ -247,7 +247,7 @@ mod tests {
             assert_eq!(got, frames);
         }
         // An end inside a frame is an error; a length over the limit is refused at once.
-        let mut buf = FrameBuf::new(&[], 1 << 20);
+        let mut buf = FrameBuf::new(&[], 4 << 20);
         assert!(buf.fill(&mut Trickle { data: &wire[..wire.len() - 1], step: 1 << 20 }).await.unwrap());
         while buf.next_frame().unwrap().is_some() {}
         assert!(matches!(buf.fill(&mut Trickle { data: &[], step: 1 }).await, Err(FrameError::Io(_))));

@@ -46,7 +46,8 @@ pub struct TransportConfig {
 }
 
 /// One authenticated frame from a replica peer. The payload is a slice of the link's read
-/// buffer, shared with the other frames of the same read.
+/// buffer (about 1 MiB, or one large frame), shared with the other frames read into it: a
+/// payload kept for long keeps that buffer allocated, so copy out what is to be kept.
 pub struct PeerFrame {
     pub from: u32,
     pub payload: bytes::Bytes,
