@@ -187,6 +187,13 @@ impl Sealer {
     }
 }
 
+/// A matching sealer and opener under a fixed key, for tests of what carries sealed frames.
+#[cfg(test)]
+pub fn test_link() -> (Sealer, Opener) {
+    let key = HmacSha256::new_from_slice(&[3u8; 32]).expect("any key length is fine for HMAC");
+    (Sealer { key: key.clone(), next_seq: 0 }, Opener { key, expected: 0 })
+}
+
 /// The receiving half: checks the tag, then that the sequence number is the next one.
 pub struct Opener {
     key: HmacSha256,
@@ -194,8 +201,8 @@ pub struct Opener {
 }
 
 impl Opener {
-    /// Strip the envelope in place and return the payload.
-    pub fn open(&mut self, mut frame: Vec<u8>) -> Result<Vec<u8>, Reason> {
+    /// Check one sealed frame body (what was inside the length prefix) and return its payload.
+    pub fn open<'a>(&mut self, frame: &'a [u8]) -> Result<&'a [u8], Reason> {
         if frame.len() < OVERHEAD {
             return Err(Reason::Garbage);
         }
@@ -211,9 +218,7 @@ impl Opener {
             return Err(Reason::Replay);
         }
         self.expected += 1;
-        frame.truncate(body_end);
-        frame.drain(..SEQ_LEN);
-        Ok(frame)
+        Ok(&frame[SEQ_LEN..body_end])
     }
 }
 
@@ -333,15 +338,15 @@ mod tests {
         let mut sealer = Sealer { key: k1.dialer_to_acceptor, next_seq: 0 };
         let mut opener = Opener { key: k2.dialer_to_acceptor, expected: 0 };
         let f0 = sealer.seal_to_vec(b"hello");
-        assert_eq!(opener.open(f0.clone()).unwrap(), b"hello");
-        assert_eq!(opener.open(f0), Err(Reason::Replay));
+        assert_eq!(opener.open(&f0).unwrap(), b"hello");
+        assert_eq!(opener.open(&f0), Err(Reason::Replay));
         let mut f1 = sealer.seal_to_vec(b"x");
         *f1.last_mut().unwrap() ^= 1;
-        assert_eq!(opener.open(f1), Err(Reason::BadMac));
-        assert_eq!(opener.open(vec![0; OVERHEAD - 1]), Err(Reason::Garbage));
+        assert_eq!(opener.open(&f1), Err(Reason::BadMac));
+        assert_eq!(opener.open(&[0; OVERHEAD - 1]), Err(Reason::Garbage));
         // The other direction's key does not verify this direction's frames.
         let mut wrong = Opener { key: k2.acceptor_to_dialer, expected: 1 };
-        assert_eq!(wrong.open(sealer.seal_to_vec(b"y")), Err(Reason::BadMac));
+        assert_eq!(wrong.open(&sealer.seal_to_vec(b"y")), Err(Reason::BadMac));
     }
 
     #[test]
@@ -363,7 +368,7 @@ mod tests {
         let (sealer, accepted) = tokio::join!(dialer, acceptor);
         let mut sealer = sealer.unwrap();
         let Ok(Accepted::Peer { id: 1, mut opener }) = accepted else { panic!("not accepted as peer 1") };
-        assert_eq!(opener.open(sealer.seal_to_vec(b"data")).unwrap(), b"data");
+        assert_eq!(opener.open(&sealer.seal_to_vec(b"data")).unwrap(), b"data");
 
         // A dialer expecting another key refuses the acceptor.
         let (s1, s2) = tokio::io::duplex(4096);

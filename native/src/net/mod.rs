@@ -45,10 +45,12 @@ pub struct TransportConfig {
     pub queue_depth: usize,
 }
 
-/// One authenticated frame from a replica peer.
+/// One authenticated frame from a replica peer. The payload is a slice of the link's read
+/// buffer (about 1 MiB, or one large frame), shared with the other frames read into it: a
+/// payload kept for long keeps that buffer allocated, so copy out what is to be kept.
 pub struct PeerFrame {
     pub from: u32,
-    pub payload: Vec<u8>,
+    pub payload: bytes::Bytes,
 }
 
 /// A client connection, after the server side of the client handshake.
@@ -154,9 +156,11 @@ impl NetCounters {
         tracing::warn!(reason = reason.name(), %remote, "net: rejected");
     }
 
-    fn count_in(&self, wire_bytes: usize) {
-        self.frames_in.fetch_add(1, Ordering::Relaxed);
-        self.bytes_in.fetch_add(wire_bytes as u64, Ordering::Relaxed);
+    fn count_in(&self, frames: u64, wire_bytes: u64) {
+        if frames > 0 {
+            self.frames_in.fetch_add(frames, Ordering::Relaxed);
+            self.bytes_in.fetch_add(wire_bytes, Ordering::Relaxed);
+        }
     }
 
     fn count_out(&self, frames: u64, wire_bytes: u64) {

@@ -1,6 +1,8 @@
 //! `void bench net`: the parent sends SIZE-byte frames for S seconds to a child process of the
 //! same executable, first as plain length-prefixed TCP frames (the baseline), then through
 //! the authenticated transport. The child times what it receives and reports on stdout.
+//! Both processes also count the CPU time each stream cost them: on a shared machine the
+//! rates depend on the load, the CPU seconds per gigabyte much less.
 
 use std::net::SocketAddr;
 use std::process::{ExitCode, Stdio};
@@ -46,11 +48,43 @@ fn random_key() -> anyhow::Result<SigningKey> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// What the child measured for one stream: (frames, payload bytes, seconds).
-fn parse_report(line: &str, tag: &str) -> anyhow::Result<(u64, u64, f64)> {
+/// CPU time (user and system, all threads) this process has used so far, in seconds.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
+    t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// What one stream cost and delivered.
+struct Stream {
+    frames: u64,
+    bytes: u64,
+    secs: f64,
+    /// Both processes' CPU seconds while it ran.
+    cpu: f64,
+}
+
+impl Stream {
+    fn mb_per_sec(&self) -> f64 {
+        self.bytes as f64 / self.secs / 1e6
+    }
+
+    fn cpu_per_gb(&self) -> f64 {
+        self.cpu / (self.bytes as f64 / 1e9).max(1e-12)
+    }
+}
+
+/// What the child measured for one stream: (frames, payload bytes, seconds, its CPU seconds).
+fn parse_report(line: &str, tag: &str) -> anyhow::Result<(u64, u64, f64, f64)> {
     let f: Vec<&str> = line.split_whitespace().collect();
     match f.as_slice() {
-        [t, frames, bytes, secs] if *t == tag => Ok((frames.parse()?, bytes.parse()?, secs.parse()?)),
+        [t, frames, bytes, secs, cpu] if *t == tag => {
+            Ok((frames.parse()?, bytes.parse()?, secs.parse()?, cpu.parse()?))
+        }
         _ => Err(anyhow!("unexpected line from the receiving process: {line:?}")),
     }
 }
@@ -69,28 +103,29 @@ pub fn run(args: BenchNetArgs) -> CliResult {
     if args.size == 0 || args.size > 64 << 20 {
         return Err(bad(format!("--size must be between 1 and {} bytes, not {}", 64 << 20, args.size)));
     }
-    let r = runtime()?.block_on(measure(&args))?;
-    let (link_frames, link_bytes, link_secs, base_bytes, base_secs) = r;
-    let mb = link_bytes as f64 / link_secs / 1e6;
-    let fps = link_frames as f64 / link_secs;
-    let base_mb = base_bytes as f64 / base_secs / 1e6;
+    let (link, base) = runtime()?.block_on(measure(&args))?;
+    let (mb, base_mb) = (link.mb_per_sec(), base.mb_per_sec());
+    let fps = link.frames as f64 / link.secs;
     eprintln!(
-        "net: {} B frames for {} s: authenticated link {mb:.1} MB/s ({fps:.0} frames/s); \
-         plain TCP frames {base_mb:.1} MB/s; ratio {:.3}",
+        "net: {} B frames for {} s: authenticated link {mb:.1} MB/s ({fps:.0} frames/s, {:.2} CPU s/GB); \
+         plain TCP frames {base_mb:.1} MB/s ({:.2} CPU s/GB); ratio {:.3}",
         args.size,
         args.seconds,
+        link.cpu_per_gb(),
+        base.cpu_per_gb(),
         mb / base_mb
     );
     if args.json {
         print_json(&json!({
             "mb_per_sec": mb, "frames_per_sec": fps, "size": args.size, "seconds": args.seconds,
             "baseline_mb_per_sec": base_mb, "ratio": mb / base_mb,
+            "cpu_s_per_gb": link.cpu_per_gb(), "baseline_cpu_s_per_gb": base.cpu_per_gb(),
         }));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn measure(args: &BenchNetArgs) -> anyhow::Result<(u64, u64, f64, u64, f64)> {
+async fn measure(args: &BenchNetArgs) -> anyhow::Result<(Stream, Stream)> {
     let max_frame = args.size.max(net::DEFAULT_MAX_FRAME);
     let (parent_key, child_key) = (random_key()?, random_key()?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -126,6 +161,7 @@ async fn measure(args: &BenchNetArgs) -> anyhow::Result<(u64, u64, f64, u64, f64
     let stream = TcpStream::connect(plain_addr).await?;
     stream.set_nodelay(true)?;
     let mut w = FrameWriter::new(stream, max_frame);
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     while start.elapsed() < duration {
         for _ in 0..16 {
@@ -134,7 +170,8 @@ async fn measure(args: &BenchNetArgs) -> anyhow::Result<(u64, u64, f64, u64, f64
     }
     w.write(&[]).await?;
     w.flush().await?;
-    let (_, base_bytes, base_secs) = parse_report(&next_line(&mut lines).await?, "plain")?;
+    let (frames, bytes, secs, child_cpu) = parse_report(&next_line(&mut lines).await?, "plain")?;
+    let base = Stream { frames, bytes, secs, cpu: cpu_seconds() - cpu0 + child_cpu };
 
     // The authenticated transport.
     let (transport, _rx, _clients) = net::start(TransportConfig {
@@ -153,6 +190,7 @@ async fn measure(args: &BenchNetArgs) -> anyhow::Result<(u64, u64, f64, u64, f64
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let cpu0 = cpu_seconds();
     let start = Instant::now();
     while start.elapsed() < duration {
         if !transport.send(CHILD, payload.clone()) {
@@ -163,18 +201,20 @@ async fn measure(args: &BenchNetArgs) -> anyhow::Result<(u64, u64, f64, u64, f64
     while !transport.send(CHILD, Vec::new()) {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let (link_frames, link_bytes, link_secs) = parse_report(&next_line(&mut lines).await?, "link")?;
+    let (frames, bytes, secs, child_cpu) = parse_report(&next_line(&mut lines).await?, "link")?;
+    let link = Stream { frames, bytes, secs, cpu: cpu_seconds() - cpu0 + child_cpu };
     transport.shutdown();
     drop(stdin);
     if tokio::time::timeout(SETUP_TIMEOUT, child.wait()).await.is_err() {
         child.kill().await?;
     }
-    Ok((link_frames, link_bytes, link_secs, base_bytes, base_secs))
+    Ok((link, base))
 }
 
-/// Counts frames until an empty one; (frames, bytes, seconds from the first frame).
+/// Counts frames until an empty one; (frames, bytes, seconds and CPU seconds from the first
+/// frame).
 struct Tally {
-    first: Option<Instant>,
+    first: Option<(Instant, f64)>,
     frames: u64,
     bytes: u64,
 }
@@ -189,15 +229,16 @@ impl Tally {
         if payload.is_empty() {
             return true;
         }
-        self.first.get_or_insert_with(Instant::now);
+        self.first.get_or_insert_with(|| (Instant::now(), cpu_seconds()));
         self.frames += 1;
         self.bytes += payload.len() as u64;
         false
     }
 
     fn report(&self, tag: &str) {
-        let secs = self.first.map_or(0.0, |t| t.elapsed().as_secs_f64()).max(1e-9);
-        outln!("{tag} {} {} {secs}", self.frames, self.bytes);
+        let (secs, cpu) =
+            self.first.map_or((0.0, 0.0), |(t, c)| (t.elapsed().as_secs_f64(), cpu_seconds() - c));
+        outln!("{tag} {} {} {} {cpu}", self.frames, self.bytes, secs.max(1e-9));
     }
 }
 
