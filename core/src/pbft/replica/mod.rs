@@ -376,7 +376,10 @@ impl Replica {
 
     pub(crate) fn persist_checkpoint(&self, out: &mut Out, seq: SeqNo, snapshot: &[u8]) {
         let d = DurableCheckpointRef { seq, proof: &self.stable_proof, snapshot };
-        let v = postcard::to_allocvec(&d).unwrap_or_default();
+        // Sized up front: growing a copy of a large snapshot by doubling costs several
+        // reallocations, each touching fresh pages.
+        let proof_bytes = self.stable_proof.len() * 160 + 32;
+        let v = postcard::to_extend(&d, Vec::with_capacity(snapshot.len() + proof_bytes)).unwrap_or_default();
         out.push(Effect::Persist { key: KEY_CHECKPOINT.to_vec(), value: Some(v) });
     }
 
