@@ -232,6 +232,12 @@ impl Client {
         }
     }
 
+    /// Keys whose last value this client remembers (tests).
+    #[cfg(test)]
+    pub(crate) fn keys_seen(&self) -> usize {
+        self.last_seen.len()
+    }
+
     pub(crate) fn on_message(&mut self, from: NodeId, msg: PbftMsg, env: &mut Env<'_>, out: &mut Out) {
         let kind = msg.body.kind();
         let Body::Reply { r, mac } = msg.body else {
@@ -294,19 +300,24 @@ impl Client {
         self.view = views[views.len() - weak];
         out.push(Effect::CancelTimer(PbftTimer::Retry));
         let Request { op, timestamp, .. } = o.request.request;
-        match (&op, &result) {
-            (Op::Put { key, value }, _)
-            | (Op::Cas { key, new: value, .. }, OpResult::Swapped { ok: true, .. }) => {
-                self.last_seen.insert(key.clone(), Some(value.clone()));
+        // Only the workload's later draws read what was last seen (compare-and-swap
+        // expectations): a client with none left, such as a node's gateway client, would
+        // only accumulate every key it ever wrote.
+        let seen = if self.remaining > 0 { Some(&mut self.last_seen) } else { None };
+        match (seen, &op, &result) {
+            (None, ..) => {}
+            (Some(seen), Op::Put { key, value }, _)
+            | (Some(seen), Op::Cas { key, new: value, .. }, OpResult::Swapped { ok: true, .. }) => {
+                seen.insert(key.clone(), Some(value.clone()));
             }
-            (Op::Get { key, at: None }, OpResult::Value(v)) => {
-                self.last_seen.insert(key.clone(), v.as_ref().map(|(v, _)| v.clone()));
+            (Some(seen), Op::Get { key, at: None }, OpResult::Value(v)) => {
+                seen.insert(key.clone(), v.as_ref().map(|(v, _)| v.clone()));
             }
-            (Op::Cas { key, .. }, OpResult::Swapped { found, .. }) => {
-                self.last_seen.insert(key.clone(), found.clone());
+            (Some(seen), Op::Cas { key, .. }, OpResult::Swapped { found, .. }) => {
+                seen.insert(key.clone(), found.clone());
             }
-            (Op::Delete { key }, _) => {
-                self.last_seen.insert(key.clone(), None);
+            (Some(seen), Op::Delete { key }, _) => {
+                seen.insert(key.clone(), None);
             }
             _ => {}
         }

@@ -99,6 +99,38 @@ fn the_client_needs_f_plus_1_matching_digests_and_one_full_result() {
     assert_eq!(answered(&out), Some(ok));
 }
 
+/// A put answered by f + 1 matching replies, one of them full.
+fn complete_put(client: &mut PbftNode, keys: &ClusterKeys) {
+    let request = submit(client);
+    let (ts, designated) = (request.timestamp, request.replier.0);
+    let other = (0..4).find(|r| *r != designated).unwrap();
+    let written = OpResult::Written(Timestamp::ZERO);
+    for (r, full) in [(designated, true), (other, false)] {
+        let m = reply_from(keys, r, ts, &written, full);
+        let out = feed(client, Input::Message { from: NodeId(r), msg: m }, 2_000 + u64::from(r));
+        if !full {
+            assert_eq!(answered(&out), Some(written.clone()));
+        }
+    }
+}
+
+#[test]
+fn only_a_client_with_workload_left_remembers_the_keys_it_wrote() {
+    let (cfg, keys) = setup();
+    let seen = |workload: Workload| {
+        let mut node = PbftNode::Client(Box::new(Client::new(cfg.clone(), keys.keyring(CLIENT), workload)));
+        complete_put(&mut node, &keys);
+        match node {
+            PbftNode::Client(c) => c.keys_seen(),
+            PbftNode::Replica(_) => unreachable!(),
+        }
+    };
+    // A node's gateway client runs commands only: remembering would grow without bound.
+    assert_eq!(seen(Workload { ops: 0, ..Workload::default() }), 0);
+    // A simulated client draws compare-and-swaps from what it saw.
+    assert_eq!(seen(Workload::default()), 1);
+}
+
 #[test]
 fn a_digest_reply_with_a_bad_mac_is_rejected() {
     let (cfg, keys) = setup();
