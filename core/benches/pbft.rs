@@ -13,6 +13,10 @@ use void_core::effect::NodeId;
 use void_core::pbft::replica::body_digest;
 use void_core::pbft::{ClusterKeys, Config, KvApp, Op};
 
+// The native node's allocator (native/src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "pbft_harness.rs"]
 mod harness;
 use harness::{Cluster, requests};
