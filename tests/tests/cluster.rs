@@ -298,6 +298,27 @@ fn kill_nine_under_load(cycles: u32) {
     );
 }
 
+#[test]
+fn without_fsync_acknowledged_writes_survive_kill_nine_of_every_node_after_a_second() {
+    let Some(bin) = bin() else { return };
+    let c = Cluster::up_with(&bin, &["--fsync", "never"]);
+    let _reaper = Reaper::of(&c);
+    for i in 0..5 {
+        let out = c.client(&["put", &format!("n{i}"), &format!("v{i}")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // Writes without fsync reach the disk within about a second (an idle node too).
+    std::thread::sleep(Duration::from_millis(2500));
+    for i in 0..4 {
+        c.kill9(i);
+    }
+    c.restart_missing();
+    for i in 0..5 {
+        let out = c.client(&["get", &format!("n{i}")]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{i}"), "{}", text(&out));
+    }
+}
+
 fn metric(body: &str, line_prefix: &str) -> u64 {
     body.lines()
         .find(|l| l.starts_with(line_prefix))

@@ -280,7 +280,10 @@ impl Runtime {
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
         loop {
-            let next = [self.pbft.next_deadline(), self.gossip.next_deadline()].into_iter().flatten().min();
+            let next = [self.pbft.next_deadline(), self.gossip.next_deadline(), self.store.durable_due()]
+                .into_iter()
+                .flatten()
+                .min();
             let sleep = tokio::time::sleep_until(
                 next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)).into(),
             );
@@ -317,6 +320,7 @@ impl Runtime {
                 .count();
             self.metrics.client_retransmissions.add(retries as u64);
             self.drain()?;
+            self.store.flush_if_due()?;
             if *stop.borrow() {
                 break;
             }

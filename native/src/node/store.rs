@@ -18,14 +18,24 @@ const PBFT: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pbft");
 pub enum Fsync {
     /// Every batch is durable before the sends that depend on it (the default).
     Always,
-    /// Leave flushing to the OS: faster, but a machine crash may lose recent state.
+    /// No fsync per commit: the writes of the rounds in between reach the disk with the
+    /// next durable commit, made at most [`NEVER_DURABLE_EVERY`] after the previous one
+    /// (and at shutdown). A crash of the process or the machine loses at most about that
+    /// much; the replica then catches up from the others.
     Never,
 }
+
+/// With `fsync = "never"`, how long commits may stay in memory only. (redb keeps a
+/// non-durable commit in memory, and frees the pages it replaced only at a durable one.)
+pub const NEVER_DURABLE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct Store {
     db: Database,
     fsync: Fsync,
     pub commits: u64,
+    last_durable: std::time::Instant,
+    /// Whether a commit since the last durable one lives in memory only.
+    pending: bool,
 }
 
 impl Store {
@@ -34,7 +44,7 @@ impl Store {
         let tx = db.begin_write()?;
         tx.open_table(PBFT)?;
         tx.commit()?;
-        Ok(Store { db, fsync, commits: 0 })
+        Ok(Store { db, fsync, commits: 0, last_durable: std::time::Instant::now(), pending: false })
     }
 
     /// Everything persisted so far (what a restarted replica gets back).
@@ -55,10 +65,11 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.db.begin_write()?;
-        tx.set_durability(match self.fsync {
-            Fsync::Always => Durability::Immediate,
-            Fsync::Never => Durability::None,
-        })?;
+        let durable = match self.fsync {
+            Fsync::Always => true,
+            Fsync::Never => self.last_durable.elapsed() >= NEVER_DURABLE_EVERY,
+        };
+        tx.set_durability(if durable { Durability::Immediate } else { Durability::None })?;
         {
             let mut table = tx.open_table(PBFT)?;
             for (k, v) in batch {
@@ -74,6 +85,24 @@ impl Store {
         }
         tx.commit()?;
         self.commits += 1;
+        if durable {
+            self.last_durable = std::time::Instant::now();
+        }
+        self.pending = !durable;
+        Ok(())
+    }
+
+    /// When the commits kept in memory must reach the disk (`fsync = "never"`), if any are.
+    pub fn durable_due(&self) -> Option<std::time::Instant> {
+        self.pending.then(|| self.last_durable + NEVER_DURABLE_EVERY)
+    }
+
+    /// Makes the commits kept in memory durable once they are due (an idle node's last
+    /// writes must not wait for traffic).
+    pub fn flush_if_due(&mut self) -> anyhow::Result<()> {
+        if self.durable_due().is_some_and(|t| t <= std::time::Instant::now()) {
+            self.flush()?;
+        }
         Ok(())
     }
 
@@ -82,6 +111,8 @@ impl Store {
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         tx.commit()?;
+        self.last_durable = std::time::Instant::now();
+        self.pending = false;
         Ok(())
     }
 }
