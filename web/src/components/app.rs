@@ -17,6 +17,9 @@ use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
 
+/// The + and − keys double and halve the speed.
+const SPEED_KEY_FACTOR: f64 = 2.0;
+
 /// Text size with the large-text toggle on (`--text` of `.large-text` in style.css).
 const LARGE_TEXT: f64 = 1.2;
 
@@ -78,7 +81,7 @@ impl Drop for Listener {
     }
 }
 
-/// Keys: space play/pause, → step, ← step back; ignored while typing in a field.
+/// Keys: space play/pause, → step, ← step back, + / − speed; ignored while typing in a field.
 fn key_action(event: &web_sys::Event) -> Option<Action> {
     let key = event.dyn_ref::<web_sys::KeyboardEvent>()?;
     if key.ctrl_key() || key.meta_key() || key.alt_key() {
@@ -95,6 +98,8 @@ fn key_action(event: &web_sys::Event) -> Option<Action> {
         " " => Some(Action::TogglePlay),
         "ArrowRight" => Some(Action::Step),
         "ArrowLeft" => Some(Action::StepBack),
+        "+" | "=" => Some(Action::ScaleSpeed(SPEED_KEY_FACTOR)),
+        "-" | "_" => Some(Action::ScaleSpeed(1.0 / SPEED_KEY_FACTOR)),
         "Escape" => Some(Action::Menu(None)),
         _ => None,
     }

@@ -213,6 +213,26 @@ pub fn place_labels(wanted: &[Rect], taken: &[Rect]) -> Vec<bool> {
         .collect()
 }
 
+/// Height of a line of node text at the normal size.
+const LINE_PX: f64 = 16.0;
+
+/// The node's text goes above it (the top of the ring): a second line would run into the
+/// node, so its behaviour follows its HLC on the one line.
+fn text_above((x, y): Point) -> bool {
+    let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
+    dy / (dx * dx + dy * dy).sqrt().max(1.0) < -0.35
+}
+
+/// Characters and lines of a node's text beside the node at `at`.
+fn text_size(node: &NodeView, at: Point) -> (usize, usize) {
+    let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
+    match node.behaviour.as_ref().map(|b| b.chars().count()) {
+        None => (line, 1),
+        Some(b) if text_above(at) => (line + 1 + b, 1),
+        Some(b) => (line.max(b), 2),
+    }
+}
+
 /// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it,
 /// away from the messages crossing the middle, for text `scale` times the normal size.
 /// Returns the anchor point and `text-anchor`.
@@ -231,7 +251,7 @@ pub fn label_spot((x, y): Point, r: f64, scale: f64) -> ((f64, f64), &'static st
     let gap = r + 8.0;
     let y_off = if uy > 0.35 {
         gap + 10.0 * scale
-    } else if uy < -0.35 {
+    } else if text_above((x, y)) {
         -gap
     } else {
         4.0
@@ -253,7 +273,7 @@ fn label_box(((x, y), anchor): ((f64, f64), &str), chars: usize, lines: usize, s
         "end" => x - w,
         _ => x - w / 2.0,
     };
-    (left, y - 12.0 * scale, left + w, y + (4.0 + 16.0 * (lines as f64 - 1.0)) * scale)
+    (left, y - 12.0 * scale, left + w, y + (4.0 + LINE_PX * (lines as f64 - 1.0)) * scale)
 }
 
 /// How far along its link a message is at `now_us`: 0 at the sender, 1 at the receiver.
@@ -463,10 +483,8 @@ fn svg_cluster(props: &SvgProps) -> Html {
         let (x, y) = pos[node.id as usize];
         taken.push((x - r, y - r, x + r, y + r));
         if show_text {
-            let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
-            let chars = line.max(node.behaviour.as_ref().map_or(0, |b| b.len()));
-            let lines = 1 + usize::from(node.behaviour.is_some());
-            taken.push(label_box(label_spot(pos[node.id as usize], r, scale), chars, lines, scale));
+            let (chars, lines) = text_size(node, (x, y));
+            taken.push(label_box(label_spot((x, y), r, scale), chars, lines, scale));
         }
     }
     let wanted: Vec<Rect> = if labels {
@@ -871,6 +889,7 @@ fn node_view(
     let show_text = n <= MAX_NODE_TEXT;
     let cross = r * 0.6;
     let (spot, anchor) = label_spot((x, y), r, scale);
+    let one_line = text_above((x, y));
     let title = format!(
         "node {} — {}, {}{}{}",
         node.id,
@@ -913,9 +932,11 @@ fn node_view(
                     if let Some(skew) = skew(node) {
                         <tspan class="node-skew">{ format!(" {skew}") }</tspan>
                     }
-                    if let Some(b) = &node.behaviour {
+                    if let Some(b) = node.behaviour.as_ref().filter(|_| one_line) {
+                        <tspan class="node-behaviour">{ format!(" {b}") }</tspan>
+                    } else if let Some(b) = &node.behaviour {
                         <tspan class="node-behaviour" x={format!("{:.1}", spot.0 - x)}
-                            dy={format!("{:.1}", 16.0 * scale)}>{ b.clone() }</tspan>
+                            dy={format!("{:.1}", LINE_PX * scale)}>{ b.clone() }</tspan>
                     }
                 </text>
             }
@@ -1045,6 +1066,25 @@ mod tests {
             let r = node_radius(n);
             let boxes: Vec<Rect> =
                 (0..n).map(|i| label_box(label_spot(ring_position(i, n), r, scale), 14, 1, scale)).collect();
+            // A Byzantine node's behaviour (the longest name) stays off its own node.
+            let byzantine = NodeView {
+                id: 0,
+                state: "byzantine".into(),
+                role: "backup".into(),
+                behaviour: Some("lying-view-change".into()),
+                hlc: Some("(1790000000123456, 12)".into()),
+                clock_offset_us: 0,
+                facts: Vec::new(),
+            };
+            for i in 0..n {
+                let at = ring_position(i, n);
+                let (chars, lines) = text_size(&byzantine, at);
+                let b = label_box(label_spot(at, r, scale), chars, lines, scale);
+                assert!(
+                    !overlaps(&b, &(at.0 - r, at.1 - r, at.0 + r, at.1 + r)),
+                    "{n} nodes at {scale}: behaviour covers node {i}"
+                );
+            }
             for (i, b) in boxes.iter().enumerate() {
                 assert!(
                     b.0 >= 0.0 && b.2 <= WIDTH && b.1 >= 0.0 && b.3 <= HEIGHT,

@@ -263,6 +263,8 @@ pub enum Action {
     StepBack,
     Restart,
     SetSpeed(f64),
+    /// Multiply the speed (the + and − keys), within its range.
+    ScaleSpeed(f64),
     /// The animation clock: `real_ms` of wall time passed while playing.
     Tick {
         real_ms: f64,
@@ -475,6 +477,11 @@ impl Model {
             }
             Action::SetSpeed(s) => {
                 self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { 1.0 };
+                changed = false;
+            }
+            Action::ScaleSpeed(k) => {
+                let s = self.speed * k;
+                self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { self.speed };
                 changed = false;
             }
             Action::Tick { real_ms } => {
