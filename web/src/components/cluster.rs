@@ -404,8 +404,9 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
                 dispatch={props.dispatch.clone()} />
             <p class="gesture-hint">
                 { toggle }
-                { format!("{} nodes: click a node to inspect it, right-click for its menu; ", view.nodes.len()) }
-                { "shift-drag around nodes to partition them off, drag from one node to another to break their link" }
+                // One line even with large text: the node legend sits just above it.
+                { format!("{} nodes · click: inspect · right-click: menu · shift-drag: partition · ", view.nodes.len()) }
+                { "drag node to node: break the link" }
                 { heal_button(view, &props.dispatch) }
             </p>
             { legend(view, &drops) }
