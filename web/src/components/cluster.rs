@@ -624,7 +624,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 } else if props.live {
                     { "The native cluster: kill and restart its nodes, put and get keys in the Live cluster panel" }
                 } else {
-                    { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
+                    { "Shift-drag around nodes to partition them off · drag from one node to another to break their link · ? keys" }
                 }
                 { heal_button(view, &props.dispatch) }
             </p>

@@ -300,6 +300,8 @@ pub enum Action {
     SeekSlice,
     /// Open or close the metrics drawer.
     ToggleMetrics,
+    /// Open or close the keyboard help.
+    ToggleHelp,
     /// A trace file read by the page: its name and text.
     Import {
         name: String,
@@ -339,6 +341,8 @@ pub struct Model {
     /// The furthest event this branch of the run reached: the scrubber's end.
     pub high_water: u64,
     pub metrics_open: bool,
+    /// The keyboard help (the ? key).
+    pub help_open: bool,
     pub imported: Option<Rc<Imported>>,
     /// Native nodes' traces being replayed instead of the run (which waits, paused).
     pub recording: Option<Rc<Recording>>,
@@ -360,6 +364,7 @@ impl PartialEq for Model {
             && self.seeking == other.seeking
             && self.high_water == other.high_water
             && self.metrics_open == other.metrics_open
+            && self.help_open == other.help_open
             && self.imported == other.imported
             && match (&self.recording, &other.recording) {
                 (Some(a), Some(b)) => Rc::ptr_eq(a, b),
@@ -400,6 +405,7 @@ impl Model {
             scenario_text,
             seeking: None,
             metrics_open: false,
+            help_open: false,
             imported: None,
             recording: None,
         }
@@ -465,6 +471,10 @@ impl Model {
                 None => changed = false,
             },
             Action::ToggleMetrics => self.metrics_open = !self.metrics_open,
+            Action::ToggleHelp => {
+                self.help_open = !self.help_open;
+                changed = false;
+            }
             Action::Import { name, text } => self.import(name, text),
             Action::CloseImport => {
                 self.imported = None;
@@ -499,6 +509,8 @@ impl Model {
                 changed = false;
             }
             Action::Menu(menu) => {
+                // Escape closes whatever floats over the page, the help too.
+                self.help_open &= menu.is_some();
                 self.menu = menu.filter(|(n, _, _)| *n < self.view.nodes.len() as u32);
                 self.link_menu = None;
                 if let Some((n, _, _)) = self.menu {

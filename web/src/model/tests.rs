@@ -176,6 +176,21 @@ fn the_speed_keys_double_and_halve_within_the_range() {
 }
 
 #[test]
+fn the_help_opens_with_its_key_and_closes_with_escape() {
+    let mut model = Model::open(Ok(None));
+    assert!(!model.help_open);
+    let before = model.clone();
+    model.apply(Action::ToggleHelp);
+    assert!(model.help_open);
+    assert!(model != before, "the page redraws");
+    model.apply(Action::ToggleHelp);
+    assert!(!model.help_open);
+    model.apply(Action::ToggleHelp);
+    model.apply(Action::Menu(None));
+    assert!(!model.help_open, "Escape closes it");
+}
+
+#[test]
 fn a_fault_for_a_missing_node_is_refused() {
     let mut model = Model::open(Ok(None));
     model.apply(Action::Inject { node: 99, fault: UserFault::Crash });
