@@ -517,6 +517,12 @@ fn svg_cluster(props: &SvgProps) -> Html {
         .filter(|(_, o)| *o > 0.0)
         .collect();
     let crosses = drops.iter().map(|(e, o)| dropped(e, *o, pos, r));
+    let bounced: Vec<Html> = rejections(&view.recent)
+        .into_iter()
+        .map(|b| (drop_opacity(now, b.time, props.speed), b))
+        .filter(|(o, _)| *o > 0.0)
+        .map(|(o, b)| bounce(&b, o, pos, r))
+        .collect();
     let svg = use_node_ref();
     let drag = use_state(|| None::<Drag>);
     let on_down = {
@@ -614,7 +620,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 <g class="tree">{ for tree.iter().map(|l| tree_link(*l, pos)) }</g>
                 <g class="broken-links">{ for broken }</g>
                 <g class="nodes">{ for nodes }</g>
-                <g class="messages">{ for crosses }{ for flying }</g>
+                <g class="messages">{ for crosses }{ for bounced }{ for flying }</g>
                 { gesture }
             </svg>
             <p class="gesture-hint">
@@ -792,6 +798,65 @@ fn in_flight(
                 <text class="msg-label" x={format!("{x:.1}")} y={format!("{:.1}", y - head - 4.0)}
                     text-anchor="middle">{ m.kind }</text>
             }
+        </g>
+    }
+}
+
+/// A message its receiver refused (bad MAC, forged signature, outside the watermarks...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    pub from: u32,
+    pub to: u32,
+    pub kind: String,
+    pub reason: String,
+    pub time: u64,
+}
+
+/// The rejections among `recent` events, each with the sender and kind of the delivery
+/// that caused it (when that delivery is still among them). What a node observes while
+/// handling a delivery is recorded right after it, at the same node and instant.
+pub fn rejections(recent: &[EventView]) -> Vec<Rejection> {
+    recent
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let reason = e.rejected.as_ref()?;
+            let cause = recent[..i]
+                .iter()
+                .rev()
+                .take_while(|c| c.node == e.node && c.time == e.time)
+                .find(|c| c.category == "deliver")?;
+            Some(Rejection {
+                from: cause.from?,
+                to: e.node,
+                kind: cause.kind.clone(),
+                reason: reason.clone(),
+                time: e.time,
+            })
+        })
+        .collect()
+}
+
+/// A rejected message bounces off its receiver: a hooked arrow turned back towards the
+/// sender, fading like a drop, the reason on hover.
+fn bounce(b: &Rejection, opacity: f64, pos: &[Point], r: f64) -> Html {
+    let Some(link) = Link::between(b.from, b.to, pos, r) else {
+        return html! {};
+    };
+    let (hx, hy) = link.at(1.0);
+    let (tx, ty) = link.at(0.8);
+    // The hook leaves the receiver, swings off the link and points back at the sender.
+    let (nx, ny) = (-(hy - ty), hx - tx);
+    let (cx, cy) = ((hx + tx) / 2.0 + nx * 0.8, (hy + ty) / 2.0 + ny * 0.8);
+    html! {
+        <g class="msg rejected" data-msg-type={b.kind.clone()} data-msg-state="rejected"
+            opacity={format!("{opacity:.2}")}>
+            <title>{ format!("{} from node {} rejected by node {}: {}", b.kind, b.from, b.to, b.reason) }</title>
+            <circle class="msg-drop-dot" cx={format!("{hx:.1}")} cy={format!("{hy:.1}")} r="8"
+                fill={palette::colour(&b.kind)} />
+            <path class="msg-bounce"
+                d={format!("M {hx:.1} {hy:.1} Q {cx:.1} {cy:.1} {tx:.1} {ty:.1}")} />
+            <circle class="msg-bounce-head" cx={format!("{tx:.1}")} cy={format!("{ty:.1}")} r="4" />
         </g>
     }
 }
@@ -1103,6 +1168,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_rejected_message_bounces_off_its_receiver_back_towards_its_sender() {
+        // pbft-byzantine's replica 0 forges from 1.2 s: the others refuse its messages.
+        let mut run = crate::model::Run::new("pbft-byzantine", 1, Vec::new()).unwrap();
+        let mut events = Vec::new();
+        while events.iter().all(|e: &EventView| e.rejected.is_none()) {
+            assert!(run.step(), "the run ends before a rejection");
+            events = (run.event_count().saturating_sub(60)..run.event_count())
+                .filter_map(|i| run.event(i))
+                .collect();
+        }
+        let found = rejections(&events);
+        let b = found.last().expect("the rejection is drawn");
+        assert_eq!(b.from, 0, "{b:?}");
+        assert_ne!(b.to, 0);
+        assert!(!b.reason.is_empty() && b.kind != "Rejected", "{b:?}");
+        // Without the delivery that caused it, there is no sender to bounce towards.
+        let alone: Vec<EventView> = events.iter().filter(|e| e.rejected.is_some()).cloned().collect();
+        assert!(rejections(&alone).is_empty());
     }
 
     #[test]
