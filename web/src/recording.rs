@@ -34,8 +34,23 @@ pub fn detect(name: &str, text: &str) -> Result<TraceFormat, String> {
     let Some((n, line)) = text.lines().enumerate().find(|(_, l)| !l.trim().is_empty()) else {
         return Err(format!("{name}: no events (the file is empty)"));
     };
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| format!("{name}, line {}: not JSON: {e}", n + 1))?;
+    // A scenario (one JSON document over many lines) belongs in the scenario editor.
+    if let Ok(doc) = serde_json::from_str::<Value>(text)
+        && doc.get("protocol").is_some()
+        && doc.get("nodes").is_some()
+    {
+        return Err(format!(
+            "{name} is a scenario, not a trace: open it with \"open file…\" under \"Scenario JSON\" (in the side panel), \
+             then run it"
+        ));
+    }
+    let v: Value = serde_json::from_str(line).map_err(|e| {
+        format!(
+            "{name}, line {}: not JSON: {e} (import reads a trace: JSON lines as `void sim --dump-trace` \
+             or `void node --trace` write)",
+            n + 1
+        )
+    })?;
     if v["category"].is_string() && v["kind"].is_string() {
         Ok(TraceFormat::Events)
     } else if v["index"].is_u64() && v.get("kind").is_some() && v.get("category").is_none() {
@@ -450,7 +465,10 @@ mod tests {
         let e = detect("c.jsonl", "\n{\"hello\": 1}").unwrap_err();
         assert!(e.starts_with("c.jsonl, line 2: unknown format"), "{e}");
         let e = detect("d.jsonl", "not json").unwrap_err();
-        assert!(e.starts_with("d.jsonl, line 1: not JSON"), "{e}");
+        assert!(e.starts_with("d.jsonl, line 1: not JSON") && e.contains("import reads a trace"), "{e}");
+        let scenario = "{\n  \"name\": \"x\",\n  \"protocol\": \"pbft\",\n  \"nodes\": 4\n}\n";
+        let e = detect("x.json", scenario).unwrap_err();
+        assert!(e.starts_with("x.json is a scenario, not a trace") && e.contains("Scenario JSON"), "{e}");
         assert_eq!(detect("e.jsonl", " \n"), Err("e.jsonl: no events (the file is empty)".into()));
     }
 

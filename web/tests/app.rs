@@ -122,6 +122,38 @@ async fn crash_from_the_inspector_greys_the_node_and_the_link_keeps_it() {
 }
 
 #[wasm_bindgen_test]
+async fn the_node_menu_makes_a_replica_byzantine_with_any_behaviour() {
+    // Replicas 0 and 3 collude from the start (the scenario's parameters): drawn so at once.
+    let root = mount("s=pbft-too-many-faults&seed=1").await;
+    step(&root, 3).await;
+    let state =
+        |root: &Element, i: u32| find(root, &format!("[data-node=\"{i}\"]")).get_attribute("data-state");
+    assert_eq!(state(&root, 0).as_deref(), Some("byzantine"));
+    assert_eq!(state(&root, 2).as_deref(), Some("up"));
+    common::mouse(&find(&root, "[data-node=\"2\"]"), "contextmenu", (300, 300), 2).await;
+    let offered: Vec<String> = common::all(&root, "[data-testid=make-byzantine] button")
+        .iter()
+        .map(|b| b.text_content().unwrap_or_default())
+        .collect();
+    assert!(
+        offered.contains(&"equivocate".to_owned()) && offered.contains(&"forge".to_owned()),
+        "{offered:?}"
+    );
+    assert!(!offered.contains(&"honest".to_owned()), "{offered:?}");
+    let equivocate = common::all(&root, "[data-testid=make-byzantine] button")
+        .into_iter()
+        .find(|b| b.text_content().as_deref() == Some("equivocate"))
+        .expect("offered");
+    equivocate.dyn_into::<web_sys::HtmlElement>().expect("a button").click();
+    common::settle().await;
+    click(&root, "[data-testid=step]").await;
+    assert_eq!(state(&root, 2).as_deref(), Some("byzantine"));
+    let fragment = share(&root).await;
+    let again = mount(&fragment).await;
+    assert_eq!(state(&again, 2).as_deref(), Some("byzantine"), "the link keeps the fault");
+}
+
+#[wasm_bindgen_test]
 async fn a_bad_link_is_explained_and_the_default_run_opens() {
     let root = mount("s=hlc-ping&seed=banana").await;
     let error = text(&root, "error");

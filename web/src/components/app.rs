@@ -17,6 +17,9 @@ use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
 
+/// The + and − keys double and halve the speed.
+const SPEED_KEY_FACTOR: f64 = 2.0;
+
 /// Text size with the large-text toggle on (`--text` of `.large-text` in style.css).
 const LARGE_TEXT: f64 = 1.2;
 
@@ -51,6 +54,31 @@ fn link_url(link: &Permalink) -> String {
     format!("{base}#{}", link.encode())
 }
 
+/// The keys, for the help overlay (the ? key).
+const KEYS: [(&str, &str); 7] = [
+    ("space", "play / pause"),
+    ("→", "step one event"),
+    ("←", "step back"),
+    ("+ / −", "double / halve the speed"),
+    ("Esc", "close a menu or this help"),
+    ("?", "show or hide this help"),
+    ("right-click a node", "crash, restart, skew, make Byzantine"),
+];
+
+fn help_overlay(close: Callback<MouseEvent>) -> Html {
+    html! {
+        <div class="help-overlay" data-testid="help" role="dialog" aria-label="keyboard help" onclick={close}>
+            <div class="help-box">
+                <h2>{ "Keys" }</h2>
+                <dl>
+                    { for KEYS.iter().map(|(k, what)| html! { <><dt><kbd>{ *k }</kbd></dt><dd>{ *what }</dd></> }) }
+                </dl>
+                <p class="hint">{ "Click anywhere to close." }</p>
+            </div>
+        </div>
+    }
+}
+
 /// Listens to `kind` on `target` until dropped.
 struct Listener {
     target: web_sys::EventTarget,
@@ -78,7 +106,8 @@ impl Drop for Listener {
     }
 }
 
-/// Keys: space play/pause, → step, ← step back; ignored while typing in a field.
+/// Keys: space play/pause, → step, ← step back, + / − speed, ? help; ignored while typing
+/// in a field.
 fn key_action(event: &web_sys::Event) -> Option<Action> {
     let key = event.dyn_ref::<web_sys::KeyboardEvent>()?;
     if key.ctrl_key() || key.meta_key() || key.alt_key() {
@@ -95,6 +124,9 @@ fn key_action(event: &web_sys::Event) -> Option<Action> {
         " " => Some(Action::TogglePlay),
         "ArrowRight" => Some(Action::Step),
         "ArrowLeft" => Some(Action::StepBack),
+        "+" | "=" => Some(Action::ScaleSpeed(SPEED_KEY_FACTOR)),
+        "-" | "_" => Some(Action::ScaleSpeed(1.0 / SPEED_KEY_FACTOR)),
+        "?" => Some(Action::ToggleHelp),
         "Escape" => Some(Action::Menu(None)),
         _ => None,
     }
@@ -341,6 +373,12 @@ pub fn app() -> Html {
             if let Some(at) = model.menu {
                 <div class="menu-backdrop" onclick={close_menu.clone()}></div>
                 <NodeMenu view={view} at={at} dispatch={dispatch.clone()} />
+            }
+            if model.help_open {
+                { help_overlay({
+                    let dispatch = dispatch.clone();
+                    Callback::from(move |_: MouseEvent| dispatch.emit(Action::ToggleHelp))
+                }) }
             }
             if let Some(at) = model.link_menu {
                 <div class="menu-backdrop" onclick={close_menu}></div>

@@ -213,6 +213,26 @@ pub fn place_labels(wanted: &[Rect], taken: &[Rect]) -> Vec<bool> {
         .collect()
 }
 
+/// Height of a line of node text at the normal size.
+const LINE_PX: f64 = 16.0;
+
+/// The node's text goes above it (the top of the ring): a second line would run into the
+/// node, so its behaviour follows its HLC on the one line.
+fn text_above((x, y): Point) -> bool {
+    let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
+    dy / (dx * dx + dy * dy).sqrt().max(1.0) < -0.35
+}
+
+/// Characters and lines of a node's text beside the node at `at`.
+fn text_size(node: &NodeView, at: Point) -> (usize, usize) {
+    let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
+    match node.behaviour.as_ref().map(|b| b.chars().count()) {
+        None => (line, 1),
+        Some(b) if text_above(at) => (line + 1 + b, 1),
+        Some(b) => (line.max(b), 2),
+    }
+}
+
 /// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it,
 /// away from the messages crossing the middle, for text `scale` times the normal size.
 /// Returns the anchor point and `text-anchor`.
@@ -231,7 +251,7 @@ pub fn label_spot((x, y): Point, r: f64, scale: f64) -> ((f64, f64), &'static st
     let gap = r + 8.0;
     let y_off = if uy > 0.35 {
         gap + 10.0 * scale
-    } else if uy < -0.35 {
+    } else if text_above((x, y)) {
         -gap
     } else {
         4.0
@@ -253,7 +273,7 @@ fn label_box(((x, y), anchor): ((f64, f64), &str), chars: usize, lines: usize, s
         "end" => x - w,
         _ => x - w / 2.0,
     };
-    (left, y - 12.0 * scale, left + w, y + (4.0 + 16.0 * (lines as f64 - 1.0)) * scale)
+    (left, y - 12.0 * scale, left + w, y + (4.0 + LINE_PX * (lines as f64 - 1.0)) * scale)
 }
 
 /// How far along its link a message is at `now_us`: 0 at the sender, 1 at the receiver.
@@ -384,8 +404,9 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
                 dispatch={props.dispatch.clone()} />
             <p class="gesture-hint">
                 { toggle }
-                { format!("{} nodes: click a node to inspect it, right-click for its menu; ", view.nodes.len()) }
-                { "shift-drag around nodes to partition them off, drag from one node to another to break their link" }
+                // One line even with large text: the node legend sits just above it.
+                { format!("{} nodes · click: inspect · right-click: menu · shift-drag: partition · ", view.nodes.len()) }
+                { "drag node to node: break the link" }
                 { heal_button(view, &props.dispatch) }
             </p>
             { legend(view, &drops) }
@@ -463,10 +484,8 @@ fn svg_cluster(props: &SvgProps) -> Html {
         let (x, y) = pos[node.id as usize];
         taken.push((x - r, y - r, x + r, y + r));
         if show_text {
-            let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
-            let chars = line.max(node.behaviour.as_ref().map_or(0, |b| b.len()));
-            let lines = 1 + usize::from(node.behaviour.is_some());
-            taken.push(label_box(label_spot(pos[node.id as usize], r, scale), chars, lines, scale));
+            let (chars, lines) = text_size(node, (x, y));
+            taken.push(label_box(label_spot((x, y), r, scale), chars, lines, scale));
         }
     }
     let wanted: Vec<Rect> = if labels {
@@ -498,6 +517,12 @@ fn svg_cluster(props: &SvgProps) -> Html {
         .filter(|(_, o)| *o > 0.0)
         .collect();
     let crosses = drops.iter().map(|(e, o)| dropped(e, *o, pos, r));
+    let bounced: Vec<Html> = rejections(&view.recent)
+        .into_iter()
+        .map(|b| (drop_opacity(now, b.time, props.speed), b))
+        .filter(|(o, _)| *o > 0.0)
+        .map(|(o, b)| bounce(&b, o, pos, r))
+        .collect();
     let svg = use_node_ref();
     let drag = use_state(|| None::<Drag>);
     let on_down = {
@@ -595,7 +620,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 <g class="tree">{ for tree.iter().map(|l| tree_link(*l, pos)) }</g>
                 <g class="broken-links">{ for broken }</g>
                 <g class="nodes">{ for nodes }</g>
-                <g class="messages">{ for crosses }{ for flying }</g>
+                <g class="messages">{ for crosses }{ for bounced }{ for flying }</g>
                 { gesture }
             </svg>
             <p class="gesture-hint">
@@ -605,7 +630,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 } else if props.live {
                     { "The native cluster: kill and restart its nodes, put and get keys in the Live cluster panel" }
                 } else {
-                    { "Shift-drag around nodes to partition them off · drag from one node to another to break their link" }
+                    { "Shift-drag around nodes to partition them off · drag from one node to another to break their link · ? keys" }
                 }
                 { heal_button(view, &props.dispatch) }
             </p>
@@ -777,6 +802,65 @@ fn in_flight(
     }
 }
 
+/// A message its receiver refused (bad MAC, forged signature, outside the watermarks...).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rejection {
+    pub from: u32,
+    pub to: u32,
+    pub kind: String,
+    pub reason: String,
+    pub time: u64,
+}
+
+/// The rejections among `recent` events, each with the sender and kind of the delivery
+/// that caused it (when that delivery is still among them). What a node observes while
+/// handling a delivery is recorded right after it, at the same node and instant.
+pub fn rejections(recent: &[EventView]) -> Vec<Rejection> {
+    recent
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let reason = e.rejected.as_ref()?;
+            let cause = recent[..i]
+                .iter()
+                .rev()
+                .take_while(|c| c.node == e.node && c.time == e.time)
+                .find(|c| c.category == "deliver")?;
+            Some(Rejection {
+                from: cause.from?,
+                to: e.node,
+                kind: cause.kind.clone(),
+                reason: reason.clone(),
+                time: e.time,
+            })
+        })
+        .collect()
+}
+
+/// A rejected message bounces off its receiver: a hooked arrow turned back towards the
+/// sender, fading like a drop, the reason on hover.
+fn bounce(b: &Rejection, opacity: f64, pos: &[Point], r: f64) -> Html {
+    let Some(link) = Link::between(b.from, b.to, pos, r) else {
+        return html! {};
+    };
+    let (hx, hy) = link.at(1.0);
+    let (tx, ty) = link.at(0.8);
+    // The hook leaves the receiver, swings off the link and points back at the sender.
+    let (nx, ny) = (-(hy - ty), hx - tx);
+    let (cx, cy) = ((hx + tx) / 2.0 + nx * 0.8, (hy + ty) / 2.0 + ny * 0.8);
+    html! {
+        <g class="msg rejected" data-msg-type={b.kind.clone()} data-msg-state="rejected"
+            opacity={format!("{opacity:.2}")}>
+            <title>{ format!("{} from node {} rejected by node {}: {}", b.kind, b.from, b.to, b.reason) }</title>
+            <circle class="msg-drop-dot" cx={format!("{hx:.1}")} cy={format!("{hy:.1}")} r="8"
+                fill={palette::colour(&b.kind)} />
+            <path class="msg-bounce"
+                d={format!("M {hx:.1} {hy:.1} Q {cx:.1} {cy:.1} {tx:.1} {ty:.1}")} />
+            <circle class="msg-bounce-head" cx={format!("{tx:.1}")} cy={format!("{ty:.1}")} r="4" />
+        </g>
+    }
+}
+
 /// A message the network dropped: a fading cross where it died, at the receiver when the
 /// receiver was down, half way along its link otherwise.
 fn dropped(e: &EventView, opacity: f64, pos: &[Point], r: f64) -> Html {
@@ -871,6 +955,7 @@ fn node_view(
     let show_text = n <= MAX_NODE_TEXT;
     let cross = r * 0.6;
     let (spot, anchor) = label_spot((x, y), r, scale);
+    let one_line = text_above((x, y));
     let title = format!(
         "node {} — {}, {}{}{}",
         node.id,
@@ -913,9 +998,11 @@ fn node_view(
                     if let Some(skew) = skew(node) {
                         <tspan class="node-skew">{ format!(" {skew}") }</tspan>
                     }
-                    if let Some(b) = &node.behaviour {
+                    if let Some(b) = node.behaviour.as_ref().filter(|_| one_line) {
+                        <tspan class="node-behaviour">{ format!(" {b}") }</tspan>
+                    } else if let Some(b) = &node.behaviour {
                         <tspan class="node-behaviour" x={format!("{:.1}", spot.0 - x)}
-                            dy={format!("{:.1}", 16.0 * scale)}>{ b.clone() }</tspan>
+                            dy={format!("{:.1}", LINE_PX * scale)}>{ b.clone() }</tspan>
                     }
                 </text>
             }
@@ -1045,6 +1132,25 @@ mod tests {
             let r = node_radius(n);
             let boxes: Vec<Rect> =
                 (0..n).map(|i| label_box(label_spot(ring_position(i, n), r, scale), 14, 1, scale)).collect();
+            // A Byzantine node's behaviour (the longest name) stays off its own node.
+            let byzantine = NodeView {
+                id: 0,
+                state: "byzantine".into(),
+                role: "backup".into(),
+                behaviour: Some("lying-view-change".into()),
+                hlc: Some("(1790000000123456, 12)".into()),
+                clock_offset_us: 0,
+                facts: Vec::new(),
+            };
+            for i in 0..n {
+                let at = ring_position(i, n);
+                let (chars, lines) = text_size(&byzantine, at);
+                let b = label_box(label_spot(at, r, scale), chars, lines, scale);
+                assert!(
+                    !overlaps(&b, &(at.0 - r, at.1 - r, at.0 + r, at.1 + r)),
+                    "{n} nodes at {scale}: behaviour covers node {i}"
+                );
+            }
             for (i, b) in boxes.iter().enumerate() {
                 assert!(
                     b.0 >= 0.0 && b.2 <= WIDTH && b.1 >= 0.0 && b.3 <= HEIGHT,
@@ -1062,6 +1168,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_rejected_message_bounces_off_its_receiver_back_towards_its_sender() {
+        // pbft-byzantine's replica 0 forges from 1.2 s: the others refuse its messages.
+        let mut run = crate::model::Run::new("pbft-byzantine", 1, Vec::new()).unwrap();
+        let mut events = Vec::new();
+        while events.iter().all(|e: &EventView| e.rejected.is_none()) {
+            assert!(run.step(), "the run ends before a rejection");
+            events = (run.event_count().saturating_sub(60)..run.event_count())
+                .filter_map(|i| run.event(i))
+                .collect();
+        }
+        let found = rejections(&events);
+        let b = found.last().expect("the rejection is drawn");
+        assert_eq!(b.from, 0, "{b:?}");
+        assert_ne!(b.to, 0);
+        assert!(!b.reason.is_empty() && b.kind != "Rejected", "{b:?}");
+        // Without the delivery that caused it, there is no sender to bounce towards.
+        let alone: Vec<EventView> = events.iter().filter(|e| e.rejected.is_some()).cloned().collect();
+        assert!(rejections(&alone).is_empty());
     }
 
     #[test]

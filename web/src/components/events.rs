@@ -26,15 +26,16 @@ pub fn event_line(props: &EventLineProps) -> Html {
         };
     };
     let stamp = |hlc: &Option<String>| hlc.as_deref().map(format::hlc_short).unwrap_or_default();
+    let text = format::event_text(latest);
     html! {
         <section class="events" aria-live="polite">
             <p class="headline" data-testid="what-happened">
                 <span class="ev-index">{ format!("#{}", latest.index) }</span>
                 <span class="ev-time">{ format!("t={}", format::ms(latest.time)) }</span>
                 <span class={classes!("ev-node")}>{ format!("N{}", latest.node) }</span>
-                <span class="ev-text">{ format::event_text(latest) }</span>
-                if let Some(r) = &latest.rejected {
-                    <span class="ev-rejected">{ format!("rejected: {r}") }</span>
+                <span class={classes!("ev-text", latest.rejected.is_some().then_some("rejected"))}>{ text.clone() }</span>
+                if let Some(note) = rejection_note(&text, latest.rejected.as_deref()) {
+                    <span class="ev-rejected">{ note }</span>
                 }
                 <span class="ev-hlc" title={latest.hlc.as_deref().map(format::hlc_long).unwrap_or_default()}>{ stamp(&latest.hlc) }</span>
             </p>
@@ -50,5 +51,25 @@ pub fn event_line(props: &EventLineProps) -> Html {
                 }) }
             </ol>
         </section>
+    }
+}
+
+/// Why a rejected message was refused, when the event's own sentence does not already say it.
+fn rejection_note(text: &str, reason: Option<&str>) -> Option<String> {
+    reason.filter(|r| !text.contains(r)).map(|r| format!("rejected: {r}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_rejection_reason_is_said_once() {
+        let reason = "bad MAC";
+        assert_eq!(rejection_note("node 2 rejects Prepare from node 0: bad MAC", Some(reason)), None);
+        assert_eq!(rejection_note("node 2 rejects Prepare", Some(reason)), Some("rejected: bad MAC".into()));
+        assert_eq!(rejection_note("node 2 receives Prepare", None), None);
     }
 }

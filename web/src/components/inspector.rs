@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use web_sys::HtmlInputElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::format;
@@ -18,14 +18,6 @@ pub const SKEW_STEP_MS: i64 = 100;
 
 /// The inspector's clock slider spans ± this many milliseconds.
 const SKEW_RANGE_MS: i64 = 1000;
-
-/// A behaviour each protocol understands, offered first in the misbehave field.
-pub fn default_behaviour(protocol: &str) -> &'static str {
-    match protocol {
-        "hlc-ping" => "ignore-remote",
-        _ => "",
-    }
-}
 
 #[derive(Properties, PartialEq)]
 pub struct InspectorProps {
@@ -66,7 +58,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
         let dispatch = props.dispatch.clone();
         let input = behaviour.clone();
         Callback::from(move |_: MouseEvent| {
-            let value = input.cast::<HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
+            let value = input.cast::<HtmlSelectElement>().map(|i| i.value()).unwrap_or_default();
             dispatch.emit(Action::Inject { node: id, fault: UserFault::Misbehave(value) });
         })
     };
@@ -103,7 +95,8 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     { node.hlc.as_deref().map(format::hlc_short).unwrap_or_else(|| "—".into()) }
                 </dd>
                 <dt>{ "clock offset" }</dt><dd>{ format::offset(node.clock_offset_us) }</dd>
-                { for node.facts.iter().filter(|(k, _)| !HLC_FACTS.contains(&k.as_str())).map(|(k, v)| html! {
+                { for node.facts.iter().filter(|(k, _)| !HLC_FACTS.contains(&k.as_str()))
+                    .filter(|(k, _)| !(k == "behaviour" && node.behaviour.is_some())).map(|(k, v)| html! {
                     <>
                         <dt>{ k.replace('_', " ") }</dt><dd class="mono">{ format::fact_value(v) }</dd>
                     </>
@@ -127,12 +120,14 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     title="jump this node's physical clock by the slider's amount">{ "jump" }</button>
             </div>
             <div class="actions misbehave">
-                <input data-testid="behaviour" ref={behaviour} type="text" list="behaviours"
-                    value={default_behaviour(&view.protocol)} placeholder="behaviour (honest resets)"
-                    aria-label="behaviour" title={format!("one of: {}", view.behaviours.join(", "))} />
-                <datalist id="behaviours">
-                    { for view.behaviours.iter().map(|b| html! { <option value={*b} /> }) }
-                </datalist>
+                <select data-testid="behaviour" ref={behaviour} aria-label="behaviour"
+                    title="the behaviour to switch this node to (honest resets)">
+                    // Offered first: a behaviour for an honest node, honesty for a Byzantine one.
+                    { for view.behaviours.iter().filter(|b| **b != "honest").enumerate().map(|(i, b)| html! {
+                        <option value={*b} selected={i == 0 && node.behaviour.is_none()}>{ *b }</option>
+                    }) }
+                    <option value="honest" selected={node.behaviour.is_some()}>{ "honest" }</option>
+                </select>
                 <button data-testid="misbehave" onclick={on_misbehave}>{ "misbehave" }</button>
             </div>
             }

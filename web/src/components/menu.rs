@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use super::inspector::{SKEW_STEP_MS, default_behaviour};
+use super::inspector::SKEW_STEP_MS;
 use crate::model::{Action, LinkFault, Snapshot, UserFault};
 
 #[derive(Properties, PartialEq)]
@@ -32,7 +32,14 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
         let dispatch = props.dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Menu(None)))
     };
-    let behaviour = default_behaviour(&props.view.protocol);
+    // Every behaviour the protocol has, the node's current one left out.
+    let behaviours: Vec<&'static str> = props
+        .view
+        .behaviours
+        .iter()
+        .copied()
+        .filter(|b| *b != "honest" && Some(*b) != view.behaviour.as_deref())
+        .collect();
     let isolate = {
         let dispatch = props.dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Partition(vec![node])))
@@ -52,8 +59,15 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
                 }
                 { item(format!("clock +{SKEW_STEP_MS} ms"), UserFault::SkewClock(SKEW_STEP_MS)) }
                 { item(format!("clock −{SKEW_STEP_MS} ms"), UserFault::SkewClock(-SKEW_STEP_MS)) }
-                if !behaviour.is_empty() {
-                    { item(format!("misbehave: {behaviour}"), UserFault::Misbehave(behaviour.into())) }
+                if !behaviours.is_empty() {
+                    <li>
+                        <details class="submenu" data-testid="make-byzantine">
+                            <summary role="menuitem">{ "make Byzantine ▸" }</summary>
+                            <ul>
+                                { for behaviours.iter().map(|b| item((*b).to_owned(), UserFault::Misbehave((*b).into()))) }
+                            </ul>
+                        </details>
+                    </li>
                 }
                 if view.behaviour.is_some() {
                     { item("behave honestly".into(), UserFault::Misbehave("honest".into())) }

@@ -263,6 +263,8 @@ pub enum Action {
     StepBack,
     Restart,
     SetSpeed(f64),
+    /// Multiply the speed (the + and − keys), within its range.
+    ScaleSpeed(f64),
     /// The animation clock: `real_ms` of wall time passed while playing.
     Tick {
         real_ms: f64,
@@ -298,6 +300,8 @@ pub enum Action {
     SeekSlice,
     /// Open or close the metrics drawer.
     ToggleMetrics,
+    /// Open or close the keyboard help.
+    ToggleHelp,
     /// A trace file read by the page: its name and text.
     Import {
         name: String,
@@ -337,6 +341,8 @@ pub struct Model {
     /// The furthest event this branch of the run reached: the scrubber's end.
     pub high_water: u64,
     pub metrics_open: bool,
+    /// The keyboard help (the ? key).
+    pub help_open: bool,
     pub imported: Option<Rc<Imported>>,
     /// Native nodes' traces being replayed instead of the run (which waits, paused).
     pub recording: Option<Rc<Recording>>,
@@ -358,6 +364,7 @@ impl PartialEq for Model {
             && self.seeking == other.seeking
             && self.high_water == other.high_water
             && self.metrics_open == other.metrics_open
+            && self.help_open == other.help_open
             && self.imported == other.imported
             && match (&self.recording, &other.recording) {
                 (Some(a), Some(b)) => Rc::ptr_eq(a, b),
@@ -398,6 +405,7 @@ impl Model {
             scenario_text,
             seeking: None,
             metrics_open: false,
+            help_open: false,
             imported: None,
             recording: None,
         }
@@ -463,6 +471,10 @@ impl Model {
                 None => changed = false,
             },
             Action::ToggleMetrics => self.metrics_open = !self.metrics_open,
+            Action::ToggleHelp => {
+                self.help_open = !self.help_open;
+                changed = false;
+            }
             Action::Import { name, text } => self.import(name, text),
             Action::CloseImport => {
                 self.imported = None;
@@ -475,6 +487,11 @@ impl Model {
             }
             Action::SetSpeed(s) => {
                 self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { 1.0 };
+                changed = false;
+            }
+            Action::ScaleSpeed(k) => {
+                let s = self.speed * k;
+                self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { self.speed };
                 changed = false;
             }
             Action::Tick { real_ms } => {
@@ -492,6 +509,8 @@ impl Model {
                 changed = false;
             }
             Action::Menu(menu) => {
+                // Escape closes whatever floats over the page, the help too.
+                self.help_open &= menu.is_some();
                 self.menu = menu.filter(|(n, _, _)| *n < self.view.nodes.len() as u32);
                 self.link_menu = None;
                 if let Some((n, _, _)) = self.menu {

@@ -182,8 +182,22 @@ impl Run {
         self.sim.violation()
     }
 
+    /// The nodes as drawn. A replica made Byzantine by the scenario's parameters (not by a
+    /// `misbehave` fault) reports its behaviour among its facts only: it is drawn as
+    /// Byzantine too, so that what misbehaves is visible from the first event.
     pub fn nodes(&self) -> Vec<NodeView> {
-        self.sim.nodes()
+        let mut nodes = self.sim.nodes();
+        for node in &mut nodes {
+            let configured = node.facts.iter().find(|(k, _)| k == "behaviour").map(|(_, v)| v.as_str());
+            if let Some(b) = configured.filter(|b| *b != "honest")
+                && node.behaviour.is_none()
+                && node.state != "crashed"
+            {
+                node.behaviour = Some(b.to_owned());
+                node.state = "byzantine".into();
+            }
+        }
+        nodes
     }
 
     pub fn event(&self, index: u64) -> Option<EventView> {

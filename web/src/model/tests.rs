@@ -143,6 +143,54 @@ fn an_unknown_behaviour_is_refused_and_the_node_stays_honest() {
 }
 
 #[test]
+fn replicas_byzantine_from_the_parameters_are_drawn_byzantine() {
+    // pbft-too-many-faults makes replica 0 and the highest replica collude, with no misbehave fault.
+    let mut run = Run::new("pbft-too-many-faults", 1, Vec::new()).unwrap();
+    run.step();
+    let byzantine: Vec<(u32, Option<String>)> =
+        run.nodes().into_iter().filter(|n| n.state == "byzantine").map(|n| (n.id, n.behaviour)).collect();
+    assert_eq!(byzantine, vec![(0, Some("collude".into())), (3, Some("collude".into()))]);
+    // An honest scenario draws nobody Byzantine.
+    let mut honest = Run::new("pbft-normal", 1, Vec::new()).unwrap();
+    honest.step();
+    assert!(honest.nodes().iter().all(|n| n.state != "byzantine" && n.behaviour.is_none()));
+}
+
+#[test]
+fn the_speed_keys_double_and_halve_within_the_range() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::SetSpeed(1.0));
+    model.apply(Action::ScaleSpeed(2.0));
+    assert_eq!(model.speed, 2.0);
+    model.apply(Action::ScaleSpeed(0.5));
+    model.apply(Action::ScaleSpeed(0.5));
+    assert_eq!(model.speed, 0.5);
+    for _ in 0..20 {
+        model.apply(Action::ScaleSpeed(2.0));
+    }
+    assert_eq!(model.speed, MAX_SPEED);
+    for _ in 0..20 {
+        model.apply(Action::ScaleSpeed(0.5));
+    }
+    assert_eq!(model.speed, MIN_SPEED);
+}
+
+#[test]
+fn the_help_opens_with_its_key_and_closes_with_escape() {
+    let mut model = Model::open(Ok(None));
+    assert!(!model.help_open);
+    let before = model.clone();
+    model.apply(Action::ToggleHelp);
+    assert!(model.help_open);
+    assert!(model != before, "the page redraws");
+    model.apply(Action::ToggleHelp);
+    assert!(!model.help_open);
+    model.apply(Action::ToggleHelp);
+    model.apply(Action::Menu(None));
+    assert!(!model.help_open, "Escape closes it");
+}
+
+#[test]
 fn a_fault_for_a_missing_node_is_refused() {
     let mut model = Model::open(Ok(None));
     model.apply(Action::Inject { node: 99, fault: UserFault::Crash });
