@@ -89,6 +89,54 @@ pub enum OpResult {
     Refused,
 }
 
+/// At most `n` characters of `s`, marked when cut (event lines stay one line).
+struct Clip<'a>(&'a str, usize);
+
+impl core::fmt::Display for Clip<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.0.char_indices().nth(self.1) {
+            Some((i, _)) => write!(f, "{}…", &self.0[..i]),
+            None => f.write_str(self.0),
+        }
+    }
+}
+
+/// How event lines name an operation: `put k1 = v`, `get k1 at 20.0@0`, ...
+impl core::fmt::Display for Op {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Op::Put { key, value } => write!(f, "put {} = {}", Clip(key, 32), Clip(value, 24)),
+            Op::Get { key, at: None } => write!(f, "get {}", Clip(key, 32)),
+            Op::Get { key, at: Some(at) } => write!(f, "get {} at {at}", Clip(key, 32)),
+            Op::Delete { key } => write!(f, "delete {}", Clip(key, 32)),
+            Op::Cas { key, expected, new } => match expected {
+                Some(e) => write!(f, "cas {}: {} → {}", Clip(key, 32), Clip(e, 16), Clip(new, 16)),
+                None => write!(f, "cas {}: absent → {}", Clip(key, 32), Clip(new, 16)),
+            },
+            Op::ConsumeNonce { nonce } => write!(f, "consume nonce {}", Clip(nonce, 32)),
+        }
+    }
+}
+
+/// How event lines name a result: `written at 20.0@0`, `value v (20.0@0)`, ...
+impl core::fmt::Display for OpResult {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            OpResult::Written(ts) => write!(f, "written at {ts}"),
+            OpResult::Value(Some((v, ts))) => write!(f, "value {} ({ts})", Clip(v, 24)),
+            OpResult::Value(None) => f.write_str("no value"),
+            OpResult::Swapped { ok: true, .. } => f.write_str("swapped"),
+            OpResult::Swapped { ok: false, found: Some(v) } => {
+                write!(f, "not swapped (found {})", Clip(v, 16))
+            }
+            OpResult::Swapped { ok: false, found: None } => f.write_str("not swapped (absent)"),
+            OpResult::Fresh(true) => f.write_str("nonce fresh"),
+            OpResult::Fresh(false) => f.write_str("nonce already used"),
+            OpResult::Refused => f.write_str("refused (too large)"),
+        }
+    }
+}
+
 /// One write, kept since the garbage-collection watermark so snapshots can be rebuilt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Write {

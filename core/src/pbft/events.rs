@@ -172,9 +172,9 @@ impl ProtocolEvent for PbftEvent {
                 format!("rejects {kind} from node {from}: {reason}")
             }
             PbftEvent::Behaviour { name, .. } => format!("now behaves: {name}"),
-            PbftEvent::Invoked { timestamp, op, .. } => format!("sends request t={timestamp}: {op:?}"),
+            PbftEvent::Invoked { timestamp, op, .. } => format!("sends request t={timestamp}: {op}"),
             PbftEvent::Completed { timestamp, result, .. } => {
-                format!("accepts result of t={timestamp} after f + 1 matching replies: {result:?}")
+                format!("accepts result of t={timestamp} after f + 1 matching replies: {result}")
             }
         }
     }

@@ -859,9 +859,14 @@ impl<P: Protocol> AnySim for Sim<P> {
                     let mine = g[i];
                     g.iter().any(|x| *x != mine)
                 });
+                // A `misbehave` fault, else what the protocol was built with (parameters).
+                let behaviour = n
+                    .behaviour
+                    .clone()
+                    .or_else(|| n.proto.as_ref().and_then(|p| p.misbehaviour()).map(String::from));
                 let state = if !self.up[i] {
                     "crashed"
-                } else if n.behaviour.is_some() {
+                } else if behaviour.is_some() {
                     "byzantine"
                 } else if partitioned {
                     "partitioned"
@@ -873,7 +878,7 @@ impl<P: Protocol> AnySim for Sim<P> {
                     id: i as u32,
                     state: state.into(),
                     role: n.proto.as_ref().map_or("down", |p| p.role()).into(),
-                    behaviour: n.behaviour.clone(),
+                    behaviour,
                     hlc: n.last_hlc.map(|t| format!("{t}")),
                     clock_offset_us: (pt - i128::from(HLC_EPOCH_US) - i128::from(self.now)) as i64,
                     facts: n.proto.as_ref().map(|p| p.inspect()).unwrap_or_default(),

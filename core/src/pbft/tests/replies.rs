@@ -271,3 +271,17 @@ fn the_borrowed_snapshot_encodes_like_the_owned_one() {
     assert_eq!(r.snapshot_bytes(), postcard::to_allocvec(&owned).unwrap());
     assert!(!r.replies.is_empty() && !r.app.snapshot().eq(&crate::pbft::app::KvApp::new().snapshot()));
 }
+
+#[test]
+fn event_lines_name_operations_and_results_in_words() {
+    use crate::effect::ProtocolEvent;
+    use crate::pbft::PbftEvent;
+    use alloc::string::ToString;
+    let op = Op::Put { key: "k1".into(), value: "x".repeat(40) };
+    let line = PbftEvent::Invoked { client: CLIENT, timestamp: 7, op, hlc: Timestamp::ZERO }.describe();
+    assert_eq!(line, "sends request t=7: put k1 = xxxxxxxxxxxxxxxxxxxxxxxx…");
+    assert_eq!(Op::Get { key: "k".into(), at: None }.to_string(), "get k");
+    assert_eq!(OpResult::Value(None).to_string(), "no value");
+    let r = OpResult::Swapped { ok: false, found: Some("é".repeat(20)) };
+    assert_eq!(r.to_string(), alloc::format!("not swapped (found {}…)", "é".repeat(16)));
+}

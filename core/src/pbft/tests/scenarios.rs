@@ -127,3 +127,17 @@ fn waiting_requests_are_proposed_in_the_new_view_without_a_client_retransmission
         assert_eq!(o.metrics["requests_outstanding"], 0.0, "seed {seed}: {:?}", o.metrics);
     }
 }
+
+#[test]
+fn replicas_made_byzantine_by_the_parameters_show_as_byzantine_from_the_start() {
+    let s = scenario("pbft-too-many-faults", &[]);
+    let mut sim = Sim::<PbftNode>::new(&s, 1, false).unwrap();
+    // The first events boot the replicas.
+    for _ in 0..8 {
+        sim.step();
+    }
+    let byzantine: Vec<u32> = sim.nodes().iter().filter(|n| n.state == "byzantine").map(|n| n.id).collect();
+    assert_eq!(byzantine, sim.faulty_nodes(), "the views name the same replicas as the incidents");
+    assert_eq!(byzantine.len(), 2, "f + 1 colluding replicas of 4");
+    assert!(sim.nodes().iter().filter(|n| n.state == "byzantine").all(|n| n.behaviour.is_some()));
+}
