@@ -150,8 +150,9 @@ struct Write {
 pub struct KvApp {
     store: VersionStore<String, String>,
     /// Latest values as of the watermark (kept up to date at each collection from the
-    /// writes it passes, not rebuilt), and the writes after it.
-    base: BTreeMap<String, (String, Timestamp)>,
+    /// writes it passes, not rebuilt; collected like the store, so one version a key),
+    /// and the writes after it. A `VersionStore` like `store`, which shares its code.
+    base: VersionStore<String, String>,
     writes: Vec<Write>,
     nonces: BTreeSet<String>,
     /// The version of the last batch executed (batch stamps are forced to increase).
@@ -169,8 +170,7 @@ pub struct KvApp {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KvSnapshot {
     watermark: Option<Timestamp>,
-    /// Encoded like a sequence of (key, value, version) triples in key order.
-    base: BTreeMap<String, (String, Timestamp)>,
+    base: Vec<(String, String, Timestamp)>,
     writes: Vec<Write>,
     nonces: BTreeSet<String>,
     last_ts: Timestamp,
@@ -181,11 +181,26 @@ pub struct KvSnapshot {
 #[derive(Serialize)]
 pub struct KvSnapshotRef<'a> {
     watermark: Option<Timestamp>,
-    base: &'a BTreeMap<String, (String, Timestamp)>,
+    base: BaseRef<'a>,
     writes: &'a [Write],
     nonces: &'a BTreeSet<String>,
     last_ts: Timestamp,
     checkpoint_ts: Option<Timestamp>,
+}
+
+/// The base of a snapshot by reference: the (key, value, version) triples in key order,
+/// encoded as the `Vec` of [`KvSnapshot`] is.
+pub struct BaseRef<'a>(&'a VersionStore<String, String>);
+
+impl Serialize for BaseRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for entry in self.0.iter_latest() {
+            seq.serialize_element(&entry)?;
+        }
+        seq.end()
+    }
 }
 
 impl KvApp {
@@ -275,31 +290,28 @@ impl KvApp {
         let upto = self.writes.partition_point(|w| w.ts <= watermark);
         if upto > self.store.len() {
             self.store.gc(watermark);
-            self.base =
-                self.store.scan(.., Some(watermark)).map(|(k, v, t)| (k.clone(), (v.clone(), t))).collect();
+            self.base = VersionStore::new();
+            for (k, v, t) in self.store.scan(.., Some(watermark)) {
+                let _ = self.base.put(k.clone(), v.clone(), t);
+            }
             self.writes.drain(..upto);
             return;
         }
         let rest = self.writes.split_off(upto);
-        let passed = core::mem::replace(&mut self.writes, rest);
-        self.store.gc_keys(watermark, passed.iter().map(|w| &w.key));
-        for w in passed {
-            match w.value {
-                Some(v) => {
-                    self.base.insert(w.key, (v, w.ts));
-                }
-                None => {
-                    self.base.remove(&w.key);
-                }
-            }
+        let mut passed = core::mem::replace(&mut self.writes, rest);
+        // Above the base's watermark (the previous one), so it takes them all.
+        for w in &mut passed {
+            let _ = self.base.write_borrowed(&w.key, w.value.take(), w.ts);
         }
+        self.base.gc_keys(watermark, passed.iter().map(|w| &w.key));
+        self.store.gc_keys(watermark, passed.iter().map(|w| &w.key));
     }
 
     /// What [`KvApp::snapshot`] serializes to, borrowed (checkpoints digest it).
     pub fn snapshot_ref(&self) -> KvSnapshotRef<'_> {
         KvSnapshotRef {
             watermark: self.store.watermark(),
-            base: &self.base,
+            base: BaseRef(&self.base),
             writes: &self.writes,
             nonces: &self.nonces,
             last_ts: self.last_ts,
@@ -310,7 +322,7 @@ impl KvApp {
     pub fn snapshot(&self) -> KvSnapshot {
         KvSnapshot {
             watermark: self.store.watermark(),
-            base: self.base.clone(),
+            base: self.base.iter_latest().map(|(k, v, t)| (k.clone(), v.clone(), t)).collect(),
             writes: self.writes.clone(),
             nonces: self.nonces.clone(),
             last_ts: self.last_ts,
@@ -330,7 +342,7 @@ impl KvApp {
     /// Rebuild a store from a snapshot (state transfer, restart).
     pub fn restore(snap: KvSnapshot) -> KvApp {
         let mut app = KvApp::default();
-        for (k, (v, t)) in &snap.base {
+        for (k, v, t) in &snap.base {
             let _ = app.store.put(k.clone(), v.clone(), *t);
         }
         for w in &snap.writes {
@@ -342,7 +354,9 @@ impl KvApp {
         if let Some(wm) = snap.watermark {
             app.store.gc(wm);
         }
-        app.base = snap.base;
+        for (k, v, t) in snap.base {
+            let _ = app.base.put(k, v, t);
+        }
         app.writes = snap.writes;
         app.nonces = snap.nonces;
         app.last_ts = snap.last_ts;
