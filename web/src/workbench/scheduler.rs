@@ -101,6 +101,21 @@ const CURVE_H: f64 = 190.0;
 const PAD_L: f64 = 56.0;
 const PAD_B: f64 = 22.0;
 
+/// Baselines for the reference lines' labels, each wanted at `wanted[i]`: labels closer
+/// than a text line are pushed down in turn so none overlaps (energies can nearly tie).
+fn label_rows(wanted: &[f64]) -> Vec<f64> {
+    const LINE: f64 = 12.0;
+    let mut order: Vec<usize> = (0..wanted.len()).collect();
+    order.sort_by(|&a, &b| wanted[a].total_cmp(&wanted[b]));
+    let mut rows = wanted.to_vec();
+    let mut prev = f64::NEG_INFINITY;
+    for i in order {
+        rows[i] = rows[i].max(prev + LINE);
+        prev = rows[i];
+    }
+    rows
+}
+
 /// The energy-vs-step curve, with the greedy and exact energies as reference lines.
 fn curve(report: &SchedReport) -> Html {
     let trace = &report.trace;
@@ -119,6 +134,7 @@ fn curve(report: &SchedReport) -> Html {
     let x = |step: u64| PAD_L + (CURVE_W - PAD_L - 8.0) * step as f64 / last_step.max(1) as f64;
     let y = |e: f64| 8.0 + (CURVE_H - PAD_B - 8.0) * (1.0 - (e - lo) / span);
     let points: String = trace.iter().map(|&(s, e)| format!("{:.1},{:.1} ", x(s), y(e))).collect();
+    let label_y = label_rows(&refs.iter().map(|r| y(r.1) - 3.0).collect::<Vec<_>>());
     html! {
         <svg class="curve" data-testid="sched-curve" data-points={trace.len().to_string()}
             viewBox={format!("0 0 {CURVE_W} {CURVE_H}")} role="img" aria-label="annealer energy against step">
@@ -129,11 +145,11 @@ fn curve(report: &SchedReport) -> Html {
             <text x={PAD_L.to_string()} y={(CURVE_H - 6.0).to_string()}>{ "step 0" }</text>
             <text x={(CURVE_W - 8.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="end">{ format!("step {last_step}") }</text>
             <text x={((PAD_L + CURVE_W) / 2.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="middle">{ "energy of the current assignment" }</text>
-            { for refs.iter().map(|&(name, e, colour)| html! {
+            { for refs.iter().zip(label_y).map(|(&(name, e, colour), ly)| html! {
                 <g>
                     <line x1={PAD_L.to_string()} x2={(CURVE_W - 8.0).to_string()} y1={y(e).to_string()} y2={y(e).to_string()}
                         stroke={colour} stroke-dasharray={if name == "exact" { "2 3" } else { "7 4" }} stroke-width="1.5" />
-                    <text x={(CURVE_W - 10.0).to_string()} y={(y(e) - 3.0).to_string()} text-anchor="end" style={format!("fill:{colour}")}>
+                    <text x={(CURVE_W - 10.0).to_string()} y={ly.to_string()} text-anchor="end" style={format!("fill:{colour}")}>
                         { format!("{name} {}", num(e)) }
                     </text>
                 </g>
@@ -349,6 +365,14 @@ mod tests {
     use void_core::sched::energy;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn reference_labels_of_nearly_equal_energies_do_not_overlap() {
+        // Far apart: left where wanted. Nearly tied: the lower one moves down a line.
+        assert_eq!(label_rows(&[40.0, 120.0]), vec![40.0, 120.0]);
+        assert_eq!(label_rows(&[100.0, 98.0]), vec![110.0, 98.0]);
+        assert_eq!(label_rows(&[]), Vec::<f64>::new());
+    }
 
     #[test]
     fn the_example_is_the_generated_problem() {
