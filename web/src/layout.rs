@@ -16,12 +16,27 @@ pub const ITERATIONS: u32 = 300;
 /// cooler restart, so a changed link moves its ends and leaves the picture recognisable.
 pub const WARM_ITERATIONS: u32 = 40;
 
+/// Iterations to settle again when a partition starts or heals: hotter than a changed
+/// link, since whole halves move across the picture.
+pub const SIDES_ITERATIONS: u32 = 120;
+/// How much harder a node is drawn to its side's anchor than along a link: enough for the
+/// halves to part while the links that still cross the partition pull them together.
+const SIDE_PULL: f64 = 2.0;
+
 #[derive(Clone, Debug)]
 pub struct Force {
     bounds: Bounds,
     pos: Vec<(f64, f64)>,
     /// Each link once, lower node first, sorted.
     edges: Vec<(u32, u32)>,
+    /// Per node: it has a link. Nodes outside the overlay (crashed, not yet joined) neither
+    /// push nor are pushed while others are linked, and are drawn in a row of their own.
+    linked: Vec<bool>,
+    /// Per node, the side of a partition in force (empty when none): each side is drawn
+    /// towards its own anchor so the halves of a split network stand apart.
+    sides: Vec<u32>,
+    /// The distinct values of `sides`, sorted: side `side_ids[i]` is drawn i-th from the left.
+    side_ids: Vec<u32>,
     iteration: u32,
     // Scratch kept between iterations (no allocation per iteration).
     disp: Vec<(f64, f64)>,
@@ -63,6 +78,36 @@ pub fn normalise(n: u32, edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
     out
 }
 
+/// The nodes of `edges` that have a link.
+fn linked_of(n: u32, edges: &[(u32, u32)]) -> Vec<bool> {
+    let mut linked = vec![false; n as usize];
+    for &(a, b) in edges {
+        linked[a as usize] = true;
+        linked[b as usize] = true;
+    }
+    linked
+}
+
+/// `count` places in rows along the bottom of `bounds`, left to right, and the height the
+/// rows take.
+fn bottom_rows(count: usize, bounds: Bounds) -> (Vec<(f64, f64)>, f64) {
+    let (l, _, r, b) = bounds;
+    let width = (r - l).max(0.0);
+    let step = (width / count.max(1) as f64).clamp(10.0, 30.0);
+    let per_row = ((width / step) as usize + 1).max(1);
+    let rows = count.div_ceil(per_row);
+    let places = (0..count)
+        .map(|i| {
+            let (row, col) = (i / per_row, i % per_row);
+            let in_row = per_row.min(count - row * per_row);
+            // Each row centred under the picture.
+            let x = (l + r) / 2.0 + (col as f64 - (in_row as f64 - 1.0) / 2.0) * step;
+            (x, b - (rows - 1 - row) as f64 * step)
+        })
+        .collect();
+    (places, rows as f64 * step)
+}
+
 /// `points` scaled by one factor about their box's centre to fill `bounds`, centred there
 /// (never shrunk; a single point goes to the middle).
 pub fn fit(points: &[(f64, f64)], bounds: Bounds) -> Vec<(f64, f64)> {
@@ -84,10 +129,14 @@ pub fn fit(points: &[(f64, f64)], bounds: Bounds) -> Vec<(f64, f64)> {
 impl Force {
     /// A layout of `n` nodes over `edges`, at its start positions.
     pub fn new(n: u32, edges: &[(u32, u32)], bounds: Bounds) -> Force {
+        let edges = normalise(n, edges);
         Force {
             bounds,
             pos: (0..n).map(|i| start_position(i, n, bounds)).collect(),
-            edges: normalise(n, edges),
+            linked: linked_of(n, &edges),
+            edges,
+            sides: Vec::new(),
+            side_ids: Vec::new(),
             iteration: 0,
             disp: Vec::new(),
             cell_of: Vec::new(),
@@ -102,9 +151,33 @@ impl Force {
 
     /// The positions scaled up evenly (and centred) to fill the box: a tightly linked
     /// overlay settles as a blob smaller than the box, and drawn bigger its nodes are
-    /// easier to tell apart and to hit.
+    /// easier to tell apart and to hit. Nodes outside the overlay, while others are in it,
+    /// sit in rows along the bottom, by id, and the overlay fills the box above them.
     pub fn fitted(&self) -> Vec<(f64, f64)> {
-        fit(&self.pos, self.bounds)
+        let outside = self.linked.iter().filter(|l| !**l).count();
+        if outside == 0 || outside == self.pos.len() {
+            return fit(&self.pos, self.bounds);
+        }
+        let (rows, height) = bottom_rows(outside, self.bounds);
+        let (l, t, r, b) = self.bounds;
+        let above = (l, t, r, (b - height - 8.0).max(t));
+        let inside: Vec<(f64, f64)> =
+            self.pos.iter().zip(&self.linked).filter(|(_, l)| **l).map(|(p, _)| *p).collect();
+        let (mut inside, mut rows) = (fit(&inside, above).into_iter(), rows.into_iter());
+        self.linked.iter().map(|l| if *l { inside.next() } else { rows.next() }.unwrap_or_default()).collect()
+    }
+
+    /// Takes the sides of a partition in force (one per node; empty when none): each side
+    /// is then pulled towards its own place, and a change settles again from where nodes are.
+    pub fn set_sides(&mut self, sides: &[u32]) {
+        let sides = if sides.len() == self.pos.len() { sides } else { &[] };
+        if sides != self.sides.as_slice() {
+            self.sides = sides.to_vec();
+            self.side_ids = self.sides.clone();
+            self.side_ids.sort_unstable();
+            self.side_ids.dedup();
+            self.iteration = self.iteration.min(ITERATIONS - SIDES_ITERATIONS);
+        }
     }
 
     pub fn edges(&self) -> &[(u32, u32)] {
@@ -128,7 +201,12 @@ impl Force {
         self.pos.truncate(n as usize);
         let known = self.pos.len() as u32;
         self.pos.extend((known..n).map(|i| start_position(i, n, bounds)));
+        self.linked = linked_of(n, &edges);
         self.edges = edges;
+        if self.sides.len() != n as usize {
+            self.sides.clear();
+            self.side_ids.clear();
+        }
         self.iteration = self.iteration.min(ITERATIONS - WARM_ITERATIONS);
     }
 
@@ -149,7 +227,9 @@ impl Force {
     /// The ideal distance between nodes: the side of each node's share of the box.
     fn k(&self) -> f64 {
         let (l, t, r, b) = self.bounds;
-        ((r - l) * (b - t) / self.pos.len().max(1) as f64).sqrt().max(1e-3)
+        let linked = self.linked.iter().filter(|l| **l).count();
+        let placed = if linked > 0 { linked } else { self.pos.len() };
+        ((r - l) * (b - t) / placed.max(1) as f64).sqrt().max(1e-3)
     }
 
     fn iterate(&mut self) {
@@ -192,9 +272,15 @@ impl Force {
             fill[*c as usize] += 1;
         }
 
-        // Repulsion k²/d between nodes closer than 2k, each pair once.
+        // Repulsion k²/d between nodes closer than 2k, each pair once; nodes outside the
+        // overlay stay out of it while any node is linked (they are drawn apart).
         let reach2 = cell * cell;
+        let any_linked = self.linked.iter().any(|l| *l);
+        let free = |i: usize| !any_linked || self.linked[i];
         for i in 0..n {
+            if !free(i) {
+                continue;
+            }
             let c = self.cell_of[i] as usize;
             let (cx, cy) = (c % cols, c / cols);
             for ny in cy.saturating_sub(1)..=(cy + 1).min(rows - 1) {
@@ -203,7 +289,7 @@ impl Force {
                     let range = self.cell_start[cell] as usize..self.cell_start[cell + 1] as usize;
                     for &j in &self.by_cell[range] {
                         let j = j as usize;
-                        if j <= i {
+                        if j <= i || !free(j) {
                             continue;
                         }
                         let (mut dx, mut dy) = (self.pos[i].0 - self.pos[j].0, self.pos[i].1 - self.pos[j].1);
@@ -242,6 +328,21 @@ impl Force {
             self.disp[a].1 -= dy * f;
             self.disp[b].0 += dx * f;
             self.disp[b].1 += dy * f;
+        }
+
+        // The sides of a partition: each node drawn towards its side's anchor, the anchors
+        // spread across the box, as if linked to it.
+        let distinct = &self.side_ids;
+        if distinct.len() > 1 {
+            let (width, middle) = ((r - l) / distinct.len() as f64, (t + b) / 2.0);
+            for (i, side) in self.sides.iter().enumerate() {
+                let rank = distinct.binary_search(side).unwrap_or(0) as f64;
+                let anchor = (l + (rank + 0.5) * width, middle);
+                let (dx, dy) = (self.pos[i].0 - anchor.0, self.pos[i].1 - anchor.1);
+                let f = SIDE_PULL * (dx * dx + dy * dy).sqrt() / k;
+                self.disp[i].0 -= dx * f;
+                self.disp[i].1 -= dy * f;
+            }
         }
 
         // Each node moves along its force, at most the temperature, and stays in the box.
@@ -420,5 +521,64 @@ mod tests {
         assert_eq!(f.positions()[101], start_position(101, 102, BOX));
         f.reshape(3, &changed);
         assert_eq!(f.edges(), &[(0, 1), (1, 2)], "links to nodes gone are dropped");
+    }
+
+    #[test]
+    fn nodes_outside_the_overlay_sit_in_a_row_below_and_the_rest_fills_the_box() {
+        // 60 linked nodes and 20 without a link (crashed, say).
+        let edges = overlay(60);
+        let mut f = Force::new(80, &edges, BOX);
+        f.settle();
+        let p = f.fitted();
+        let (inside, outside) = (&p[..60], &p[60..]);
+        let lowest_inside = inside.iter().map(|q| q.1).fold(f64::MIN, f64::max);
+        assert!(outside.iter().all(|q| q.1 > lowest_inside), "the outsiders sit below the overlay");
+        assert!(outside.windows(2).all(|w| w[0].0 < w[1].0), "in a row, by id: {outside:?}");
+        let width = inside.iter().map(|q| q.0).fold(f64::MIN, f64::max)
+            - inside.iter().map(|q| q.0).fold(f64::MAX, f64::min);
+        let height = lowest_inside - inside.iter().map(|q| q.1).fold(f64::MAX, f64::min);
+        assert!(
+            width > 760.0 || height > 430.0 - 30.0 - 8.0 - 1.0,
+            "the overlay fills the box: {width} × {height}"
+        );
+        // The overlay's picture does not depend on where the outsiders were.
+        let mut alone = Force::new(60, &edges, BOX);
+        alone.settle();
+        let d = |a: &[(f64, f64)]| dist(a[0], a[30]) / dist(a[0], a[1]);
+        assert!((d(f.positions()) - d(alone.positions())).abs() < 1e-9);
+        // Nobody linked yet: the scatter is kept as it is.
+        let mut none = Force::new(10, &[], BOX);
+        none.settle();
+        assert_eq!(none.fitted(), fit(none.positions(), BOX));
+    }
+
+    #[test]
+    fn the_sides_of_a_partition_are_drawn_apart() {
+        // One overlay across both halves: without sides they mix, with sides they part.
+        let n = 100;
+        let edges = overlay(n);
+        let sides: Vec<u32> = (0..n).map(|i| u32::from(i >= n / 2)).collect();
+        let spread = |f: &Force| {
+            let p = f.positions();
+            let mean = |side: u32| {
+                let xs: Vec<f64> = (0..n as usize).filter(|i| sides[*i] == side).map(|i| p[i].0).collect();
+                xs.iter().sum::<f64>() / xs.len() as f64
+            };
+            mean(1) - mean(0)
+        };
+        let mut mixed = Force::new(n, &edges, BOX);
+        mixed.settle();
+        let mut split = mixed.clone();
+        split.set_sides(&sides);
+        assert!(!split.settled(), "new sides settle again");
+        assert_eq!(split.step(u32::MAX), SIDES_ITERATIONS);
+        split.settle();
+        assert!(spread(&mixed).abs() < 100.0, "{}", spread(&mixed));
+        assert!(spread(&split) > 250.0, "side 0 left, side 1 right: {}", spread(&split));
+        // Sides that do not match the node count are ignored; healing lets them mix again.
+        split.set_sides(&[0, 1]);
+        assert!(!split.settled());
+        split.settle();
+        assert!(spread(&split) < spread(&mixed).abs() + 250.0);
     }
 }

@@ -83,6 +83,7 @@ impl Frame {
                 let force = self.force.get_or_insert_with(|| Force::new(n, &self.overlay, LAYOUT_BOX));
                 if !self.placed {
                     force.reshape(n, &self.overlay);
+                    force.set_sides(&self.view.sides);
                 }
                 if force.step(ITERATIONS_PER_FRAME) == 0 && self.placed && self.pos.len() == n as usize {
                     return false;
@@ -141,6 +142,7 @@ pub fn canvas_cluster(props: &CanvasProps) -> Html {
         if f.arrangement != props.arrangement
             || f.view.nodes.len() != props.view.nodes.len()
             || *f.overlay != *props.overlay
+            || f.view.sides != props.view.sides
         {
             f.placed = false;
         }

@@ -464,6 +464,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
             let mut force = force.borrow_mut();
             let f = force.get_or_insert_with(|| Force::new(n, &overlay, LAYOUT_BOX));
             f.reshape(n, &overlay);
+            f.set_sides(&view.sides);
             f.settle();
             f.fitted()
         }
