@@ -182,3 +182,24 @@ async fn the_exported_trace_reads_back_to_the_runs_hash_and_shiviz_parses() {
         assert!(clock.get(host).is_some(), "{host} is in its own clock");
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_refused_message_ends_in_a_cross_in_the_space_time_diagram() {
+    let mut run = recorded("pbft-byzantine", 1);
+    let reason = loop {
+        assert!(run.step(), "the run ends before a rejection");
+        let last = run.event(run.event_count() - 1).expect("recorded");
+        if let Some(reason) = last.rejected {
+            break reason;
+        }
+    };
+    let root = mount(&format!("s=pbft-byzantine&seed=1&at={}", run.event_count())).await;
+    let refused = find(&root, ".spacetime .st-msg.rejected");
+    assert!(refused.query_selector(".st-refused").expect("a valid selector").is_some(), "the cross");
+    let title = refused.query_selector("title").expect("a valid selector").expect("a title");
+    assert!(title.text_content().unwrap_or_default().contains(&format!("rejected: {reason}")));
+    assert!(root.query_selector(".spacetime .st-event.rejected").expect("a valid selector").is_some());
+    // Before the rejection, nothing is marked.
+    let before = mount(&format!("s=pbft-byzantine&seed=1&at={}", run.event_count() - 2)).await;
+    assert!(before.query_selector(".spacetime .st-msg.rejected").expect("a valid selector").is_none());
+}

@@ -13,8 +13,8 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
 use super::cluster::{
-    Arrangement, CENTRE, HEIGHT, LAYOUT_BOX, Link, SIDE_TINTS, WIDTH, drop_opacity, progress, ring_length,
-    ring_positions, ring_radii, to_drawing,
+    Arrangement, CENTRE, HEIGHT, LAYOUT_BOX, Link, SIDE_TINTS, WIDTH, drop_opacity, hook, progress,
+    rejections, ring_length, ring_positions, ring_radii, to_drawing,
 };
 use super::gesture::{Drag, Point, nearest_node};
 use crate::layout::Force;
@@ -555,6 +555,28 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         ctx.move_to(x - c, y + c);
         ctx.line_to(x + c, y - c);
         ctx.stroke();
+    }
+    // Refused messages bounce off their receiver, as in the SVG view.
+    ctx.set_stroke_style_str("#c0392b");
+    ctx.set_line_width(3.0);
+    for b in rejections(&view.recent) {
+        let opacity = drop_opacity(now, b.time, f.speed);
+        let Some(link) = Link::between(b.from, b.to, &pos, r).filter(|_| opacity > 0.0) else { continue };
+        let [(hx, hy), (cx, cy), (tx, ty)] = hook(&link);
+        ctx.set_global_alpha(opacity * 0.45);
+        ctx.set_fill_style_str(palette::colour(&b.kind));
+        ctx.begin_path();
+        let _ = ctx.arc(hx, hy, 8.0, 0.0, 2.0 * PI);
+        ctx.fill();
+        ctx.set_global_alpha(opacity);
+        ctx.begin_path();
+        ctx.move_to(hx, hy);
+        ctx.quadratic_curve_to(cx, cy, tx, ty);
+        ctx.stroke();
+        ctx.set_fill_style_str("#c0392b");
+        ctx.begin_path();
+        let _ = ctx.arc(tx, ty, 4.0, 0.0, 2.0 * PI);
+        ctx.fill();
     }
     ctx.set_global_alpha(1.0);
 

@@ -813,29 +813,39 @@ pub struct Rejection {
     pub time: u64,
 }
 
-/// The rejections among `recent` events, each with the sender and kind of the delivery
-/// that caused it (when that delivery is still among them). What a node observes while
-/// handling a delivery is recorded right after it, at the same node and instant.
+/// Each rejection among `recent` events with the delivery that caused it (indices into
+/// `recent`), when that delivery is still among them. What a node observes while handling
+/// a delivery is recorded right after it, at the same node and instant.
+pub fn rejection_causes(recent: &[EventView]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    recent.iter().enumerate().filter(|(_, e)| e.rejected.is_some()).filter_map(|(i, e)| {
+        let back = recent[..i].iter().rev().take_while(|c| c.node == e.node && c.time == e.time);
+        let steps = back.clone().position(|c| c.category == "deliver")?;
+        Some((i - 1 - steps, i))
+    })
+}
+
+/// The rejections among `recent` events, each with the sender and kind of its delivery.
 pub fn rejections(recent: &[EventView]) -> Vec<Rejection> {
-    recent
-        .iter()
-        .enumerate()
-        .filter_map(|(i, e)| {
-            let reason = e.rejected.as_ref()?;
-            let cause = recent[..i]
-                .iter()
-                .rev()
-                .take_while(|c| c.node == e.node && c.time == e.time)
-                .find(|c| c.category == "deliver")?;
+    rejection_causes(recent)
+        .filter_map(|(c, i)| {
+            let (cause, e) = (&recent[c], &recent[i]);
             Some(Rejection {
                 from: cause.from?,
                 to: e.node,
                 kind: cause.kind.clone(),
-                reason: reason.clone(),
+                reason: e.rejected.clone()?,
                 time: e.time,
             })
         })
         .collect()
+}
+
+/// The bounce of a refused message as a quadratic curve (start, control, end): it leaves
+/// the receiver, swings off the link and points back at the sender.
+pub fn hook(link: &Link) -> [Point; 3] {
+    let ((hx, hy), (tx, ty)) = (link.at(1.0), link.at(0.8));
+    let (nx, ny) = (-(hy - ty), hx - tx);
+    [(hx, hy), ((hx + tx) / 2.0 + nx * 0.8, (hy + ty) / 2.0 + ny * 0.8), (tx, ty)]
 }
 
 /// A rejected message bounces off its receiver: a hooked arrow turned back towards the
@@ -844,11 +854,7 @@ fn bounce(b: &Rejection, opacity: f64, pos: &[Point], r: f64) -> Html {
     let Some(link) = Link::between(b.from, b.to, pos, r) else {
         return html! {};
     };
-    let (hx, hy) = link.at(1.0);
-    let (tx, ty) = link.at(0.8);
-    // The hook leaves the receiver, swings off the link and points back at the sender.
-    let (nx, ny) = (-(hy - ty), hx - tx);
-    let (cx, cy) = ((hx + tx) / 2.0 + nx * 0.8, (hy + ty) / 2.0 + ny * 0.8);
+    let [(hx, hy), (cx, cy), (tx, ty)] = hook(&link);
     html! {
         <g class="msg rejected" data-msg-type={b.kind.clone()} data-msg-state="rejected"
             opacity={format!("{opacity:.2}")}>

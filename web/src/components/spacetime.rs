@@ -8,6 +8,7 @@ use std::rc::Rc;
 use void_core::sim::EventView;
 use yew::prelude::*;
 
+use crate::components::cluster::rejection_causes;
 use crate::format;
 use crate::model::Snapshot;
 use crate::palette;
@@ -90,24 +91,48 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
             </g>
         }
     });
-    let arrows = events.iter().filter(|e| e.category == "deliver").filter_map(|e| {
+    // Deliveries their receiver refused, by position in `events`, with the reason.
+    let refused: Vec<(usize, &str)> =
+        rejection_causes(events).filter_map(|(c, i)| Some((c, events[i].rejected.as_deref()?))).collect();
+    let arrows = events.iter().enumerate().filter(|(_, e)| e.category == "deliver").filter_map(|(i, e)| {
         let from = e.from?;
         let (a, b) = (lane(from)?, lane(e.node)?);
         // Sent before the window: start at its left edge.
         let sent = e.sent_at?.max(t0);
+        let reason = refused.iter().find(|(c, _)| *c == i).map(|(_, r)| *r);
+        let (hx, hy) = (x(e.time), y(b));
+        // A refused message ends in a red cross at its receiver.
+        let cross = reason.map(|_| {
+            let c = 4.5;
+            let d = format!(
+                "M {:.1} {:.1} L {:.1} {:.1} M {:.1} {:.1} L {:.1} {:.1}",
+                hx - c, hy - c, hx + c, hy + c, hx - c, hy + c, hx + c, hy - c
+            );
+            html! { <path class="st-refused" d={d} /> }
+        });
+        let title = match reason {
+            Some(r) => format!("#{} {} (rejected: {r})", e.index, format::event_text(e)),
+            None => format!("#{} {}", e.index, format::event_text(e)),
+        };
         Some(html! {
-            <line class="st-msg" x1={format!("{:.1}", x(sent))} y1={format!("{:.1}", y(a))}
-                x2={format!("{:.1}", x(e.time))} y2={format!("{:.1}", y(b))}
-                stroke={palette::colour(&e.kind)} stroke-dasharray={palette::dash(&e.kind)}
-                marker-end={format!("url(#st-head-{})", palette::colour_index(&e.kind))}>
-                <title>{ format!("#{} {}", e.index, format::event_text(e)) }</title>
-            </line>
+            <g class={classes!("st-msg", reason.map(|_| "rejected"))}>
+                <title>{ title }</title>
+                <line x1={format!("{:.1}", x(sent))} y1={format!("{:.1}", y(a))}
+                    x2={format!("{hx:.1}")} y2={format!("{hy:.1}")}
+                    stroke={palette::colour(&e.kind)} stroke-dasharray={palette::dash(&e.kind)}
+                    marker-end={reason.is_none().then(|| format!("url(#st-head-{})", palette::colour_index(&e.kind)))} />
+                { for cross }
+            </g>
         })
     });
     let last = events.last().map(|e| e.index);
     let dots = events.iter().filter_map(|e| Some((e, lane(e.node)?))).map(|(e, l)| {
-        let class =
-            classes!("st-event", format!("cat-{}", e.category), (Some(e.index) == last).then_some("latest"));
+        let class = classes!(
+            "st-event",
+            format!("cat-{}", e.category),
+            e.rejected.is_some().then_some("rejected"),
+            (Some(e.index) == last).then_some("latest")
+        );
         html! {
             <circle class={class} cx={format!("{:.1}", x(e.time))} cy={format!("{:.1}", y(l))} r="3.5">
                 <title>{ format!("#{} t={} {}{}", e.index, format::ms(e.time), format::event_text(e),
