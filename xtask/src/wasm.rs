@@ -41,6 +41,7 @@ const WASM_OPT_ARGS: &[&str] = &[
     "--enable-mutable-globals",
     "--enable-reference-types",
     "--enable-multivalue",
+    "--enable-simd",
 ];
 
 fn build_bundle(
