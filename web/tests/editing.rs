@@ -9,7 +9,7 @@ use common::{click, count, find, mount, pointer, settle, share, step, text};
 use void_web::model::Permalink;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlTextAreaElement};
+use web_sys::{Element, HtmlSelectElement, HtmlTextAreaElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -104,6 +104,10 @@ async fn the_scenario_editor_runs_edits_and_explains_refusals_in_place() {
     assert_eq!(count(&root, "[data-testid=scenario-error]"), 0);
     assert_eq!(count(&root, "[data-node]"), 4);
     assert!(area.value().contains("\"four pings\""), "the editor shows the running scenario");
+    let picker = find(&root, "[data-testid=scenario]").dyn_into::<HtmlSelectElement>().expect("a select");
+    let chosen = picker.selected_options().item(0).expect("a chosen option");
+    assert_eq!(chosen.text_content().as_deref(), Some("four pings (edited)"), "not a built-in's name");
+    assert_eq!(count(&root, "[data-testid=scenario] option[data-custom]"), 1);
     step(&root, 10).await;
     let fragment = share(&root).await;
     let again = mount(&fragment).await;

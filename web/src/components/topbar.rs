@@ -167,8 +167,15 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             <label class="field">
                 <select data-testid="scenario" onchange={on_scenario} title="built-in scenario"
                     aria-label="scenario">
+                    // A scenario from the editor or a link is named as such, not as a built-in.
+                    if view.custom.is_some() {
+                        <option value="" selected=true disabled=true data-custom="">
+                            { format!("{} (edited)", view.scenario) }
+                        </option>
+                    }
                     { for void_core::sim::builtin().into_iter().map(|b| html! {
-                        <option value={b.name} selected={b.name == view.scenario} title={b.summary.clone()}>
+                        <option value={b.name} selected={view.custom.is_none() && b.name == view.scenario}
+                            title={b.summary.clone()}>
                             { b.name }
                         </option>
                     }) }
