@@ -350,3 +350,55 @@ async fn the_partition_scenario_tints_its_sides_while_split() {
     let before = mount(&link(event_at(5_500_000)).encode()).await;
     assert_eq!(common::count(&before, "[data-side]"), 0, "not split yet");
 }
+
+#[wasm_bindgen_test]
+async fn a_violation_comes_first_with_its_replay_command_and_its_event_marked() {
+    let mut run = recorded("pbft-too-many-faults", 1);
+    run.run_to_end();
+    let step = run.violation().expect("f + 1 colluding replicas break agreement").step;
+    let root = mount(&format!("s=pbft-too-many-faults&seed=1&at={}", run.event_count())).await;
+    let first = find(&root, "aside.side").first_element_child().expect("a panel");
+    assert!(first.class_name().contains("invariants"), "{}", first.class_name());
+    assert!(first.query_selector("[data-testid=violation]").expect("a valid selector").is_some());
+    assert_eq!(text(&root, "replay"), "void sim pbft-too-many-faults --seed 1");
+    let marked: Vec<Element> = (0..8)
+        .filter_map(|i| root.query_selector_all(".violation[data-index], .headline.violation").ok()?.item(i))
+        .filter_map(|n| n.dyn_into().ok())
+        .collect();
+    assert_eq!(marked.len(), 1, "one event is marked");
+    let shown = marked[0].get_attribute("data-index").unwrap_or_else(|| text(&root, "what-happened"));
+    assert!(shown.contains(&step.to_string()), "{shown} names #{step}");
+    assert_eq!(count_of(&root, ".spacetime .st-event.violation"), 1);
+    // Well before it, the invariants sit below the inspector again.
+    let before = mount(&format!("s=pbft-too-many-faults&seed=1&at={}", step / 2)).await;
+    let first = find(&before, "aside.side").first_element_child().expect("a panel");
+    assert!(first.class_name().contains("inspector"), "{}", first.class_name());
+}
+
+fn count_of(root: &Element, selector: &str) -> u32 {
+    root.query_selector_all(selector).expect("a valid selector").length()
+}
+
+#[wasm_bindgen_test]
+async fn the_address_bar_follows_a_scenario_chosen_in_the_page_and_the_share_bar_closes() {
+    let root = mount("s=hlc-ping&seed=3&at=40").await;
+    let shared = share(&root).await;
+    assert!(root.query_selector("[data-testid=notice]").expect("a valid selector").is_some());
+    assert!(shared.contains("s=hlc-ping"), "{shared}");
+    let picker =
+        find(&root, "[data-testid=scenario]").dyn_into::<web_sys::HtmlSelectElement>().expect("a select");
+    picker.set_value("pbft-normal");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    picker
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).expect("an event"))
+        .expect("dispatched");
+    common::settle().await;
+    assert!(
+        root.query_selector("[data-testid=notice]").expect("a valid selector").is_none(),
+        "the old link is gone"
+    );
+    let hash = web_sys::window().expect("a window").location().hash().expect("a hash");
+    let link = Permalink::decode(&hash).expect("decodes").expect("not empty");
+    assert_eq!((link.scenario.as_str(), link.seed), ("pbft-normal", 3), "{hash}");
+}

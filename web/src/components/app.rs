@@ -57,7 +57,7 @@ fn link_url(link: &Permalink) -> String {
 /// The keys, for the help overlay (the ? key).
 const KEYS: [(&str, &str); 7] = [
     ("space", "play / pause"),
-    ("→", "step one event"),
+    ("→", "step: the next delivery or timer and what it causes"),
     ("←", "step back"),
     ("+ / −", "double / halve the speed"),
     ("Esc", "close a menu or this help"),
@@ -213,9 +213,34 @@ pub fn app() -> Html {
         });
     }
 
+    // The address bar names the run shown, so that reloading the page reloads it: when the
+    // scenario or seed changes, the fragment becomes the new run's start (a link that was
+    // opened stays as it is while it still names this run).
+    {
+        let view = model.view.clone();
+        use_effect_with((view.scenario.clone(), view.seed, view.custom.clone()), move |_| {
+            let same = |l: &Permalink| {
+                l.scenario == view.scenario
+                    && l.seed == view.seed
+                    && l.custom.as_deref() == view.custom.as_deref()
+            };
+            if !matches!(current_link(), Ok(Some(l)) if same(&l))
+                && let Some(history) = window().and_then(|w| w.history().ok())
+            {
+                let start = Permalink { at: 0, faults: Vec::new(), ..view.permalink() };
+                let _ = history.replace_state_with_url(
+                    &wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&format!("#{}", start.encode())),
+                );
+            }
+        });
+    }
+
     // Keyboard and permalinks pasted into this tab.
     {
         let dispatch = dispatch.clone();
+        let to_simulation = page.clone();
         let hidden = *watching || replaying;
         use_effect_with((*page, hidden), move |(page, watching)| {
             let mut listeners = Vec::new();
@@ -232,7 +257,11 @@ pub fn app() -> Html {
                     }));
                 }
                 listeners.push(Listener::new(w.into(), "hashchange", move |_| match current_link() {
-                    Ok(Some(link)) => dispatch.emit(Action::Open(link)),
+                    Ok(Some(link)) => {
+                        // A link names a run: show it, also from the Workbenches page.
+                        to_simulation.set(Page::Simulate);
+                        dispatch.emit(Action::Open(link));
+                    }
                     Ok(None) => {}
                     Err(e) => dispatch.emit(Action::Fail(format!("cannot open this link: {e}"))),
                 }));
@@ -339,8 +368,14 @@ pub fn app() -> Html {
                                 They report state digests, shown in the Live cluster panel." }</p>
                         </section>
                     } else {
+                        // A violation is the news: its panel comes first.
+                        if view.violation.is_some() {
+                            <Invariants view={view.clone()} />
+                        }
                         <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
-                        <Invariants view={view.clone()} />
+                        if view.violation.is_none() {
+                            <Invariants view={view.clone()} />
+                        }
                         <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
                             seed={view.seed} dispatch={dispatch.clone()} />
                     }

@@ -26,10 +26,15 @@ pub fn event_line(props: &EventLineProps) -> Html {
         };
     };
     let stamp = |hlc: &Option<String>| hlc.as_deref().map(format::hlc_short).unwrap_or_default();
+    // The event at which an invariant failed.
+    let violating =
+        |index: u64| view.violation.as_ref().is_some_and(|v| v.step == index).then_some("violation");
     let text = format::event_text(latest);
     html! {
         <section class="events" aria-live="polite">
-            <p class="headline" data-testid="what-happened">
+            <p class={classes!("headline", format!("cat-{}", latest.category), violating(latest.index))}
+                data-testid="what-happened"
+                title={text.clone()}>
                 <span class="ev-index">{ format!("#{}", latest.index) }</span>
                 <span class="ev-time">{ format!("t={}", format::ms(latest.time)) }</span>
                 <span class={classes!("ev-node")}>{ format!("N{}", latest.node) }</span>
@@ -41,7 +46,8 @@ pub fn event_line(props: &EventLineProps) -> Html {
             </p>
             <ol class="event-list" data-testid="event-list">
                 { for view.recent.iter().rev().skip(1).take(LISTED).map(|e| html! {
-                    <li class={format!("cat-{}", e.category)}>
+                    <li class={classes!(format!("cat-{}", e.category), violating(e.index))}
+                        data-index={e.index.to_string()}>
                         <span class="ev-index">{ format!("#{}", e.index) }</span>
                         <span class="ev-time">{ format::ms(e.time) }</span>
                         <span class="ev-node">{ format!("N{}", e.node) }</span>

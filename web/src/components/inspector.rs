@@ -33,6 +33,20 @@ pub struct InspectorProps {
 pub fn inspector(props: &InspectorProps) -> Html {
     let behaviour = use_node_ref();
     let skew = use_state(|| SKEW_STEP_MS);
+    // A click on a node brings its facts into view when the side panel is scrolled away.
+    let panel = use_node_ref();
+    {
+        let panel = panel.clone();
+        use_effect_with(props.selected, move |selected| {
+            if selected.is_some()
+                && let Some(el) = panel.cast::<web_sys::Element>()
+            {
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Nearest);
+                el.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+        });
+    }
     let view = &props.view;
     let Some(node) = props.selected.and_then(|i| view.nodes.get(i as usize)) else {
         return html! {
@@ -80,7 +94,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
     };
     let crashed = node.state == "crashed";
     html! {
-        <section class="panel inspector" data-testid="inspector" data-inspected={id.to_string()}>
+        <section class="panel inspector" data-testid="inspector" data-inspected={id.to_string()} ref={panel}>
             <h2>
                 { format!("Node {id}") }
                 <span class={classes!("badge", format!("state-{}", node.state))}>{ node.state.clone() }</span>
@@ -111,7 +125,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 }
             </div>
             <div class="actions skew">
-                <label for="skew-ms">{ "clock" }</label>
+                <label for="skew-ms">{ "jump clock by" }</label>
                 <input id="skew-ms" data-testid="skew" type="range" min={(-SKEW_RANGE_MS).to_string()}
                     max={SKEW_RANGE_MS.to_string()} step="10" value={skew.to_string()} oninput={on_skew_input}
                     aria-label="clock jump in milliseconds" />
@@ -120,7 +134,8 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     title="jump this node's physical clock by the slider's amount">{ "jump" }</button>
             </div>
             <div class="actions misbehave">
-                <select data-testid="behaviour" ref={behaviour} aria-label="behaviour"
+                <label for="behaviour">{ "switch to" }</label>
+                <select id="behaviour" data-testid="behaviour" ref={behaviour} aria-label="behaviour"
                     title="the behaviour to switch this node to (honest resets)">
                     // Offered first: a behaviour for an honest node, honesty for a Byzantine one.
                     { for view.behaviours.iter().filter(|b| **b != "honest").enumerate().map(|(i, b)| html! {

@@ -20,10 +20,16 @@ pub fn invariants(props: &InvariantsProps) -> Html {
         Some(v) => html! {
             <div class="violation" data-testid="violation" role="alert">
                 <p class="violation-title">{ format!("✗ {} violated", v.invariant) }</p>
-                <p>{ format!("at event {}, t={}", v.step, format::ms(v.time)) }</p>
+                <p>{ format!("at event #{} (marked in red below), t={}", v.step, format::ms(v.time)) }</p>
+                <p class="hint">{ "The run stops at the first violation, once the step that caused it is over." }</p>
                 <p class="violation-message">{ v.message.clone() }</p>
                 <p class="replay-label">{ "replay:" }</p>
-                <code class="replay" data-testid="replay">{ view.replay_command() }</code>
+                // Lines break between arguments only, never inside `--seed`.
+                <code class="replay" data-testid="replay">
+                    { for view.replay_command().split(' ').enumerate().map(|(i, word)| html! {
+                        <>{ if i > 0 { " " } else { "" } }<span class="arg">{ word.to_owned() }</span></>
+                    }) }
+                </code>
                 if !view.faults.is_empty() {
                     <p class="hint">{ "with the faults added here: use the share link" }</p>
                 }

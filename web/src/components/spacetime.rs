@@ -131,6 +131,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
             "st-event",
             format!("cat-{}", e.category),
             e.rejected.is_some().then_some("rejected"),
+            view.violation.as_ref().is_some_and(|v| v.step == e.index).then_some("violation"),
             (Some(e.index) == last).then_some("latest")
         );
         html! {

@@ -196,10 +196,13 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                         title="pause (space)">{ icon("M3 2 H7 V14 H3 Z M9 2 H13 V14 H9 Z") }{ "pause" }</button>
                 } else {
                     <button data-testid="play" class="primary" onclick={send(Action::Play)}
-                        disabled={done} title="play (space)">{ icon("M4 2 L14 8 L4 14 Z") }{ "play" }</button>
+                        disabled={done}
+                        title={if view.violation.is_some() { "the run stopped at the first violation (see Invariants)" }
+                            else if done { "the run is complete" } else { "play (space)" }}>{ icon("M4 2 L14 8 L4 14 Z") }{ "play" }</button>
                 }
                 <button data-testid="step" onclick={send(Action::Step)} disabled={done}
-                    title="step one event (→)" aria-label="step">{ icon("M2 3 L10 8 L2 13 Z M11 3 H13 V13 H11 Z") }</button>
+                    title="step (→): the next delivery or timer, with every event it causes at that node"
+                    aria-label="step">{ icon("M2 3 L10 8 L2 13 Z M11 3 H13 V13 H11 Z") }</button>
                 <button data-testid="restart" onclick={send(Action::Restart)}
                     title="restart from the seed" aria-label="restart">
                     { icon("M8 2 A6 6 0 1 0 14 8 H12 A4 4 0 1 1 8 4 V6 L11.5 3 L8 0 Z") }
@@ -214,8 +217,8 @@ pub fn top_bar(props: &TopBarProps) -> Html {
             <div class="position">
                 <div class="pos-line">
                     <span class="clock" data-testid="virtual-time">{ format!("t={}", format::ms(shown_us)) }</span>
-                    <span class="event-index">
-                        { "event " }<span data-testid="event-index">{ view.events }</span>
+                    <span class="event-index" title="trace events so far (the latest is numbered one less)">
+                        <span data-testid="event-index">{ view.events }</span>{ " events" }
                         if done { <span class="status">{ if view.violation.is_some() { " · stopped" } else { " · end" } }</span> }
                     </span>
                 </div>

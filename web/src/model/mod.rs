@@ -607,6 +607,8 @@ impl Model {
         self.error = None;
         self.seeking = None;
         self.imported = None;
+        // A link shown for the previous run no longer describes what is on screen.
+        self.notice = None;
     }
 
     /// Starts going to `target` and takes its first slice now: a short seek is over at once,
