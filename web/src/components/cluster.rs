@@ -721,7 +721,9 @@ fn legend(view: &Snapshot, drops: &[(&EventView, f64)]) -> Html {
                         <span class="legend-count">{ flying.to_string() }</span>
                     }
                     if *dropped > 0 {
-                        <span class="legend-dropped">{ format!("✕{dropped}") }</span>
+                        <span class="legend-dropped" title={format!("{dropped} just dropped by the network (red crosses)")}>
+                            { format!("✕{dropped}") }
+                        </span>
                     }
                 </li>
             }) }
@@ -729,6 +731,9 @@ fn legend(view: &Snapshot, drops: &[(&EventView, f64)]) -> Html {
                 data-total={view.in_flight_total.to_string()} data-hidden={hidden.to_string()}>
                 { count }
             </li>
+            if kinds.iter().any(|k| k.2 > 0) {
+                <li class="legend-note" data-testid="dropped-note">{ "✕N: just dropped (red crosses)" }</li>
+            }
         </ul>
     }
 }

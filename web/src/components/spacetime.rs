@@ -166,6 +166,10 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                 { for arrows }
                 { for dots }
                 <text class="st-axis" x={LEFT.to_string()} y={(height - 2.0).to_string()}>{ format!("t={}", format::ms(t0)) }</text>
+                <text class="st-axis st-caption" x={(WIDTH / 2.0).to_string()} y={(height - 2.0).to_string()}
+                    text-anchor="middle">
+                    { "lanes: nodes · arrows: messages, coloured as in the legend · dots: events · red: faults, drops, refusals" }
+                </text>
                 <text class="st-axis" x={(WIDTH - RIGHT).to_string()} y={(height - 2.0).to_string()} text-anchor="end">
                     { format!("t={}", format::ms(t1)) }
                 </text>

@@ -208,7 +208,8 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                     { icon("M8 2 A6 6 0 1 0 14 8 H12 A4 4 0 1 1 8 4 V6 L11.5 3 L8 0 Z") }
                 </button>
             </div>
-            <label class="field speed" title="playing speed (+ / −)">
+            <label class="field speed"
+                title="playing speed (+ / −): at 1× a second on screen is 10 ms of virtual time, slow enough to follow each message">
                 <input data-testid="speed" type="range" min="0" max="300" step="1"
                     value={speed_to_slider(props.speed).to_string()} oninput={on_speed}
                     aria-label="speed" />
