@@ -116,6 +116,26 @@ fn label_rows(wanted: &[f64]) -> Vec<f64> {
     rows
 }
 
+/// The curve's scale: lowest energy, top of the scale, highest energy. The top is the
+/// 98th percentile of the annealer's energies (or a reference line, if higher), so that a
+/// few hot uphill moves do not flatten the rest of the curve.
+fn energy_range(trace: impl Iterator<Item = f64>, refs: impl Iterator<Item = f64>) -> (f64, f64, f64) {
+    let mut run: Vec<f64> = trace.filter(|e| e.is_finite()).collect();
+    let refs: Vec<f64> = refs.filter(|e| e.is_finite()).collect();
+    run.sort_by(f64::total_cmp);
+    let all = || run.iter().chain(&refs).copied();
+    let lo = all().fold(f64::INFINITY, f64::min);
+    let peak = all().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() {
+        return (0.0, 1.0, 1.0);
+    }
+    let p98 = run.get((run.len().saturating_sub(1)) * 98 / 100).copied().unwrap_or(lo);
+    let top = refs.iter().copied().fold(p98, f64::max);
+    // Only clip what is far off: a scale cut just below the peak would hide little.
+    let hi = if peak > lo + 1.5 * (top - lo) { top + 0.1 * (top - lo) } else { peak };
+    (lo, hi, peak)
+}
+
 /// The energy-vs-step curve, with the greedy and exact energies as reference lines.
 fn curve(report: &SchedReport) -> Html {
     let trace = &report.trace;
@@ -128,11 +148,11 @@ fn curve(report: &SchedReport) -> Html {
         .filter(|r| r.solver != "anneal")
         .map(|r| (r.solver, r.solution.energy, if r.solver == "exact" { "#009e73" } else { "#e69f00" }))
         .collect();
-    let energies = trace.iter().map(|p| p.1).chain(refs.iter().map(|r| r.1));
-    let (lo, hi) = energies.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), e| (lo.min(e), hi.max(e)));
+    let (lo, hi, peak) = energy_range(trace.iter().map(|p| p.1), refs.iter().map(|r| r.1));
     let span = if hi > lo { hi - lo } else { 1.0 };
     let x = |step: u64| PAD_L + (CURVE_W - PAD_L - 8.0) * step as f64 / last_step.max(1) as f64;
-    let y = |e: f64| 8.0 + (CURVE_H - PAD_B - 8.0) * (1.0 - (e - lo) / span);
+    // Energies above the scale (rare uphill moves while hot) are drawn at its top.
+    let y = |e: f64| 8.0 + (CURVE_H - PAD_B - 8.0) * (1.0 - (e.min(hi) - lo) / span);
     let points: String = trace.iter().map(|&(s, e)| format!("{:.1},{:.1} ", x(s), y(e))).collect();
     let label_y = label_rows(&refs.iter().map(|r| y(r.1) - 3.0).collect::<Vec<_>>());
     html! {
@@ -141,6 +161,11 @@ fn curve(report: &SchedReport) -> Html {
             <line class="axis" x1={PAD_L.to_string()} y1="8" x2={PAD_L.to_string()} y2={(CURVE_H - PAD_B).to_string()} />
             <line class="axis" x1={PAD_L.to_string()} y1={(CURVE_H - PAD_B).to_string()} x2={(CURVE_W - 8.0).to_string()} y2={(CURVE_H - PAD_B).to_string()} />
             <text x={(PAD_L - 4.0).to_string()} y="14" text-anchor="end">{ num(hi) }</text>
+            if peak > hi {
+                <text class="off-scale" data-testid="sched-off-scale" x={(PAD_L + 4.0).to_string()} y="14">
+                    { format!("↑ off scale, up to {}", num(peak)) }
+                </text>
+            }
             <text x={(PAD_L - 4.0).to_string()} y={(CURVE_H - PAD_B).to_string()} text-anchor="end">{ num(lo) }</text>
             <text x={PAD_L.to_string()} y={(CURVE_H - 6.0).to_string()}>{ "step 0" }</text>
             <text x={(CURVE_W - 8.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="end">{ format!("step {last_step}") }</text>
@@ -372,6 +397,19 @@ mod tests {
         assert_eq!(label_rows(&[40.0, 120.0]), vec![40.0, 120.0]);
         assert_eq!(label_rows(&[100.0, 98.0]), vec![110.0, 98.0]);
         assert_eq!(label_rows(&[]), Vec::<f64>::new());
+    }
+
+    #[test]
+    fn a_few_far_uphill_energies_go_off_the_scale_and_the_rest_keeps_it() {
+        // 200 energies between 5 and 12 and one hot spike at 392.
+        let mut run: Vec<f64> = (0..200).map(|i| 5.0 + f64::from(i % 8)).collect();
+        run[150] = 392.0;
+        let (lo, hi, peak) = energy_range(run.iter().copied(), [11.27, 5.15].into_iter());
+        assert_eq!((lo, peak), (5.0, 392.0));
+        assert!((12.0..14.0).contains(&hi), "{hi}");
+        // Nothing far off: the scale is the whole range.
+        assert_eq!(energy_range([3.0, 4.0, 5.0].into_iter(), [6.0].into_iter()), (3.0, 6.0, 6.0));
+        assert_eq!(energy_range(std::iter::empty(), std::iter::empty()), (0.0, 1.0, 1.0));
     }
 
     #[test]
