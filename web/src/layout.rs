@@ -93,7 +93,7 @@ fn linked_of(n: u32, edges: &[(u32, u32)]) -> Vec<bool> {
 fn bottom_rows(count: usize, bounds: Bounds) -> (Vec<(f64, f64)>, f64) {
     let (l, _, r, b) = bounds;
     let width = (r - l).max(0.0);
-    let step = (width / count.max(1) as f64).clamp(10.0, 30.0);
+    let step = (width / count.max(1) as f64).clamp(14.0, 30.0);
     let per_row = ((width / step) as usize + 1).max(1);
     let rows = count.div_ceil(per_row);
     let places = (0..count)
