@@ -7,8 +7,8 @@ use yew::prelude::*;
 use crate::format;
 use crate::model::Snapshot;
 
-/// Earlier events listed under the headline.
-const LISTED: usize = 6;
+/// Earlier events listed under the headline (a few show; the list scrolls back to the rest).
+const LISTED: usize = 60;
 
 #[derive(Properties, PartialEq)]
 pub struct EventLineProps {
