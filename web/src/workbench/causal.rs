@@ -281,7 +281,11 @@ pub fn causal_bench() -> Html {
             { editor }
             <section class="bench-col wide">
                 { graph(m, &xs, &ys, &current) }
+                <p class="hint graph-key" data-testid="causal-key">
+                    { "X, Y: the pair compared below · orange: observed failed · dashed: not observed (Root causes)" }
+                </p>
                 <h2>{ "Seeing versus doing" }</h2>
+                <p class="hint">{ "From the model alone: the Root causes observations do not enter here." }</p>
                 <div class="bench-row">
                     <label class="bench-field inline"><span>{ "X" }</span>{ choose(&x, &xs, "causal-x") }</label>
                     <label class="bench-field inline"><span>{ "=" }</span>
