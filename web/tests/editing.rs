@@ -90,10 +90,21 @@ async fn the_scenario_editor_runs_edits_and_explains_refusals_in_place() {
         serde_json::from_str(&area.value()).expect("the running scenario as JSON");
     assert_eq!(doc["name"], "hlc-ping");
 
+    find(&root, "[data-testid=scenario-editor]").set_attribute("open", "").expect("opened");
     area.set_value("{\"name\": ");
     click(&root, "[data-testid=run-json]").await;
     let error = text(&root, "scenario-error");
     assert!(error.contains("line 1"), "{error}");
+    // The cursor waits on the character the parser stopped at (one line: column - 1).
+    let active = common::document().active_element().expect("something has focus");
+    assert_eq!(active.get_attribute("data-testid").as_deref(), Some("scenario-json"));
+    let column: u32 = error
+        .split("column ")
+        .nth(1)
+        .and_then(|c| c.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|c| c.parse().ok())
+        .expect("a column");
+    assert_eq!(area.selection_start().ok().flatten(), Some(column - 1), "{error}");
     assert_eq!(count(&root, "[data-testid=error]"), 0, "the error stays by the editor");
 
     doc["nodes"] = 4.into();

@@ -32,6 +32,19 @@ pub fn scenario_editor(props: &EditorProps) -> Html {
             }
         });
     }
+    // A refusal that names a line and column puts the cursor there.
+    {
+        let area = area.clone();
+        use_effect_with(props.error.clone(), move |error| {
+            if let (Some(el), Some((line, column))) =
+                (area.cast::<HtmlTextAreaElement>(), error.as_deref().and_then(position))
+            {
+                let at = offset(&el.value(), line, column);
+                let _ = el.focus();
+                let _ = el.set_selection_range(at, at);
+            }
+        });
+    }
     let run = {
         let (area, dispatch, seed) = (area.clone(), props.dispatch.clone(), props.seed);
         Callback::from(move |_: MouseEvent| {
@@ -86,6 +99,9 @@ pub fn scenario_editor(props: &EditorProps) -> Html {
                 aria-label="scenario JSON" />
             if let Some(e) = &props.error {
                 <p class="editor-error" data-testid="scenario-error" role="alert">{ e.clone() }</p>
+                if e.contains("expected `,`") {
+                    <p class="hint">{ "The parser notices a missing comma where the next item starts: look at the end of the line before." }</p>
+                }
             }
             <div class="editor-actions">
                 <button class="primary" data-testid="run-json" onclick={run}>{ "run this scenario" }</button>
@@ -96,5 +112,48 @@ pub fn scenario_editor(props: &EditorProps) -> Html {
                 </label>
             </div>
         </details>
+    }
+}
+
+/// The line and column (1-based) a parse error names ("... at line 6 column 3").
+fn position(error: &str) -> Option<(u32, u32)> {
+    let rest = &error[error.find("line ")? + 5..];
+    let line: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let rest = &rest[rest.find("column ")? + 7..];
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// The UTF-16 offset (what a textarea's selection counts) of `line`:`column` in `text`,
+/// where the column counts characters; past the end, the end.
+fn offset(text: &str, line: u32, column: u32) -> u32 {
+    let mut at = 0u32;
+    for (i, l) in text.split('\n').enumerate() {
+        if i + 1 == line as usize {
+            let col: u32 =
+                l.chars().take(column.saturating_sub(1) as usize).map(|c| c.len_utf16() as u32).sum();
+            return at + col;
+        }
+        at += l.chars().map(|c| c.len_utf16() as u32).sum::<u32>() + 1;
+    }
+    at.saturating_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn the_cursor_goes_to_the_line_and_column_the_error_names() {
+        assert_eq!(position("expected `,` or `}` at line 6 column 3"), Some((6, 3)));
+        assert_eq!(position("nodes: 0 is outside the allowed range"), None);
+        let text = "{\n  \"a\": 1\n  \"b\": 2\n}";
+        assert_eq!(offset(text, 1, 1), 0);
+        assert_eq!(offset(text, 3, 3), 13);
+        assert_eq!(&text[13..16], "\"b\"");
+        assert_eq!(offset("é\nx", 2, 1), 2, "counted in UTF-16 units");
+        assert_eq!(offset("ab", 9, 1), 2, "past the end: the end");
     }
 }
