@@ -473,6 +473,8 @@ impl Model {
             Action::ToggleMetrics => self.metrics_open = !self.metrics_open,
             Action::ToggleHelp => {
                 self.help_open = !self.help_open;
+                // Reading the keys should not cost the moment being shown.
+                self.playing &= !self.help_open;
                 changed = false;
             }
             Action::Import { name, text } => self.import(name, text),

@@ -188,6 +188,19 @@ fn the_help_opens_with_its_key_and_closes_with_escape() {
     model.apply(Action::ToggleHelp);
     model.apply(Action::Menu(None));
     assert!(!model.help_open, "Escape closes it");
+    model.apply(Action::Play);
+    assert!(model.playing);
+    model.apply(Action::ToggleHelp);
+    assert!(model.help_open && !model.playing, "the run waits while the keys are read");
+}
+
+#[test]
+fn a_new_run_closes_the_link_shared_for_the_old_one() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Notice(Some("http://x/#s=hlc-ping&seed=1&at=9".into())));
+    assert!(model.notice.is_some());
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 2 });
+    assert_eq!(model.notice, None);
 }
 
 #[test]
