@@ -203,3 +203,41 @@ async fn a_refused_message_ends_in_a_cross_in_the_space_time_diagram() {
     let before = mount(&format!("s=pbft-byzantine&seed=1&at={}", run.event_count() - 2)).await;
     assert!(before.query_selector(".spacetime .st-msg.rejected").expect("a valid selector").is_none());
 }
+
+#[wasm_bindgen_test]
+async fn a_scheduled_fault_is_one_choice_away() {
+    let root = mount("s=pbft-primary-crash&seed=3").await;
+    let picker =
+        find(&root, "[data-testid=moments]").dyn_into::<web_sys::HtmlSelectElement>().expect("a select");
+    let options: Vec<String> = (1..picker.length())
+        .filter_map(|i| picker.item(i))
+        .map(|o| o.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(options, vec!["t=300 ms: crash N0", "t=2000 ms: restart N0"]);
+    picker.set_value("300000");
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    picker
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).expect("an event"))
+        .expect("sent");
+    for _ in 0..400 {
+        settle().await;
+        if root.query_selector("[data-testid=seeking]").expect("a valid selector").is_none() {
+            break;
+        }
+    }
+    assert_eq!(find(&root, "[data-node=\"0\"]").get_attribute("data-state").as_deref(), Some("crashed"));
+    let at = events(&root);
+    let mut run = recorded("pbft-primary-crash", 3);
+    run.run_events(at);
+    let crash = (0..run.event_count())
+        .filter_map(|i| run.event(i))
+        .find(|e| e.category == "fault")
+        .expect("the crash");
+    assert!(
+        crash.time >= 300_000 && crash.index + 20 > at,
+        "the crash (#{}) is among the latest of {at}",
+        crash.index
+    );
+    assert_eq!(picker.value(), "", "back to the prompt");
+}

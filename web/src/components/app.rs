@@ -400,6 +400,7 @@ pub fn app() -> Html {
                 } else {
                     <SpaceTime view={view.clone()} selected={model.selected} {text_scale} />
                     <Timeline view={view.clone()} high_water={model.high_water} seeking={model.seeking}
+                        moments={model.moments.clone()}
                         metrics_open={model.metrics_open} imported={model.imported.clone()}
                         dispatch={dispatch.clone()} export={export} />
                     <EventLine view={view.clone()} />

@@ -57,19 +57,5 @@ pub fn invariants(props: &InvariantsProps) -> Html {
 }
 
 fn describe(f: &Fault) -> String {
-    let at = format::ms(f.at_us());
-    match f {
-        Fault::Crash { node, .. } => format!("t={at}: crash N{node}"),
-        Fault::Restart { node, .. } => format!("t={at}: restart N{node}"),
-        Fault::ClockJump { node, by_ms, .. } => format!("t={at}: N{node} clock {by_ms:+} ms"),
-        Fault::Misbehave { node, behaviour, .. } => format!("t={at}: N{node} behaves {behaviour}"),
-        Fault::Partition { groups, .. } => {
-            let sides: Vec<String> = groups
-                .iter()
-                .map(|g| format!("{{{}}}", g.iter().map(|n| format!("N{n}")).collect::<Vec<_>>().join(", ")))
-                .collect();
-            format!("t={at}: partition {}", sides.join(" | "))
-        }
-        Fault::Link { from, to, .. } => format!("t={at}: link N{from}→N{to}"),
-    }
+    format!("t={}: {}", format::ms(f.at_us()), format::fault(f))
 }

@@ -20,6 +20,8 @@ pub struct TimelineProps {
     pub high_water: u64,
     pub seeking: Option<Target>,
     pub metrics_open: bool,
+    /// The scenario's scheduled faults and heals (virtual µs, what), offered to jump to.
+    pub moments: Rc<[(u64, String)]>,
     pub imported: Option<Rc<Imported>>,
     pub dispatch: Callback<Action>,
     /// The run's trace in a download format.
@@ -120,6 +122,17 @@ pub fn timeline(props: &TimelineProps) -> Html {
             });
         })
     };
+    let on_moment = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: Event| {
+            let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
+            if let Ok(us) = select.value().parse::<u64>() {
+                dispatch.emit(Action::SeekTime(us));
+            }
+            // Back to the prompt, so the same moment can be chosen again.
+            select.set_value("");
+        })
+    };
     let toggle_metrics = {
         let dispatch = props.dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::ToggleMetrics))
@@ -140,6 +153,16 @@ pub fn timeline(props: &TimelineProps) -> Html {
                         aria-valuetext={format!("event {} of {max}", view.events)} />
                     <span class="scrub-pos mono">{ format!("{}/{max}", view.events) }</span>
                 </label>
+                if !props.moments.is_empty() {
+                    <select class="moments" data-testid="moments" onchange={on_moment}
+                        title="go to a fault or heal the scenario schedules (simulated again from the seed)"
+                        aria-label="jump to a scheduled moment">
+                        <option value="" selected=true>{ "jump to…" }</option>
+                        { for props.moments.iter().map(|(us, what)| html! {
+                            <option value={us.to_string()}>{ format!("t={}: {what}", format::ms(*us)) }</option>
+                        }) }
+                    </select>
+                }
                 if let Some(note) = seeking {
                     <span class="seeking" data-testid="seeking">{ note }</span>
                 }

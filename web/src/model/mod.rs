@@ -296,6 +296,8 @@ pub enum Action {
     /// Go to the first step boundary at or after this event index (the timeline scrubber),
     /// simulating again from the seed when it lies behind.
     Seek(u64),
+    /// Go to the first step at or after this virtual time (µs): a scheduled moment.
+    SeekTime(u64),
     /// The next slice of a seek in progress (one per animation frame).
     SeekSlice,
     /// Open or close the metrics drawer.
@@ -336,6 +338,8 @@ pub struct Model {
     pub scenario_error: Option<String>,
     /// The current scenario as pretty JSON (taken when a run is loaded, for the editor).
     pub scenario_text: Rc<str>,
+    /// The scenario's scheduled faults and heals (virtual µs, what), to jump to.
+    pub moments: Rc<[(u64, String)]>,
     /// Where a seek in progress is going.
     pub seeking: Option<Target>,
     /// The furthest event this branch of the run reached: the scrubber's end.
@@ -361,6 +365,7 @@ impl PartialEq for Model {
             && self.notice == other.notice
             && self.scenario_error == other.scenario_error
             && Rc::ptr_eq(&self.scenario_text, &other.scenario_text)
+            && Rc::ptr_eq(&self.moments, &other.moments)
             && self.seeking == other.seeking
             && self.high_water == other.high_water
             && self.metrics_open == other.metrics_open
@@ -389,7 +394,9 @@ impl Model {
         };
         let view = Rc::new(Snapshot::of(&run));
         let scenario_text = pretty(&run);
+        let moments = run.moments().into();
         Model {
+            moments,
             high_water: view.events,
             display_us: view.now_us,
             run: Rc::new(RefCell::new(run)),
@@ -466,6 +473,7 @@ impl Model {
                 self.seek(target);
             }
             Action::Seek(event) => self.seek(Target::Event(event)),
+            Action::SeekTime(us) => self.seek(Target::Time(us)),
             Action::SeekSlice => match self.seeking {
                 Some(target) => self.seek_slice(target),
                 None => changed = false,
@@ -599,6 +607,7 @@ impl Model {
 
     fn replace(&mut self, run: Run) {
         self.scenario_text = pretty(&run);
+        self.moments = run.moments().into();
         self.high_water = run.event_count();
         self.run = Rc::new(RefCell::new(run));
         self.playing = false;

@@ -124,6 +124,26 @@ impl Run {
     }
 
     /// The scenario as JSON when it is not a built-in one.
+    /// The scenario's scheduled moments, in time order: each fault, and each partition's
+    /// or link fault's end (virtual µs, what happens).
+    pub fn moments(&self) -> Vec<(u64, String)> {
+        let mut out: Vec<(u64, String)> = Vec::new();
+        for f in &self.base.faults {
+            out.push((f.at_us(), crate::format::fault(f)));
+            match f {
+                Fault::Partition { heal_ms, .. } => {
+                    out.push((sim::ms_to_us(*heal_ms), "partition heals".into()))
+                }
+                Fault::Link { until_ms, from, to, .. } => {
+                    out.push((sim::ms_to_us(*until_ms), format!("link N{from}→N{to} heals")))
+                }
+                _ => {}
+            }
+        }
+        out.sort_by_key(|m| m.0);
+        out
+    }
+
     pub fn custom(&self) -> Option<&str> {
         self.custom.as_deref()
     }
