@@ -173,6 +173,25 @@ pub fn fact_value(value: &str) -> String {
         .join(", ")
 }
 
+/// What a fault does, in a few words ("crash N3", "partition {N0, N1} | {N2}").
+pub fn fault(f: &void_core::sim::Fault) -> String {
+    use void_core::sim::Fault;
+    match f {
+        Fault::Crash { node, .. } => format!("crash N{node}"),
+        Fault::Restart { node, .. } => format!("restart N{node}"),
+        Fault::ClockJump { node, by_ms, .. } => format!("N{node} clock {by_ms:+} ms"),
+        Fault::Misbehave { node, behaviour, .. } => format!("N{node} behaves {behaviour}"),
+        Fault::Partition { groups, .. } => {
+            let sides: Vec<String> = groups
+                .iter()
+                .map(|g| format!("{{{}}}", g.iter().map(|n| format!("N{n}")).collect::<Vec<_>>().join(", ")))
+                .collect();
+            format!("partition {}", sides.join(" | "))
+        }
+        Fault::Link { from, to, .. } => format!("link N{from}→N{to}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,24 +288,5 @@ mod tests {
         assert_eq!(fact_value("[NodeId(3), NodeId(17)]"), "N3, N17");
         assert_eq!(fact_value("[]"), "none");
         assert_eq!(fact_value("42"), "42");
-    }
-}
-
-/// What a fault does, in a few words ("crash N3", "partition {N0, N1} | {N2}").
-pub fn fault(f: &void_core::sim::Fault) -> String {
-    use void_core::sim::Fault;
-    match f {
-        Fault::Crash { node, .. } => format!("crash N{node}"),
-        Fault::Restart { node, .. } => format!("restart N{node}"),
-        Fault::ClockJump { node, by_ms, .. } => format!("N{node} clock {by_ms:+} ms"),
-        Fault::Misbehave { node, behaviour, .. } => format!("N{node} behaves {behaviour}"),
-        Fault::Partition { groups, .. } => {
-            let sides: Vec<String> = groups
-                .iter()
-                .map(|g| format!("{{{}}}", g.iter().map(|n| format!("N{n}")).collect::<Vec<_>>().join(", ")))
-                .collect();
-            format!("partition {}", sides.join(" | "))
-        }
-        Fault::Link { from, to, .. } => format!("link N{from}→N{to}"),
     }
 }
