@@ -130,7 +130,8 @@ impl Protocol for PbftNode {
 
     fn role(&self) -> &'static str {
         match self {
-            PbftNode::Replica(r) if r.is_primary() => "primary",
+            // During a view change nobody leads yet: the next primary only once its view is on.
+            PbftNode::Replica(r) if r.is_primary() && r.active => "primary",
             PbftNode::Replica(_) => "backup",
             PbftNode::Client(_) => "client",
         }
