@@ -151,8 +151,8 @@ pub fn metrics_drawer(props: &MetricsDrawerProps) -> Html {
             <ul class="kind-counts">{ for kind_attrs }</ul>
             <h3>
                 { "Per virtual second: " }
-                <span class="key deliveries">{ "deliveries" }</span>{ " · " }
-                <span class="key progress">{ t.progress_kind }</span>
+                <span class="key deliveries">{ "messages delivered" }</span>{ " · " }
+                <span class="key progress">{ progress_label(t.progress_kind) }</span>
             </h3>
             { rates(m, props.view.now_us) }
             <h3>{ "Rejected messages by reason" }</h3>
@@ -168,5 +168,15 @@ pub fn metrics_drawer(props: &MetricsDrawerProps) -> Html {
                 }) }
             </dl>
         </aside>
+    }
+}
+
+/// The protocol's progress event as a plot key.
+fn progress_label(kind: &str) -> String {
+    match kind {
+        "Executed" => "requests executed".into(),
+        "Delivered" => "broadcasts delivered".into(),
+        "Received" => "stamps received".into(),
+        other => other.to_lowercase(),
     }
 }
