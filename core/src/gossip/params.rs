@@ -1,6 +1,7 @@
 //! Scenario parameters of the gossip stack (`params` of a scenario), validated once.
 
-use alloc::format;
+use alloc::vec::Vec;
+use alloc::{format, vec};
 
 use serde::{Deserialize, Serialize};
 
@@ -225,6 +226,29 @@ pub struct Config {
 const DAY_MS: f64 = 86_400_000.0;
 
 impl Params {
+    /// The moments of the run these parameters schedule (ms, what), in time order: where a
+    /// viewer wants to jump to.
+    pub fn moments(&self) -> Vec<(f64, &'static str)> {
+        let mut out = vec![(self.workload_start_ms, "broadcasts start")];
+        if self.late_joiners > 0 {
+            out.push((self.late_join_at_ms, "late nodes join"));
+        }
+        if let Some(c) = &self.churn {
+            if c.crash_fraction > 0.0 {
+                out.push((c.crash_at_ms, "churn: nodes crash"));
+            }
+            if c.join_fraction > 0.0 {
+                out.push((c.join_at_ms, "churn: new nodes join"));
+            }
+        }
+        if let Some(p) = &self.partition {
+            out.push((p.at_ms, "partition"));
+            out.push((p.heal_ms, "partition heals"));
+        }
+        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        out
+    }
+
     pub fn resolve(&self, nodes: u32) -> Result<Config, ScenarioError> {
         if self.contact >= nodes {
             return Err(ScenarioError::field(

@@ -140,6 +140,11 @@ impl Run {
                 _ => {}
             }
         }
+        if self.base.protocol == "gossip"
+            && let Ok(params) = self.base.params::<void_core::gossip::Params>()
+        {
+            out.extend(params.moments().into_iter().map(|(ms, what)| (sim::ms_to_us(ms), what.to_owned())));
+        }
         out.sort_by_key(|m| m.0);
         out
     }

@@ -888,3 +888,19 @@ fn files_imported_together_are_told_apart_by_format() {
     );
     assert!(model.recording.is_none());
 }
+
+#[test]
+fn a_run_offers_its_scheduled_moments_in_time_order() {
+    let run = Run::new("plumtree-partition", 1, Vec::new()).unwrap();
+    let moments: Vec<(u64, String)> = run.moments();
+    assert_eq!(
+        moments,
+        vec![
+            (3_000_000, "broadcasts start".to_owned()),
+            (6_000_000, "partition".to_owned()),
+            (9_000_000, "partition heals".to_owned())
+        ]
+    );
+    let crash = Run::new("pbft-primary-crash", 1, Vec::new()).unwrap().moments();
+    assert_eq!(crash, vec![(300_000, "crash N0".to_owned()), (2_000_000, "restart N0".to_owned())]);
+}
