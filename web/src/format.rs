@@ -192,6 +192,19 @@ pub fn fault(f: &void_core::sim::Fault) -> String {
     }
 }
 
+/// The events a violation points at: the one where it failed, and any earlier one its
+/// message cites as "event #N".
+pub fn violation_events(v: &void_core::check::Violation) -> Vec<u64> {
+    let mut out = vec![v.step];
+    for part in v.message.split("event #").skip(1) {
+        let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse() {
+            out.push(n);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +301,20 @@ mod tests {
         assert_eq!(fact_value("[NodeId(3), NodeId(17)]"), "N3, N17");
         assert_eq!(fact_value("[]"), "none");
         assert_eq!(fact_value("42"), "42");
+    }
+
+    #[test]
+    fn a_violation_points_at_its_event_and_the_ones_it_cites() {
+        let v = void_core::check::Violation {
+            invariant: "agreement".into(),
+            step: 40,
+            time: 7,
+            message: "replicas 2 and 1 committed different batches at n=1 (4ddd at event #31 vs 5399)".into(),
+        };
+        assert_eq!(violation_events(&v), vec![40, 31]);
+        assert_eq!(
+            violation_events(&void_core::check::Violation { message: "event #x".into(), ..v }),
+            vec![40]
+        );
     }
 }

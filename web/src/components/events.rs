@@ -27,13 +27,13 @@ pub fn event_line(props: &EventLineProps) -> Html {
     };
     let stamp = |hlc: &Option<String>| hlc.as_deref().map(format::hlc_short).unwrap_or_default();
     // The event at which an invariant failed.
-    let violating =
-        |index: u64| view.violation.as_ref().is_some_and(|v| v.step == index).then_some("violation");
+    let marked = view.violation.as_ref().map(format::violation_events).unwrap_or_default();
+    let violating = |index: u64| marked.contains(&index).then_some("violation");
     let text = format::event_text(latest);
     html! {
         <section class="events" aria-live="polite">
             <p class={classes!("headline", format!("cat-{}", latest.category), violating(latest.index))}
-                data-testid="what-happened"
+                data-testid="what-happened" data-index={latest.index.to_string()}
                 title={text.clone()}>
                 <span class="ev-index">{ format!("#{}", latest.index) }</span>
                 <span class="ev-time">{ format!("t={}", format::ms(latest.time)) }</span>

@@ -126,12 +126,13 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
         })
     });
     let last = events.last().map(|e| e.index);
+    let marked = view.violation.as_ref().map(format::violation_events).unwrap_or_default();
     let dots = events.iter().filter_map(|e| Some((e, lane(e.node)?))).map(|(e, l)| {
         let class = classes!(
             "st-event",
             format!("cat-{}", e.category),
             e.rejected.is_some().then_some("rejected"),
-            view.violation.as_ref().is_some_and(|v| v.step == e.index).then_some("violation"),
+            marked.contains(&e.index).then_some("violation"),
             (Some(e.index) == last).then_some("latest")
         );
         html! {

@@ -23,7 +23,8 @@ pub struct Agreement {
     faulty: Faulty,
     /// Sequence numbers are decided roughly in order (within the log window): inserts land
     /// at or near the end.
-    decided: VecMap<SeqNo, (Digest, NodeId)>,
+    /// Each decided sequence number's digest, the replica and the trace event that decided it.
+    decided: VecMap<SeqNo, (Digest, NodeId, u64)>,
 }
 
 impl Agreement {
@@ -48,15 +49,15 @@ impl Invariant<PbftNode> for Agreement {
             _ => return Ok(()),
         };
         match self.decided.get(&seq) {
-            Some((d, other)) if *d != digest => Err(format!(
-                "replicas {other} and {} committed different batches at n={seq} ({} vs {})",
+            Some((d, other, first)) if *d != digest => Err(format!(
+                "replicas {other} and {} committed different batches at n={seq} ({} at event #{first} vs {})",
                 ev.node,
                 hex4(d),
                 hex4(&digest)
             )),
             Some(_) => Ok(()),
             None => {
-                self.decided.insert(seq, (digest, ev.node));
+                self.decided.insert(seq, (digest, ev.node, ev.index));
                 Ok(())
             }
         }
