@@ -31,7 +31,7 @@ pub use msg::{
 };
 pub use params::{BroadcastKind, Churn, Config, Defect, Params, Split, ceil_log2};
 pub use plumtree::Plumtree;
-pub use setup::{fault_plan, simulate};
+pub use setup::{fault_plan, scheduled_moments, simulate};
 pub use wire::{FrameError, decode_frame, encode_frame};
 
 use crate::effect::{DetRng, Effect, Env, Input, Micros, NodeId, Protocol};

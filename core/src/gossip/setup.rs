@@ -157,6 +157,13 @@ impl Simulated for GossipNode {
     }
 }
 
+/// The moments a gossip scenario's parameters schedule ([`Params::moments`]); none when its
+/// parameters do not parse (the run would be refused anyway). Not generic, so that the
+/// playground does not carry a second copy of the parameters' decoder.
+pub fn scheduled_moments(scenario: &Scenario) -> Vec<(f64, &'static str)> {
+    scenario.params::<Params>().map(|p| p.moments()).unwrap_or_default()
+}
+
 /// A run of a gossip scenario with the parameters' fault plan added to its schedule.
 pub fn simulate(scenario: &Scenario, seed: u64, record: bool) -> Result<Sim<GossipNode>, ScenarioError> {
     let params: Params = scenario.params()?;

@@ -140,10 +140,9 @@ impl Run {
                 _ => {}
             }
         }
-        if self.base.protocol == "gossip"
-            && let Ok(params) = self.base.params::<void_core::gossip::Params>()
-        {
-            out.extend(params.moments().into_iter().map(|(ms, what)| (sim::ms_to_us(ms), what.to_owned())));
+        if self.base.protocol == "gossip" {
+            let moments = void_core::gossip::scheduled_moments(&self.base);
+            out.extend(moments.into_iter().map(|(ms, what)| (sim::ms_to_us(ms), what.to_owned())));
         }
         out.sort_by_key(|m| m.0);
         out
