@@ -319,6 +319,37 @@ fn without_fsync_acknowledged_writes_survive_kill_nine_of_every_node_after_a_sec
     }
 }
 
+#[test]
+fn without_fsync_writes_gathered_in_memory_survive_a_graceful_shutdown() {
+    let Some(bin) = bin() else { return };
+    let c = Arc::new(Cluster::up_with(&bin, &["--fsync", "never"]));
+    let _reaper = Reaper::of(&c);
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(BTreeMap::new()));
+    let w = writer(c.clone(), stop.clone(), Arc::new(AtomicBool::new(false)), acked.clone());
+    let t = Instant::now();
+    while acked.lock().unwrap().len() < 10 {
+        assert!(t.elapsed() < Duration::from_secs(30), "the writer made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every node stops while writes keep arriving, so its last ones are still in memory:
+    // the shutdown commits them.
+    let out = c.void(&["cluster", "down", "--dir", c.path()]);
+    assert!(out.status.success(), "{}", text(&out));
+    stop.store(true, Ordering::Relaxed);
+    w.join().unwrap();
+    for i in 0..4 {
+        let log = std::fs::read_to_string(c.dir.path().join(format!("node-{i}/node.log"))).unwrap();
+        assert!(log.contains("storage flushed"), "node {i} shut down cleanly:\n{log}");
+    }
+    c.restart_missing();
+    let acked = acked.lock().unwrap().clone();
+    for (k, v) in &acked {
+        let out = c.client(&["get", k]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), v, "{}", text(&out));
+    }
+}
+
 fn metric(body: &str, line_prefix: &str) -> u64 {
     body.lines()
         .find(|l| l.starts_with(line_prefix))

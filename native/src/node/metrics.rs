@@ -83,7 +83,7 @@ pub struct Metrics {
     pub round: Histogram,
     /// Rounds in which this replica took a checkpoint (snapshot and digest of the store).
     pub checkpoint_round: Histogram,
-    /// Storage commits of a round's persists.
+    /// Storage commits: a round's persists, or (`fsync = "never"`) the writes gathered since the last.
     pub persist: Histogram,
     pub gossip_delivered: Counter,
     /// Rejections above the transport (undecodable envelopes, PBFT rule violations, bad
@@ -231,7 +231,11 @@ impl Metrics {
             "void_checkpoint_round_seconds",
             "Rounds in which this replica took a checkpoint.",
         );
-        self.persist.write(&mut out, "void_persist_seconds", "Storage commits of one round's writes.");
+        self.persist.write(
+            &mut out,
+            "void_persist_seconds",
+            "Storage commits (one round's writes, or those gathered without fsync).",
+        );
         let _ = writeln!(
             out,
             "# HELP void_rejected_total Messages and frames refused, by layer and reason.\n# TYPE void_rejected_total counter"

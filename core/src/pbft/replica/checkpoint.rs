@@ -98,9 +98,10 @@ impl Replica {
             return;
         };
         self.make_stable(seq, proof, env, out);
-        let mine = self.checkpoints.get(&seq).and_then(|r| r.mine.clone());
-        match mine {
-            Some((d, snapshot)) if d == digest => self.persist_checkpoint(out, seq, &snapshot),
+        // The snapshot is persisted from where it lies: a copy of the state costs as much
+        // as writing it.
+        match self.checkpoints.get(&seq).and_then(|r| r.mine.as_ref()) {
+            Some((d, snapshot)) if *d == digest => self.persist_checkpoint(out, seq, snapshot),
             _ => {
                 if let Some(r) = self.checkpoints.get_mut(&seq) {
                     r.mine = None;

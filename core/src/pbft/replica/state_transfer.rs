@@ -170,8 +170,8 @@ impl Replica {
         // Requests executed by the installed state no longer keep the view timer running.
         let replies = &self.replies;
         self.waiting.retain(|c, w| replies.get(c).is_none_or(|r| r.timestamp < w.request.timestamp));
-        self.checkpoints.get_or_default(seq).mine = Some((digest, snapshot.clone()));
         self.persist_checkpoint(out, seq, &snapshot);
+        self.checkpoints.get_or_default(seq).mine = Some((digest, snapshot));
         self.observe(env, out, |hlc| PbftEvent::StateTransferred { seq, hlc });
         self.try_execute(env, out);
     }
