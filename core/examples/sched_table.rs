@@ -4,7 +4,9 @@
 //!
 //! "anneal" is the default pipeline (multilevel annealing whose finer levels are refined
 //! greedily and by exact two-way repartitions of small node pairs, then iterated local
-//! search); "no pair repartition" is the previous default (`pair_items: 0`); "recombining"
+//! search, then component repacking); "no repacking" is the previous default
+//! (`repack_share: 0, ils_share: 0.25`); "no pair repartition" is the default with
+//! `pair_items: 0`; "recombining"
 //! keeps a pool of four cycle results and coarsens later cycles within two of them
 //! (`pool: 4, cycles: 12`); "levels annealed" anneals every level and has no local search.
 //! All run side by side in the same process.
@@ -28,7 +30,9 @@ const BUDGETS: [u64; 9] = [5_000, 10_000, 20_000, 40_000, 64_000, 160_000, 640_0
 enum Pipeline {
     /// `AnnealConfig::for_problem` as it is.
     Refined,
-    /// The default without the exact pair repartitions (the previous default).
+    /// The previous default: no component repacking, its share on iterated local search.
+    NoRepack,
+    /// The default without the exact pair repartitions.
     NoPairs,
     /// A pool of four cycle results, later cycles coarsened within two of them.
     Recombining,
@@ -36,15 +40,16 @@ enum Pipeline {
     Annealed,
 }
 
-const PIPELINES: [Pipeline; 4] =
-    [Pipeline::Refined, Pipeline::NoPairs, Pipeline::Recombining, Pipeline::Annealed];
+const PIPELINES: [Pipeline; 5] =
+    [Pipeline::Refined, Pipeline::NoRepack, Pipeline::NoPairs, Pipeline::Recombining, Pipeline::Annealed];
 /// Those measured against the budget on 100×16.
-const CURVE: [Pipeline; 3] = [Pipeline::Refined, Pipeline::NoPairs, Pipeline::Recombining];
+const CURVE: [Pipeline; 3] = [Pipeline::Refined, Pipeline::NoRepack, Pipeline::Recombining];
 
 impl Pipeline {
     fn name(self) -> &'static str {
         match self {
             Pipeline::Refined => "anneal",
+            Pipeline::NoRepack => "anneal, no repacking",
             Pipeline::NoPairs => "anneal, no pair repartition",
             Pipeline::Recombining => "anneal, recombining",
             Pipeline::Annealed => "anneal, levels annealed",
@@ -55,6 +60,10 @@ impl Pipeline {
         let mut config = AnnealConfig::for_problem(problem, seed);
         match self {
             Pipeline::Refined => {}
+            Pipeline::NoRepack => {
+                config.repack_share = 0.0;
+                config.ils_share = 0.25;
+            }
             Pipeline::NoPairs => config.pair_items = 0,
             Pipeline::Recombining => {
                 config.pool = 4;
@@ -65,6 +74,7 @@ impl Pipeline {
                 config.ils_share = 0.0;
                 config.coarse_share = 0.4;
                 config.pair_items = 0;
+                config.repack_share = 0.0;
             }
         }
         if let Some(steps) = steps {
