@@ -106,12 +106,13 @@ pub const TABLE_LIMIT: usize = 1 << 20;
 pub const TEMPERATURE_LEVELS: u64 = 32;
 
 impl AnnealConfig {
-    /// Defaults, with a step budget that grows with the problem (≈ 40 moves per task-node pair).
+    /// Defaults, with a step budget that grows with the problem (45 moves per task-node
+    /// pair: 72 000 on 100 × 16, about 0.8 ms).
     pub fn for_problem(problem: &Problem, seed: u64) -> AnnealConfig {
         let size = problem.task_count() as u64 * problem.node_count() as u64;
         AnnealConfig {
             seed,
-            steps: (size * 40).clamp(20_000, 50_000_000),
+            steps: (size * 45).clamp(20_000, 50_000_000),
             cycles: 6,
             swap_share: 64,
             linked_share: 8,
