@@ -758,6 +758,16 @@ impl<'a> Walker<'a> {
         self.load_delta(p, q, b[0] - a[0], b[1] - a[1]) + self.weights[1] * cut
     }
 
+    /// A lower bound of [`Walker::delta_swap`]: without the correction for a link between
+    /// the two items, which only adds.
+    #[inline(always)]
+    pub(super) fn delta_swap_bound(&self, i: usize, j: usize) -> f64 {
+        let (p, q) = (self.assignment[i] as usize, self.assignment[j] as usize);
+        let (a, b) = (self.level.demand[i], self.level.demand[j]);
+        let cut = self.link_gain(i, p, q) + self.link_gain(j, q, p);
+        self.load_delta(p, q, b[0] - a[0], b[1] - a[1]) + self.weights[1] * cut
+    }
+
     /// Metropolis acceptance of an energy change `d`.
     #[inline]
     fn accept(rng: &mut Wyrand, d: f64, inv_t: f64) -> bool {

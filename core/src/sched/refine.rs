@@ -180,8 +180,11 @@ impl<'a> Refiner<'a> {
                 if evals == left {
                     return (best.0, best.1, evals);
                 }
-                let d = w.delta_swap(i as usize, j as usize);
                 evals += 1;
+                if w.delta_swap_bound(i as usize, j as usize) >= best.0 {
+                    continue;
+                }
+                let d = w.delta_swap(i as usize, j as usize);
                 if d < best.0 {
                     best = (d, Some(Change::Swap(j)));
                 }
