@@ -5,11 +5,11 @@
 //! "anneal" is the default pipeline (multilevel annealing whose finer levels are refined
 //! greedily and by exact two-way repartitions of small node pairs, then iterated local
 //! search, then component repacking); "no repacking" is the previous default
-//! (`repack_share: 0, ils_share: 0.25`, 40 instead of 45 steps per task-node pair); "no
-//! pair repartition" is the default with `pair_items: 0`; "recombining" keeps a pool of
-//! four cycle results and coarsens later cycles within two of them (`pool: 4, cycles:
-//! 12`); "levels annealed" anneals every level and has no local search. All run side by
-//! side in the same process.
+//! (`repack_share: 0, ils_share: 0.25, coarse_share: 1`, 40 instead of 48 steps per
+//! task-node pair); "no pair repartition" is the default with `pair_items: 0`;
+//! "recombining" keeps a pool of four cycle results and coarsens later cycles within two
+//! of them (`pool: 4, cycles: 12`); "levels annealed" anneals every level and has no
+//! local search. All run side by side in the same process.
 //!
 //! Best-known energy: the exact optimum where the exact solver runs (8×3), otherwise the
 //! lowest energy of long runs (25× the default budget and at least 4 M steps, 4 seeds each
@@ -35,7 +35,7 @@ enum Pipeline {
     /// `AnnealConfig::for_problem` as it is.
     Refined,
     /// The previous default: no component repacking (its share on iterated local search),
-    /// 40 steps per task-node pair.
+    /// whole cycles' shares on their coarsest levels, 40 steps per task-node pair.
     NoRepack,
     /// The default without the exact pair repartitions.
     NoPairs,
@@ -68,6 +68,7 @@ impl Pipeline {
             Pipeline::NoRepack => {
                 config.repack_share = 0.0;
                 config.ils_share = 0.25;
+                config.coarse_share = 1.0;
                 let size = problem.task_count() as u64 * problem.node_count() as u64;
                 config.steps = (size * 40).clamp(20_000, 50_000_000);
             }
