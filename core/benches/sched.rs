@@ -1,9 +1,10 @@
 //! Scheduler solvers side by side on generated instances (`sched::gen::random_problem`):
-//! the annealing pipeline at its default step budget, the same budget without the exact
-//! pair repartitions (the previous default), with recombining cycles, and with every level
-//! annealed and no local search (the earlier configuration), the greedy baseline, and the
-//! exact solver where it can run (8×3). Energy gaps are printed by `cargo run --release
-//! -p void-core --example sched_table`; this bench measures time.
+//! the annealing pipeline at its default step budget, the previous default (no component
+//! repacking, whole cycles on the coarsest levels, 40 instead of 48 steps per task-node
+//! pair), the default budget without the exact pair repartitions, with recombining cycles,
+//! and with every level annealed and no local search (the earlier configuration), the
+//! greedy baseline, and the exact solver where it can run (8×3). Energy gaps are printed
+//! by `cargo run --release -p void-core --example sched_table`; this bench measures time.
 
 use std::hint::black_box;
 
@@ -19,6 +20,14 @@ fn solvers(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("anneal", config.steps), |b| {
             b.iter(|| black_box(anneal(black_box(&problem), &config).best.energy))
         });
+        let mut no_repack = config.clone();
+        no_repack.repack_share = 0.0;
+        no_repack.ils_share = 0.25;
+        no_repack.coarse_share = 1.0;
+        no_repack.steps = (tasks as u64 * nodes as u64 * 40).clamp(20_000, 50_000_000);
+        group.bench_function(BenchmarkId::new("anneal_no_repack", no_repack.steps), |b| {
+            b.iter(|| black_box(anneal(black_box(&problem), &no_repack).best.energy))
+        });
         let mut no_pairs = config.clone();
         no_pairs.pair_items = 0;
         group.bench_function(BenchmarkId::new("anneal_no_pairs", no_pairs.steps), |b| {
@@ -32,6 +41,7 @@ fn solvers(c: &mut Criterion) {
         });
         let mut annealed = config.clone();
         annealed.pair_items = 0;
+        annealed.repack_share = 0.0;
         annealed.level_refine = false;
         annealed.ils_share = 0.0;
         annealed.coarse_share = 0.4;

@@ -4,10 +4,12 @@
 //!
 //! "anneal" is the default pipeline (multilevel annealing whose finer levels are refined
 //! greedily and by exact two-way repartitions of small node pairs, then iterated local
-//! search); "no pair repartition" is the previous default (`pair_items: 0`); "recombining"
-//! keeps a pool of four cycle results and coarsens later cycles within two of them
-//! (`pool: 4, cycles: 12`); "levels annealed" anneals every level and has no local search.
-//! All run side by side in the same process.
+//! search, then component repacking); "no repacking" is the previous default
+//! (`repack_share: 0, ils_share: 0.25, coarse_share: 1`, 40 instead of 48 steps per
+//! task-node pair); "no pair repartition" is the default with `pair_items: 0`;
+//! "recombining" keeps a pool of four cycle results and coarsens later cycles within two
+//! of them (`pool: 4, cycles: 12`); "levels annealed" anneals every level and has no
+//! local search. All run side by side in the same process.
 //!
 //! Best-known energy: the exact optimum where the exact solver runs (8×3), otherwise the
 //! lowest energy of long runs (25× the default budget and at least 4 M steps, 4 seeds each
@@ -20,7 +22,11 @@ use std::time::Instant;
 use void_core::sched::{AnnealConfig, Problem, anneal, exact, greedy, random_problem, within_one_percent};
 
 const INSTANCES: u64 = 5;
-const SEEDS: u64 = 10;
+/// Seeds per instance in the quality table: medians of 50 runs moved by a point or two from
+/// one change of seeds to the next, 200 runs keep them within about half a point.
+const SEEDS: u64 = 40;
+/// Seeds per instance in the energy-versus-budget table (its long budgets are dear).
+const CURVE_SEEDS: u64 = 10;
 const BUDGETS: [u64; 9] = [5_000, 10_000, 20_000, 40_000, 64_000, 160_000, 640_000, 2_560_000, 10_240_000];
 
 /// The annealing configurations compared.
@@ -28,7 +34,10 @@ const BUDGETS: [u64; 9] = [5_000, 10_000, 20_000, 40_000, 64_000, 160_000, 640_0
 enum Pipeline {
     /// `AnnealConfig::for_problem` as it is.
     Refined,
-    /// The default without the exact pair repartitions (the previous default).
+    /// The previous default: no component repacking (its share on iterated local search),
+    /// whole cycles' shares on their coarsest levels, 40 steps per task-node pair.
+    NoRepack,
+    /// The default without the exact pair repartitions.
     NoPairs,
     /// A pool of four cycle results, later cycles coarsened within two of them.
     Recombining,
@@ -36,15 +45,16 @@ enum Pipeline {
     Annealed,
 }
 
-const PIPELINES: [Pipeline; 4] =
-    [Pipeline::Refined, Pipeline::NoPairs, Pipeline::Recombining, Pipeline::Annealed];
+const PIPELINES: [Pipeline; 5] =
+    [Pipeline::Refined, Pipeline::NoRepack, Pipeline::NoPairs, Pipeline::Recombining, Pipeline::Annealed];
 /// Those measured against the budget on 100×16.
-const CURVE: [Pipeline; 3] = [Pipeline::Refined, Pipeline::NoPairs, Pipeline::Recombining];
+const CURVE: [Pipeline; 3] = [Pipeline::Refined, Pipeline::NoRepack, Pipeline::Recombining];
 
 impl Pipeline {
     fn name(self) -> &'static str {
         match self {
             Pipeline::Refined => "anneal",
+            Pipeline::NoRepack => "anneal, no repacking",
             Pipeline::NoPairs => "anneal, no pair repartition",
             Pipeline::Recombining => "anneal, recombining",
             Pipeline::Annealed => "anneal, levels annealed",
@@ -55,6 +65,13 @@ impl Pipeline {
         let mut config = AnnealConfig::for_problem(problem, seed);
         match self {
             Pipeline::Refined => {}
+            Pipeline::NoRepack => {
+                config.repack_share = 0.0;
+                config.ils_share = 0.25;
+                config.coarse_share = 1.0;
+                let size = problem.task_count() as u64 * problem.node_count() as u64;
+                config.steps = (size * 40).clamp(20_000, 50_000_000);
+            }
             Pipeline::NoPairs => config.pair_items = 0,
             Pipeline::Recombining => {
                 config.pool = 4;
@@ -65,6 +82,7 @@ impl Pipeline {
                 config.ils_share = 0.0;
                 config.coarse_share = 0.4;
                 config.pair_items = 0;
+                config.repack_share = 0.0;
             }
         }
         if let Some(steps) = steps {
@@ -159,7 +177,7 @@ fn main() {
         if tasks == 100 {
             for steps in BUDGETS {
                 let pair = CURVE.map(|pipeline| {
-                    measure(&problems, SEEDS, |p, seed| Some(pipeline.solve(p, seed, Some(steps))))
+                    measure(&problems, CURVE_SEEDS, |p, seed| Some(pipeline.solve(p, seed, Some(steps))))
                 });
                 curve.push((steps, pair));
             }
@@ -188,7 +206,10 @@ fn main() {
     }
     println!();
     let names: Vec<&str> = CURVE.iter().map(|p| p.name()).collect();
-    println!("Energy versus budget, 100×16 ({INSTANCES} instances × {SEEDS} seeds): {}", names.join(" | "));
+    println!(
+        "Energy versus budget, 100×16 ({INSTANCES} instances × {CURVE_SEEDS} seeds): {}",
+        names.join(" | ")
+    );
     println!();
     println!("| steps |{}", " median ms | median gap | ≤1 % of best |".repeat(CURVE.len()));
     println!("|---|{}", "---|---|---|".repeat(CURVE.len()));

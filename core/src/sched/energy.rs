@@ -52,7 +52,7 @@ impl Solution {
 }
 
 /// `max(0, load − capacity)²`.
-#[inline]
+#[inline(always)]
 pub(crate) fn hinge(load: f64, capacity: f64) -> f64 {
     let over = load - capacity;
     if over > 0.0 { over * over } else { 0.0 }
@@ -60,7 +60,7 @@ pub(crate) fn hinge(load: f64, capacity: f64) -> f64 {
 
 /// Unweighted (overload, imbalance) change when a node with capacity `kp` and loads
 /// `[cpu, mem]` = `lp` gains (dc, dm) and one with `kq`, `lq` loses as much.
-#[inline]
+#[inline(always)]
 pub(crate) fn load_change(
     kp: [f64; 2],
     kq: [f64; 2],

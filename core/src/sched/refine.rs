@@ -141,6 +141,14 @@ impl<'a> Refiner<'a> {
         let p = w.assignment[i as usize];
         let mut best = (-self.eps, None);
         let mut evals = 0;
+        // Without overload on `p`, a move to a node that is not lighter by more than the
+        // item's cpu and holds no more of its link weight cannot lower the energy: such
+        // nodes (most, on a balanced assignment) are skipped unpriced, but still count as a
+        // step so that a budget buys the same search as before, only faster.
+        let pi = p as usize;
+        let [c, _] = w.level.demand[i as usize];
+        let prune = !w.conn.is_empty() && w.cpu[pi] <= w.capacity[pi][0] && w.mem[pi] <= w.capacity[pi][1];
+        let row = if prune { &w.conn[i as usize * w.nodes..(i as usize + 1) * w.nodes] } else { &[][..] };
         for q in 0..w.nodes as u32 {
             if q == p {
                 continue;
@@ -148,8 +156,12 @@ impl<'a> Refiner<'a> {
             if evals == left {
                 return (best.0, best.1, evals);
             }
-            let d = w.delta_move(i as usize, q as usize);
             evals += 1;
+            let qi = q as usize;
+            if prune && w.cpu[qi] + c >= w.cpu[pi] && row[qi] <= row[pi] {
+                continue;
+            }
+            let d = w.delta_move(i as usize, qi);
             if d < best.0 {
                 best = (d, Some(Change::Move(q)));
             }
@@ -168,8 +180,11 @@ impl<'a> Refiner<'a> {
                 if evals == left {
                     return (best.0, best.1, evals);
                 }
-                let d = w.delta_swap(i as usize, j as usize);
                 evals += 1;
+                if w.delta_swap_bound(i as usize, j as usize) >= best.0 {
+                    continue;
+                }
+                let d = w.delta_swap(i as usize, j as usize);
                 if d < best.0 {
                     best = (d, Some(Change::Swap(j)));
                 }

@@ -304,10 +304,12 @@ fn every_budget_is_spent_exactly_even_when_it_ends_inside_a_pair_repartition() {
             let mut config = AnnealConfig::for_problem(&p, steps);
             config.steps = steps;
             config.pair_items = 9;
-            for ils_share in [0.0, 0.25] {
+            for (ils_share, repack_share) in [(0.0, 0.0), (0.25, 0.0), (0.0, 0.3), (0.13, 0.12)] {
                 config.ils_share = ils_share;
+                config.repack_share = repack_share;
                 let out = anneal(&p, &config);
-                assert_eq!(out.steps, steps, "{tasks}×{nodes}, {steps} steps, local search {ils_share}");
+                let what = alloc::format!("local search {ils_share}, repacking {repack_share}");
+                assert_eq!(out.steps, steps, "{tasks}×{nodes}, {steps} steps, {what}");
                 assert_eq!(out.best.energy, energy(&p, &out.best.assignment));
             }
         }

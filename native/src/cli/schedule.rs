@@ -23,7 +23,8 @@ const TRACE_POINTS: u32 = 500;
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Solver {
     /// Multilevel simulated annealing with greedy refinement, exact repartitions of small
-    /// node pairs and iterated local search (seeded, deterministic for a step budget).
+    /// node pairs, iterated local search and component repacking (seeded, deterministic
+    /// for a step budget).
     Anneal,
     /// First-fit decreasing with communication affinity.
     Greedy,
