@@ -389,11 +389,7 @@ async fn the_address_bar_follows_a_scenario_chosen_in_the_page_and_the_share_bar
     let picker =
         find(&root, "[data-testid=scenario]").dyn_into::<web_sys::HtmlSelectElement>().expect("a select");
     picker.set_value("pbft-normal");
-    let init = web_sys::EventInit::new();
-    init.set_bubbles(true);
-    picker
-        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).expect("an event"))
-        .expect("dispatched");
+    common::changed(&picker);
     common::settle().await;
     assert!(
         root.query_selector("[data-testid=notice]").expect("a valid selector").is_none(),

@@ -30,11 +30,7 @@ async fn choose(root: &Element, files: &[(&str, &str)]) {
         chosen.items().add_with_file(&file).expect("added");
     }
     input.set_files(chosen.files().as_ref());
-    let init = web_sys::EventInit::new();
-    init.set_bubbles(true);
-    input
-        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).expect("an event"))
-        .expect("sent");
+    common::changed(&input);
     // The files are read asynchronously.
     for _ in 0..100 {
         sleep(20).await;

@@ -215,11 +215,7 @@ async fn a_scheduled_fault_is_one_choice_away() {
         .collect();
     assert_eq!(options, vec!["t=300 ms: crash N0", "t=2000 ms: restart N0"]);
     picker.set_value("300000");
-    let init = web_sys::EventInit::new();
-    init.set_bubbles(true);
-    picker
-        .dispatch_event(&web_sys::Event::new_with_event_init_dict("change", &init).expect("an event"))
-        .expect("sent");
+    common::changed(&picker);
     for _ in 0..400 {
         settle().await;
         if root.query_selector("[data-testid=seeking]").expect("a valid selector").is_none() {

@@ -621,6 +621,22 @@ pub(super) struct Search {
     pub(super) stopped: bool,
 }
 
+#[cfg(test)]
+impl Search {
+    /// A search seeded with `seed` that records no curve (the tests' searches).
+    pub(super) fn untraced(seed: u64) -> Search {
+        Search {
+            rng: Wyrand(seed),
+            done: 0,
+            trace: Vec::new(),
+            trace_points: 0,
+            trace_every: 1,
+            next_trace: 0,
+            stopped: false,
+        }
+    }
+}
+
 /// An assignment of one level's items with loads and the link table.
 pub(super) struct Walker<'a> {
     pub(super) level: &'a Level,
@@ -1002,18 +1018,6 @@ mod tests {
         (Problem::new(spec).unwrap(), vec![0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
     }
 
-    fn search(seed: u64) -> Search {
-        Search {
-            rng: Wyrand(seed),
-            done: 0,
-            trace: Vec::new(),
-            trace_points: 0,
-            trace_every: 1,
-            next_trace: 0,
-            stopped: false,
-        }
-    }
-
     #[test]
     fn components_are_the_groups_linked_on_one_node() {
         let (p, start) = misplaced_groups();
@@ -1038,7 +1042,7 @@ mod tests {
         let begin = Solution::evaluate(&p, start.clone());
         assert_eq!(begin.energy, 4.0 * 4.0 + 0.5 * 8.0 + 1.0);
         // Single moves, swaps and pair repartitions of up to 7 tasks find nothing.
-        let mut s = search(1);
+        let mut s = Search::untraced(1);
         let mut refiner = Refiner::new(Walker::new(&p, &fine, start), scale);
         refiner.push_all(&mut s.rng);
         refiner.descend(&mut s, u64::MAX, true, &mut |_| false);
@@ -1047,7 +1051,7 @@ mod tests {
         // Repacking the groups reaches the optimum {a, b} | {c, d}, and spends its budget.
         let mut config = AnnealConfig::for_problem(&p, 1);
         config.steps = 2_000;
-        let mut s = search(1);
+        let mut s = Search::untraced(1);
         let out = repack(&p, &fine, begin, &mut s, &config, scale, &mut |_| false);
         assert_eq!(out.energy, 0.0);
         assert_eq!(out.assignment, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);

@@ -438,18 +438,6 @@ mod tests {
     use crate::sched::problem::Problem;
     use crate::sched::random_problem;
 
-    fn search(seed: u64) -> Search {
-        Search {
-            rng: Wyrand(seed),
-            done: 0,
-            trace: Vec::new(),
-            trace_points: 0,
-            trace_every: 1,
-            next_trace: 0,
-            stopped: false,
-        }
-    }
-
     /// Running energy, member lists and positions agree with the assignment.
     fn check(r: &Refiner, problem: &Problem, maps: &[Vec<u32>]) -> Result<(), TestCaseError> {
         let e = projected(problem, maps, &r.w.assignment);
@@ -486,7 +474,7 @@ mod tests {
                     w.conn = Vec::new();
                 }
                 let mut r = Refiner::new(w, 1.0);
-                let mut s = search(seed);
+                let mut s = Search::untraced(seed);
                 check(&r, &p, &maps[..d])?;
                 r.push_all(&mut s.rng);
                 r.descend(&mut s, u64::MAX, true, &mut |_| false);

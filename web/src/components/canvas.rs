@@ -541,12 +541,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         let opacity = drop_opacity(now, e.time, f.speed);
         let Some(link) = Link::between(e.node, to, &pos, r).filter(|_| opacity > 0.0) else { continue };
         let (x, y) = link.at(if e.dropped == Some(DropReason::Crashed) { 1.0 } else { 0.5 });
-        ctx.set_global_alpha(opacity * 0.45);
-        ctx.set_fill_style_str(palette::colour(&e.kind));
-        ctx.begin_path();
-        let _ = ctx.arc(x, y, 7.0, 0.0, 2.0 * PI);
-        ctx.fill();
-        ctx.set_global_alpha(opacity);
+        faded_dot(&ctx, (x, y), 7.0, palette::colour(&e.kind), opacity);
         ctx.set_stroke_style_str("#c0392b");
         ctx.begin_path();
         let c = 5.0;
@@ -563,12 +558,7 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         let opacity = drop_opacity(now, b.time, f.speed);
         let Some(link) = Link::between(b.from, b.to, &pos, r).filter(|_| opacity > 0.0) else { continue };
         let [(hx, hy), (cx, cy), (tx, ty)] = hook(&link);
-        ctx.set_global_alpha(opacity * 0.45);
-        ctx.set_fill_style_str(palette::colour(&b.kind));
-        ctx.begin_path();
-        let _ = ctx.arc(hx, hy, 8.0, 0.0, 2.0 * PI);
-        ctx.fill();
-        ctx.set_global_alpha(opacity);
+        faded_dot(&ctx, (hx, hy), 8.0, palette::colour(&b.kind), opacity);
         ctx.begin_path();
         ctx.move_to(hx, hy);
         ctx.quadratic_curve_to(cx, cy, tx, ty);
@@ -624,6 +614,17 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
         _ => {}
     }
     f.pos = pos;
+}
+
+/// The faint dot in a message's colour where it was dropped or refused; leaves the
+/// context's alpha at `opacity` for the mark drawn over it.
+fn faded_dot(ctx: &CanvasRenderingContext2d, (x, y): (f64, f64), r: f64, colour: &str, opacity: f64) {
+    ctx.set_global_alpha(opacity * 0.45);
+    ctx.set_fill_style_str(colour);
+    ctx.begin_path();
+    let _ = ctx.arc(x, y, r, 0.0, 2.0 * PI);
+    ctx.fill();
+    ctx.set_global_alpha(opacity);
 }
 
 /// Colours of a gesture being drawn (the SVG view's `.lasso` and `.link-drag`).

@@ -154,3 +154,11 @@ pub fn placed(canvas: &Element) -> Vec<(f64, f64)> {
         })
         .collect()
 }
+
+/// Fires a bubbling `change` on `target`, as choosing in a select or a file input does.
+pub fn changed(target: &web_sys::EventTarget) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let event = web_sys::Event::new_with_event_init_dict("change", &init).expect("an event");
+    target.dispatch_event(&event).expect("sent");
+}
