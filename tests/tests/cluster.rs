@@ -189,11 +189,28 @@ fn text(o: &Output) -> String {
 }
 
 /// A writer thread: puts `w<n>` = `v<n>` until stopped; records what was acknowledged.
+/// Writes a client saw acknowledged: key → value.
+type Acked = Arc<Mutex<BTreeMap<String, String>>>;
+
+/// A [`writer`] that never pauses, once it has `at_least` writes acknowledged: its stop
+/// flag, the acknowledged writes and the thread.
+fn busy_writer(c: &Arc<Cluster>, at_least: usize) -> (Arc<AtomicBool>, Acked, std::thread::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(Mutex::new(BTreeMap::new()));
+    let w = writer(c.clone(), stop.clone(), Arc::new(AtomicBool::new(false)), acked.clone());
+    let t = Instant::now();
+    while acked.lock().unwrap().len() < at_least {
+        assert!(t.elapsed() < Duration::from_secs(30), "the writer made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (stop, acked, w)
+}
+
 fn writer(
     c: Arc<Cluster>,
     stop: Arc<AtomicBool>,
     pause: Arc<AtomicBool>,
-    acked: Arc<Mutex<BTreeMap<String, String>>>,
+    acked: Acked,
 ) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
         let mut n = 0u64;
@@ -324,14 +341,7 @@ fn without_fsync_writes_gathered_in_memory_survive_a_graceful_shutdown() {
     let Some(bin) = bin() else { return };
     let c = Arc::new(Cluster::up_with(&bin, &["--fsync", "never"]));
     let _reaper = Reaper::of(&c);
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(BTreeMap::new()));
-    let w = writer(c.clone(), stop.clone(), Arc::new(AtomicBool::new(false)), acked.clone());
-    let t = Instant::now();
-    while acked.lock().unwrap().len() < 10 {
-        assert!(t.elapsed() < Duration::from_secs(30), "the writer made no progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (stop, acked, w) = busy_writer(&c, 10);
     // Every node stops while writes keep arriving, so its last ones are still in memory:
     // the shutdown commits them.
     let out = c.void(&["cluster", "down", "--dir", c.path()]);
@@ -458,14 +468,7 @@ fn sigterm_under_load_exits_cleanly_and_a_restart_recovers_from_disk() {
     // SIGTERM while a writer keeps the cluster busy.
     let c = Arc::new(c);
     let _reaper = Reaper::of(&c);
-    let stop = Arc::new(AtomicBool::new(false));
-    let acked = Arc::new(Mutex::new(BTreeMap::new()));
-    let w = writer(c.clone(), stop.clone(), Arc::new(AtomicBool::new(false)), acked.clone());
-    let t = Instant::now();
-    while acked.lock().unwrap().len() < 5 {
-        assert!(t.elapsed() < Duration::from_secs(30), "the writer made no progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (stop, acked, w) = busy_writer(&c, 5);
     let t = Instant::now();
     let out = c.void(&["cluster", "down", "--dir", c.path()]);
     assert!(out.status.success(), "{}", text(&out));
