@@ -290,6 +290,21 @@ async fn playground_steps_crashes_and_reopens_its_link() {
     std::fs::write(dir.join("timing.json"), report.to_string()).expect("the timing report is written");
     eprintln!("playground timing: {report}");
 
+    // Large text for a projector keeps the top bar one line at 1280 px, even at the end of
+    // a long run (the widest time, event count and status).
+    click(&client, "[data-testid=large-text]").await;
+    let one_line = client
+        .execute(
+            "const boxes = Array.from(document.querySelector('.topbar').children)
+                 .map(c => c.getBoundingClientRect()).filter(r => r.width > 0);
+             const top = Math.min(...boxes.map(r => r.bottom));
+             return boxes.every(r => r.top < top);",
+            vec![],
+        )
+        .await
+        .expect("the script runs");
+    assert_eq!(one_line, serde_json::Value::Bool(true), "the top bar wraps with large text");
+
     client.close().await.expect("the session closes");
     let _ = std::fs::remove_dir_all(&profile);
 

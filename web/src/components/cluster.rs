@@ -223,14 +223,32 @@ fn text_above((x, y): Point) -> bool {
     dy / (dx * dx + dy * dy).sqrt().max(1.0) < -0.35
 }
 
-/// Characters and lines of a node's text beside the node at `at`.
-fn text_size(node: &NodeView, at: Point) -> (usize, usize) {
-    let line = node_text(node).chars().count() + skew(node).map_or(0, |s| s.chars().count() + 1);
+/// Whether a node's clock skew goes on a line of its own under the HLC stamp: beside it,
+/// the line would leave the drawing (a node at the side of the ring, with large text).
+fn skew_below(node: &NodeView, at: Point, r: f64, scale: f64) -> bool {
+    let Some(skew) = skew(node) else { return false };
+    let chars = node_text(node).chars().count() + 1 + skew.chars().count();
+    let b = label_box(label_spot(at, r, scale), chars, 1, scale);
+    b.0 < 0.0 || b.2 > WIDTH
+}
+
+/// Characters (of the longest line) and lines of a node's text beside the node at `at`.
+fn text_size(node: &NodeView, at: Point, r: f64, scale: f64) -> (usize, usize) {
+    let stamp = node_text(node).chars().count();
+    let skew = skew(node).map_or(0, |s| s.chars().count());
+    let mut lines = if skew == 0 {
+        vec![stamp]
+    } else if skew_below(node, at, r, scale) {
+        vec![stamp, skew]
+    } else {
+        vec![stamp + 1 + skew]
+    };
     match node.behaviour.as_ref().map(|b| b.chars().count()) {
-        None => (line, 1),
-        Some(b) if text_above(at) => (line + 1 + b, 1),
-        Some(b) => (line.max(b), 2),
+        Some(b) if text_above(at) => *lines.last_mut().unwrap_or(&mut 0) += 1 + b,
+        Some(b) => lines.push(b),
+        None => {}
     }
+    (lines.iter().copied().max().unwrap_or(0), lines.len())
 }
 
 /// Where the text (HLC, behaviour) of the node at `(x, y)` goes: outside the ring, beside it,
@@ -264,8 +282,8 @@ pub fn label_spot((x, y): Point, r: f64, scale: f64) -> ((f64, f64), &'static st
     ((x + x_off, y + y_off), anchor)
 }
 
-/// The box of `chars` characters of node text at `spot` (13 px monospace times `scale`,
-/// two lines when the node has a behaviour).
+/// The box of `lines` lines of node text at `spot`, the longest `chars` characters (13 px
+/// monospace times `scale`).
 fn label_box(((x, y), anchor): ((f64, f64), &str), chars: usize, lines: usize, scale: f64) -> Rect {
     let w = chars as f64 * 7.9 * scale;
     let left = match anchor {
@@ -485,7 +503,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
         let (x, y) = pos[node.id as usize];
         taken.push((x - r, y - r, x + r, y + r));
         if show_text {
-            let (chars, lines) = text_size(node, (x, y));
+            let (chars, lines) = text_size(node, (x, y), r, scale);
             taken.push(label_box(label_spot((x, y), r, scale), chars, lines, scale));
         }
     }
@@ -1007,8 +1025,11 @@ fn node_view(
                 <text class="node-hlc" x={format!("{:.1}", spot.0 - x)} y={format!("{:.1}", spot.1 - y)}
                     text-anchor={anchor}>
                     { node_text(node) }
-                    if let Some(skew) = skew(node) {
+                    if let Some(skew) = skew(node).filter(|_| !skew_below(node, (x, y), r, scale)) {
                         <tspan class="node-skew">{ format!(" {skew}") }</tspan>
+                    } else if let Some(skew) = skew(node) {
+                        <tspan class="node-skew" x={format!("{:.1}", spot.0 - x)}
+                            dy={format!("{:.1}", LINE_PX * scale)}>{ skew }</tspan>
                     }
                     if let Some(b) = node.behaviour.as_ref().filter(|_| one_line) {
                         <tspan class="node-behaviour">{ format!(" {b}") }</tspan>
@@ -1154,9 +1175,27 @@ mod tests {
                 clock_offset_us: 0,
                 facts: Vec::new(),
             };
+            // A skewed clock's badge keeps the text inside the drawing, under the stamp if
+            // it must.
+            let skewed = NodeView {
+                state: "correct".into(),
+                behaviour: None,
+                hlc: Some("1790000002019191.12@1".into()),
+                clock_offset_us: -30_400,
+                ..byzantine.clone()
+            };
             for i in 0..n {
                 let at = ring_position(i, n);
-                let (chars, lines) = text_size(&byzantine, at);
+                let (chars, lines) = text_size(&skewed, at, r, scale);
+                let b = label_box(label_spot(at, r, scale), chars, lines, scale);
+                assert!(
+                    b.0 >= 0.0 && b.2 <= WIDTH,
+                    "{n} nodes at {scale}: node {i}'s skew leaves the drawing: {b:?}"
+                );
+            }
+            for i in 0..n {
+                let at = ring_position(i, n);
+                let (chars, lines) = text_size(&byzantine, at, r, scale);
                 let b = label_box(label_spot(at, r, scale), chars, lines, scale);
                 assert!(
                     !overlaps(&b, &(at.0 - r, at.1 - r, at.0 + r, at.1 + r)),

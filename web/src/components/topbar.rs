@@ -220,10 +220,12 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                     <span class="clock" data-testid="virtual-time">{ format!("t={}", format::ms(shown_us)) }</span>
                     <span class="event-index" title="trace events so far (the latest is numbered one less)">
                         <span data-testid="event-index">{ view.events }</span>{ " events" }
-                        if done { <span class="status">{ if view.violation.is_some() { " · stopped" } else { " · end" } }</span> }
                     </span>
                 </div>
                 <span class="hash" title={format!("trace hash (SHA-256 of the events so far): {}", view.trace_hash)}>
+                    // On this line rather than beside the events: it keeps the bar one line
+                    // wide with large text at the end of a long run.
+                    if done { <span class="status">{ if view.violation.is_some() { "stopped · " } else { "end · " } }</span> }
                     { "trace " }<code data-testid="trace-hash">{ view.trace_hash.clone() }</code>
                 </span>
             </div>
