@@ -399,3 +399,18 @@ async fn the_address_bar_follows_a_scenario_chosen_in_the_page_and_the_share_bar
     let link = Permalink::decode(&hash).expect("decodes").expect("not empty");
     assert_eq!((link.scenario.as_str(), link.seed), ("pbft-normal", 3), "{hash}");
 }
+
+#[wasm_bindgen_test]
+async fn the_address_bar_names_the_moment_and_the_faults_once_the_run_stands_still() {
+    let root = mount("s=hlc-ping&seed=4&at=10").await;
+    step(&root, 3).await;
+    click(&root, "[data-node=\"1\"]").await;
+    click(&root, "[data-testid=crash]").await;
+    step(&root, 2).await;
+    common::settle().await;
+    let hash = web_sys::window().expect("a window").location().hash().expect("a hash");
+    let link = Permalink::decode(&hash).expect("decodes").expect("not empty");
+    assert_eq!((link.scenario.as_str(), link.seed), ("hlc-ping", 4), "{hash}");
+    assert_eq!(link.at.to_string(), text(&root, "event-index"), "{hash}");
+    assert_eq!(link.faults.len(), 1, "the crash is in the address: {hash}");
+}

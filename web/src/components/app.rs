@@ -213,28 +213,40 @@ pub fn app() -> Html {
         });
     }
 
-    // The address bar names the run shown, so that reloading the page reloads it: when the
-    // scenario or seed changes, the fragment becomes the new run's start (a link that was
-    // opened stays as it is while it still names this run).
+    // The address bar names the run shown, and the moment and faults too whenever the run
+    // stands still (paused, stepped, seeked), so that reloading the page or copying the
+    // address reopens what is on screen. While it plays or seeks, the moment changes every
+    // frame (browsers throttle history updates), so the address names the run's start if
+    // it named another run, and is left as it is otherwise.
     {
         let view = model.view.clone();
-        use_effect_with((view.scenario.clone(), view.seed, view.custom.clone()), move |_| {
-            let same = |l: &Permalink| {
-                l.scenario == view.scenario
-                    && l.seed == view.seed
-                    && l.custom.as_deref() == view.custom.as_deref()
-            };
-            if !matches!(current_link(), Ok(Some(l)) if same(&l))
-                && let Some(history) = window().and_then(|w| w.history().ok())
-            {
-                let start = Permalink { at: 0, faults: Vec::new(), ..view.permalink() };
-                let _ = history.replace_state_with_url(
-                    &wasm_bindgen::JsValue::NULL,
-                    "",
-                    Some(&format!("#{}", start.encode())),
-                );
-            }
-        });
+        let still =
+            (!model.playing && model.seeking.is_none() && !replaying).then(|| view.permalink().encode());
+        use_effect_with(
+            (view.scenario.clone(), view.seed, view.custom.clone(), still),
+            move |(.., still)| {
+                let same = |l: &Permalink| {
+                    l.scenario == view.scenario
+                        && l.seed == view.seed
+                        && l.custom.as_deref() == view.custom.as_deref()
+                };
+                let text = match still {
+                    Some(text) => text.clone(),
+                    None if matches!(current_link(), Ok(Some(l)) if same(&l)) => return,
+                    None => Permalink { at: 0, faults: Vec::new(), ..view.permalink() }.encode(),
+                };
+                let Some(w) = window() else { return };
+                if w.location().hash().ok().as_deref() != Some(format!("#{text}").as_str())
+                    && let Ok(history) = w.history()
+                {
+                    let _ = history.replace_state_with_url(
+                        &wasm_bindgen::JsValue::NULL,
+                        "",
+                        Some(&format!("#{text}")),
+                    );
+                }
+            },
+        );
     }
 
     // Keyboard and permalinks pasted into this tab.
