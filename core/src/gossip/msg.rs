@@ -322,7 +322,7 @@ impl ProtocolEvent for GossipEvent {
                 )
             }
             GossipEvent::Refused { from, reason } => format!("refuses a message from node {from}: {reason}"),
-            GossipEvent::Behaviour { defect } => format!("now behaves: {defect}"),
+            GossipEvent::Behaviour { defect } => format!("switches its behaviour to {defect}"),
         }
     }
 

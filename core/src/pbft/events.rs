@@ -171,10 +171,12 @@ impl ProtocolEvent for PbftEvent {
             PbftEvent::Rejected { from, kind, reason } => {
                 format!("rejects {kind} from node {from}: {reason}")
             }
-            PbftEvent::Behaviour { name, .. } => format!("now behaves: {name}"),
-            PbftEvent::Invoked { timestamp, op, .. } => format!("sends request t={timestamp}: {op}"),
+            PbftEvent::Behaviour { name, .. } => format!("switches its behaviour to {name}"),
+            PbftEvent::Invoked { timestamp, op, .. } => {
+                format!("sends request with timestamp {timestamp}: {op}")
+            }
             PbftEvent::Completed { timestamp, result, .. } => {
-                format!("accepts result of t={timestamp} after f + 1 matching replies: {result}")
+                format!("accepts the result of request {timestamp} after f + 1 matching replies: {result}")
             }
         }
     }

@@ -190,7 +190,7 @@ impl<P: Protocol> TraceEvent<P> {
                 format!("node {}'s physical clock jumps by {by_us} us", self.node),
             ),
             TraceKind::Misbehave(b) => {
-                ("fault", "Misbehave".into(), format!("node {} now behaves: {b}", self.node))
+                ("fault", "Misbehave".into(), format!("fault: node {} is told to behave {b}", self.node))
             }
             TraceKind::LinkFault { to, drop, duplicate, delay_us, until } => (
                 "fault",

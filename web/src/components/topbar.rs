@@ -90,15 +90,19 @@ pub fn top_bar(props: &TopBarProps) -> Html {
     };
     let on_seed = {
         let dispatch = props.dispatch.clone();
-        let scenario = view.scenario.clone();
+        let (scenario, current) = (view.scenario.clone(), view.seed);
         Callback::from(move |e: Event| {
             let input: HtmlInputElement = e.target_unchecked_into();
             match input.value().trim().parse::<u64>() {
                 Ok(seed) => dispatch.emit(Action::Load { scenario: scenario.clone(), seed }),
-                Err(_) => dispatch.emit(Action::Fail(format!(
-                    "seed {:?} is not a whole number from 0 to 18446744073709551615",
-                    input.value()
-                ))),
+                Err(_) => {
+                    dispatch.emit(Action::Fail(format!(
+                        "seed {:?} is not a whole number from 0 to 18446744073709551615; still seed {current}",
+                        input.value()
+                    )));
+                    // The field shows the seed of the run on screen, not the refused text.
+                    input.set_value(&current.to_string());
+                }
             }
         })
     };

@@ -456,10 +456,18 @@ impl Model {
                     changed = false;
                 }
             },
-            Action::Play => self.playing = !self.view.finished,
+            // Going on with the run: a refused input's message no longer applies.
+            Action::Play => {
+                self.playing = !self.view.finished;
+                self.error = None;
+            }
             Action::Pause => self.playing = false,
-            Action::TogglePlay => self.playing = !self.playing && !self.view.finished,
+            Action::TogglePlay => {
+                self.playing = !self.playing && !self.view.finished;
+                self.error = self.error.take().filter(|_| !self.playing);
+            }
             Action::Step => {
+                self.error = None;
                 self.playing = false;
                 self.seeking = None;
                 self.run.borrow_mut().step();

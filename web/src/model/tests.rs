@@ -273,6 +273,20 @@ fn a_bad_link_opens_the_default_run_with_an_error() {
 }
 
 #[test]
+fn going_on_with_the_run_clears_a_refused_input_message() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Fail("seed \"12abc\" is not a whole number".into()));
+    model.apply(Action::Pause);
+    assert!(model.error.is_some(), "pausing keeps it");
+    model.apply(Action::Step);
+    assert_eq!(model.error, None, "a step goes on with the run");
+    model.apply(Action::Fail("again".into()));
+    model.apply(Action::TogglePlay);
+    assert!(model.playing);
+    assert_eq!(model.error, None, "so does playing");
+}
+
+#[test]
 fn playing_advances_virtual_time_and_stops_at_the_end() {
     let mut model = Model::open(Ok(None));
     model.apply(Action::SetSpeed(MAX_SPEED));

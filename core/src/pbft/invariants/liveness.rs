@@ -46,7 +46,7 @@ impl Invariant<PbftNode> for Liveness {
             let deadline = (*at).max(ctx.last_fault_us).saturating_add(self.bound);
             if ctx.now >= deadline {
                 return Err(format!(
-                    "request t={ts} of client {client}, sent at {:.1} ms, was not answered by {:.1} ms \
+                    "request {ts} of client {client}, sent at {:.1} ms, was not answered by {:.1} ms \
                      ({} ms after the later of its sending and the last fault)",
                     *at as f64 / 1000.0,
                     ctx.now as f64 / 1000.0,

@@ -42,7 +42,7 @@ impl Invariant<PbftNode> for Validity {
                 for r in requests {
                     if self.submitted.get(&(r.client, r.timestamp)) != Some(&r.op) {
                         return Err(format!(
-                            "replica {} executed {:?} as request t={} of client {} at n={seq}, which that client never sent",
+                            "replica {} executed {:?} as request {} of client {} at n={seq}, which that client never sent",
                             ev.node, r.op, r.timestamp, r.client
                         ));
                     }
@@ -82,7 +82,7 @@ impl Invariant<PbftNode> for AtMostOnce {
             for r in requests {
                 if let Some(first) = mine.insert((r.client, r.timestamp), *seq) {
                     return Err(format!(
-                        "replica {} executed request t={} of client {} twice, at n={first} and n={seq}",
+                        "replica {} executed request {} of client {} twice, at n={first} and n={seq}",
                         ev.node, r.timestamp, r.client
                     ));
                 }

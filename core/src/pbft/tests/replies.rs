@@ -279,7 +279,7 @@ fn event_lines_name_operations_and_results_in_words() {
     use alloc::string::ToString;
     let op = Op::Put { key: "k1".into(), value: "x".repeat(40) };
     let line = PbftEvent::Invoked { client: CLIENT, timestamp: 7, op, hlc: Timestamp::ZERO }.describe();
-    assert_eq!(line, "sends request t=7: put k1 = xxxxxxxxxxxxxxxxxxxxxxxx…");
+    assert_eq!(line, "sends request with timestamp 7: put k1 = xxxxxxxxxxxxxxxxxxxxxxxx…");
     assert_eq!(Op::Get { key: "k".into(), at: None }.to_string(), "get k");
     assert_eq!(OpResult::Value(None).to_string(), "no value");
     let r = OpResult::Swapped { ok: false, found: Some("é".repeat(20)) };
