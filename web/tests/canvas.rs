@@ -129,7 +129,12 @@ async fn play_two_seconds(at: u64, layout: &str) -> (Played, usize) {
             .dyn_into::<HtmlElement>()
             .expect("a button")
             .click();
-        sleep(50).await;
+        // A thousand nodes re-render in tens of milliseconds, more on a loaded machine.
+        let mut waited = 0;
+        while attr(&root, canvas, "data-layout") != layout && waited < 10_000 {
+            sleep(50).await;
+            waited += 50;
+        }
     }
     assert_eq!(attr(&root, canvas, "data-layout"), layout);
     first_frame(&find(&root, canvas)).await;
