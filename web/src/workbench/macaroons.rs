@@ -63,8 +63,11 @@ pub struct MacReport {
     pub token: String,
     /// The discharge sent along with it, serialized the same way.
     pub discharge: Option<String>,
-    /// `Ok` when the verifier accepts, else the reason it gives.
-    pub verdict: Result<(), String>,
+    /// `Ok` when the verifier accepts, else the reason it gives; `None` when the request
+    /// context or the verifier's key is not valid input (see `bad_context`).
+    pub verdict: Option<Result<(), String>>,
+    /// Why the Verify column's input cannot be used (the token is still built and shown).
+    pub bad_context: Option<String>,
     /// The first-party caveat the verifier refused on, when that is why.
     pub refused_caveat: Option<String>,
 }
@@ -137,18 +140,23 @@ pub fn run(input: &MacInput) -> Result<MacReport, String> {
         discharges.push(d);
     }
 
-    let ctx = context(input)?;
     let consumed = BTreeSet::new();
-    let ctx = Context { nonces: Some(&consumed), ..ctx };
-    let verifier_key = non_empty(&input.verifier_key, "verifier's root key")?;
-    let checked = Verifier::new().verify(&m, verifier_key.as_bytes(), &discharges, &ctx);
+    let verify = context(input).and_then(|ctx| {
+        let key = non_empty(&input.verifier_key, "verifier's root key")?;
+        let ctx = Context { nonces: Some(&consumed), ..ctx };
+        Ok(Verifier::new().verify(&m, key.as_bytes(), &discharges, &ctx))
+    });
+    let (checked, bad_context) = match verify {
+        Ok(checked) => (Some(checked), None),
+        Err(e) => (None, Some(e)),
+    };
     let refused_caveat = match &checked {
-        Err(VerifyError::NotSatisfied { caveat, .. } | VerifyError::NotUnderstood { caveat }) => {
+        Some(Err(VerifyError::NotSatisfied { caveat, .. } | VerifyError::NotUnderstood { caveat })) => {
             Some(caveat.clone())
         }
         _ => None,
     };
-    let verdict = checked.map_err(|e| e.to_string());
+    let verdict = checked.map(|c| c.map_err(|e| e.to_string()));
     let serialize = |m: &Macaroon| m.serialize(Format::V2).map_err(|e| e.to_string());
     Ok(MacReport {
         steps,
@@ -156,6 +164,7 @@ pub fn run(input: &MacInput) -> Result<MacReport, String> {
         token: serialize(&m)?,
         discharge: discharges.first().map(serialize).transpose()?,
         verdict,
+        bad_context,
         refused_caveat,
     })
 }
@@ -277,10 +286,16 @@ pub fn macaroon_bench() -> Html {
     let verdict = match &*report {
         Err(_) => html! {},
         Ok(r) => match &r.verdict {
-            Ok(()) => html! {
+            // Bad input here is reported here, and the token stays shown.
+            None => html! {
+                <div class="bench-error" role="alert" data-testid="mac-verify-error">
+                    { r.bad_context.clone().unwrap_or_default() }
+                </div>
+            },
+            Some(Ok(())) => html! {
                 <div class="verdict ok" data-testid="mac-verdict" data-valid="true">{ "✓ valid" }</div>
             },
-            Err(reason) => html! {
+            Some(Err(reason)) => html! {
                 <div class="verdict refused" data-testid="mac-verdict" data-valid="false">
                     <strong>{ "✗ refused" }</strong>
                     <span data-testid="mac-reason">{ reason.clone() }</span>
@@ -380,7 +395,7 @@ mod tests {
         assert_eq!(hex(token.signature()), r.steps.last().unwrap().signature);
         let (d, _) = Macaroon::deserialize(r.discharge.as_deref().unwrap()).unwrap();
         assert_eq!(hex(d.signature()), r.discharge_steps.last().unwrap().signature);
-        assert_eq!(r.verdict, Ok(()));
+        assert_eq!(r.verdict, Some(Ok(())));
     }
 
     #[test]
@@ -388,28 +403,37 @@ mod tests {
         let mut i = input();
         i.op = "write".into();
         let report = run(&i).unwrap();
-        let reason = report.verdict.unwrap_err();
+        let reason = report.verdict.unwrap().unwrap_err();
         assert!(reason.contains("\"op = read\""), "{reason}");
         assert_eq!(report.refused_caveat.as_deref(), Some("op = read"));
         let mut i = input();
         i.now = "3000".into();
-        assert!(run(&i).unwrap().verdict.unwrap_err().contains("time < 2000"));
+        assert!(run(&i).unwrap().verdict.unwrap().unwrap_err().contains("time < 2000"));
         let mut i = input();
         i.bind = false;
-        assert!(run(&i).unwrap().verdict.unwrap_err().contains("not bound"));
+        assert!(run(&i).unwrap().verdict.unwrap().unwrap_err().contains("not bound"));
         let mut i = input();
         i.verifier_key = "other".into();
-        assert!(run(&i).unwrap().verdict.unwrap_err().contains("does not match"));
+        assert!(run(&i).unwrap().verdict.unwrap().unwrap_err().contains("does not match"));
     }
 
     #[test]
     fn bad_context_and_empty_keys_are_errors() {
+        // A bad request context leaves the token built: only the verdict cannot be given.
+        let bad = |i: &MacInput| {
+            let r = run(i).expect("the token is still built");
+            assert!(r.verdict.is_none() && !r.steps.is_empty());
+            r.bad_context.unwrap_or_default()
+        };
         let mut i = input();
         i.ip = "ten".into();
-        assert!(run(&i).unwrap_err().contains("ip \"ten\""));
+        assert!(bad(&i).contains("ip \"ten\""));
         let mut i = input();
         i.now = "soon".into();
-        assert!(run(&i).unwrap_err().contains("UNIX time"));
+        assert!(bad(&i).contains("UNIX time"));
+        let mut i = input();
+        i.verifier_key.clear();
+        assert!(bad(&i).contains("verifier's root key is empty"));
         let mut i = input();
         i.root_key.clear();
         assert!(run(&i).unwrap_err().contains("root key is empty"));
