@@ -414,3 +414,17 @@ async fn the_address_bar_names_the_moment_and_the_faults_once_the_run_stands_sti
     assert_eq!(link.at.to_string(), text(&root, "event-index"), "{hash}");
     assert_eq!(link.faults.len(), 1, "the crash is in the address: {hash}");
 }
+
+#[wasm_bindgen_test]
+async fn the_space_time_caption_keys_the_kinds_of_its_arrows() {
+    let root = mount("s=pbft-normal&seed=2&at=400").await;
+    let keys: Vec<String> = common::all(&root, ".spacetime [data-key]")
+        .iter()
+        .filter_map(|k| k.get_attribute("data-key"))
+        .collect();
+    let drawn = common::count(&root, ".spacetime .st-msg");
+    assert!(drawn > 0, "arrows are drawn");
+    for kind in ["Commit", "Prepare"] {
+        assert!(keys.iter().any(|k| k == kind), "{kind} is keyed: {keys:?}");
+    }
+}

@@ -59,6 +59,9 @@ pub fn lanes(nodes: usize, recent: &[EventView], selected: Option<u32>, max: usi
     chosen
 }
 
+/// Message kinds named in the caption; more are counted.
+const MAX_KEYS: usize = 7;
+
 #[function_component(SpaceTime)]
 pub fn space_time(props: &SpaceTimeProps) -> Html {
     let view = &props.view;
@@ -150,6 +153,17 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
             </marker>
         }
     });
+    // The caption is the arrows' key: the kinds of the messages drawn, in their colours
+    // (the cluster view's legend lists only those in flight now).
+    let mut keys: Vec<&str> = events
+        .iter()
+        .filter(|e| {
+            e.category == "deliver" && e.from.is_some_and(|f| lane(f).is_some()) && lane(e.node).is_some()
+        })
+        .map(|e| e.kind.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
     let partial = shown.len() < view.nodes.len();
     html! {
         <section class="spacetime" aria-label="space-time diagram" data-lanes={shown.len().to_string()}>
@@ -169,7 +183,20 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                 <text class="st-axis" x={LEFT.to_string()} y={(height - 2.0).to_string()}>{ format!("t={}", format::ms(t0)) }</text>
                 <text class="st-axis st-caption" x={(WIDTH / 2.0).to_string()} y={(height - 2.0).to_string()}
                     text-anchor="middle">
-                    { "lanes: nodes · arrows: messages, coloured as in the legend · dots: events · red: faults, drops, refusals" }
+                    { "lanes: nodes · arrows: " }
+                    if keys.is_empty() {
+                        { "messages" }
+                    }
+                    { for keys.iter().take(MAX_KEYS).enumerate().map(|(i, k)| html! {
+                        <>
+                            <tspan class="st-key" fill={palette::colour(k)}>{ if i == 0 { "━ " } else { ", ━ " } }</tspan>
+                            <tspan data-key={k.to_string()}>{ k.to_string() }</tspan>
+                        </>
+                    }) }
+                    if keys.len() > MAX_KEYS {
+                        { format!(" and {} more", keys.len() - MAX_KEYS) }
+                    }
+                    { " · dots: events · red: faults, drops, refusals" }
                 </text>
                 <text class="st-axis" x={(WIDTH - RIGHT).to_string()} y={(height - 2.0).to_string()} text-anchor="end">
                     { format!("t={}", format::ms(t1)) }
