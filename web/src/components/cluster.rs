@@ -258,16 +258,19 @@ pub fn label_spot((x, y): Point, r: f64, scale: f64) -> ((f64, f64), &'static st
     let (dx, dy) = (x - CENTRE.0, y - CENTRE.1);
     let len = (dx * dx + dy * dy).sqrt().max(1.0);
     let (ux, uy) = (dx / len, dy / len);
-    let anchor = if ux > 0.35 {
+    // Below the ring, two nodes either side of the bottom (odd counts) would centre their
+    // text into each other: each leans away from the other instead.
+    let below = uy > 0.35;
+    let anchor = if ux > 0.35 || (below && ux > 0.05) {
         "start"
-    } else if ux < -0.35 {
+    } else if ux < -0.35 || (below && ux < -0.05) {
         "end"
     } else {
         "middle"
     };
     // Below the node at the bottom, above it at the top, level with it at the sides.
     let gap = r + 8.0;
-    let y_off = if uy > 0.35 {
+    let y_off = if below {
         gap + 10.0 * scale
     } else if text_above((x, y)) {
         -gap
@@ -1161,10 +1164,12 @@ mod tests {
     #[test]
     fn node_text_sits_outside_the_ring_and_off_its_neighbours() {
         // At the normal size and with large text.
-        for (n, scale) in [3u32, 5, 8, 12].into_iter().flat_map(|n| [(n, 1.0), (n, 1.2)]) {
+        // Every count that shows text, odd ones included (two nodes either side of the
+        // bottom), with a stamp as long as "(1493.768 ms, 15)".
+        for (n, scale) in (3u32..=MAX_NODE_TEXT).flat_map(|n| [(n, 1.0), (n, 1.2)]) {
             let r = node_radius(n);
             let boxes: Vec<Rect> =
-                (0..n).map(|i| label_box(label_spot(ring_position(i, n), r, scale), 14, 1, scale)).collect();
+                (0..n).map(|i| label_box(label_spot(ring_position(i, n), r, scale), 17, 1, scale)).collect();
             // A Byzantine node's behaviour (the longest name) stays off its own node.
             let byzantine = NodeView {
                 id: 0,
