@@ -321,3 +321,37 @@ async fn an_unknown_bench_in_the_link_is_named_with_the_valid_ones() {
     }
     assert!(shown(&root, "macaroon-bench"), "the first bench opens below the note");
 }
+
+#[wasm_bindgen_test]
+async fn a_long_chain_and_a_wide_layer_draw_every_node_apart() {
+    let root = mount::<CausalBench>().await;
+    let chain =
+        (0..30).map(|i| format!("{{\"name\":\"n{i}\",\"prior\":0.05}}")).collect::<Vec<_>>().join(",");
+    let links = (0..29)
+        .map(|i| format!("{{\"from\":\"n{i}\",\"to\":\"n{}\",\"weight\":0.5}}", i + 1))
+        .collect::<Vec<_>>();
+    let star = (0..20)
+        .map(|i| format!("{{\"from\":\"n0\",\"to\":\"n{}\",\"weight\":0.5}}", i + 1))
+        .collect::<Vec<_>>();
+    for edges in [links, star] {
+        type_into(&root, "causal-input", &format!("{{\"nodes\":[{chain}],\"edges\":[{}]}}", edges.join(",")))
+            .await;
+        let boxes: Vec<(f64, f64, f64, f64)> = root
+            .query_selector_all(".causal-graph .cnode rect")
+            .expect("a valid selector")
+            .values()
+            .into_iter()
+            .filter_map(|r| r.ok()?.dyn_into::<Element>().ok())
+            .map(|r| {
+                let n = |a: &str| attr(&r, a).parse::<f64>().expect("a number");
+                (n("x"), n("y"), n("x") + n("width"), n("y") + n("height"))
+            })
+            .collect();
+        assert_eq!(boxes.len(), 30);
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                assert!(a.2 <= b.0 || b.2 <= a.0 || a.3 <= b.1 || b.3 <= a.1, "{a:?} and {b:?} overlap");
+            }
+        }
+    }
+}

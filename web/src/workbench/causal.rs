@@ -91,6 +91,10 @@ const NODE_W: f64 = 92.0;
 const NODE_H: f64 = 34.0;
 const GRAPH_W: f64 = 520.0;
 const GRAPH_H: f64 = 230.0;
+/// Horizontal room between two layers, for the edge and its weight.
+const LAYER_GAP: f64 = 36.0;
+/// Pixels the default drawing (`GRAPH_W` wide) takes in the panel.
+const NATURAL_PX: f64 = 520.0;
 
 /// The graph in layers (a node's layer is its longest path from a root), left to right.
 fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html {
@@ -106,16 +110,26 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
         rank_in_layer[v] = count[layer[v]];
         count[layer[v]] += 1;
     }
+    // Room for every layer side by side and the fullest layer's nodes one above the other:
+    // a long chain or a wide layer scrolls instead of piling its nodes up.
+    let tall = count.iter().copied().max().unwrap_or(1);
+    let width = GRAPH_W.max(24.0 + layers as f64 * (NODE_W + LAYER_GAP) - LAYER_GAP);
+    let height = GRAPH_H.max(tall as f64 * (NODE_H + 12.0));
     let pos = |v: usize| {
-        let cx =
-            12.0 + NODE_W / 2.0 + (GRAPH_W - 24.0 - NODE_W) * layer[v] as f64 / (layers.max(2) - 1) as f64;
-        let gap = GRAPH_H / count[layer[v]] as f64;
+        let cx = 12.0 + NODE_W / 2.0 + (width - 24.0 - NODE_W) * layer[v] as f64 / (layers.max(2) - 1) as f64;
+        let gap = height / count[layer[v]] as f64;
         (cx, gap * (rank_in_layer[v] as f64 + 0.5))
     };
     let state = |name: &str| seen.iter().find(|(n, _)| n == name).map_or(Seen::Healthy, |s| s.1);
+    // At its natural size when larger than the panel (the panel scrolls).
+    let style = (width > GRAPH_W || height > GRAPH_H).then(|| {
+        let scale = NATURAL_PX / GRAPH_W;
+        format!("width: {:.0}px; max-width: none", width * scale)
+    });
     html! {
-        <svg class="causal-graph" data-testid="causal-graph" viewBox={format!("0 0 {GRAPH_W} {GRAPH_H}")} role="img"
-            aria-label="the causal graph">
+        <div class="causal-graph-box">
+        <svg class="causal-graph" data-testid="causal-graph" viewBox={format!("0 0 {width:.0} {height:.0}")} role="img"
+            aria-label="the causal graph" {style}>
             <defs>
                 <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                     <path d="M0 0 L10 5 L0 10 Z" fill="#5b6470" />
@@ -146,6 +160,7 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
                 }
             }) }
         </svg>
+        </div>
     }
 }
 
