@@ -203,6 +203,13 @@ async fn each_solver_shows_the_energy_core_computes_for_its_placement() {
     assert!(!shown(&root, "sched-run-exact"));
     let bigger = Problem::from_json(&area(&root, "sched-input")).expect("valid");
     assert_eq!(bigger.tasks().len(), 20);
+
+    // The reference lines' labels are drawn over the curve (it often ends on them).
+    click(&root, "sched-run").await;
+    let curve = find(&root, "sched-curve");
+    let label = curve.query_selector("[data-ref=greedy]").expect("a valid selector").expect("greedy's label");
+    let line = curve.query_selector("polyline").expect("a valid selector").expect("the curve");
+    assert!(line.compare_document_position(&label) & web_sys::Node::DOCUMENT_POSITION_FOLLOWING != 0);
 }
 
 fn probability(root: &Element, testid: &str) -> f64 {

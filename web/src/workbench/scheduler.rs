@@ -102,13 +102,14 @@ const PAD_L: f64 = 56.0;
 const PAD_B: f64 = 22.0;
 
 /// Baselines for the reference lines' labels, each wanted at `wanted[i]`: labels closer
-/// than a text line are pushed down in turn so none overlaps (energies can nearly tie).
+/// than a text line are pushed down in turn so none overlaps (energies can nearly tie),
+/// and none above the first line of the drawing (a line at the top of the scale).
 fn label_rows(wanted: &[f64]) -> Vec<f64> {
     const LINE: f64 = 12.0;
     let mut order: Vec<usize> = (0..wanted.len()).collect();
     order.sort_by(|&a, &b| wanted[a].total_cmp(&wanted[b]));
     let mut rows = wanted.to_vec();
-    let mut prev = f64::NEG_INFINITY;
+    let mut prev = 0.0;
     for i in order {
         rows[i] = rows[i].max(prev + LINE);
         prev = rows[i];
@@ -170,16 +171,18 @@ fn curve(report: &SchedReport) -> Html {
             <text x={PAD_L.to_string()} y={(CURVE_H - 6.0).to_string()}>{ "step 0" }</text>
             <text x={(CURVE_W - 8.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="end">{ format!("step {last_step}") }</text>
             <text x={((PAD_L + CURVE_W) / 2.0).to_string()} y={(CURVE_H - 6.0).to_string()} text-anchor="middle">{ "energy of the current assignment" }</text>
-            { for refs.iter().zip(label_y).map(|(&(name, e, colour), ly)| html! {
-                <g>
-                    <line x1={PAD_L.to_string()} x2={(CURVE_W - 8.0).to_string()} y1={y(e).to_string()} y2={y(e).to_string()}
-                        stroke={colour} stroke-dasharray={if name == "exact" { "2 3" } else { "7 4" }} stroke-width="1.5" />
-                    <text x={(CURVE_W - 10.0).to_string()} y={ly.to_string()} text-anchor="end" style={format!("fill:{colour}")}>
-                        { format!("{name} {}", num(e)) }
-                    </text>
-                </g>
+            { for refs.iter().map(|&(name, e, colour)| html! {
+                <line x1={PAD_L.to_string()} x2={(CURVE_W - 8.0).to_string()} y1={y(e).to_string()} y2={y(e).to_string()}
+                    stroke={colour} stroke-dasharray={if name == "exact" { "2 3" } else { "7 4" }} stroke-width="1.5" />
             }) }
             <polyline points={points} fill="none" stroke="#0072b2" stroke-width="1.6" />
+            // Over the curve, on a halo: the annealer often ends on the exact line.
+            { for refs.iter().zip(label_y).map(|(&(name, e, colour), ly)| html! {
+                <text class="ref-label" data-ref={name} x={(CURVE_W - 10.0).to_string()} y={ly.to_string()}
+                    text-anchor="end" style={format!("fill:{colour}")}>
+                    { format!("{name} {}", num(e)) }
+                </text>
+            }) }
         </svg>
     }
 }
@@ -397,6 +400,8 @@ mod tests {
         assert_eq!(label_rows(&[40.0, 120.0]), vec![40.0, 120.0]);
         assert_eq!(label_rows(&[100.0, 98.0]), vec![110.0, 98.0]);
         assert_eq!(label_rows(&[]), Vec::<f64>::new());
+        // A line at the top of the scale: its label stays inside the drawing.
+        assert_eq!(label_rows(&[5.0, 9.0]), vec![12.0, 24.0]);
     }
 
     #[test]
