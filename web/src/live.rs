@@ -297,6 +297,7 @@ impl LiveFeed {
             broken_links: Vec::new(),
             metrics: None,
             behaviours: &[],
+            behaviour_summaries: &[],
         }
     }
 }

@@ -144,6 +144,9 @@ async fn the_node_menu_makes_a_replica_byzantine_with_any_behaviour() {
         .into_iter()
         .find(|b| b.text_content().as_deref() == Some("equivocate"))
         .expect("offered");
+    // Each behaviour says what it does, in the protocol's words.
+    let title = equivocate.get_attribute("title").unwrap_or_default();
+    assert!(title.contains("different pre-prepares"), "{title:?}");
     equivocate.dyn_into::<web_sys::HtmlElement>().expect("a button").click();
     common::settle().await;
     click(&root, "[data-testid=step]").await;

@@ -33,6 +33,14 @@ pub enum Defect {
 impl Defect {
     pub const NAMES: &'static [&'static str] = &["honest", "never-graft", "never-prune", "redeliver"];
 
+    /// What each of [`Defect::NAMES`] does, in the same order.
+    pub const SUMMARIES: &'static [&'static str] = &[
+        "follows the protocol",
+        "never sends GRAFT when a missing message's timer expires",
+        "ignores duplicates instead of pruning the link they came over",
+        "delivers duplicates to the application again",
+    ];
+
     pub fn parse(s: &str) -> Option<Defect> {
         match s {
             "honest" | "none" => Some(Defect::None),

@@ -126,6 +126,10 @@ impl Simulated for GossipNode {
         Defect::NAMES
     }
 
+    fn behaviour_summaries() -> &'static [&'static str] {
+        Defect::SUMMARIES
+    }
+
     fn setup(scenario: &Scenario, seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         let cfg = Rc::new(params.resolve(scenario.nodes)?);

@@ -279,6 +279,10 @@ impl Simulated for HlcPing {
         &["honest", "ignore-remote"]
     }
 
+    fn behaviour_summaries() -> &'static [&'static str] {
+        &["follows the HLC rules", "ignores the stamps it receives (its clock no longer tracks causality)"]
+    }
+
     fn setup(scenario: &Scenario, _seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         params.validate()?;

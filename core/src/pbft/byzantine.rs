@@ -50,6 +50,20 @@ impl Behaviour {
         "collude",
     ];
 
+    /// What each of [`Behaviour::NAMES`] does, in the same order.
+    pub const SUMMARIES: &'static [&'static str] = &[
+        "follows the protocol",
+        "sends nothing at all",
+        "as primary, sends different pre-prepares for one sequence number to different backups",
+        "corrupts the digests in its pre-prepares, prepares, commits and checkpoints",
+        "sends messages in other replicas' names (MACs and signatures that cannot verify)",
+        "sends old messages again",
+        "votes for a different digest towards half of the replicas",
+        "leaves its prepared certificates out of its view-change messages",
+        "handles every message late",
+        "colludes: equivocates as primary, prepares and commits everything as backup",
+    ];
+
     pub fn parse(name: &str) -> Result<Behaviour, String> {
         Ok(match name {
             "honest" => Behaviour::Honest,

@@ -153,6 +153,10 @@ impl Simulated for PbftNode {
         Behaviour::NAMES
     }
 
+    fn behaviour_summaries() -> &'static [&'static str] {
+        Behaviour::SUMMARIES
+    }
+
     fn setup(scenario: &Scenario, seed: u64) -> Result<Setup<Self>, ScenarioError> {
         let params: Params = scenario.params()?;
         let cfg = params.config(scenario.nodes)?;

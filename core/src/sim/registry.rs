@@ -128,7 +128,12 @@ mod tests {
             let s = Scenario::from_json(b.json).unwrap_or_else(|e| panic!("{}: {e}", b.name));
             assert_eq!(s.name, b.name);
             assert!(!b.summary.is_empty(), "{} has no summary", b.name);
-            build(&s, 1, false).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+            let run = build(&s, 1, false).unwrap_or_else(|e| panic!("{}: {e}", b.name));
+            // Every behaviour a fault may name is explained, in the same order.
+            let (names, summaries) = (run.behaviours(), run.behaviour_summaries());
+            assert_eq!(names.len(), summaries.len(), "{}: {names:?} against {summaries:?}", b.name);
+            assert_eq!(names.first(), Some(&"honest"), "{}", b.name);
+            assert!(summaries.iter().all(|s| !s.is_empty()), "{}", b.name);
         }
     }
 }

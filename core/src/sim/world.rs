@@ -46,6 +46,12 @@ pub trait Simulated: Protocol + Sized + 'static {
     fn behaviours() -> &'static [&'static str] {
         &["honest"]
     }
+
+    /// One line on what each of [`Simulated::behaviours`] does, in the same order (the
+    /// playground's fault menu shows them).
+    fn behaviour_summaries() -> &'static [&'static str] {
+        &["follows the protocol"]
+    }
 }
 
 /// Refuse `misbehave` faults that name a behaviour the protocol does not have.
@@ -140,6 +146,8 @@ pub trait AnySim {
     fn inject(&mut self, fault: Fault) -> Result<(), ScenarioError>;
     /// The behaviours a `misbehave` fault may name for this protocol, `honest` first.
     fn behaviours(&self) -> &'static [&'static str];
+    /// What each of [`AnySim::behaviours`] does, in the same order.
+    fn behaviour_summaries(&self) -> &'static [&'static str];
     fn violation(&self) -> Option<&Violation>;
     fn trace_hash(&self) -> String;
     /// Benchmarks only: skip encoding and hashing the trace to measure the engine alone.
@@ -229,6 +237,7 @@ pub struct Sim<P: Protocol> {
     finished: bool,
     event_limit_reached: bool,
     behaviours: &'static [&'static str],
+    summaries: &'static [&'static str],
     sent: u64,
     delivered: u64,
     dropped: u64,
@@ -300,6 +309,7 @@ impl<P: Simulated> Sim<P> {
             finished: false,
             event_limit_reached: false,
             behaviours: P::behaviours(),
+            summaries: P::behaviour_summaries(),
             sent: 0,
             delivered: 0,
             dropped: 0,
@@ -913,6 +923,10 @@ impl<P: Protocol> AnySim for Sim<P> {
 
     fn behaviours(&self) -> &'static [&'static str] {
         self.behaviours
+    }
+
+    fn behaviour_summaries(&self) -> &'static [&'static str] {
+        self.summaries
     }
 
     fn violation(&self) -> Option<&Violation> {

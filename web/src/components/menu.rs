@@ -22,12 +22,13 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
     let Some(view) = props.view.nodes.get(node as usize) else {
         return html! {};
     };
-    let item = |label: String, fault: UserFault| {
+    let titled = |label: String, fault: UserFault, title: Option<String>| {
         let dispatch = props.dispatch.clone();
         let onclick =
             Callback::from(move |_: MouseEvent| dispatch.emit(Action::Inject { node, fault: fault.clone() }));
-        html! { <li><button role="menuitem" {onclick}>{ label }</button></li> }
+        html! { <li><button role="menuitem" {onclick} {title}>{ label }</button></li> }
     };
+    let item = |label: String, fault: UserFault| titled(label, fault, None);
     let close = {
         let dispatch = props.dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Menu(None)))
@@ -64,7 +65,9 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
                         <details class="submenu" data-testid="make-byzantine">
                             <summary role="menuitem">{ "make Byzantine ▸" }</summary>
                             <ul>
-                                { for behaviours.iter().map(|b| item((*b).to_owned(), UserFault::Misbehave((*b).into()))) }
+                                { for behaviours.iter().map(|b| {
+                                    titled((*b).to_owned(), UserFault::Misbehave((*b).into()), summary(&props.view, b))
+                                }) }
                             </ul>
                         </details>
                     </li>
@@ -80,6 +83,12 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
             </ul>
         </div>
     }
+}
+
+/// What behaviour `name` does, as the protocol says.
+fn summary(view: &Snapshot, name: &str) -> Option<String> {
+    let i = view.behaviours.iter().position(|b| *b == name)?;
+    view.behaviour_summaries.get(i).map(|s| (*s).to_owned())
 }
 
 #[derive(Properties, PartialEq)]

@@ -106,6 +106,8 @@ pub struct Snapshot {
     pub metrics: Option<Rc<Metrics>>,
     /// The behaviours a `misbehave` fault may name in this protocol.
     pub behaviours: &'static [&'static str],
+    /// What each of them does, in the same order.
+    pub behaviour_summaries: &'static [&'static str],
 }
 
 /// What the metrics drawer shows.
@@ -207,6 +209,7 @@ impl Snapshot {
             broken_links: run.broken_links(),
             metrics: None,
             behaviours: run.behaviours(),
+            behaviour_summaries: run.behaviour_summaries(),
         }
     }
 

@@ -602,6 +602,11 @@ impl Run {
         self.sim.behaviours()
     }
 
+    /// What each of [`Run::behaviours`] does, in the same order.
+    pub fn behaviour_summaries(&self) -> &'static [&'static str] {
+        self.sim.behaviour_summaries()
+    }
+
     pub fn active_network_faults(&self) -> usize {
         let now = self.now_us();
         self.faults.iter().filter(|f| network_fault_end_us(f).is_some_and(|end| end > now)).count()
