@@ -431,3 +431,12 @@ async fn the_space_time_caption_keys_the_kinds_of_its_arrows() {
         assert!(keys.iter().any(|k| k == kind), "{kind} is keyed: {keys:?}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn more_faulty_replicas_than_f_are_pointed_out() {
+    let root = mount("s=pbft-normal&seed=1&at=50").await;
+    assert_eq!(common::count(&root, "[data-testid=beyond-f]"), 0, "one fault at most: nothing to say");
+    let root = mount("s=pbft-too-many-faults&seed=1&at=5").await;
+    let note = find(&root, "[data-testid=beyond-f]").text_content().unwrap_or_default();
+    assert!(note.contains("2 of 4 replicas") && note.contains("f = 1"), "{note}");
+}

@@ -46,6 +46,13 @@ pub fn invariants(props: &InvariantsProps) -> Html {
         <section class="panel invariants" aria-label="invariants">
             <h2>{ "Invariants" }</h2>
             { status }
+            if let Some((faulty, n, f)) = beyond_f(view) {
+                <p class="beyond-f" data-testid="beyond-f" role="status">
+                    { format!("⚠ {faulty} of {n} replicas are crashed or Byzantine, more than f = {f}: \
+                        PBFT promises nothing now — requests may stall, and with Byzantine replicas \
+                        correct ones may commit different batches.") }
+                </p>
+            }
             if !view.faults.is_empty() {
                 <h3>{ "Faults added" }</h3>
                 <ul class="fault-list" data-testid="faults">
@@ -58,4 +65,16 @@ pub fn invariants(props: &InvariantsProps) -> Html {
 
 fn describe(f: &Fault) -> String {
     format!("t={}: {}", format::ms(f.at_us()), format::fault(f))
+}
+
+/// PBFT with more faulty replicas than n = 3f + 1 tolerates: (faulty, n, f).
+pub fn beyond_f(view: &Snapshot) -> Option<(usize, usize, usize)> {
+    if view.protocol != "pbft" {
+        return None;
+    }
+    let replicas: Vec<_> = view.nodes.iter().filter(|n| n.role != "client").collect();
+    let n = replicas.len();
+    let f = n.saturating_sub(1) / 3;
+    let faulty = replicas.iter().filter(|r| r.state == "crashed" || r.state == "byzantine").count();
+    (faulty > f).then_some((faulty, n, f))
 }
