@@ -195,7 +195,10 @@ pub fn ceil_log2(n: u32) -> u32 {
 
 fn time(field: &str, v: f64, max: f64) -> Result<Micros, ScenarioError> {
     if !(v.is_finite() && (0.0..=max).contains(&v)) {
-        return Err(ScenarioError::field(format!("params.{field}"), format!("{v} is outside 0..={max} ms")));
+        return Err(ScenarioError::field(
+            format!("params.{field}"),
+            format!("{v} is outside the allowed range, 0 to {max} ms"),
+        ));
     }
     Ok((v * 1000.0) as Micros)
 }

@@ -55,7 +55,7 @@ impl Params {
         if !(self.interval_ms.is_finite() && self.interval_ms >= 0.01 && self.interval_ms <= 3_600_000.0) {
             return Err(ScenarioError::field(
                 "params.interval_ms",
-                format!("{} is outside the allowed range 0.01..=3600000", self.interval_ms),
+                format!("{} is outside the allowed range, 0.01 to 3600000", self.interval_ms),
             ));
         }
         if !(0.0..=1.0).contains(&self.reply) {

@@ -100,7 +100,7 @@ impl Params {
         if !(self.batch_delay_ms.is_finite() && (0.0..=10_000.0).contains(&self.batch_delay_ms)) {
             return Err(ScenarioError::field(
                 "params.batch_delay_ms",
-                format!("{} is outside 0..=10000", self.batch_delay_ms),
+                format!("{} is outside the allowed range, 0 to 10000", self.batch_delay_ms),
             ));
         }
         cfg.checkpoint_interval = self.checkpoint_interval;

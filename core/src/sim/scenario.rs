@@ -265,13 +265,13 @@ impl Scenario {
         if self.nodes == 0 || self.nodes > MAX_NODES {
             return Err(ScenarioError::field(
                 "nodes",
-                format!("{} is outside the allowed range 1..={MAX_NODES}", self.nodes),
+                format!("{} is outside the allowed range, 1 to {MAX_NODES}", self.nodes),
             ));
         }
         if self.duration_ms == 0 || self.duration_ms > 86_400_000 {
             return Err(ScenarioError::field(
                 "duration_ms",
-                format!("{} is outside the allowed range 1..=86400000 (one day)", self.duration_ms),
+                format!("{} is outside the allowed range, 1 to 86400000 (one day)", self.duration_ms),
             ));
         }
         self.network.validate().map_err(|m| ScenarioError::field("network", m))?;

@@ -32,7 +32,7 @@ pub enum TypeError {
     #[error("expected exactly {expected} elements, got {got}")]
     Length { expected: usize, got: usize },
     /// A [`Range`] got a value outside `min..=max`.
-    #[error("{value} is outside the allowed range {min}..={max}")]
+    #[error("{value} is outside the allowed range, {min} to {max}")]
     OutOfRange { value: i64, min: i64, max: i64 },
     /// A [`NonEmpty`] got an empty collection; `what` names its kind ("list", "string", ...).
     #[error("expected a non-empty {what}, got an empty one")]

@@ -180,7 +180,7 @@ fn kv_op(body: &serde_json::Value) -> Result<ClientOp, String> {
     let field = |name: &str| -> Result<String, String> {
         let text = body[name].as_str().ok_or_else(|| format!("field {name:?} is missing or not a string"))?;
         if text.is_empty() || text.len() > MAX_KV_BYTES {
-            return Err(format!("field {name:?} must have 1..={MAX_KV_BYTES} bytes"));
+            return Err(format!("field {name:?} must have 1 to {MAX_KV_BYTES} bytes"));
         }
         Ok(text.to_owned())
     };

@@ -170,7 +170,7 @@ impl NodeConfig {
         }
         if file.gateway_clients == 0 || file.gateway_clients > 256 {
             return Err(format!(
-                "{}: gateway_clients: {} is outside 1..=256",
+                "{}: gateway_clients: {} is outside the allowed range, 1 to 256",
                 path.display(),
                 file.gateway_clients
             ));
