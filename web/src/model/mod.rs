@@ -598,7 +598,10 @@ impl Model {
                 changed = false;
             }
         }
-        if changed {
+        // While a seek simulates again from the seed, the picture stays where it was (with
+        // the timeline's "simulating again" note) rather than flashing the states on the
+        // way to the target.
+        if changed && self.seeking.is_none() {
             self.refresh();
         }
     }
@@ -639,10 +642,7 @@ impl Model {
         self.playing = false;
         let result = self.run.borrow_mut().begin_seek(target);
         match result {
-            Ok(()) => {
-                self.display_us = 0;
-                self.seek_slice(target);
-            }
+            Ok(()) => self.seek_slice(target),
             Err(e) => {
                 self.error = Some(e);
                 self.seeking = None;
@@ -653,6 +653,10 @@ impl Model {
     fn seek_slice(&mut self, target: Target) {
         let done = self.run.borrow_mut().seek_some(target, SEEK_STEPS_PER_SLICE);
         self.seeking = (!done).then_some(target);
+        if done {
+            // Arrived, possibly before the time shown: the next refresh sets the clock.
+            self.display_us = 0;
+        }
         if done && let Some(imported) = self.imported.as_mut() {
             Rc::make_mut(imported).compare(&self.run.borrow());
         }
