@@ -989,6 +989,8 @@ fn node_view(
     let cross = r * 0.6;
     let (spot, anchor) = label_spot((x, y), r, scale);
     let one_line = text_above((x, y));
+    // The skew badge, and whether it goes under the stamp.
+    let skewed = skew(node).map(|s| (skew_below(node, (x, y), r, scale), s));
     let title = format!(
         "node {} — {}, {}{}{}",
         node.id,
@@ -1028,11 +1030,11 @@ fn node_view(
                 <text class="node-hlc" x={format!("{:.1}", spot.0 - x)} y={format!("{:.1}", spot.1 - y)}
                     text-anchor={anchor}>
                     { node_text(node) }
-                    if let Some(skew) = skew(node).filter(|_| !skew_below(node, (x, y), r, scale)) {
+                    if let Some((false, skew)) = &skewed {
                         <tspan class="node-skew">{ format!(" {skew}") }</tspan>
-                    } else if let Some(skew) = skew(node) {
+                    } else if let Some((true, skew)) = &skewed {
                         <tspan class="node-skew" x={format!("{:.1}", spot.0 - x)}
-                            dy={format!("{:.1}", LINE_PX * scale)}>{ skew }</tspan>
+                            dy={format!("{:.1}", LINE_PX * scale)}>{ skew.clone() }</tspan>
                     }
                     if let Some(b) = node.behaviour.as_ref().filter(|_| one_line) {
                         <tspan class="node-behaviour">{ format!(" {b}") }</tspan>

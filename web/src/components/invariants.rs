@@ -68,13 +68,14 @@ fn describe(f: &Fault) -> String {
 }
 
 /// PBFT with more faulty replicas than n = 3f + 1 tolerates: (faulty, n, f).
-pub fn beyond_f(view: &Snapshot) -> Option<(usize, usize, usize)> {
+fn beyond_f(view: &Snapshot) -> Option<(usize, usize, usize)> {
     if view.protocol != "pbft" {
         return None;
     }
-    let replicas: Vec<_> = view.nodes.iter().filter(|n| n.role != "client").collect();
-    let n = replicas.len();
+    let replicas = view.nodes.iter().filter(|n| n.role != "client");
+    let (n, faulty): (usize, usize) = replicas.fold((0, 0), |(n, faulty), r| {
+        (n + 1, faulty + usize::from(r.state == "crashed" || r.state == "byzantine"))
+    });
     let f = n.saturating_sub(1) / 3;
-    let faulty = replicas.iter().filter(|r| r.state == "crashed" || r.state == "byzantine").count();
     (faulty > f).then_some((faulty, n, f))
 }

@@ -467,7 +467,9 @@ impl Model {
             Action::Pause => self.playing = false,
             Action::TogglePlay => {
                 self.playing = !self.playing && !self.view.finished;
-                self.error = self.error.take().filter(|_| !self.playing);
+                if self.playing {
+                    self.error = None;
+                }
             }
             Action::Step => {
                 self.error = None;

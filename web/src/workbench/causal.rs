@@ -93,8 +93,6 @@ const GRAPH_W: f64 = 520.0;
 const GRAPH_H: f64 = 230.0;
 /// Horizontal room between two layers, for the edge and its weight.
 const LAYER_GAP: f64 = 36.0;
-/// Pixels the default drawing (`GRAPH_W` wide) takes in the panel.
-const NATURAL_PX: f64 = 520.0;
 
 /// The graph in layers (a node's layer is its longest path from a root), left to right.
 fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html {
@@ -122,10 +120,8 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
     };
     let state = |name: &str| seen.iter().find(|(n, _)| n == name).map_or(Seen::Healthy, |s| s.1);
     // At its natural size when larger than the panel (the panel scrolls).
-    let style = (width > GRAPH_W || height > GRAPH_H).then(|| {
-        let scale = NATURAL_PX / GRAPH_W;
-        format!("width: {:.0}px; max-width: none", width * scale)
-    });
+    let style =
+        (width > GRAPH_W || height > GRAPH_H).then(|| format!("width: {width:.0}px; max-width: none"));
     html! {
         <div class="causal-graph-box">
         <svg class="causal-graph" data-testid="causal-graph" viewBox={format!("0 0 {width:.0} {height:.0}")} role="img"
