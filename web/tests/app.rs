@@ -377,6 +377,26 @@ async fn a_violation_comes_first_with_its_replay_command_and_its_event_marked() 
     assert_eq!(marked_sorted, expected, "the failing event and the one it conflicts with");
     let dots = root.query_selector_all(".spacetime .st-event.violation").expect("a valid selector").length();
     assert_eq!(dots as usize, expected.len());
+    // The panel links to this moment itself.
+    click(&root, "[data-testid=violation-link]").await;
+    let url = find(&root, "[data-testid=permalink]")
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .expect("an input")
+        .value();
+    assert!(url.contains(&format!("at={}", run.event_count())), "{url}");
+    // A step back leaves the violation ahead, one click away.
+    click(&root, "[data-testid=step-back]").await;
+    common::arrived(&root).await;
+    assert_eq!(common::count(&root, "[data-testid=violation]"), 0);
+    assert!(
+        text(&root, "violation-ahead").contains(&format!("event #{step}")),
+        "{}",
+        text(&root, "violation-ahead")
+    );
+    click(&root, "[data-testid=go-violation]").await;
+    common::arrived(&root).await;
+    assert_eq!(common::events(&root), run.event_count());
+    assert_eq!(common::count(&root, "[data-testid=violation]"), 1);
     // Well before it, the invariants sit below the inspector again.
     let before = mount(&format!("s=pbft-too-many-faults&seed=1&at={}", step / 2)).await;
     let first = find(&before, "aside.side").first_element_child().expect("a panel");

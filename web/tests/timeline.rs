@@ -21,13 +21,7 @@ async fn scrub(root: &Element, at: u64) {
     init.set_bubbles(true);
     let event = web_sys::Event::new_with_event_init_dict("input", &init).expect("an event");
     input.dispatch_event(&event).expect("dispatched");
-    for _ in 0..400 {
-        settle().await;
-        if root.query_selector("[data-testid=seeking]").expect("a valid selector").is_none() {
-            return;
-        }
-    }
-    panic!("the seek to {at} did not arrive");
+    common::arrived(root).await;
 }
 
 /// The downloaded file behind an export link, after its click.
@@ -216,12 +210,7 @@ async fn a_scheduled_fault_is_one_choice_away() {
     assert_eq!(options, vec!["t=300 ms: crash N0", "t=2000 ms: restart N0"]);
     picker.set_value("300000");
     common::changed(&picker);
-    for _ in 0..400 {
-        settle().await;
-        if root.query_selector("[data-testid=seeking]").expect("a valid selector").is_none() {
-            break;
-        }
-    }
+    common::arrived(&root).await;
     assert_eq!(find(&root, "[data-node=\"0\"]").get_attribute("data-state").as_deref(), Some("crashed"));
     let at = events(&root);
     let mut run = recorded("pbft-primary-crash", 3);

@@ -344,7 +344,7 @@ pub fn app() -> Html {
     html! {
         <div class={classes!("playground", large_text.then_some("large-text"))}>
             <TopBar view={view.clone()} shown_us={model.display_us} playing={model.playing} speed={model.speed}
-                dispatch={dispatch.clone()} on_share={on_share} large_text={*large_text} {on_large_text}
+                dispatch={dispatch.clone()} on_share={on_share.clone()} large_text={*large_text} {on_large_text}
                 live={live_bar} on_leave_live={leave_live} recording={recording_label}>
                 <ViewSwitch current={Page::Simulate} on_select={on_page} />
             </TopBar>
@@ -382,11 +382,12 @@ pub fn app() -> Html {
                     } else {
                         // A violation is the news: its panel comes first.
                         if view.violation.is_some() {
-                            <Invariants view={view.clone()} />
+                            <Invariants view={view.clone()} dispatch={dispatch.clone()} on_share={on_share.clone()} />
                         }
                         <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
                         if view.violation.is_none() {
-                            <Invariants view={view.clone()} />
+                            <Invariants view={view.clone()} ahead={model.violation_ahead.clone()}
+                                dispatch={dispatch.clone()} on_share={on_share.clone()} />
                         }
                         <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
                             seed={view.seed} dispatch={dispatch.clone()} />

@@ -6,18 +6,26 @@ use void_core::sim::Fault;
 use yew::prelude::*;
 
 use crate::format;
-use crate::model::Snapshot;
+use crate::model::{Action, Ahead, Snapshot};
 
 #[derive(Properties, PartialEq)]
 pub struct InvariantsProps {
     pub view: Rc<Snapshot>,
+    /// A violation this run reached later than the moment shown.
+    #[prop_or_default]
+    pub ahead: Option<Ahead>,
+    pub dispatch: Callback<Action>,
+    /// Copy the link to the moment shown (the top bar's share).
+    pub on_share: Callback<()>,
 }
 
 #[function_component(Invariants)]
 pub fn invariants(props: &InvariantsProps) -> Html {
     let view = &props.view;
-    let status = match &view.violation {
-        Some(v) => html! {
+    let share = props.on_share.reform(|_: MouseEvent| ());
+    let ahead = props.ahead.as_ref().filter(|a| view.violation.is_none() && a.events > view.events);
+    let status = match (&view.violation, ahead) {
+        (Some(v), _) => html! {
             <div class="violation" data-testid="violation" role="alert">
                 <p class="violation-title">{ format!("✗ {} violated", v.invariant) }</p>
                 <p>{ format!("at event #{} (marked in red below), t={}", v.step, format::ms(v.time)) }</p>
@@ -30,12 +38,27 @@ pub fn invariants(props: &InvariantsProps) -> Html {
                         <>{ if i > 0 { " " } else { "" } }<span class="arg">{ word.to_owned() }</span></>
                     }) }
                 </code>
-                if !view.faults.is_empty() {
-                    <p class="hint">{ "with the faults added here: use the share link" }</p>
-                }
+                <p class="violation-actions">
+                    <button data-testid="violation-link" onclick={share}
+                        title="copy a link that opens this run at this moment, faults included">
+                        { "copy link to this violation" }</button>
+                    if !view.faults.is_empty() {
+                        <span class="hint">{ " the command above runs without the faults added here; the link keeps them" }</span>
+                    }
+                </p>
             </div>
         },
-        None => html! {
+        (None, Some(a)) => {
+            let events = a.events;
+            let go = props.dispatch.reform(move |_: MouseEvent| Action::Seek(events));
+            html! {
+                <div class="violation-ahead" data-testid="violation-ahead" role="status">
+                    <p>{ format!("✗ {} is violated later in this run, at event #{}", a.invariant, a.step) }</p>
+                    <button data-testid="go-violation" onclick={go}>{ "go to the violation" }</button>
+                </div>
+            }
+        }
+        (None, None) => html! {
             <p class="ok" data-testid="invariants-ok">
                 { "✓ no invariant violated" }
                 <span class="hint">{ if view.finished { " — run complete" } else { " — checked at every event" } }</span>

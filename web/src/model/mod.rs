@@ -321,6 +321,23 @@ pub enum Action {
     CloseRecording,
 }
 
+/// A violation the run reached, remembered while going back before it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ahead {
+    /// The run's length when it stopped there: where to seek.
+    pub events: u64,
+    /// The event that broke the invariant.
+    pub step: u64,
+    pub invariant: Rc<str>,
+}
+
+impl Ahead {
+    fn of(view: &Snapshot) -> Option<Ahead> {
+        let v = view.violation.as_ref()?;
+        Some(Ahead { events: view.events, step: v.step, invariant: Rc::from(v.invariant.as_str()) })
+    }
+}
+
 #[derive(Clone)]
 pub struct Model {
     run: Rc<RefCell<Run>>,
@@ -347,6 +364,9 @@ pub struct Model {
     pub seeking: Option<Target>,
     /// The furthest event this branch of the run reached: the scrubber's end.
     pub high_water: u64,
+    /// The violation this branch of the run reached (the event it stopped at and the
+    /// invariant), kept after going back so the way forward to it can be offered.
+    pub violation_ahead: Option<Ahead>,
     pub metrics_open: bool,
     /// The keyboard help (the ? key).
     pub help_open: bool,
@@ -371,6 +391,7 @@ impl PartialEq for Model {
             && Rc::ptr_eq(&self.moments, &other.moments)
             && self.seeking == other.seeking
             && self.high_water == other.high_water
+            && self.violation_ahead == other.violation_ahead
             && self.metrics_open == other.metrics_open
             && self.help_open == other.help_open
             && self.imported == other.imported
@@ -401,6 +422,7 @@ impl Model {
         Model {
             moments,
             high_water: view.events,
+            violation_ahead: Ahead::of(&view),
             display_us: view.now_us,
             run: Rc::new(RefCell::new(run)),
             view,
@@ -612,8 +634,13 @@ impl Model {
     /// run plays on). A fault added after going back forked the run: the scrubber then ends
     /// where it is.
     fn reach(&mut self, at_us: u64) {
-        if self.run.borrow().event_count() < self.high_water {
+        let events = self.run.borrow().event_count();
+        if events < self.high_water {
             self.high_water = 0;
+        }
+        // A fault added before the violation changes the future it was in.
+        if self.violation_ahead.as_ref().is_some_and(|a| events < a.events) {
+            self.violation_ahead = None;
         }
         let playing = self.playing;
         self.seek(Target::Time(at_us));
@@ -625,6 +652,7 @@ impl Model {
         self.scenario_text = pretty(&run);
         self.moments = run.moments().into();
         self.high_water = run.event_count();
+        self.violation_ahead = None;
         self.run = Rc::new(RefCell::new(run));
         self.playing = false;
         self.display_us = 0;
@@ -748,6 +776,9 @@ impl Model {
             view.metrics = Some(Rc::new(Metrics { tally, protocol: run.metrics() }));
         }
         self.high_water = self.high_water.max(view.events);
+        if view.violation.is_some() {
+            self.violation_ahead = Ahead::of(&view);
+        }
         // Paused between two items, the picture stays where the clock stopped.
         self.display_us = self.display_us.max(view.now_us);
         self.view = Rc::new(view);

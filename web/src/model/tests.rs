@@ -366,6 +366,64 @@ fn a_violation_stops_play_and_names_the_replay() {
     assert_eq!(model.view.replay_command(), "void sim clock-skew --seed 1");
 }
 
+fn settle(model: &mut Model) {
+    for _ in 0..10_000 {
+        if model.seeking.is_none() {
+            return;
+        }
+        model.apply(Action::SeekSlice);
+    }
+    panic!("the seek did not arrive");
+}
+
+#[test]
+fn a_violation_left_behind_is_offered_until_a_fault_changes_the_future() {
+    let mut model = Model::open(Ok(Some(Permalink {
+        scenario: "clock-skew".into(),
+        seed: 1,
+        at: 0,
+        faults: vec![Fault::Misbehave { at_ms: 0.0, node: 0, behaviour: "ignore-remote".into() }],
+        custom: None,
+    })));
+    assert_eq!(model.violation_ahead, None);
+    model.apply(Action::Seek(u64::MAX));
+    settle(&mut model);
+    let violation = model.view.violation.clone().expect("a violation");
+    let stop = model.view.events;
+    let ahead = model.violation_ahead.clone().expect("remembered");
+    assert_eq!((ahead.events, ahead.step), (stop, violation.step));
+    assert_eq!(&*ahead.invariant, violation.invariant.as_str());
+
+    // Back before it: the panel shows no violation now, but the one ahead stays known.
+    model.apply(Action::Seek(stop / 2));
+    settle(&mut model);
+    assert_eq!(model.view.violation, None);
+    assert!(model.view.events < stop);
+    assert_eq!(model.violation_ahead.as_ref().map(|a| a.events), Some(stop));
+
+    // Going to it arrives exactly where the run stopped.
+    model.apply(Action::Seek(ahead.events));
+    settle(&mut model);
+    assert_eq!(model.view.events, stop);
+    assert_eq!(model.view.violation.as_ref().map(|v| v.step), Some(violation.step));
+
+    // A fault added before it forks the run: that violation is no longer ahead.
+    model.apply(Action::Seek(stop / 2));
+    settle(&mut model);
+    model.apply(Action::Inject { node: 1, fault: UserFault::Crash });
+    settle(&mut model);
+    assert_eq!(model.violation_ahead, None);
+
+    // Loading another run forgets it too.
+    model.apply(Action::Seek(u64::MAX));
+    settle(&mut model);
+    if model.view.violation.is_some() {
+        assert!(model.violation_ahead.is_some());
+    }
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
+    assert_eq!(model.violation_ahead, None);
+}
+
 #[test]
 fn the_snapshot_holds_the_messages_in_flight_capped_for_drawing() {
     let mut model = Model::open(Ok(Some(Permalink {

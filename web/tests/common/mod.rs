@@ -34,6 +34,17 @@ pub async fn settle() {
     sleep(50).await;
 }
 
+/// Waits until a seek in progress (simulating again from the seed) has arrived.
+pub async fn arrived(root: &Element) {
+    for _ in 0..400 {
+        settle().await;
+        if root.query_selector("[data-testid=seeking]").expect("a valid selector").is_none() {
+            return;
+        }
+    }
+    panic!("the seek did not arrive");
+}
+
 /// Mounts the app (reading `fragment` as its permalink) into a new element.
 pub async fn mount(fragment: &str) -> Element {
     set_fragment(fragment);
