@@ -108,8 +108,14 @@ fn bottom_rows(count: usize, bounds: Bounds) -> (Vec<(f64, f64)>, f64) {
     (places, rows as f64 * step)
 }
 
-/// `points` scaled by one factor about their box's centre to fill `bounds`, centred there
-/// (never shrunk; a single point goes to the middle).
+/// How much more a fitted picture may be stretched along one axis than the other: a
+/// settled overlay is round, the stage wide, and a round blob in a wide box leaves most of
+/// it empty.
+pub const MAX_STRETCH: f64 = 2.5;
+
+/// `points` scaled about their box's centre to fill `bounds`, centred there: by one factor
+/// where that fills the box, else stretched along the roomier axis by up to [`MAX_STRETCH`]
+/// times that factor (never shrunk; a single point goes to the middle).
 pub fn fit(points: &[(f64, f64)], bounds: Bounds) -> Vec<(f64, f64)> {
     let (l, t, r, b) = bounds;
     let Some(first) = points.first() else { return Vec::new() };
@@ -120,10 +126,12 @@ pub fn fit(points: &[(f64, f64)], bounds: Bounds) -> Vec<(f64, f64)> {
     }
     let (w, h) = (hi.0 - lo.0, hi.1 - lo.1);
     let scale = |room: f64, span: f64| if span > 1e-9 { room / span } else { f64::INFINITY };
-    let s = scale(r - l, w).min(scale(b - t, h));
+    let (fill_x, fill_y) = (scale(r - l, w), scale(b - t, h));
+    let s = fill_x.min(fill_y);
     let s = if s.is_finite() { s.max(1.0) } else { 1.0 };
+    let (sx, sy) = (fill_x.min(s * MAX_STRETCH).max(s), fill_y.min(s * MAX_STRETCH).max(s));
     let (mid, centre) = (((lo.0 + hi.0) / 2.0, (lo.1 + hi.1) / 2.0), ((l + r) / 2.0, (t + b) / 2.0));
-    points.iter().map(|p| (centre.0 + (p.0 - mid.0) * s, centre.1 + (p.1 - mid.1) * s)).collect()
+    points.iter().map(|p| (centre.0 + (p.0 - mid.0) * sx, centre.1 + (p.1 - mid.1) * sy)).collect()
 }
 
 impl Force {
@@ -478,14 +486,17 @@ mod tests {
     }
 
     #[test]
-    fn a_settled_blob_is_scaled_up_evenly_to_fill_the_box() {
+    fn a_settled_blob_is_scaled_up_to_fill_the_box_stretched_at_most_so_much() {
         let blob = [(300.0, 200.0), (340.0, 200.0), (320.0, 230.0)];
         let fitted = fit(&blob, BOX);
-        // 40 × 30 fills 430 in height first: a factor of 430/30 both ways, centred.
-        let s = 430.0 / 30.0;
-        assert!((dist(fitted[0], fitted[1]) - 40.0 * s).abs() < 1e-9);
+        // 40 × 30 fills 430 in height first: a factor of 430/30 down, and across as much
+        // as the width allows up to MAX_STRETCH times that (800/40 = 20 < 2.5 × 14.3).
+        assert!((dist(fitted[0], fitted[1]) - 800.0).abs() < 1e-9);
         assert!((fitted[2].1 - 430.0).abs() < 1e-9 && fitted[0].1.abs() < 1e-9);
         assert!(((fitted[0].0 + fitted[1].0) / 2.0 - 400.0).abs() < 1e-9);
+        // A tall blob in the wide box: stretched across by MAX_STRETCH, not to the width.
+        let tall = fit(&[(0.0, 0.0), (10.0, 0.0), (5.0, 43.0)], BOX);
+        assert!((dist(tall[0], tall[1]) - 10.0 * 10.0 * MAX_STRETCH).abs() < 1e-9, "{tall:?}");
         // Already filling the box: unchanged; one point, or none: no division by zero.
         let spread = [(0.0, 0.0), (800.0, 430.0)];
         assert_eq!(fit(&spread, BOX), spread.to_vec());

@@ -95,17 +95,24 @@ async fn the_scenario_editor_runs_edits_and_explains_refusals_in_place() {
     click(&root, "[data-testid=run-json]").await;
     let error = text(&root, "scenario-error");
     assert!(error.contains("line 1"), "{error}");
-    // The cursor waits on the character the parser stopped at (one line: column - 1).
+    // The line the parser stopped on is selected.
     let active = common::document().active_element().expect("something has focus");
     assert_eq!(active.get_attribute("data-testid").as_deref(), Some("scenario-json"));
-    let column: u32 = error
-        .split("column ")
-        .nth(1)
-        .and_then(|c| c.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|c| c.parse().ok())
-        .expect("a column");
-    assert_eq!(area.selection_start().ok().flatten(), Some(column - 1), "{error}");
+    let selected = || (area.selection_start().ok().flatten(), area.selection_end().ok().flatten());
+    assert_eq!(selected(), (Some(0), Some(9)), "{error}");
     assert_eq!(count(&root, "[data-testid=error]"), 0, "the error stays by the editor");
+
+    // A value out of range: the line of the field the refusal names.
+    let mut lossy = doc.clone();
+    lossy["network"]["loss"] = 1.5.into();
+    let pretty = serde_json::to_string_pretty(&lossy).expect("JSON");
+    area.set_value(&pretty);
+    click(&root, "[data-testid=run-json]").await;
+    let error = text(&root, "scenario-error");
+    assert!(error.contains("`network.loss`"), "{error}");
+    let (start, end) = selected();
+    let line = &pretty[start.expect("selected") as usize..end.expect("selected") as usize];
+    assert!(line.trim_start().starts_with("\"loss\": 1.5"), "{line:?}");
 
     doc["nodes"] = 4.into();
     doc["clocks"] = serde_json::json!([]);

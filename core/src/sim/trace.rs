@@ -107,7 +107,7 @@ pub struct EventView {
     pub index: u64,
     pub time: Micros,
     pub node: u32,
-    /// `deliver`, `drop`, `timer`, `command`, `reply`, `observe`, `fault`, `start`, ...
+    /// `deliver`, `drop`, `timer`, `command`, `reply`, `observe`, `fault`, `network`, `start`, ...
     pub category: String,
     /// Message or event kind (`Ping`, `Prepared`, ...), or the fault's name.
     pub kind: String,
@@ -177,8 +177,9 @@ impl<P: Protocol> TraceEvent<P> {
                 v.rejected = e.rejection().map(String::from);
                 ("observe", e.kind().into(), e.describe())
             }
+            // Not a fault itself: the network telling a sender about one (a crashed peer).
             TraceKind::Unreachable { peer } => {
-                ("fault", "Unreachable".into(), format!("node {} finds node {peer} unreachable", self.node))
+                ("network", "Unreachable".into(), format!("node {} finds node {peer} unreachable", self.node))
             }
             TraceKind::Partition { groups } => {
                 ("fault", "Partition".into(), format!("network splits into {groups:?}"))

@@ -32,16 +32,19 @@ pub fn scenario_editor(props: &EditorProps) -> Html {
             }
         });
     }
-    // A refusal that names a line and column puts the cursor there.
+    // A refusal that names a line and column, or a field, selects the line it is on.
     {
         let area = area.clone();
         use_effect_with(props.error.clone(), move |error| {
-            if let (Some(el), Some((line, column))) =
-                (area.cast::<HtmlTextAreaElement>(), error.as_deref().and_then(position))
-            {
-                let at = offset(&el.value(), line, column);
-                let _ = el.focus();
-                let _ = el.set_selection_range(at, at);
+            if let (Some(el), Some(error)) = (area.cast::<HtmlTextAreaElement>(), error.as_deref()) {
+                let text = el.value();
+                let line =
+                    position(error).map(|(line, _)| line).or_else(|| path_line(&text, field_path(error)?));
+                if let Some(line) = line {
+                    let (start, end) = line_span(&text, line);
+                    let _ = el.focus();
+                    let _ = el.set_selection_range(start, end);
+                }
             }
         });
     }
@@ -124,19 +127,48 @@ fn position(error: &str) -> Option<(u32, u32)> {
     Some((line.parse().ok()?, column.parse().ok()?))
 }
 
-/// The UTF-16 offset (what a textarea's selection counts) of `line`:`column` in `text`,
-/// where the column counts characters; past the end, the end.
-fn offset(text: &str, line: u32, column: u32) -> u32 {
+/// The field path a refusal names ("scenario field `network.loss`: ...").
+fn field_path(error: &str) -> Option<&str> {
+    let rest = &error[error.find("field `")? + 7..];
+    Some(&rest[..rest.find('`')?])
+}
+
+/// The line (1-based) on which the last key of `path` is written in `text`. Each key is
+/// looked for after the one before it, and after `key[i]` the next key's (i + 1)-th
+/// occurrence is taken (the i-th element of an array of objects); a heuristic over the
+/// text, good for the pretty JSON the editor starts from.
+fn path_line(text: &str, path: &str) -> Option<u32> {
+    let mut at = 0usize;
+    let mut skip = 0usize;
+    for part in path.split('.') {
+        let (key, index) = match part.split_once('[') {
+            Some((key, rest)) => (key, rest.split(']').next()?.parse::<usize>().ok()),
+            None => (part, None),
+        };
+        if !key.is_empty() {
+            let quoted = format!("\"{key}\"");
+            for _ in 0..=skip {
+                at += text.get(at..)?.find(&quoted)? + quoted.len();
+            }
+        }
+        skip = index.unwrap_or(0);
+    }
+    (at > 0).then(|| text[..at].matches('\n').count() as u32 + 1)
+}
+
+/// The UTF-16 offsets (what a textarea's selection counts) of the start and end of `line`
+/// (1-based) in `text`; past the end, the end.
+fn line_span(text: &str, line: u32) -> (u32, u32) {
+    let utf16 = |s: &str| s.chars().map(|c| c.len_utf16() as u32).sum::<u32>();
     let mut at = 0u32;
     for (i, l) in text.split('\n').enumerate() {
         if i + 1 == line as usize {
-            let col: u32 =
-                l.chars().take(column.saturating_sub(1) as usize).map(|c| c.len_utf16() as u32).sum();
-            return at + col;
+            return (at, at + utf16(l));
         }
-        at += l.chars().map(|c| c.len_utf16() as u32).sum::<u32>() + 1;
+        at += utf16(l) + 1;
     }
-    at.saturating_sub(1)
+    let end = at.saturating_sub(1);
+    (end, end)
 }
 
 #[cfg(test)]
@@ -146,14 +178,28 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
-    fn the_cursor_goes_to_the_line_and_column_the_error_names() {
+    fn the_line_an_error_names_is_selected() {
         assert_eq!(position("expected `,` or `}` at line 6 column 3"), Some((6, 3)));
         assert_eq!(position("nodes: 0 is outside the allowed range"), None);
         let text = "{\n  \"a\": 1\n  \"b\": 2\n}";
-        assert_eq!(offset(text, 1, 1), 0);
-        assert_eq!(offset(text, 3, 3), 13);
-        assert_eq!(&text[13..16], "\"b\"");
-        assert_eq!(offset("é\nx", 2, 1), 2, "counted in UTF-16 units");
-        assert_eq!(offset("ab", 9, 1), 2, "past the end: the end");
+        assert_eq!(line_span(text, 1), (0, 1));
+        assert_eq!(line_span(text, 3), (11, 19));
+        assert_eq!(&text[11..19], "  \"b\": 2");
+        assert_eq!(line_span("é\nx", 2), (2, 3), "counted in UTF-16 units");
+        assert_eq!(line_span("ab", 9), (2, 2), "past the end: the end");
+    }
+
+    #[test]
+    fn a_field_path_leads_to_the_line_of_its_last_key() {
+        let text = "{\n  \"nodes\": 4,\n  \"network\": {\n    \"loss\": 1.5\n  },\n  \"faults\": [\n    \
+            { \"at_ms\": 1, \"node\": 0 },\n    { \"at_ms\": 2, \"node\": 9 }\n  ],\n  \"loss\": 0\n}";
+        let err = "scenario field `network.loss`: 1.5 is outside 0 to 1";
+        assert_eq!(field_path(err), Some("network.loss"));
+        assert_eq!(path_line(text, "network.loss"), Some(4), "the loss under network, not the later one");
+        assert_eq!(path_line(text, "faults[1].node"), Some(8), "the second fault's node");
+        assert_eq!(path_line(text, "faults[0].node"), Some(7));
+        assert_eq!(path_line(text, "nodes"), Some(2));
+        assert_eq!(path_line(text, "params.clients"), None, "not written: nothing selected");
+        assert_eq!(field_path("at line 3 column 1"), None);
     }
 }
