@@ -23,5 +23,6 @@ pub mod json_path;
 pub mod pbft;
 pub mod sched;
 pub mod sim;
+pub mod sort;
 pub mod types;
 pub mod vecmap;

@@ -73,7 +73,7 @@ pub fn normalise(n: u32, edges: &[(u32, u32)]) -> Vec<(u32, u32)> {
         .filter(|(a, b)| a != b && *a < n && *b < n)
         .map(|(a, b)| (*a.min(b), *a.max(b)))
         .collect();
-    out.sort_unstable();
+    void_core::sort::sort(&mut out);
     out.dedup();
     out
 }
@@ -182,7 +182,7 @@ impl Force {
         if sides != self.sides.as_slice() {
             self.sides = sides.to_vec();
             self.side_ids = self.sides.clone();
-            self.side_ids.sort_unstable();
+            void_core::sort::sort(&mut self.side_ids);
             self.side_ids.dedup();
             self.iteration = self.iteration.min(ITERATIONS - SIDES_ITERATIONS);
         }

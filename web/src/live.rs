@@ -262,7 +262,7 @@ impl LiveFeed {
                 kind: kind_name(&send.kind),
             });
         }
-        drawn.sort_by_key(|m| (m.deliver_at, m.id));
+        void_core::sort::sort_by_key(&mut drawn, |m| (m.deliver_at, m.id));
         (drawn, total, fading)
     }
 

@@ -143,7 +143,7 @@ impl Recording {
             }
         }
         let mut nodes: Vec<u32> = events.iter().map(|e| e.node).collect();
-        nodes.sort_unstable();
+        void_core::sort::sort(&mut nodes);
         nodes.dedup();
         // Each process counts time from its own start: put every node on one clock first.
         let offsets = clock_offsets(&events, &nodes);
@@ -152,7 +152,7 @@ impl Recording {
             let c = offsets.iter().find(|(n, _)| *n == e.node).map_or(0, |(_, c)| *c);
             e.time = (e.time as i64 + ahead - c).max(0) as u64;
         }
-        events.sort_by_key(|e| (e.time, e.node, e.index, e.file));
+        void_core::sort::sort_by_key(&mut events, |e| (e.time, e.node, e.index, e.file));
         // The same event twice: a file chosen twice, or two files of one node's run.
         if let Some(w) = events.windows(2).find(|w| (w[0].node, w[0].index) == (w[1].node, w[1].index)) {
             return Err(format!(
@@ -161,7 +161,7 @@ impl Recording {
             ));
         }
         let mut replicas: Vec<u32> = events.iter().filter(|e| e.start).map(|e| e.node).collect();
-        replicas.sort_unstable();
+        void_core::sort::sort(&mut replicas);
         replicas.dedup();
         if replicas.is_empty() {
             replicas = nodes.clone();

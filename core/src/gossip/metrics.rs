@@ -130,7 +130,7 @@ impl Metric<GossipNode> for GossipMetrics {
             ldh.push(f64::from(p.ldh));
         }
         let mut lat = self.latencies.clone();
-        lat.sort_unstable();
+        crate::sort::sort(&mut lat);
         let measured = rel.len() as f64;
         for (key, v) in [
             ("reliability", mean(&rel)),

@@ -256,7 +256,7 @@ impl Params {
             out.push((p.at_ms, "partition"));
             out.push((p.heal_ms, "partition heals"));
         }
-        out.sort_by(|a, b| a.0.total_cmp(&b.0));
+        crate::sort::sort_by(&mut out, |a, b| a.0.total_cmp(&b.0));
         out
     }
 

@@ -45,7 +45,7 @@ pub fn fault_plan(scenario: &Scenario, params: &Params, cfg: &Config, seed: u64)
         }
         let first = ((f64::from(n) * p.fraction) as usize).clamp(1, ids.len().saturating_sub(1).max(1));
         let mut group: Vec<u32> = ids[..first].to_vec();
-        group.sort_unstable();
+        crate::sort::sort(&mut group);
         plan.push(Fault::Partition { at_ms: p.at_ms, heal_ms: p.heal_ms, groups: vec![group] });
     }
     plan

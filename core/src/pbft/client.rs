@@ -296,7 +296,7 @@ impl Client {
         };
         // Believe the view at least f + 1 replicas are in.
         let mut views = matching;
-        views.sort_unstable();
+        crate::sort::sort(&mut views);
         self.view = views[views.len() - weak];
         out.push(Effect::CancelTimer(PbftTimer::Retry));
         let Request { op, timestamp, .. } = o.request.request;

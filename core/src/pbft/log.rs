@@ -77,7 +77,7 @@ impl Entry {
             None => {
                 self.pre_prepared_claims.push(PrePreparedClaim { seq, digest, view });
                 if self.pre_prepared_claims.len() > MAX_Q_PER_SEQ {
-                    self.pre_prepared_claims.sort_by_key(|c| core::cmp::Reverse(c.view));
+                    crate::sort::sort_by_key(&mut self.pre_prepared_claims, |c| core::cmp::Reverse(c.view));
                     self.pre_prepared_claims.truncate(MAX_Q_PER_SEQ);
                 }
             }

@@ -59,7 +59,7 @@ impl Metric<PbftNode> for PbftMetrics {
 
     fn report(&self, _ctx: &CheckCtx<'_>, out: &mut BTreeMap<String, f64>) {
         let mut l = self.latencies.clone();
-        l.sort_unstable();
+        crate::sort::sort(&mut l);
         let pct = |p: usize| if l.is_empty() { 0.0 } else { l[(l.len() - 1) * p / 100] as f64 / 1000.0 };
         out.insert("committed_ops".into(), self.committed.len() as f64);
         out.insert("committed_batches".into(), self.batches.len() as f64);

@@ -367,7 +367,9 @@ impl Scenario {
         // A restart brings back a crashed node; one for a node that is up would do nothing,
         // which is almost always a mistake in the schedule (faults apply by time, then order).
         let mut order: Vec<usize> = (0..self.faults.len()).collect();
-        order.sort_by(|&a, &b| self.faults[a].at_ms().total_cmp(&self.faults[b].at_ms()).then(a.cmp(&b)));
+        crate::sort::sort_by(&mut order, |&a, &b| {
+            self.faults[a].at_ms().total_cmp(&self.faults[b].at_ms()).then(a.cmp(&b))
+        });
         let mut down = alloc::collections::BTreeSet::new();
         for i in order {
             match &self.faults[i] {

@@ -847,7 +847,7 @@ impl<P: Protocol> AnySim for Sim<P> {
             })
             .collect();
         // The buckets' own order is an implementation detail; the queue order is not.
-        held.sort_unstable_by_key(|(e, _)| *e);
+        crate::sort::sort_by_key(&mut held, |(e, _)| *e);
         held.into_iter().map(|(_, m)| m).collect()
     }
 

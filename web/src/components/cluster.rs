@@ -158,7 +158,7 @@ pub fn tree_links(nodes: &[NodeView]) -> Vec<(u32, u32, bool)> {
         }
     }
     // Eager sorts after lazy: keep the last entry of each link.
-    links.sort_unstable();
+    void_core::sort::sort(&mut links);
     let mut tree: Vec<(u32, u32, bool)> = Vec::with_capacity(links.len());
     for l in links {
         let l = ((l >> 33) as u32, (l >> 1) as u32, l & 1 == 1);

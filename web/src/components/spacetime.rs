@@ -55,7 +55,7 @@ pub fn lanes(nodes: usize, recent: &[EventView], selected: Option<u32>, max: usi
         take(e.node);
         e.from.into_iter().chain(e.to).for_each(&mut take);
     }
-    chosen.sort_unstable();
+    void_core::sort::sort(&mut chosen);
     chosen
 }
 
@@ -162,7 +162,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
         })
         .map(|e| e.kind.as_str())
         .collect();
-    keys.sort_unstable();
+    void_core::sort::sort(&mut keys);
     keys.dedup();
     let partial = shown.len() < view.nodes.len();
     html! {

@@ -144,7 +144,7 @@ impl Run {
             let moments = void_core::gossip::scheduled_moments(&self.base);
             out.extend(moments.into_iter().map(|(ms, what)| (sim::ms_to_us(ms), what.to_owned())));
         }
-        out.sort_by_key(|m| m.0);
+        void_core::sort::sort_by_key(&mut out, |m| m.0);
         out
     }
 
@@ -488,7 +488,7 @@ impl Run {
     pub fn partition(&mut self, group: &[u32]) -> Result<Fault, String> {
         let n = self.sim.nodes().len() as u32;
         let mut members: Vec<u32> = group.to_vec();
-        members.sort_unstable();
+        void_core::sort::sort(&mut members);
         members.dedup();
         if let Some(bad) = members.iter().find(|m| **m >= n) {
             return Err(format!("node {bad} does not exist (the run has {n} nodes)"));

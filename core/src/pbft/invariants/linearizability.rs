@@ -175,7 +175,7 @@ impl Invariant<PbftNode> for Linearizable {
             });
         }
         for ((nonce, key), mut ops) in by_key {
-            ops.sort_by_key(|o| o.invoke);
+            crate::sort::sort_by_key(&mut ops, |o| o.invoke);
             let verdict = check_key(&ops, self.budget);
             if verdict == Verdict::Unknown {
                 self.unchecked.set(self.unchecked.get() + 1);

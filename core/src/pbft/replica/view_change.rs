@@ -49,7 +49,7 @@ pub fn decide_new_view(cfg: &Config, v: &[&ViewChange]) -> Option<(SeqNo, Vec<Re
     for n in h + 1..=last {
         let mut candidates: Vec<_> =
             v.iter().flat_map(|m| m.prepared.iter().filter(|p| p.seq == n)).collect();
-        candidates.sort_by_key(|p| (Reverse(p.view), p.digest));
+        crate::sort::sort_by_key(&mut candidates, |p| (Reverse(p.view), p.digest));
         candidates.dedup_by_key(|p| (p.view, p.digest));
         let chosen = candidates.into_iter().find(|c| {
             let a1 = v
@@ -235,7 +235,7 @@ impl Replica {
         }
         if highest.len() >= self.cfg.weak() {
             let mut views: Vec<View> = highest.into_values().collect();
-            views.sort_by_key(|v| Reverse(*v));
+            crate::sort::sort_by_key(&mut views, |v| Reverse(*v));
             let target = views[self.cfg.f as usize];
             self.start_view_change(target, "f + 1 replicas asked for higher views", env, out);
             return;
