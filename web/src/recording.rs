@@ -3,7 +3,6 @@
 //! through the live feed, so the cluster view and the space-time diagram draw a recorded
 //! run exactly as they draw the live cluster.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde_json::{Value, json};
@@ -267,22 +266,27 @@ fn clock_offsets(events: &[Recorded], nodes: &[u32]) -> Vec<(u32, i64)> {
     if n > MAX_ALIGNED_NODES {
         return Vec::new();
     }
-    let mut sends: BTreeMap<(u32, u32, u64), Option<u64>> = BTreeMap::new();
-    for e in events {
-        if let (Some(to), Some(id)) = (e.send_to, e.id) {
-            // A second send of the same id makes it ambiguous.
-            sends.entry((e.node, to, id)).and_modify(|t| *t = None).or_insert(Some(e.time));
+    // Sends by (from, to, id), sorted; a second send of the same id makes it ambiguous.
+    let mut all: Vec<((u32, u32, u64), u64)> =
+        events.iter().filter_map(|e| Some(((e.node, e.send_to?, e.id?), e.time))).collect();
+    void_core::sort::sort_by_key(&mut all, |s| s.0);
+    let mut sends: Vec<((u32, u32, u64), Option<u64>)> = Vec::with_capacity(all.len());
+    for (key, time) in all {
+        match sends.last_mut() {
+            Some((last, t)) if *last == key => *t = None,
+            _ => sends.push((key, Some(time))),
         }
     }
+    let sent_at = |key| sends.binary_search_by_key(&key, |s| s.0).ok().and_then(|i| sends[i].1);
     let at = |node: u32| nodes.binary_search(&node).ok();
     // least[a * n + b]: the smallest delivery-minus-send time from a to b.
     let mut least: Vec<Option<i64>> = vec![None; n * n];
     for e in events {
         if let (Some(from), Some(id)) = (e.deliver_from, e.id)
-            && let Some(Some(sent)) = sends.get(&(from, e.node, id))
+            && let Some(sent) = sent_at((from, e.node, id))
             && let (Some(a), Some(b)) = (at(from), at(e.node))
         {
-            let d = e.time as i64 - *sent as i64;
+            let d = e.time as i64 - sent as i64;
             let m = &mut least[a * n + b];
             *m = Some(m.map_or(d, |m| m.min(d)));
         }

@@ -2,7 +2,6 @@
 //! cluster size, the network model, per-node clocks, a fault schedule and protocol
 //! parameters. Parsing validates everything once; the simulator trusts what it gets.
 
-use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -275,7 +274,8 @@ impl Scenario {
             ));
         }
         self.network.validate().map_err(|m| ScenarioError::field("network", m))?;
-        let mut seen = BTreeSet::new();
+        // Node ids are dense: a flag per node instead of a set (less code in the browser).
+        let mut seen = alloc::vec![false; self.nodes as usize];
         for (i, c) in self.clocks.iter().enumerate() {
             if c.node >= self.nodes {
                 return Err(ScenarioError::field(
@@ -287,7 +287,7 @@ impl Scenario {
                     ),
                 ));
             }
-            if !seen.insert(c.node) {
+            if core::mem::replace(&mut seen[c.node as usize], true) {
                 return Err(ScenarioError::field(
                     format!("clocks[{i}].node"),
                     format!("node {} appears twice", c.node),
@@ -329,8 +329,10 @@ impl Scenario {
                 if groups.iter().all(|g| g.is_empty()) {
                     return Err(ScenarioError::field(format!("faults[{i}].groups"), "names no node"));
                 }
-                let mut seen = alloc::collections::BTreeSet::new();
-                if let Some(n) = groups.iter().flatten().find(|n| !seen.insert(**n)) {
+                let mut seen = alloc::vec![false; self.nodes as usize];
+                let twice =
+                    |n: &&u32| seen.get_mut(**n as usize).is_some_and(|s| core::mem::replace(s, true));
+                if let Some(n) = groups.iter().flatten().find(twice) {
                     return Err(ScenarioError::field(
                         format!("faults[{i}].groups"),
                         format!("node {n} is in more than one group (or twice in one)"),
@@ -370,13 +372,14 @@ impl Scenario {
         crate::sort::sort_by(&mut order, |&a, &b| {
             self.faults[a].at_ms().total_cmp(&self.faults[b].at_ms()).then(a.cmp(&b))
         });
-        let mut down = alloc::collections::BTreeSet::new();
+        let mut down = alloc::vec![false; self.nodes as usize];
+        let mut flag = |node: u32, to: bool| down.get_mut(node as usize).map(|d| core::mem::replace(d, to));
         for i in order {
             match &self.faults[i] {
                 Fault::Crash { node, .. } => {
-                    down.insert(*node);
+                    flag(*node, true);
                 }
-                Fault::Restart { node, at_ms } if !down.remove(node) => {
+                Fault::Restart { node, at_ms } if flag(*node, false) != Some(true) => {
                     return Err(ScenarioError::field(
                         format!("faults[{i}]"),
                         format!(
