@@ -6,7 +6,6 @@
 //! replicas to cut off.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -44,7 +43,7 @@ pub struct Params {
     pub fetch_interval_ms: u64,
     pub max_clock_offset_ms: u64,
     /// Byzantine replicas from the start: replica id → behaviour name.
-    pub byzantine: BTreeMap<String, String>,
+    pub byzantine: VecMap<String, String>,
     /// Behaviours given to the highest-numbered replicas until `f + byzantine_extra`
     /// replicas are Byzantine (so one scenario scales with `--nodes`).
     pub byzantine_fill: alloc::vec::Vec<String>,
@@ -72,7 +71,7 @@ impl Default for Params {
             client_timeout_ms: 300,
             fetch_interval_ms: 150,
             max_clock_offset_ms: 1000,
-            byzantine: BTreeMap::new(),
+            byzantine: VecMap::new(),
             byzantine_fill: alloc::vec::Vec::new(),
             byzantine_extra: 0,
             bug: Bug::None,
