@@ -15,9 +15,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::cell::Cell;
 
-use super::observed;
+use super::{ByRequest, observed};
 use crate::check::{CheckCtx, Invariant, Metric};
-use crate::effect::NodeId;
 use crate::pbft::PbftNode;
 use crate::pbft::app::{Op, OpResult};
 use crate::pbft::events::PbftEvent;
@@ -112,8 +111,8 @@ pub fn check_key(ops: &[HistoryOp], budget: u64) -> Verdict {
 /// The invariant: collects invocations and responses, checks every key at the end.
 pub struct Linearizable {
     budget: u64,
-    invoked: BTreeMap<(NodeId, u64), (Op, u64)>,
-    responses: BTreeMap<(NodeId, u64), (u64, OpResult)>,
+    invoked: ByRequest<(Op, u64)>,
+    responses: ByRequest<(u64, OpResult)>,
     /// Keys whose search ran out of budget: neither passed nor failed. Shared with
     /// [`Coverage`], which reports the count, so an unchecked history is never silent.
     unchecked: Rc<Cell<u64>>,
@@ -123,8 +122,8 @@ impl Linearizable {
     pub fn new(budget: u64) -> Self {
         Linearizable {
             budget,
-            invoked: BTreeMap::new(),
-            responses: BTreeMap::new(),
+            invoked: ByRequest::new(),
+            responses: ByRequest::new(),
             unchecked: Rc::new(Cell::new(0)),
         }
     }
@@ -166,7 +165,7 @@ impl Invariant<PbftNode> for Linearizable {
 
     fn finish(&mut self, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         let mut by_key: VecMap<(bool, String), Vec<HistoryOp>> = VecMap::new();
-        for (id, (op, invoke)) in &self.invoked {
+        for (id, (op, invoke)) in self.invoked.iter() {
             let (nonce, key) = op.key();
             by_key.get_or_default((nonce, key.into())).push(HistoryOp {
                 op: op.clone(),

@@ -8,6 +8,7 @@ mod linearizability;
 mod liveness;
 mod validity;
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 pub use agreement::{Agreement, CheckpointDigests};
@@ -45,5 +46,43 @@ pub(crate) fn observed(ev: &TraceEvent<PbftNode>) -> Option<&PbftEvent> {
     match &ev.kind {
         TraceKind::Observe(e) => Some(e),
         _ => None,
+    }
+}
+
+/// A request: its client and timestamp.
+pub(crate) type RequestId = (NodeId, u64);
+
+/// Values by request, kept in arrival order behind a `BTreeMap<RequestId, u64>` of
+/// positions: the one B-tree type every request-keyed checker and metric shares (each
+/// `BTreeMap<K, V>` type compiles its own copy of the B-tree into the browser's bundle).
+pub(crate) struct ByRequest<V> {
+    at: BTreeMap<RequestId, u64>,
+    values: Vec<V>,
+}
+
+impl<V> ByRequest<V> {
+    pub(crate) fn new() -> Self {
+        ByRequest { at: BTreeMap::new(), values: Vec::new() }
+    }
+
+    /// Inserts or replaces; returns the value replaced.
+    pub(crate) fn insert(&mut self, id: RequestId, value: V) -> Option<V> {
+        match self.at.get(&id) {
+            Some(&i) => Some(core::mem::replace(&mut self.values[i as usize], value)),
+            None => {
+                self.at.insert(id, self.values.len() as u64);
+                self.values.push(value);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, id: &RequestId) -> Option<&V> {
+        self.at.get(id).map(|&i| &self.values[i as usize])
+    }
+
+    /// In request order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&RequestId, &V)> {
+        self.at.iter().map(|(id, &i)| (id, &self.values[i as usize]))
     }
 }

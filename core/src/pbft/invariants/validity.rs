@@ -6,7 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 
-use super::{Faulty, observed};
+use super::{ByRequest, Faulty, observed};
 use crate::check::{CheckCtx, Invariant};
 use crate::effect::NodeId;
 use crate::pbft::PbftNode;
@@ -18,12 +18,12 @@ use crate::vecmap::VecMap;
 
 pub struct Validity {
     faulty: Faulty,
-    submitted: BTreeMap<(NodeId, u64), Op>,
+    submitted: ByRequest<Op>,
 }
 
 impl Validity {
     pub fn new(faulty: &[NodeId]) -> Self {
-        Validity { faulty: Faulty::new(faulty), submitted: BTreeMap::new() }
+        Validity { faulty: Faulty::new(faulty), submitted: ByRequest::new() }
     }
 }
 
