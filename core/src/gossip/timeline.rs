@@ -59,7 +59,9 @@ pub(crate) enum Sensitivity {
 
 pub(crate) struct Timeline {
     pub n: u32,
-    pub index: BTreeMap<MsgId, u32>,
+    /// Broadcast index by (origin, seq): keyed and valued like the PBFT checkers'
+    /// request maps, so the browser's bundle holds one B-tree type for both.
+    index: BTreeMap<(NodeId, u64), u64>,
     pub bcasts: Vec<Bcast>,
     /// Instants of disturbance, in time order.
     points: Vec<Micros>,
@@ -84,7 +86,7 @@ impl Timeline {
 
     /// The broadcast index of a message id, if it is a known broadcast.
     pub fn of(&self, id: &MsgId) -> Option<u32> {
-        self.index.get(id).copied()
+        self.index.get(&(id.origin, u64::from(id.seq))).map(|&k| k as u32)
     }
 
     fn point(&mut self, t: Micros) {
@@ -125,7 +127,7 @@ impl Timeline {
                 }
                 GossipEvent::Broadcast { id } => {
                     let k = self.bcasts.len() as u32;
-                    self.index.insert(*id, k);
+                    self.index.insert((id.origin, u64::from(id.seq)), u64::from(k));
                     self.bcasts.push(Bcast { time: t, sender: ev.node });
                     return Some(k);
                 }
