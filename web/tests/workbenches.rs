@@ -260,6 +260,19 @@ async fn seeing_differs_from_doing_on_a_confounded_graph_and_causes_are_ranked()
         "edges":[{"from":"a","to":"b","weight":0.5},{"from":"b","to":"a","weight":0.5}]}"#;
     type_into(&root, "causal-input", cyclic).await;
     assert!(find(&root, "causal-error").text_content().unwrap_or_default().contains("cycle"));
+
+    // Half-typed JSON after a valid model: the box being typed in stays the same element,
+    // and keeps the focus.
+    let valid = r#"{"nodes":[{"name":"a","prior":0.1},{"name":"b","prior":0.1}],"edges":[]}"#;
+    type_into(&root, "causal-input", valid).await;
+    assert!(root.query_selector("[data-testid=causal-error]").expect("a selector").is_none());
+    let area = find(&root, "causal-input").dyn_into::<HtmlElement>().expect("an element");
+    area.focus().expect("focused");
+    type_into(&root, "causal-input", "{\"nodes\": [").await;
+    assert!(find(&root, "causal-error").is_connected());
+    assert!(area.is_connected(), "the editor was rebuilt under the cursor");
+    let active = document().active_element().expect("something has focus");
+    assert_eq!(active.get_attribute("data-testid").as_deref(), Some("causal-input"));
 }
 
 #[wasm_bindgen_test]

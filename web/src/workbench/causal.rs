@@ -203,15 +203,23 @@ pub fn causal_bench() -> Html {
             } }
         </section>
     };
+    // Without a model to show, the page keeps its three columns: Yew matches the children
+    // of a shorter list from the end, so fewer of them would rebuild the editor under the
+    // cursor while it is being typed in.
+    let waiting = |why: &'static str| {
+        html! {
+            <div class="bench bench-causal" data-testid="causal-bench">
+                { editor.clone() }
+                <section class="bench-col wide"><h2>{ "Seeing versus doing" }</h2><p class="hint">{ why }</p></section>
+                <section class="bench-col"><h2>{ "Root causes" }</h2><p class="hint">{ why }</p></section>
+            </div>
+        }
+    };
     let Ok(m) = &*model else {
-        return html! { <div class="bench bench-causal" data-testid="causal-bench">{ editor }</div> };
+        return waiting("Shown again once the graph reads as a model (see the error under it).");
     };
     if m.is_empty() {
-        return html! {
-            <div class="bench bench-causal" data-testid="causal-bench">
-                { editor }<section class="bench-col wide"><p class="hint">{ "The model has no nodes." }</p></section>
-            </div>
-        };
+        return waiting("The model has no nodes.");
     }
     let (xs, ys) = (keep(m, &x, 0), keep(m, &y, m.len() - 1));
     let failed = *value == "1";

@@ -399,6 +399,17 @@ mod tests {
     }
 
     #[test]
+    fn a_fact_left_out_of_the_request_refuses_the_caveat_that_needs_it() {
+        let mut i = input();
+        i.user = String::new();
+        let reason = run(&i).unwrap().verdict.unwrap().unwrap_err();
+        assert!(reason.contains("user = alice") && reason.contains("no user"), "{reason}");
+        let mut i = input();
+        (i.op, i.user, i.now, i.ip, i.key) = Default::default();
+        assert!(run(&i).unwrap().verdict.unwrap().is_err(), "nothing known: refused");
+    }
+
+    #[test]
     fn refusals_name_the_caveat_or_the_binding() {
         let mut i = input();
         i.op = "write".into();
