@@ -76,6 +76,17 @@ pub fn hlc_long(stamp: &str) -> String {
     }
 }
 
+/// Whether an event belongs to the whole network rather than to the node it is filed
+/// under (partitions and heals are recorded at node 0).
+pub fn network_wide(e: &EventView) -> bool {
+    e.category == "fault" && matches!(e.kind.as_str(), "Partition" | "Heal")
+}
+
+/// The node column of an event line: `N3`, or `net` for the whole network.
+pub fn event_node(e: &EventView) -> String {
+    if network_wide(e) { "net".into() } else { format!("N{}", e.node) }
+}
+
 /// Why a message was not delivered, as the end of a sentence about it.
 pub fn drop_reason(reason: DropReason, to: u32) -> String {
     match reason {
@@ -239,6 +250,15 @@ mod tests {
         // 2026-11-27 14:32:05.123 UTC, from a native node's real clock.
         let real = format!("{}.2@0", 1_795_789_925_123_456u64);
         assert_eq!(hlc_short(&real), "(14:32:05.123 UTC, 2)");
+    }
+
+    #[test]
+    fn partitions_and_heals_belong_to_the_network_not_to_node_0() {
+        let fault = |kind: &str| EventView { category: "fault".into(), kind: kind.into(), ..EventView::default() };
+        assert_eq!(event_node(&fault("Partition")), "net");
+        assert_eq!(event_node(&fault("Heal")), "net");
+        assert_eq!(event_node(&EventView { node: 3, ..fault("ClockJump") }), "N3");
+        assert_eq!(event_node(&EventView { node: 0, category: "deliver".into(), ..EventView::default() }), "N0");
     }
 
     fn drop_event(reason: DropReason) -> EventView {

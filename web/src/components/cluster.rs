@@ -698,6 +698,9 @@ fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
             if !behaviours.is_empty() {
                 { item("byzantine", disc("byzantine"), format!("Byzantine: {}", behaviours.join(", "))) }
             }
+            if any(&|n| n.state == "partitioned") {
+                { item("partitioned", disc("partitioned"), "partitioned: some nodes unreachable".into()) }
+            }
             { for sides.iter().map(|(side, count)| item("side",
                 html! { <rect x="-11" y="-8" width="22" height="16" rx="4" fill={SIDE_TINTS[*side as usize % SIDE_TINTS.len()]} /> },
                 format!("side {} ({count})", side + 1))) }

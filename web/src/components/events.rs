@@ -37,7 +37,7 @@ pub fn event_line(props: &EventLineProps) -> Html {
                 title={text.clone()}>
                 <span class="ev-index">{ format!("#{}", latest.index) }</span>
                 <span class="ev-time">{ format!("t={}", format::ms(latest.time)) }</span>
-                <span class={classes!("ev-node")}>{ format!("N{}", latest.node) }</span>
+                <span class={classes!("ev-node")}>{ format::event_node(latest) }</span>
                 <span class={classes!("ev-text", latest.rejected.is_some().then_some("rejected"))}>{ text.clone() }</span>
                 if let Some(note) = rejection_note(&text, latest.rejected.as_deref()) {
                     <span class="ev-rejected">{ note }</span>
@@ -50,7 +50,7 @@ pub fn event_line(props: &EventLineProps) -> Html {
                         data-index={e.index.to_string()}>
                         <span class="ev-index">{ format!("#{}", e.index) }</span>
                         <span class="ev-time">{ format::ms(e.time) }</span>
-                        <span class="ev-node">{ format!("N{}", e.node) }</span>
+                        <span class="ev-node">{ format::event_node(e) }</span>
                         <span class="ev-text">{ format::event_text(e) }</span>
                         <span class="ev-hlc" title={e.hlc.as_deref().map(format::hlc_long).unwrap_or_default()}>{ stamp(&e.hlc) }</span>
                     </li>

@@ -130,7 +130,23 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
     });
     let last = events.last().map(|e| e.index);
     let marked = view.violation.as_ref().map(format::violation_events).unwrap_or_default();
-    let dots = events.iter().filter_map(|e| Some((e, lane(e.node)?))).map(|(e, l)| {
+    // A partition or heal is the whole network's: a line across every lane, not a dot on
+    // the lane of node 0 (where it is filed).
+    let (top, bottom) = (y(0) - lane_h / 2.0, y(count - 1) + lane_h / 2.0);
+    let cuts = events.iter().filter(|e| format::network_wide(e)).map(|e| {
+        html! {
+            <line class={classes!("st-net", format!("kind-{}", e.kind))} x1={format!("{:.1}", x(e.time))}
+                x2={format!("{:.1}", x(e.time))} y1={format!("{top:.1}")} y2={format!("{bottom:.1}")}
+                data-index={e.index.to_string()}>
+                <title>{ format!("#{} t={} {}", e.index, format::ms(e.time), format::event_text(e)) }</title>
+            </line>
+        }
+    });
+    let dots = events
+        .iter()
+        .filter(|e| !format::network_wide(e))
+        .filter_map(|e| Some((e, lane(e.node)?)))
+        .map(|(e, l)| {
         let class = classes!(
             "st-event",
             format!("cat-{}", e.category),
@@ -179,6 +195,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                 <defs>{ for heads }</defs>
                 { for lines }
                 { for arrows }
+                { for cuts }
                 { for dots }
                 <text class="st-axis" x={LEFT.to_string()} y={(height - 2.0).to_string()}>{ format!("t={}", format::ms(t0)) }</text>
                 <text class="st-axis st-caption" x={(WIDTH / 2.0).to_string()} y={(height - 2.0).to_string()}
