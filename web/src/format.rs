@@ -254,11 +254,15 @@ mod tests {
 
     #[test]
     fn partitions_and_heals_belong_to_the_network_not_to_node_0() {
-        let fault = |kind: &str| EventView { category: "fault".into(), kind: kind.into(), ..EventView::default() };
+        let fault =
+            |kind: &str| EventView { category: "fault".into(), kind: kind.into(), ..EventView::default() };
         assert_eq!(event_node(&fault("Partition")), "net");
         assert_eq!(event_node(&fault("Heal")), "net");
         assert_eq!(event_node(&EventView { node: 3, ..fault("ClockJump") }), "N3");
-        assert_eq!(event_node(&EventView { node: 0, category: "deliver".into(), ..EventView::default() }), "N0");
+        assert_eq!(
+            event_node(&EventView { node: 0, category: "deliver".into(), ..EventView::default() }),
+            "N0"
+        );
     }
 
     fn drop_event(reason: DropReason) -> EventView {

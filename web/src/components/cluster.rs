@@ -430,8 +430,12 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
                 { "drag node to node: break the link" }
                 { heal_button(view, &props.dispatch) }
             </p>
-            { legend(view, &drops) }
-            { node_legend(view, &tree) }
+            // One column: the message key at the top, the node key at the bottom, never
+            // over each other (large text, many kinds).
+            <div class="legends">
+                { legend(view, &drops) }
+                { node_legend(view, &tree) }
+            </div>
         </section>
     }
 }
@@ -656,8 +660,12 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 }
                 { heal_button(view, &props.dispatch) }
             </p>
-            { legend(view, &drops) }
-            { node_legend(view, &tree) }
+            // One column: the message key at the top, the node key at the bottom, never
+            // over each other (large text, many kinds).
+            <div class="legends">
+                { legend(view, &drops) }
+                { node_legend(view, &tree) }
+            </div>
         </section>
     }
 }

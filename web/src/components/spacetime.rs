@@ -75,6 +75,10 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
     let count = shown.len().max(1);
     let lane_h = (LANES_HEIGHT / count as f64).clamp(8.0, 21.0);
     let height = TOP * 2.0 + lane_h * (count as f64 - 1.0) + 16.0;
+    let axis_y = height - 2.0;
+    // With large text the whole caption would run into the time labels: only the arrows'
+    // key is kept (a row of its own would shrink the diagram on short screens instead).
+    let full_caption = props.text_scale <= 1.0;
     let t0 = events.first().map_or(0, |e| e.time);
     let t1 = view.now_us.max(events.last().map_or(0, |e| e.time)).max(t0 + 1);
     let x = move |t: u64| LEFT + (t.saturating_sub(t0)) as f64 * (WIDTH - LEFT - RIGHT) / (t1 - t0) as f64;
@@ -197,10 +201,10 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                 { for arrows }
                 { for cuts }
                 { for dots }
-                <text class="st-axis" x={LEFT.to_string()} y={(height - 2.0).to_string()}>{ format!("t={}", format::ms(t0)) }</text>
+                <text class="st-axis" x={LEFT.to_string()} y={axis_y.to_string()}>{ format!("t={}", format::ms(t0)) }</text>
                 <text class="st-axis st-caption" x={(WIDTH / 2.0).to_string()} y={(height - 2.0).to_string()}
                     text-anchor="middle">
-                    { "lanes: nodes · arrows: " }
+                    { if full_caption { "lanes: nodes · arrows: " } else { "arrows: " } }
                     if keys.is_empty() {
                         { "messages" }
                     }
@@ -213,9 +217,11 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                     if keys.len() > MAX_KEYS {
                         { format!(" and {} more", keys.len() - MAX_KEYS) }
                     }
-                    { " · dots: events · red: faults, drops, refusals" }
+                    if full_caption {
+                        { " · dots: events · red: faults, drops, refusals" }
+                    }
                 </text>
-                <text class="st-axis" x={(WIDTH - RIGHT).to_string()} y={(height - 2.0).to_string()} text-anchor="end">
+                <text class="st-axis" x={(WIDTH - RIGHT).to_string()} y={axis_y.to_string()} text-anchor="end">
                     { format!("t={}", format::ms(t1)) }
                 </text>
             </svg>

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use crate::format;
 use crate::math;
-use crate::model::{Action, MAX_SPEED, MIN_SPEED, Snapshot};
+use crate::model::{Action, MAX_SPEED, MIN_SPEED, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X};
 
 #[derive(Properties, PartialEq)]
 pub struct TopBarProps {
@@ -64,8 +64,17 @@ pub fn slider_to_speed(pos: f64) -> f64 {
     math::pow(10.0, pos / 100.0 - 1.0).clamp(MIN_SPEED, MAX_SPEED)
 }
 
+/// A speed as what it does: virtual time shown per second of real time (1× is 10 ms a
+/// second, slow enough to follow each message; 100× is real time).
 fn speed_label(speed: f64) -> String {
-    if speed < 10.0 { format!("{speed:.1}×") } else { format!("{speed:.0}×") }
+    let ms = speed * VIRTUAL_US_PER_REAL_MS_AT_1X;
+    if ms >= 999.5 {
+        format!("{:.0} s/s", ms / 1000.0)
+    } else if ms < 9.95 {
+        format!("{ms:.1} ms/s")
+    } else {
+        format!("{ms:.0} ms/s")
+    }
 }
 
 /// A small filled icon (the transport symbols are missing from many system fonts).
@@ -213,7 +222,7 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                 </button>
             </div>
             <label class="field speed"
-                title="playing speed (+ / −): at 1× a second on screen is 10 ms of virtual time, slow enough to follow each message">
+                title="playing speed (+ / −), in virtual time per real second: 10 ms/s (1×) is slow enough to follow each message, 1 s/s (100×) is real time">
                 <input data-testid="speed" type="range" min="0" max="300" step="1"
                     value={speed_to_slider(props.speed).to_string()} oninput={on_speed}
                     aria-label="speed" />
@@ -252,6 +261,15 @@ mod tests {
         assert_eq!(LiveBar { nodes: 4, events_per_s: 37.4 }.text(), "● live: 4 native nodes · 37 events/s");
         assert_eq!(LiveBar { nodes: 1, events_per_s: 2.34 }.text(), "● live: 1 native node · 2.3 events/s");
         assert_eq!(LiveBar { nodes: 0, events_per_s: 0.0 }.text(), "● live: 0 native nodes · 0 events/s");
+    }
+
+    #[test]
+    fn the_speed_reads_as_virtual_time_per_real_second() {
+        assert_eq!(speed_label(1.0), "10 ms/s");
+        assert_eq!(speed_label(0.1), "1.0 ms/s");
+        assert_eq!(speed_label(0.25), "2.5 ms/s");
+        assert_eq!(speed_label(31.6), "316 ms/s");
+        assert_eq!(speed_label(100.0), "1 s/s", "real time");
     }
 
     #[test]
