@@ -573,9 +573,19 @@ async fn workbenches_load_from_void_play_and_agree_with_native_core() {
     std::fs::create_dir_all(&dir).expect("target/e2e");
     std::fs::write(dir.join("workbenches.png"), &png).expect("the screenshot is written");
 
+    let url = client.current_url().await.expect("a URL");
+    assert_eq!(url.query(), Some("bench=causal"), "the address names the bench: {url}");
+
     click(&client, "[data-testid=view-simulate]").await;
     wait_for_element(&client, "[data-node]").await;
     assert!(client.find(Locator::Css("[data-testid=causal-bench]")).await.is_err(), "the benches are gone");
+    assert_eq!(client.current_url().await.expect("a URL").query(), None);
+
+    // Back returns to the bench the address named.
+    client.back().await.expect("back");
+    wait_for_element(&client, "[data-testid=causal-bench]").await;
+    client.forward().await.expect("forward");
+    wait_for_element(&client, "[data-node]").await;
 
     client.close().await.expect("the session closes");
     let _ = std::fs::remove_dir_all(&profile);

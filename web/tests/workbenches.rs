@@ -290,20 +290,29 @@ async fn the_workbench_page_switches_benches_and_goes_back_to_simulate() {
     assert!(shown(&root, "macaroon-bench"));
     click(&root, "bench-scheduler").await;
     assert!(shown(&root, "scheduler-bench") && !shown(&root, "macaroon-bench"));
+    let search = || web_sys::window().expect("a window").location().search().expect("a query");
+    assert_eq!(search(), "?bench=scheduler", "the address names the bench shown");
     click(&root, "bench-causal").await;
     assert!(shown(&root, "causal-bench"));
+    assert_eq!(search(), "?bench=causal");
     assert_eq!(chosen.get(), None);
     click(&root, "view-simulate").await;
     assert_eq!(chosen.get(), Some(Page::Simulate));
+    void_web::workbench::set_address(false, false);
+    assert_eq!(search(), "");
 }
 
 #[wasm_bindgen_test]
 async fn the_top_bar_opens_the_workbenches_and_comes_back() {
+    // Whatever page an earlier test left named in the address, start on the simulation's.
+    void_web::workbench::set_address(false, false);
     let root = mount::<App>().await;
     assert!(shown(&root, "scenario"));
     click(&root, "view-workbenches").await;
     assert!(!shown(&root, "scenario"));
     assert!(shown(&root, "bench-host"));
+    let search = || web_sys::window().expect("a window").location().search().expect("a query");
+    assert_eq!(search(), "?bench=macaroons", "the page is named in the address");
     // The benches' bundle is not served to the test page: the failure is explained.
     for _ in 0..100 {
         if !shown(&root, "bench-loading") {
@@ -316,6 +325,24 @@ async fn the_top_bar_opens_the_workbenches_and_comes_back() {
     click(&root, "view-simulate").await;
     assert!(shown(&root, "scenario") && shown(&root, "trace-hash"));
     assert!(!shown(&root, "bench-host"));
+    assert_eq!(search(), "");
+    // Back returns to the Workbenches page, forward to the simulation.
+    web_sys::window().expect("a window").history().expect("a history").back().expect("back");
+    for _ in 0..40 {
+        if shown(&root, "bench-host") {
+            break;
+        }
+        settle().await;
+    }
+    assert!(shown(&root, "bench-host"), "Back went to the Workbenches");
+    web_sys::window().expect("a window").history().expect("a history").forward().expect("forward");
+    for _ in 0..40 {
+        if shown(&root, "scenario") {
+            break;
+        }
+        settle().await;
+    }
+    assert!(shown(&root, "scenario"), "forward came back");
 }
 
 #[wasm_bindgen_test]

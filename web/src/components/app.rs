@@ -12,7 +12,7 @@ use super::{
 };
 use crate::live::events_per_second;
 use crate::model::{Action, Export, Model, Permalink};
-use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page};
+use crate::workbench::{Page, ViewSwitch, WorkbenchHost, initial_page, set_address};
 
 /// Animation tick while playing (about 60 per second).
 const FRAME_MS: u32 = 16;
@@ -268,6 +268,10 @@ pub fn app() -> Html {
                         }
                     }));
                 }
+                // Back and forward between the simulation and the Workbenches (`?bench=`).
+                let to_page = to_simulation.clone();
+                listeners
+                    .push(Listener::new(w.clone().into(), "popstate", move |_| to_page.set(initial_page())));
                 listeners.push(Listener::new(w.into(), "hashchange", move |_| match current_link() {
                     Ok(Some(link)) => {
                         // A link names a run: show it, also from the Workbenches page.
@@ -318,6 +322,10 @@ pub fn app() -> Html {
         let (page, dispatch) = (page.clone(), dispatch.clone());
         Callback::from(move |next: Page| {
             dispatch.emit(Action::Pause);
+            // A page switch is a step Back undoes; the page is named in the address.
+            if next != *page {
+                set_address(next == Page::Workbenches, true);
+            }
             page.set(next);
         })
     };

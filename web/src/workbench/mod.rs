@@ -74,6 +74,33 @@ fn query_value(name: &str) -> Option<String> {
     })
 }
 
+/// Names the page in the address, keeping the fragment (the run's permalink): on the
+/// Workbenches page `?bench=` and the bench (the one the address names, else the first;
+/// the page itself then names the one it shows), on the simulation's no query. `push`
+/// adds a history entry (Back returns), else the current one is replaced.
+pub fn set_address(workbenches: bool, push: bool) {
+    let bench = query_value("bench").filter(|b| BENCH_NAMES.contains(&b.as_str()));
+    set_bench_address(workbenches.then(|| bench.unwrap_or_else(|| BENCH_NAMES[0].into())).as_deref(), push);
+}
+
+fn set_bench_address(bench: Option<&str>, push: bool) {
+    let Some(w) = web_sys::window() else { return };
+    let location = w.location();
+    let (path, hash) = (location.pathname().unwrap_or_default(), location.hash().unwrap_or_default());
+    let url = match bench {
+        Some(b) => format!("{path}?bench={b}{hash}"),
+        None => format!("{path}{hash}"),
+    };
+    if let Ok(history) = w.history() {
+        let null = wasm_bindgen::JsValue::NULL;
+        let _ = if push {
+            history.push_state_with_url(&null, "", Some(&url))
+        } else {
+            history.replace_state_with_url(&null, "", Some(&url))
+        };
+    }
+}
+
 /// The page to open: Workbenches when the query names a bench (`?bench=macaroons`).
 pub fn initial_page() -> Page {
     if query_value("bench").is_some() { Page::Workbenches } else { Page::Simulate }
@@ -101,6 +128,12 @@ pub fn bench_for(name: Option<&str>) -> (usize, Option<String>) {
     }
 }
 
+impl Bench {
+    fn name(self) -> &'static str {
+        BENCH_NAMES[self as usize]
+    }
+}
+
 fn initial_bench() -> (Bench, Option<String>) {
     let (i, note) = bench_for(query_value("bench").as_deref());
     let bench = match i {
@@ -121,6 +154,8 @@ pub struct WorkbenchPageProps {
 pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
     let (first, unknown) = use_memo((), |_| initial_bench()).as_ref().clone();
     let bench = use_state(|| first);
+    // The address names the bench shown, so a reload or a shared link opens it.
+    use_effect_with(*bench, |b| set_bench_address(Some(b.name()), false));
     let tab = |b: Bench, label: &'static str, testid: &'static str| {
         let state = bench.clone();
         let on = *bench == b;
