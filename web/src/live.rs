@@ -276,6 +276,7 @@ impl LiveFeed {
         let (in_flight, in_flight_total, overdue) = self.in_flight(nodes.len() as u32, now_us);
         Snapshot {
             scenario: "live".into(),
+            summary: String::new(),
             protocol: "pbft".into(),
             seed: 0,
             now_us,

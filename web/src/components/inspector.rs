@@ -58,7 +58,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                     <p class="hint">{ "Click a node of the live cluster to inspect it. Kill and restart native nodes from the Live cluster panel." }</p>
                 } else {
                     <p class="hint">{ "Click a node to inspect it. Right-click a node to crash, restart, skew or corrupt it." }</p>
-                    <p class="summary">{ scenario_summary(&view.scenario) }</p>
+                    <p class="summary" data-testid="scenario-summary">{ scenario_summary(view) }</p>
                 }
             </section>
         };
@@ -150,10 +150,12 @@ pub fn inspector(props: &InspectorProps) -> Html {
     }
 }
 
-fn scenario_summary(name: &str) -> String {
-    void_core::sim::builtin()
-        .into_iter()
-        .find(|b| b.name == name)
-        .map(|b| format!("{name}: {}", b.summary))
-        .unwrap_or_default()
+/// The scenario's own summary (an edited one's, marked so: its text may not have been
+/// brought up to date with the edit).
+fn scenario_summary(view: &Snapshot) -> String {
+    let edited = if view.custom.is_some() { " (edited)" } else { "" };
+    match view.summary.as_str() {
+        "" => format!("{}{edited}", view.scenario),
+        summary => format!("{}{edited}: {summary}", view.scenario),
+    }
 }

@@ -72,6 +72,8 @@ fn drawn_in_flight(mut all: Vec<InFlight>, nodes: usize) -> (Vec<InFlight>, usiz
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     pub scenario: String,
+    /// The scenario's one-line description.
+    pub summary: String,
     pub protocol: String,
     pub seed: u64,
     pub now_us: u64,
@@ -188,6 +190,7 @@ impl Snapshot {
         let (in_flight, in_flight_total) = drawn_in_flight(run.in_flight(), nodes.len());
         Snapshot {
             scenario: run.name.clone(),
+            summary: run.scenario().summary.clone(),
             protocol: run.scenario().protocol.clone(),
             seed: run.seed,
             now_us: run.now_us(),
