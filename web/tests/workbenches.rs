@@ -327,22 +327,22 @@ async fn the_top_bar_opens_the_workbenches_and_comes_back() {
     assert!(!shown(&root, "bench-host"));
     assert_eq!(search(), "");
     // Back returns to the Workbenches page, forward to the simulation.
-    web_sys::window().expect("a window").history().expect("a history").back().expect("back");
+    let history = web_sys::window().expect("a window").history().expect("a history");
+    history.back().expect("back");
+    assert!(appears(&root, "bench-host").await, "Back went to the Workbenches");
+    history.forward().expect("forward");
+    assert!(appears(&root, "scenario").await, "forward came back");
+}
+
+/// Whether `testid` is shown within two seconds.
+async fn appears(root: &Element, testid: &str) -> bool {
     for _ in 0..40 {
-        if shown(&root, "bench-host") {
-            break;
+        if shown(root, testid) {
+            return true;
         }
         settle().await;
     }
-    assert!(shown(&root, "bench-host"), "Back went to the Workbenches");
-    web_sys::window().expect("a window").history().expect("a history").forward().expect("forward");
-    for _ in 0..40 {
-        if shown(&root, "scenario") {
-            break;
-        }
-        settle().await;
-    }
-    assert!(shown(&root, "scenario"), "forward came back");
+    false
 }
 
 #[wasm_bindgen_test]

@@ -342,16 +342,20 @@ fn speed_is_clamped() {
     assert_eq!(model.speed, 1.0);
 }
 
-#[test]
-fn a_violation_stops_play_and_names_the_replay() {
-    // Node 0 ignores received stamps while clocks disagree: causality must break.
-    let mut model = Model::open(Ok(Some(Permalink {
+/// `clock-skew` with node 0 ignoring received stamps while clocks disagree: causality breaks.
+fn causality_breaking() -> Model {
+    Model::open(Ok(Some(Permalink {
         scenario: "clock-skew".into(),
         seed: 1,
         at: 0,
         faults: vec![Fault::Misbehave { at_ms: 0.0, node: 0, behaviour: "ignore-remote".into() }],
         custom: None,
-    })));
+    })))
+}
+
+#[test]
+fn a_violation_stops_play_and_names_the_replay() {
+    let mut model = causality_breaking();
     model.apply(Action::SetSpeed(MAX_SPEED));
     model.apply(Action::Play);
     for _ in 0..10_000 {
@@ -378,13 +382,7 @@ fn settle(model: &mut Model) {
 
 #[test]
 fn a_violation_left_behind_is_offered_until_a_fault_changes_the_future() {
-    let mut model = Model::open(Ok(Some(Permalink {
-        scenario: "clock-skew".into(),
-        seed: 1,
-        at: 0,
-        faults: vec![Fault::Misbehave { at_ms: 0.0, node: 0, behaviour: "ignore-remote".into() }],
-        custom: None,
-    })));
+    let mut model = causality_breaking();
     assert_eq!(model.violation_ahead, None);
     model.apply(Action::Seek(u64::MAX));
     settle(&mut model);
