@@ -76,15 +76,9 @@ pub fn hlc_long(stamp: &str) -> String {
     }
 }
 
-/// Whether an event belongs to the whole network rather than to the node it is filed
-/// under (partitions and heals are recorded at node 0).
-pub fn network_wide(e: &EventView) -> bool {
-    e.category == "fault" && matches!(e.kind.as_str(), "Partition" | "Heal")
-}
-
 /// The node column of an event line: `N3`, or `net` for the whole network.
 pub fn event_node(e: &EventView) -> String {
-    if network_wide(e) { "net".into() } else { format!("N{}", e.node) }
+    if e.network_wide() { "net".into() } else { format!("N{}", e.node) }
 }
 
 /// Why a message was not delivered, as the end of a sentence about it.

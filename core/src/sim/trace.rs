@@ -131,6 +131,14 @@ pub struct EventView {
     pub rejected: Option<String>,
 }
 
+impl EventView {
+    /// Whether the event belongs to the whole network rather than to the node it is filed
+    /// under: partitions and heals are recorded at node 0.
+    pub fn network_wide(&self) -> bool {
+        self.category == "fault" && matches!(self.kind.as_str(), "Partition" | "Heal")
+    }
+}
+
 impl<P: Protocol> TraceEvent<P> {
     pub fn view(&self) -> EventView {
         let mut v =

@@ -75,7 +75,6 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
     let count = shown.len().max(1);
     let lane_h = (LANES_HEIGHT / count as f64).clamp(8.0, 21.0);
     let height = TOP * 2.0 + lane_h * (count as f64 - 1.0) + 16.0;
-    let axis_y = height - 2.0;
     // With large text the whole caption would run into the time labels: only the arrows'
     // key is kept (a row of its own would shrink the diagram on short screens instead).
     let full_caption = props.text_scale <= 1.0;
@@ -137,7 +136,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
     // A partition or heal is the whole network's: a line across every lane, not a dot on
     // the lane of node 0 (where it is filed).
     let (top, bottom) = (y(0) - lane_h / 2.0, y(count - 1) + lane_h / 2.0);
-    let cuts = events.iter().filter(|e| format::network_wide(e)).map(|e| {
+    let cuts = events.iter().filter(|e| e.network_wide()).map(|e| {
         html! {
             <line class={classes!("st-net", format!("kind-{}", e.kind))} x1={format!("{:.1}", x(e.time))}
                 x2={format!("{:.1}", x(e.time))} y1={format!("{top:.1}")} y2={format!("{bottom:.1}")}
@@ -148,7 +147,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
     });
     let dots = events
         .iter()
-        .filter(|e| !format::network_wide(e))
+        .filter(|e| !e.network_wide())
         .filter_map(|e| Some((e, lane(e.node)?)))
         .map(|(e, l)| {
         let class = classes!(
@@ -201,7 +200,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                 { for arrows }
                 { for cuts }
                 { for dots }
-                <text class="st-axis" x={LEFT.to_string()} y={axis_y.to_string()}>{ format!("t={}", format::ms(t0)) }</text>
+                <text class="st-axis" x={LEFT.to_string()} y={(height - 2.0).to_string()}>{ format!("t={}", format::ms(t0)) }</text>
                 <text class="st-axis st-caption" x={(WIDTH / 2.0).to_string()} y={(height - 2.0).to_string()}
                     text-anchor="middle">
                     { if full_caption { "lanes: nodes · arrows: " } else { "arrows: " } }
@@ -221,7 +220,7 @@ pub fn space_time(props: &SpaceTimeProps) -> Html {
                         { " · dots: events · red: faults, drops, refusals" }
                     }
                 </text>
-                <text class="st-axis" x={(WIDTH - RIGHT).to_string()} y={axis_y.to_string()} text-anchor="end">
+                <text class="st-axis" x={(WIDTH - RIGHT).to_string()} y={(height - 2.0).to_string()} text-anchor="end">
                     { format!("t={}", format::ms(t1)) }
                 </text>
             </svg>
