@@ -299,6 +299,7 @@ impl LiveFeed {
             metrics: None,
             behaviours: &[],
             behaviour_summaries: &[],
+            invariants: Vec::new(),
         }
     }
 }

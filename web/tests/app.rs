@@ -364,6 +364,25 @@ async fn a_violation_comes_first_with_its_replay_command_and_its_event_marked() 
     assert!(first.class_name().contains("invariants"), "{}", first.class_name());
     assert!(first.query_selector("[data-testid=violation]").expect("a valid selector").is_some());
     assert_eq!(text(&root, "replay"), "void sim pbft-too-many-faults --seed 1");
+    // Every invariant the run checks is listed; the broken one is marked.
+    let statuses = |root: &Element| -> Vec<(String, String)> {
+        common::all(root, "[data-invariant]")
+            .iter()
+            .map(|e| {
+                (
+                    e.get_attribute("data-invariant").unwrap_or_default(),
+                    e.get_attribute("data-status").unwrap_or_default(),
+                )
+            })
+            .collect()
+    };
+    let listed = statuses(&root);
+    let names: Vec<&str> = run.invariants().iter().map(|(n, _)| *n).collect();
+    assert_eq!(listed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), names);
+    let broken = run.violation().expect("a violation").invariant.clone();
+    for (name, status) in &listed {
+        assert_eq!(status, if *name == broken { "violated" } else { "holds" }, "{name}");
+    }
     let marked: Vec<u64> = (0..8)
         .filter_map(|i| root.query_selector_all(".events .violation[data-index]").ok()?.item(i))
         .filter_map(|n| n.dyn_into::<Element>().ok()?.get_attribute("data-index")?.parse().ok())
@@ -393,6 +412,7 @@ async fn a_violation_comes_first_with_its_replay_command_and_its_event_marked() 
         "{}",
         text(&root, "violation-ahead")
     );
+    assert!(statuses(&root).contains(&(broken.clone(), "later".into())), "{:?}", statuses(&root));
     click(&root, "[data-testid=go-violation]").await;
     common::arrived(&root).await;
     assert_eq!(common::events(&root), run.event_count());

@@ -27,6 +27,9 @@ impl<P: Protocol> Invariant<P> for HlcMonotonic {
     fn name(&self) -> &'static str {
         "hlc-monotonic"
     }
+    fn about(&self) -> &'static str {
+        "each node's hybrid logical clock stamps strictly increase"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<P>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         let Some(slot) = self.last.get_mut(ev.node.index()) else {
@@ -71,6 +74,9 @@ impl<P: Protocol> Invariant<P> for HlcCausality {
     fn name(&self) -> &'static str {
         "hlc-causality"
     }
+    fn about(&self) -> &'static str {
+        "a message's receipt is stamped later than its send (a → b implies ts(a) < ts(b))"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<P>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         let Some(slot) = self.pending.get_mut(ev.node.index()) else {
@@ -103,6 +109,9 @@ pub struct HlcBounded;
 impl<P: Protocol> Invariant<P> for HlcBounded {
     fn name(&self) -> &'static str {
         "hlc-bounded"
+    }
+    fn about(&self) -> &'static str {
+        "no node's HLC runs further from true time than the worst physical clock (ε)"
     }
 
     fn observe(&mut self, ev: &TraceEvent<P>, ctx: &CheckCtx<'_>) -> Result<(), String> {

@@ -32,6 +32,8 @@ pub struct CheckCtx<'a> {
 pub trait Invariant<P: Protocol> {
     /// Name used in `invariants: [...]`, in reports and in the playground.
     fn name(&self) -> &'static str;
+    /// What it promises, in one line for people (the playground's invariant monitor).
+    fn about(&self) -> &'static str;
     /// Check one event; `Err(message)` reports a violation at this event.
     fn observe(&mut self, ev: &TraceEvent<P>, ctx: &CheckCtx<'_>) -> Result<(), String>;
     /// Check at the end of the run (liveness); not called after a violation.

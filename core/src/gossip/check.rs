@@ -29,6 +29,9 @@ impl Invariant<GossipNode> for NoDuplicateDelivery {
     fn name(&self) -> &'static str {
         "no-duplicate-delivery"
     }
+    fn about(&self) -> &'static str {
+        "no node delivers a broadcast to its application twice"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<GossipNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         if self.tl.observe(ev).is_some() {
@@ -129,6 +132,9 @@ impl Invariant<GossipNode> for EventualDelivery {
     fn name(&self) -> &'static str {
         "eventual-delivery"
     }
+    fn about(&self) -> &'static str {
+        "every broadcast reaches every correct node connected to its sender (judged at the end)"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<GossipNode>, ctx: &CheckCtx<'_>) -> Result<(), String> {
         if let Some(k) = self.tl.observe(ev) {
@@ -209,6 +215,9 @@ impl EagerTree {
 impl Invariant<GossipNode> for EagerTree {
     fn name(&self) -> &'static str {
         "eager-tree"
+    }
+    fn about(&self) -> &'static str {
+        "after warm-up, the eager links form a spanning tree: quiet broadcasts arrive exactly once everywhere"
     }
 
     fn observe(&mut self, ev: &TraceEvent<GossipNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {

@@ -134,6 +134,13 @@ mod tests {
             assert_eq!(names.len(), summaries.len(), "{}: {names:?} against {summaries:?}", b.name);
             assert_eq!(names.first(), Some(&"honest"), "{}", b.name);
             assert!(summaries.iter().all(|s| !s.is_empty()), "{}", b.name);
+            // Every invariant checked says what it promises, as a clause ("It promises that …").
+            let invariants = run.invariants();
+            assert!(!invariants.is_empty(), "{} checks nothing", b.name);
+            for (name, about) in invariants {
+                assert!(about.len() > 20 && !about.ends_with('.'), "{}: {name}: {about:?}", b.name);
+                assert!(about.starts_with(|c: char| c.is_lowercase()), "{}: {name}: {about:?}", b.name);
+            }
         }
     }
 }

@@ -157,6 +157,8 @@ pub trait AnySim {
     /// The nodes that crashed or behaved Byzantine at some point of the run, in id order
     /// (what an incident file records for `void causal learn`).
     fn faulty_nodes(&self) -> Vec<u32>;
+    /// The invariants this run checks: name and what each promises.
+    fn invariants(&self) -> Vec<(&'static str, &'static str)>;
 }
 
 enum Pending<P: Protocol> {
@@ -948,6 +950,10 @@ impl<P: Protocol> AnySim for Sim<P> {
             })
             .map(|i| i as u32)
             .collect()
+    }
+
+    fn invariants(&self) -> Vec<(&'static str, &'static str)> {
+        self.invariants.iter().map(|i| (i.name(), i.about())).collect()
     }
 
     fn outcome(&self) -> Outcome {

@@ -69,6 +69,7 @@ pub fn invariants(props: &InvariantsProps) -> Html {
         <section class="panel invariants" aria-label="invariants">
             <h2>{ "Invariants" }</h2>
             { status }
+            { checked(view, ahead) }
             if let Some((faulty, n, f)) = beyond_f(view) {
                 <p class="beyond-f" data-testid="beyond-f" role="status">
                     { format!("⚠ {faulty} of {n} replicas are crashed or Byzantine, more than f = {f}: \
@@ -83,6 +84,50 @@ pub fn invariants(props: &InvariantsProps) -> Html {
                 </ul>
             }
         </section>
+    }
+}
+
+/// Each invariant the run checks, marked by where it stands at the moment shown, and what
+/// each one promises (folded away: the names are what a class follows along).
+fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
+    if view.invariants.is_empty() {
+        return Html::default();
+    }
+    let violated = view.violation.as_ref().map(|v| v.invariant.as_str());
+    let later = ahead.map(|a| &*a.invariant);
+    let item = |&(name, about): &(&'static str, &'static str)| {
+        let (mark, status) = if violated == Some(name) {
+            ("✗", "violated")
+        } else if later == Some(name) {
+            ("✗", "later")
+        } else {
+            ("✓", "holds")
+        };
+        let title = match status {
+            "violated" => format!("{name}: violated here. It promises that {about}."),
+            "later" => format!("{name}: violated later in this run. It promises that {about}."),
+            _ => format!("{name}: holds so far. It promises that {about}."),
+        };
+        html! {
+            <li class={status} data-invariant={name} data-status={status} {title}>
+                <span class="mark" aria-hidden="true">{ mark }</span>{ name }
+            </li>
+        }
+    };
+    html! {
+        <>
+            <ul class="invariant-list" data-testid="invariant-list" aria-label="invariants checked">
+                { for view.invariants.iter().map(item) }
+            </ul>
+            <details class="invariant-about">
+                <summary>{ "what each one promises" }</summary>
+                <dl>
+                    { for view.invariants.iter().map(|(name, about)| html! {
+                        <><dt>{ *name }</dt><dd>{ *about }</dd></>
+                    }) }
+                </dl>
+            </details>
+        </>
     }
 }
 

@@ -110,6 +110,8 @@ pub struct Snapshot {
     pub behaviours: &'static [&'static str],
     /// What each of them does, in the same order.
     pub behaviour_summaries: &'static [&'static str],
+    /// The invariants the run checks: name and what each promises (none for native runs).
+    pub invariants: Vec<(&'static str, &'static str)>,
 }
 
 /// What the metrics drawer shows.
@@ -213,6 +215,7 @@ impl Snapshot {
             metrics: None,
             behaviours: run.behaviours(),
             behaviour_summaries: run.behaviour_summaries(),
+            invariants: run.invariants(),
         }
     }
 

@@ -607,6 +607,11 @@ impl Run {
         self.sim.behaviour_summaries()
     }
 
+    /// The invariants the run checks: name and what each promises.
+    pub fn invariants(&self) -> Vec<(&'static str, &'static str)> {
+        self.sim.invariants()
+    }
+
     pub fn active_network_faults(&self) -> usize {
         let now = self.now_us();
         self.faults.iter().filter(|f| network_fault_end_us(f).is_some_and(|end| end > now)).count()

@@ -37,6 +37,9 @@ impl Invariant<PbftNode> for Agreement {
     fn name(&self) -> &'static str {
         "agreement"
     }
+    fn about(&self) -> &'static str {
+        "no two correct replicas commit different batches at the same sequence number"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         if !self.faulty.correct(ev) {
@@ -78,6 +81,9 @@ impl CheckpointDigests {
 impl Invariant<PbftNode> for CheckpointDigests {
     fn name(&self) -> &'static str {
         "checkpoint-digests"
+    }
+    fn about(&self) -> &'static str {
+        "correct replicas that checkpoint the same sequence number have the same state digest"
     }
 
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {

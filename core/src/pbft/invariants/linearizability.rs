@@ -149,6 +149,9 @@ impl Invariant<PbftNode> for Linearizable {
     fn name(&self) -> &'static str {
         "linearizability"
     }
+    fn about(&self) -> &'static str {
+        "what clients saw of each key is a history a single copy could give, in real-time order"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         match observed(ev) {

@@ -27,6 +27,9 @@ impl Invariant<PbftNode> for Liveness {
     fn name(&self) -> &'static str {
         "liveness"
     }
+    fn about(&self) -> &'static str {
+        "after the last fault, every request a client submitted completes within a bound"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         match observed(ev) {

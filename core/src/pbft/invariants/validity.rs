@@ -31,6 +31,9 @@ impl Invariant<PbftNode> for Validity {
     fn name(&self) -> &'static str {
         "validity"
     }
+    fn about(&self) -> &'static str {
+        "correct replicas execute only operations that clients submitted"
+    }
 
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         let correct = self.faulty.correct(ev);
@@ -68,6 +71,9 @@ impl AtMostOnce {
 impl Invariant<PbftNode> for AtMostOnce {
     fn name(&self) -> &'static str {
         "at-most-once"
+    }
+    fn about(&self) -> &'static str {
+        "a correct replica executes each client request at most once"
     }
 
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
