@@ -541,9 +541,27 @@ fn wait_delivered(c: &Cluster, nodes: &[u16], at_least: u64) {
         if counts.iter().all(|d| d.is_some_and(|d| d >= at_least)) {
             return;
         }
-        assert!(t.elapsed() < Duration::from_secs(20), "broadcasts delivered per node {nodes:?}: {counts:?}");
+        if t.elapsed() > Duration::from_secs(20) {
+            let views: Vec<_> = (0..4).map(|i| c.status(i).map(|s| s["gossip"].clone())).collect();
+            panic!(
+                "broadcasts delivered per node {nodes:?}: {counts:?}; gossip status of each node: {views:?}"
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Every node is in the overlay and the active views agree: `j` in `i`'s iff `i` in `j`'s.
+fn settled(c: &Cluster) -> bool {
+    let views: Option<Vec<Vec<u64>>> = (0..4)
+        .map(|i| {
+            let s = c.status(i)?;
+            Some(s["gossip"]["active"].as_array()?.iter().filter_map(Value::as_u64).collect())
+        })
+        .collect();
+    let Some(views) = views else { return false };
+    views.iter().all(|v| !v.is_empty())
+        && views.iter().enumerate().all(|(i, v)| v.iter().all(|&j| views[j as usize].contains(&(i as u64))))
 }
 
 #[test]
@@ -575,6 +593,25 @@ fn broadcasts_reach_every_live_node_and_a_restarted_node_rejoins() {
     assert!(out.status.success(), "{}", text(&out));
     wait_delivered(&c, &[2], 1);
     wait_delivered(&c, &[0, 1, 3], 3);
+    // The node the client broadcasts through restarts too: its next broadcast must not
+    // reuse an id the others already hold (they would drop it as a duplicate).
+    c.kill9(0);
+    c.restart_missing();
+    // Plumtree promises delivery once the overlay has settled (a broadcast during repair
+    // may miss a node): wait until node 0 is back in it and every link is known both ways.
+    let t = Instant::now();
+    while !settled(&c) {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "the gossip overlay did not settle after node 0 restarted"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = c.client(&["broadcast", "fourth"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("broadcast 0:3"), "the fourth broadcast of node 0: {}", text(&out));
+    wait_delivered(&c, &[1, 3], 4);
+    wait_delivered(&c, &[2], 2);
     // A token without `op = broadcast` rights is refused.
     let admin = std::fs::read_to_string(c.dir.path().join("admin.macaroon")).unwrap();
     let ro = c.void(&["macaroon", "attenuate", "--token", admin.trim(), "--caveat", "op = get"]);

@@ -36,6 +36,12 @@ pub use wire::{FrameError, decode_frame, encode_frame};
 
 use crate::effect::{DetRng, Effect, Env, Input, Micros, NodeId, Protocol};
 
+/// What a gossip member persists is keyed under this prefix (a node may keep other
+/// state machines' keys beside it).
+pub const PERSIST_PREFIX: &[u8] = b"gossip/";
+/// The persisted key holding the id the next broadcast of this node takes (`u32`, LE).
+pub const NEXT_BROADCAST_KEY: &[u8] = b"gossip/next-broadcast";
+
 /// A change of the active view, handed from HyParView to the broadcast layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ViewChange {
@@ -144,7 +150,19 @@ impl Protocol for GossipNode {
             Input::Start => {
                 s.out.push(Effect::SetTimer { timer: GossipTimer::Join, after: cfg.join_at(self.me) });
             }
-            Input::Restart(_) => {
+            Input::Restart(persisted) => {
+                // Broadcast ids go on from where the last incarnation stopped: the others
+                // would take a reused id for a broadcast they already have, and drop it.
+                let next = persisted
+                    .get(NEXT_BROADCAST_KEY)
+                    .and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
+                    .map(u32::from_le_bytes);
+                if let Some(next) = next {
+                    match &mut self.broadcast {
+                        BroadcastLayer::Plumtree(p) => p.resume(next),
+                        BroadcastLayer::Flood(f) => f.resume(next),
+                    }
+                }
                 // A new incarnation with empty views: join again after a keep-alive period.
                 s.out.push(Effect::SetTimer { timer: GossipTimer::Join, after: cfg.keepalive });
             }
@@ -211,10 +229,14 @@ impl Protocol for GossipNode {
                         reason: format!("payload of {} bytes exceeds {}", payload.len(), wire::MAX_PAYLOAD),
                     }));
                 } else {
-                    match &mut self.broadcast {
+                    let next = match &mut self.broadcast {
                         BroadcastLayer::Plumtree(p) => p.broadcast(&cfg, payload, &mut s),
                         BroadcastLayer::Flood(f) => f.broadcast(payload, &mut s),
-                    }
+                    };
+                    s.out.push(Effect::Persist {
+                        key: NEXT_BROADCAST_KEY.to_vec(),
+                        value: Some(next.to_le_bytes().to_vec()),
+                    });
                 }
             }
             Input::Unreachable { peer } => self.membership.failed(&cfg, peer, DownCause::Unreachable, &mut s),

@@ -85,7 +85,15 @@ impl Plumtree {
         self.missing.len()
     }
 
-    pub(crate) fn broadcast(&mut self, cfg: &Config, payload: Vec<u8>, s: &mut Step<'_>) {
+    /// Continue numbering broadcasts at `next`, in a fresh incarnation (ids below it are
+    /// this node's own, taken before).
+    pub(crate) fn resume(&mut self, next: u32) {
+        self.next_seq = next;
+        self.seen.resume(self.me, next);
+    }
+
+    /// Broadcasts `payload`; returns the id the next broadcast will take (to persist).
+    pub(crate) fn broadcast(&mut self, cfg: &Config, payload: Vec<u8>, s: &mut Step<'_>) -> u32 {
         let id = MsgId { origin: self.me, seq: self.next_seq };
         self.next_seq = self.next_seq.wrapping_add(1);
         self.seen.insert(id);
@@ -99,6 +107,7 @@ impl Plumtree {
             cfg.cache_size,
             cfg.cache_age,
         );
+        self.next_seq
     }
 
     pub(crate) fn on_message(&mut self, cfg: &Config, from: NodeId, msg: GossipMsg, s: &mut Step<'_>) {

@@ -14,6 +14,8 @@ use crate::vecmap::VecSet;
 #[derive(Clone, Debug, Default)]
 pub struct Seen {
     origins: IdMap<NodeId, (u32, VecSet<u32>)>,
+    /// Ids marked seen by [`Seen::resume`] without being delivered in this incarnation.
+    skipped: u64,
 }
 
 impl Seen {
@@ -38,8 +40,18 @@ impl Seen {
         true
     }
 
+    /// A restarted origin's own earlier ids, `0..below`: known, so the numbering stays a
+    /// contiguous prefix, but not counted as delivered in this incarnation.
+    pub fn resume(&mut self, origin: NodeId, below: u32) {
+        let (prefix, _) = self.origins.entry(origin).or_default();
+        if below > *prefix {
+            self.skipped += u64::from(below - *prefix);
+            *prefix = below;
+        }
+    }
+
     pub fn count(&self) -> u64 {
-        self.origins.values().map(|(b, a)| u64::from(*b) + a.len() as u64).sum()
+        self.origins.values().map(|(b, a)| u64::from(*b) + a.len() as u64).sum::<u64>() - self.skipped
     }
 }
 

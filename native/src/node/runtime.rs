@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
-use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Protocol};
-use void_core::gossip::{GossipCommand, GossipEvent, GossipNode, MsgId};
+use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Persisted, Protocol};
+use void_core::gossip::{GossipCommand, GossipEvent, GossipNode, MsgId, PERSIST_PREFIX};
 use void_core::pbft::{Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode, PbftTimer};
 use void_core::sim::{TraceEvent, TraceKind};
 
@@ -246,13 +246,18 @@ impl Runtime {
 
     /// Boots every state machine: the replica from what it persisted, the rest fresh.
     pub fn boot(&mut self) -> anyhow::Result<()> {
-        let persisted = self.store.load()?;
+        // One table holds both members' keys; the gossip member's are under `gossip/`.
+        let (gossip, persisted): (Vec<_>, Vec<_>) =
+            self.store.load()?.into_iter().partition(|(k, _)| k.starts_with(PERSIST_PREFIX));
+        let (gossip, persisted): (Persisted, Persisted) =
+            (gossip.into_iter().collect(), persisted.into_iter().collect());
         let fresh = persisted.is_empty();
         self.pbft.inbox.push_back((0, if fresh { Input::Start } else { Input::Restart(persisted) }));
         for k in 1..self.pbft.nodes.len() {
             self.pbft.inbox.push_back((k, Input::Start));
         }
-        self.gossip.inbox.push_back((0, Input::Start));
+        let restart = if gossip.is_empty() { Input::Start } else { Input::Restart(gossip) };
+        self.gossip.inbox.push_back((0, restart));
         let node = NodeId(self.me);
         self.record::<PbftNode>(node, if fresh { TraceKind::Start } else { TraceKind::Restart });
         self.drain()
@@ -429,6 +434,8 @@ impl Runtime {
         self.metrics.messages_in.add(self.pbft.delivered + self.gossip.delivered);
         self.pbft.delivered = 0;
         self.gossip.delivered = 0;
+        // The gossip member persists only where its broadcast ids go on after a restart.
+        self.pbft.persist.append(&mut self.gossip.persist);
         if !self.pbft.persist.is_empty() {
             let batch = std::mem::take(&mut self.pbft.persist);
             let t = Instant::now();
@@ -437,8 +444,6 @@ impl Runtime {
                 self.metrics.persist_commits.inc();
             }
         }
-        // Gossip members start afresh after a restart (HyParView rejoins): nothing to keep.
-        self.gossip.persist.clear();
         // Whether to trace this round's messages, asked once (it takes a lock).
         let traced = self.tracing();
         // The round's messages, bundled per peer (see `Frame::Bundle`).

@@ -234,3 +234,43 @@ fn averaged_optimization_needs_a_gain_on_average_and_on_the_last_message() {
     feed(&mut n, msg(3, GossipMsg::IHave { announcements: vec![(id(9, 0), 8)] }), 0, &mut rng);
     assert!(!swapped(&announced_then_pushed(&mut n, 1, 1, 4, &mut rng)));
 }
+
+#[test]
+fn a_restarted_node_numbers_its_broadcasts_on_from_what_it_persisted() {
+    let mut rng = DetRng::seed_from_u64(9);
+    let broadcast = |n: &mut GossipNode, rng: &mut DetRng| {
+        let out = feed(n, Input::Command(GossipCommand::Broadcast { payload: vec![1] }), 0, rng);
+        let id = out.iter().find_map(|e| match e {
+            Effect::Observe(GossipEvent::Broadcast { id }) => Some(*id),
+            _ => None,
+        });
+        let persisted = out.into_iter().find_map(|e| match e {
+            Effect::Persist { key, value: Some(v) } => Some((key, v)),
+            _ => None,
+        });
+        (id.expect("a broadcast"), persisted.expect("the next id persisted"))
+    };
+    let delivered = |n: &GossipNode| match &n.broadcast {
+        BroadcastLayer::Plumtree(p) => p.delivered(),
+        BroadcastLayer::Flood(f) => f.delivered(),
+    };
+    for optimization in [true, false] {
+        let mut first = node(&mut rng, optimization);
+        broadcast(&mut first, &mut rng);
+        let (second, kept) = broadcast(&mut first, &mut rng);
+        assert_eq!(second, id(0, 1));
+        let before = delivered(&first);
+        // A new incarnation from what the last one persisted.
+        let mut again = node(&mut rng, optimization);
+        let persisted = [kept].into_iter().collect();
+        feed(&mut again, Input::Restart(persisted), 0, &mut rng);
+        assert_eq!(delivered(&again), 0, "its earlier broadcasts are not delivered again");
+        let (third, _) = broadcast(&mut again, &mut rng);
+        assert_eq!(third, id(0, 2), "not id 0:0 again, which the others would drop as seen");
+        assert_eq!((before, delivered(&again)), (2, 1));
+        // Without what it persisted it would start over (the failure this guards against).
+        let mut forgetful = node(&mut rng, optimization);
+        feed(&mut forgetful, Input::Restart(Default::default()), 0, &mut rng);
+        assert_eq!(broadcast(&mut forgetful, &mut rng).0, id(0, 0));
+    }
+}
