@@ -46,7 +46,7 @@ enum Command {
     /// Start, inspect and stop a local cluster of native nodes.
     #[command(subcommand)]
     Cluster(cli::cluster::ClusterCommand),
-    /// Talk to a native cluster: put, get, delete, compare-and-swap.
+    /// Talk to a native cluster: put, get, delete, compare-and-swap, broadcast.
     Client(cli::client::ClientArgs),
     /// Noisy-OR causal model: exact queries, root causes, learning from incidents.
     #[command(subcommand)]

@@ -39,7 +39,12 @@ pub struct ClientArgs {
 #[derive(Subcommand, Debug)]
 pub enum OpCommand {
     /// Write VALUE under KEY.
-    Put { key: String, value: String },
+    Put {
+        /// The key (at most 256 bytes).
+        key: String,
+        /// The value (at most 4096 bytes).
+        value: String,
+    },
     /// Read KEY, or its value as of an HLC timestamp (`<wall_micros>.<logical>[@node]`).
     Get {
         key: String,
@@ -72,7 +77,16 @@ fn check_sizes(op: &OpCommand) -> Result<(), Failure> {
         OpCommand::Put { key, value } => (key, vec![("VALUE", value)]),
         OpCommand::Get { key, .. } | OpCommand::Delete { key } => (key, vec![]),
         OpCommand::Cas { key, expected, new } => (key, vec![("EXPECTED", expected), ("NEW", new)]),
-        OpCommand::Broadcast { .. } => return Ok(()),
+        OpCommand::Broadcast { text } => {
+            use crate::node::wire::MAX_BROADCAST_BYTES;
+            if text.len() > MAX_BROADCAST_BYTES {
+                return Err(bad(format!(
+                    "TEXT is {} bytes; a broadcast is at most {MAX_BROADCAST_BYTES} bytes",
+                    text.len()
+                )));
+            }
+            return Ok(());
+        }
     };
     if key.len() > MAX_KEY_BYTES {
         return Err(bad(format!("KEY is {} bytes; keys are at most {MAX_KEY_BYTES} bytes", key.len())));

@@ -20,7 +20,8 @@ use crate::node::store::Fsync;
 pub enum ClusterCommand {
     /// Create (first time) and start a local cluster; start any node of DIR not running.
     Up(UpArgs),
-    /// Each node: pid, alive, role, view, last executed.
+    /// Each node: pid, alive, role, view, last executed; exits 1 if a node is down or not
+    /// answering.
     Status(DirArgs),
     /// SIGTERM every node and wait for clean exits.
     Down(DirArgs),
@@ -227,10 +228,28 @@ fn load_cluster(dir: &Path) -> Result<Vec<crate::node::config::Replica>, Failure
     ClusterFile::load(&path).map(|(_, r)| r).map_err(bad)
 }
 
+/// The first of a new cluster's ports (replica links P.., HTTP P+100..) that cannot be bound.
+fn busy_port(base: u16, replicas: u32) -> Option<u32> {
+    (0..replicas)
+        .flat_map(|i| [i, 100 + i])
+        .map(|off| u32::from(base) + off)
+        .find(|&p| u16::try_from(p).is_ok_and(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_err()))
+}
+
 fn up(a: UpArgs) -> CliResult {
     let fsync = if a.fsync == "never" { Fsync::Never } else { Fsync::Always };
     if !a.dir.join("cluster.toml").exists() {
-        create(&a.dir, a.replicas, a.base_port.unwrap_or(DEFAULT_BASE_PORT), fsync, PbftTunables::default())?;
+        let base = a.base_port.unwrap_or(DEFAULT_BASE_PORT);
+        // Checked before anything is written, so a busy port leaves no half-made cluster.
+        if let Some(busy) = busy_port(base, a.replicas) {
+            return Err(bad(format!(
+                "--base-port {base}: port {busy} is in use (a cluster needs {base}..{} and {}..{}; choose another --base-port)",
+                u32::from(base) + a.replicas - 1,
+                u32::from(base) + 100,
+                u32::from(base) + 100 + a.replicas - 1
+            )));
+        }
+        create(&a.dir, a.replicas, base, fsync, PbftTunables::default())?;
         eprintln!("created a {}-replica cluster in {}", a.replicas, a.dir.display());
     }
     let replicas = load_cluster(&a.dir)?;
@@ -278,6 +297,7 @@ fn up(a: UpArgs) -> CliResult {
             let last = std::fs::read_to_string(&log)
                 .ok()
                 .and_then(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string))
+                .map(|l| l.strip_prefix("error: ").map(str::to_string).unwrap_or(l))
                 .map_or(String::new(), |l| format!(": {l}"));
             return Err(Failure::Other(anyhow::anyhow!(
                 "node {} did not become ready{last} (see {})",
@@ -303,8 +323,9 @@ fn up(a: UpArgs) -> CliResult {
         let role = st["role"].as_str().unwrap_or("?").to_string();
         nodes.push(json!({"node": r.id, "pid": running_pid(&a.dir, r.id), "addr": r.addr.to_string(),
             "http": r.http.to_string(), "role": role, "view": st["view"]}));
+        let how = if started.iter().any(|(i, _)| *i == r.id) { "started" } else { "already running" };
         eprintln!(
-            "node {} ready: {role} in view {} (transport {}, http {})",
+            "node {} ready ({how}): {role} in view {} (transport {}, http {})",
             r.id, st["view"], r.addr, r.http
         );
     }
@@ -338,6 +359,7 @@ fn status(a: DirArgs) -> CliResult {
     let replicas = load_cluster(&a.dir)?;
     let rt = tokio::runtime::Runtime::new()?;
     let mut nodes = Vec::new();
+    let mut healthy = true;
     for r in &replicas {
         let pid = running_pid(&a.dir, r.id);
         let answer = rt.block_on(node_status(r.http));
@@ -345,20 +367,21 @@ fn status(a: DirArgs) -> CliResult {
         let st = answer.filter(|s| answers_for(s, pid));
         let field = |k: &str| st.as_ref().map(|s| s[k].clone()).unwrap_or(Value::Null);
         let facts = match &st {
-            Some(_) => {
+            Some(s) => {
                 format!(
-                    "role {} view {} last executed {}",
-                    field("role"),
+                    " role {} view {} last executed {}",
+                    s["role"].as_str().unwrap_or("?"),
                     field("view"),
                     field("last_executed")
                 )
             }
-            None if stranger => format!("(another process answers on {})", r.http),
-            None if pid.is_some() => "(not answering on its HTTP address)".to_string(),
+            None if stranger => format!(" (another process answers on {})", r.http),
+            None if pid.is_some() => " (not answering on its HTTP address)".to_string(),
             None => String::new(),
         };
+        healthy &= st.is_some();
         eprintln!(
-            "node {}: pid {} {} {facts}",
+            "node {}: pid {} {}{facts}",
             r.id,
             pid.map_or("-".into(), |p| p.to_string()),
             if pid.is_some() { "alive" } else { "down" },
@@ -369,7 +392,8 @@ fn status(a: DirArgs) -> CliResult {
     if a.json {
         print_json(&json!({"nodes": nodes}));
     }
-    Ok(ExitCode::SUCCESS)
+    // Like `systemctl is-active`: scripts can wait for a whole cluster.
+    Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Sends `sig` to `pid`.

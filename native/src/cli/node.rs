@@ -18,13 +18,17 @@ pub struct NodeArgs {
     /// `data_dir`.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "trace"])]
     pub keygen: Option<PathBuf>,
-    /// Write the observed events, in the simulator's trace format (JSON lines).
+    /// Write one JSON line per event the node observes, sends or receives (the event views
+    /// the playground imports and replays; not the `void sim --dump-trace` format).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 }
 
 pub fn run(args: NodeArgs) -> CliResult {
     if let Some(dir) = &args.keygen {
+        if !dir.exists() {
+            return Err(bad(format!("--keygen {}: no such directory (create it first)", dir.display())));
+        }
         if !dir.is_dir() {
             return Err(bad(format!("--keygen {}: not a directory", dir.display())));
         }

@@ -126,14 +126,31 @@ pub fn check_replicas(entries: &[ReplicaEntry], me: Option<u32>) -> Result<Vec<R
         if e.id != i as u32 {
             return Err(format!("replicas[{i}].id: is {}, expected {i} (ids are 0..n in order)", e.id));
         }
-        if entries[..i].iter().any(|o| o.addr == e.addr || o.http == e.http || o.addr == e.http) {
-            return Err(format!("replicas[{i}]: address {} or {} is used twice", e.addr, e.http));
+        if e.addr == e.http {
+            return Err(format!(
+                "replicas[{i}].http: {} is also its addr (the two need their own ports)",
+                e.http
+            ));
+        }
+        for (j, o) in entries[..i].iter().enumerate() {
+            for (field, a) in [("addr", e.addr), ("http", e.http)] {
+                for (other, b) in [("addr", o.addr), ("http", o.http)] {
+                    if a == b {
+                        return Err(format!("replicas[{i}].{field}: {a} is also replicas[{j}].{other}"));
+                    }
+                }
+            }
         }
         let key = match &e.key {
             Some(k) => Some(parse_key(k).map_err(|m| format!("replicas[{i}].key: {m}"))?),
             None if Some(e.id) == me => None,
             None => return Err(format!("replicas[{i}].key: missing (every peer needs its public key)")),
         };
+        if let Some(j) = key.and_then(|k| out.iter().position(|o: &Replica| o.key == Some(k))) {
+            return Err(format!(
+                "replicas[{i}].key: the same public key as replicas[{j}] (each replica has its own)"
+            ));
+        }
         out.push(Replica { id: e.id, addr: e.addr, http: e.http, key });
     }
     Ok(out)
@@ -257,7 +274,30 @@ mod tests {
         assert!(check_replicas(&bad, None).unwrap_err().contains("replicas[1].key: not hex"));
         let mut bad = good.clone();
         bad[3].addr = bad[0].addr;
-        assert!(check_replicas(&bad, None).unwrap_err().contains("used twice"));
+        assert_eq!(
+            check_replicas(&bad, None).unwrap_err(),
+            "replicas[3].addr: 127.0.0.1:7000 is also replicas[0].addr"
+        );
+        let mut bad = good.clone();
+        bad[2].http = bad[1].addr;
+        assert_eq!(
+            check_replicas(&bad, None).unwrap_err(),
+            "replicas[2].http: 127.0.0.1:7001 is also replicas[1].addr"
+        );
+        let mut bad = good.clone();
+        bad[0].http = bad[0].addr;
+        assert!(
+            check_replicas(&bad, None)
+                .unwrap_err()
+                .starts_with("replicas[0].http: 127.0.0.1:7000 is also its addr")
+        );
+        let mut bad = good.clone();
+        bad[2].key = bad[1].key.clone();
+        assert!(
+            check_replicas(&bad, None)
+                .unwrap_err()
+                .starts_with("replicas[2].key: the same public key as replicas[1]")
+        );
         let mut mine = good;
         mine[0].key = None;
         assert!(check_replicas(&mine, Some(0)).is_ok());

@@ -48,6 +48,18 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
     let pbft = cfg.pbft().map_err(|e| NodeError::Config(format!("{}: {e}", config_path.display())))?;
     tracing::info!(node = cfg.id, replicas = pbft.n, f = pbft.f, "config parsed");
 
+    // A config that already names this node's public key expects its key file: making a
+    // new one would only fail the check below, with the wrong reason.
+    let key_file = cfg.data_dir.join("node.key");
+    if cfg.me().key.is_some() && !key_file.exists() {
+        return Err(NodeError::Config(format!(
+            "{}: replicas[{}].key is set, but data_dir {} holds no node.key (a wrong data_dir? \
+             leave the key out for a first boot, or make one with `void node --keygen DIR`)",
+            config_path.display(),
+            cfg.id,
+            cfg.data_dir.display()
+        )));
+    }
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("creating data_dir {}", cfg.data_dir.display()))?;
     let (signing, created) = keys::load_or_create_signing(&cfg.data_dir.join("node.key"))?;
@@ -206,6 +218,9 @@ pub async fn run(config_path: &Path, trace: Option<&Path>) -> Result<(), NodeErr
 }
 
 /// The cluster's macaroon root key, read as `void macaroon --root-key-file` reads it.
+/// Shortest macaroon root key a node accepts (128 bits as raw bytes).
+const MIN_ROOT_KEY_BYTES: usize = 16;
+
 pub fn read_root_key(path: &Path) -> Result<Vec<u8>, NodeError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| NodeError::Config(format!("root_key_file {}: {e}", path.display())))?;
@@ -215,8 +230,13 @@ pub fn read_root_key(path: &Path) -> Result<Vec<u8>, NodeError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| NodeError::Config(format!("root_key_file {}: {e}", path.display())))?;
     let key = text.strip_suffix('\n').map(|k| k.strip_suffix('\r').unwrap_or(k)).unwrap_or(&text);
-    if key.is_empty() {
-        return Err(NodeError::Config(format!("root_key_file {} is empty", path.display())));
+    // A short root key could be guessed, and with it every capability forged.
+    if key.len() < MIN_ROOT_KEY_BYTES {
+        return Err(NodeError::Config(format!(
+            "root_key_file {}: {} bytes; a root key needs at least {MIN_ROOT_KEY_BYTES} (`void cluster up` writes 64 hex digits)",
+            path.display(),
+            key.len()
+        )));
     }
     Ok(key.as_bytes().to_vec())
 }
