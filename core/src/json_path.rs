@@ -39,10 +39,31 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, PathError> {
 pub fn describe(text: &str, err: &serde_json::Error) -> PathError {
     let full = err.to_string();
     let suffix = alloc::format!(" at line {} column {}", err.line(), err.column());
-    let message = full.strip_suffix(suffix.as_str()).unwrap_or(&full).to_string();
+    let message = plain_types(full.strip_suffix(suffix.as_str()).unwrap_or(&full));
     let path =
         if err.line() == 0 { String::from(".") } else { path_at(text, err.line(), err.column(), &message) };
     PathError { path, message, line: err.line(), column: err.column() }
+}
+
+/// serde names Rust types ("expected u64"); people reading a scenario want the kind of value.
+fn plain_types(message: &str) -> String {
+    const KINDS: [(&str, &str); 9] = [
+        ("u8", "a whole number from 0 to 255"),
+        ("u16", "a whole number from 0 to 65535"),
+        ("u32", "a whole number from 0 to 4294967295"),
+        ("u64", "a whole number of 0 or more"),
+        ("usize", "a whole number of 0 or more"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+    ];
+    for (rust, kind) in KINDS {
+        if let Some(head) = message.strip_suffix(rust).and_then(|h| h.strip_suffix("expected ")) {
+            return alloc::format!("{head}expected {kind}");
+        }
+    }
+    String::from(message)
 }
 
 enum Frame {
@@ -236,7 +257,9 @@ mod tests {
     #[test]
     fn messages_lose_the_position_only() {
         let e = from_str::<u32>("\"x\"").unwrap_err();
-        assert_eq!(e.message, "invalid type: string \"x\", expected u32");
+        assert_eq!(e.message, "invalid type: string \"x\", expected a whole number from 0 to 4294967295");
+        let e = from_str::<u64>("-5").unwrap_err();
+        assert_eq!(e.message, "invalid value: integer `-5`, expected a whole number of 0 or more");
         assert_eq!(e.path, ".");
     }
 

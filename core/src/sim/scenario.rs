@@ -252,7 +252,9 @@ impl Scenario {
             Some((field, k)) if n > 0 => Err(ScenarioError::field(
                 "nodes",
                 format!(
-                    "{n} nodes leave out node {k}, which the scenario's {field} names; use at least {} nodes",
+                    "{n} {} leave{} out node {k}, which the scenario's {field} names; use at least {} nodes",
+                    if n == 1 { "node" } else { "nodes" },
+                    if n == 1 { "s" } else { "" },
                     k + 1
                 ),
             )),
