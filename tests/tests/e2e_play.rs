@@ -547,7 +547,8 @@ async fn workbenches_load_from_void_play_and_agree_with_native_core() {
         .await
         .expect("a WebDriver session");
 
-    open(&client, &base).await;
+    // A run that breaks an invariant: the causal bench is handed its failures.
+    open(&client, &format!("{base}#s=pbft-too-many-faults&seed=1&at=100000")).await;
     click(&client, "[data-testid=view-workbenches]").await;
     // The benches' bundle is fetched now.
     wait_for_element(&client, "[data-testid=macaroon-bench]").await;
@@ -568,6 +569,13 @@ async fn workbenches_load_from_void_play_and_agree_with_native_core() {
 
     click(&client, "[data-testid=bench-causal]").await;
     wait_for_element(&client, "[data-testid=causal-do]").await;
+    // The run's failures crossed from the simulator's bundle to the benches'.
+    let run = content(&client, "causal-run").await;
+    assert!(run.contains("pbft-too-many-faults, seed 1"), "{run}");
+    assert!(run.contains("node-0, node-3 crashed or Byzantine; agreement violated"), "{run}");
+    click(&client, "[data-testid=causal-from-run]").await;
+    wait_for_element(&client, "[data-testid=causal-ranking] li[data-name='invariant:agreement']").await;
+    assert_eq!(attr(&client, "[data-testid=causal-ranking] li", "data-name").await, "node-0");
     let png = client.screenshot().await.expect("a screenshot");
     let dir = target_dir().join("e2e");
     std::fs::create_dir_all(&dir).expect("target/e2e");

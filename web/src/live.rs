@@ -300,6 +300,7 @@ impl LiveFeed {
             behaviours: &[],
             behaviour_summaries: &[],
             invariants: Vec::new(),
+            faulty: Vec::new(),
         }
     }
 }

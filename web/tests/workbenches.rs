@@ -11,8 +11,8 @@ use void_core::causal::CausalModel;
 use void_core::sched::{AnnealConfig, Problem, anneal, energy};
 use void_web::App;
 use void_web::workbench::{
-    CausalBench, MAX_BROWSER_STEPS, MacaroonBench, Page, SchedulerBench, WorkbenchPage, WorkbenchPageProps,
-    hex,
+    CausalBench, CausalBenchProps, MAX_BROWSER_STEPS, MacaroonBench, Page, RunFailures, SchedulerBench,
+    WorkbenchPage, WorkbenchPageProps, hex,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -28,7 +28,10 @@ async fn settle() {
     yew::platform::time::sleep(Duration::from_millis(50)).await;
 }
 
-async fn mount<C: yew::BaseComponent<Properties = ()>>() -> Element {
+async fn mount<C: yew::BaseComponent>() -> Element
+where
+    C::Properties: Default,
+{
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
     yew::Renderer::<C>::with_root(root.clone()).render();
@@ -217,6 +220,39 @@ fn probability(root: &Element, testid: &str) -> f64 {
 }
 
 #[wasm_bindgen_test]
+async fn the_simulated_runs_failures_are_modelled_and_ranked() {
+    let run = RunFailures {
+        label: "pbft-too-many-faults, seed 1, event 42".into(),
+        nodes: vec!["node-0".into(), "node-3".into()],
+        invariants: vec!["invariant:agreement".into(), "invariant:liveness".into()],
+        violated: Some("invariant:agreement".into()),
+    };
+    let root = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&root).expect("appended");
+    let props = CausalBenchProps { run: Some(Rc::new(run.clone())) };
+    yew::Renderer::<CausalBench>::with_root_and_props(root.clone(), props).render();
+    settle().await;
+    let told = find(&root, "causal-run").text_content().unwrap_or_default();
+    assert!(told.contains("node-0, node-3 crashed or Byzantine; agreement violated"), "{told}");
+    click(&root, "causal-from-run").await;
+    assert_eq!(area(&root, "causal-input"), run.model_json());
+    let items = find(&root, "causal-ranking").query_selector_all("li").expect("a valid selector");
+    let ranked: Vec<(String, f64)> = (0..items.length())
+        .map(|i| {
+            let li = items.item(i).expect("an item").dyn_into::<Element>().expect("an element");
+            (attr(&li, "data-name"), attr(&li, "data-score").parse().expect("a score"))
+        })
+        .collect();
+    let names: Vec<&str> = ranked.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["node-0", "node-3", "invariant:agreement"], "{ranked:?}");
+    assert!(ranked[2].1 < 0.05, "the violation is the faulty nodes' doing: {ranked:?}");
+    // Seeing versus doing now compares a faulty node with the broken invariant.
+    let x = find(&root, "causal-x").dyn_into::<HtmlSelectElement>().expect("a select").value();
+    let y = find(&root, "causal-y").dyn_into::<HtmlSelectElement>().expect("a select").value();
+    assert_eq!((x.as_str(), y.as_str()), ("node-0", "invariant:agreement"));
+}
+
+#[wasm_bindgen_test]
 async fn seeing_differs_from_doing_on_a_confounded_graph_and_causes_are_ranked() {
     let root = mount::<CausalBench>().await;
     let model = CausalModel::from_json(&area(&root, "causal-input")).expect("the example is valid");
@@ -284,8 +320,11 @@ async fn the_workbench_page_switches_benches_and_goes_back_to_simulate() {
         let chosen = chosen.clone();
         yew::Callback::from(move |page: Page| chosen.set(Some(page)))
     };
-    yew::Renderer::<WorkbenchPage>::with_root_and_props(root.clone(), WorkbenchPageProps { on_select })
-        .render();
+    yew::Renderer::<WorkbenchPage>::with_root_and_props(
+        root.clone(),
+        WorkbenchPageProps { on_select, run: None },
+    )
+    .render();
     settle().await;
     assert!(shown(&root, "macaroon-bench"));
     click(&root, "bench-scheduler").await;
@@ -358,7 +397,7 @@ async fn an_unknown_bench_in_the_link_is_named_with_the_valid_ones() {
     set_url(&format!("{path}?bench=nosuch"));
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
-    let props = WorkbenchPageProps { on_select: yew::Callback::noop() };
+    let props = WorkbenchPageProps { on_select: yew::Callback::noop(), run: None };
     yew::Renderer::<WorkbenchPage>::with_root_and_props(root.clone(), props).render();
     settle().await;
     set_url(&path);

@@ -334,7 +334,7 @@ pub fn app() -> Html {
         Callback::from(move |()| large_text.set(!*large_text))
     };
     if *page == Page::Workbenches {
-        return html! { <WorkbenchHost on_select={on_page} /> };
+        return html! { <WorkbenchHost on_select={on_page} run={Some(model.view.failures().encode())} /> };
     }
     let view = model.view.clone();
     let text_scale = if *large_text { LARGE_TEXT } else { 1.0 };

@@ -112,6 +112,8 @@ pub struct Snapshot {
     pub behaviour_summaries: &'static [&'static str],
     /// The invariants the run checks: name and what each promises (none for native runs).
     pub invariants: Vec<(&'static str, &'static str)>,
+    /// Nodes that crashed or behaved Byzantine so far (as `void sim --incidents` names them).
+    pub faulty: Vec<u32>,
 }
 
 /// What the metrics drawer shows.
@@ -216,6 +218,17 @@ impl Snapshot {
             behaviours: run.behaviours(),
             behaviour_summaries: run.behaviour_summaries(),
             invariants: run.invariants(),
+            faulty: run.faulty_nodes(),
+        }
+    }
+
+    /// What failed in this run so far, for the causal bench.
+    pub fn failures(&self) -> crate::workbench::RunFailures {
+        crate::workbench::RunFailures {
+            label: format!("{}, seed {}, event {}", self.scenario, self.seed, self.events),
+            nodes: self.faulty.iter().map(|n| format!("node-{n}")).collect(),
+            invariants: self.invariants.iter().map(|(n, _)| format!("invariant:{n}")).collect(),
+            violated: self.violation.as_ref().map(|v| format!("invariant:{}", v.invariant)),
         }
     }
 

@@ -607,6 +607,11 @@ impl Run {
         self.sim.behaviour_summaries()
     }
 
+    /// Nodes that crashed or behaved Byzantine so far.
+    pub fn faulty_nodes(&self) -> Vec<u32> {
+        self.sim.faulty_nodes()
+    }
+
     /// The invariants the run checks: name and what each promises.
     pub fn invariants(&self) -> Vec<(&'static str, &'static str)> {
         self.sim.invariants()

@@ -20,8 +20,12 @@ impl BenchHandle {
 }
 
 /// Mounts the Workbenches page into `root`; its switch back to Simulate calls `back`.
+/// `run` is the simulated run's failures ([`super::RunFailures::encode`]), if any.
 #[wasm_bindgen]
-pub fn mount_workbenches(root: web_sys::Element, back: js_sys::Function) -> BenchHandle {
+pub fn mount_workbenches(root: web_sys::Element, back: js_sys::Function, run: Option<String>) -> BenchHandle {
+    // Both bundles are built from this crate together, so the text always reads; if it did
+    // not, the causal bench would just not offer the run.
+    let run = run.and_then(|r| super::RunFailures::decode(&r)).map(std::rc::Rc::new);
     let on_select = Callback::from(move |page: Page| {
         if page == Page::Simulate {
             // A failing callback leaves the benches shown; there is nothing else to do.
@@ -29,6 +33,7 @@ pub fn mount_workbenches(root: web_sys::Element, back: js_sys::Function) -> Benc
         }
     });
     let app =
-        yew::Renderer::<WorkbenchPage>::with_root_and_props(root, WorkbenchPageProps { on_select }).render();
+        yew::Renderer::<WorkbenchPage>::with_root_and_props(root, WorkbenchPageProps { on_select, run })
+            .render();
     BenchHandle(Some(app))
 }

@@ -29,6 +29,99 @@ pub const EXAMPLE_MODEL: &str = r#"{
 }
 "#;
 
+/// What failed in the simulated run the playground shows, handed to this bench (as text:
+/// the bench lives in another bundle). Names as `void sim --incidents` writes them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunFailures {
+    /// Which run and where: scenario, seed, event.
+    pub label: String,
+    /// Nodes that crashed or behaved Byzantine so far: `node-<i>`.
+    pub nodes: Vec<String>,
+    /// Every invariant the run checks: `invariant:<name>`.
+    pub invariants: Vec<String>,
+    /// The one violated, if any (one of `invariants`).
+    pub violated: Option<String>,
+}
+
+/// Priors and weight of the model made from a run: a crash or a Byzantine node is common
+/// here (the scenario put it there), an invariant breaking on its own (a bug) is rare, and
+/// each faulty node may break each invariant.
+const RUN_NODE_PRIOR: f64 = 0.1;
+const RUN_BUG_PRIOR: f64 = 0.01;
+const RUN_WEIGHT: f64 = 0.5;
+
+impl RunFailures {
+    /// Lines: nodes, invariants (space-separated names, which hold no spaces), the violated
+    /// invariant or nothing, then the label (the rest).
+    pub fn encode(&self) -> String {
+        let violated = self.violated.as_deref().unwrap_or("");
+        format!("{}\n{}\n{violated}\n{}", self.nodes.join(" "), self.invariants.join(" "), self.label)
+    }
+
+    pub fn decode(text: &str) -> Option<RunFailures> {
+        let mut lines = text.splitn(4, '\n');
+        let names = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let (nodes, invariants) = (names(lines.next()?), names(lines.next()?));
+        let violated = Some(lines.next()?.to_string()).filter(|v| !v.is_empty());
+        Some(RunFailures { nodes, invariants, violated, label: lines.next()?.to_string() })
+    }
+
+    /// Anything to rank: a faulty node or a violation.
+    pub fn any(&self) -> bool {
+        !self.nodes.is_empty() || self.violated.is_some()
+    }
+
+    /// The invariants the model names: the violated one, or all of them when none was
+    /// (then the graph shows what the faulty nodes could have broken).
+    fn modelled(&self) -> Vec<&String> {
+        match &self.violated {
+            Some(v) => vec![v],
+            None => self.invariants.iter().collect(),
+        }
+    }
+
+    /// A noisy-OR model of the run: its faulty nodes as causes of its invariants.
+    pub fn model_json(&self) -> String {
+        // Written by hand, one entry per line as the example is: names are `node-<i>` and
+        // `invariant:<name>`, which need no escaping.
+        let invariants = self.modelled();
+        let node = |name: &String, prior: f64| format!("    {{\"name\":\"{name}\",\"prior\":{prior}}}");
+        let nodes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| node(n, RUN_NODE_PRIOR))
+            .chain(invariants.iter().map(|i| node(i, RUN_BUG_PRIOR)))
+            .collect();
+        let edges: Vec<String> = self
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                invariants
+                    .iter()
+                    .map(move |i| format!("    {{\"from\":\"{n}\",\"to\":\"{i}\",\"weight\":{RUN_WEIGHT}}}"))
+            })
+            .collect();
+        format!(
+            "{{\n  \"nodes\": [\n{}\n  ],\n  \"edges\": [\n{}\n  ]\n}}\n",
+            nodes.join(",\n"),
+            edges.join(",\n")
+        )
+    }
+
+    /// The run's observations: its faulty nodes and the violated invariant failed, the
+    /// other invariants modelled healthy.
+    pub fn observations(&self) -> Vec<(String, Seen)> {
+        let invariant = |i: &String| {
+            (i.clone(), if self.violated.as_ref() == Some(i) { Seen::Failed } else { Seen::Healthy })
+        };
+        self.nodes
+            .iter()
+            .map(|n| (n.clone(), Seen::Failed))
+            .chain(self.modelled().into_iter().map(invariant))
+            .collect()
+    }
+}
+
 /// `P(Y = 1 | X = x)` and `P(Y = 1 | do(X = x))`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CausalReport {
@@ -97,6 +190,10 @@ const LAYER_GAP: f64 = 36.0;
 /// The graph in layers (a node's layer is its longest path from a root), left to right.
 fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html {
     let n = model.len();
+    // Wide enough for the longest name with its "X "/"Y " mark (bold text, about 7.5 px a
+    // character), so long names such as `invariant:agreement` are not cut.
+    let longest = (0..n).map(|v| model.name(v as u32).chars().count() + 2).max().unwrap_or(0);
+    let node_w = NODE_W.max(longest as f64 * 7.5 + 12.0);
     let mut layer = vec![0usize; n];
     for &v in model.topological_order() {
         layer[v as usize] = model.parents(v).iter().map(|&(p, _)| layer[p as usize] + 1).max().unwrap_or(0);
@@ -111,10 +208,10 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
     // Room for every layer side by side and the fullest layer's nodes one above the other:
     // a long chain or a wide layer scrolls instead of piling its nodes up.
     let tall = count.iter().copied().max().unwrap_or(1);
-    let width = GRAPH_W.max(24.0 + layers as f64 * (NODE_W + LAYER_GAP) - LAYER_GAP);
+    let width = GRAPH_W.max(24.0 + layers as f64 * (node_w + LAYER_GAP) - LAYER_GAP);
     let height = GRAPH_H.max(tall as f64 * (NODE_H + 12.0));
     let pos = |v: usize| {
-        let cx = 12.0 + NODE_W / 2.0 + (width - 24.0 - NODE_W) * layer[v] as f64 / (layers.max(2) - 1) as f64;
+        let cx = 12.0 + node_w / 2.0 + (width - 24.0 - node_w) * layer[v] as f64 / (layers.max(2) - 1) as f64;
         let gap = height / count[layer[v]] as f64;
         (cx, gap * (rank_in_layer[v] as f64 + 0.5))
     };
@@ -133,7 +230,7 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
             </defs>
             { for (0..n).flat_map(|v| model.parents(v as u32).iter().map(move |&(p, w)| (p as usize, v, w))).map(|(p, v, w)| {
                 let ((x1, y1), (x2, y2)) = (pos(p), pos(v));
-                let (sx, ex) = (x1 + NODE_W / 2.0, x2 - NODE_W / 2.0);
+                let (sx, ex) = (x1 + node_w / 2.0, x2 - node_w / 2.0);
                 html! {
                     <g class="edge">
                         <line x1={sx.to_string()} y1={y1.to_string()} x2={ex.to_string()} y2={y2.to_string()} marker-end="url(#arrow)" />
@@ -148,14 +245,60 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
                 let class = match state(name) { Seen::Failed => "failed", Seen::Healthy => "healthy", Seen::Unknown => "unknown" };
                 html! {
                     <g class={classes!("cnode", class)} data-name={name.to_string()}>
-                        <rect x={(cx - NODE_W / 2.0).to_string()} y={(cy - NODE_H / 2.0).to_string()}
-                            width={NODE_W.to_string()} height={NODE_H.to_string()} rx="7" />
+                        <rect x={(cx - node_w / 2.0).to_string()} y={(cy - NODE_H / 2.0).to_string()}
+                            width={node_w.to_string()} height={NODE_H.to_string()} rx="7" />
                         <text x={cx.to_string()} y={(cy - 2.0).to_string()} text-anchor="middle" class="cname">{ format!("{role}{name}") }</text>
                         <text x={cx.to_string()} y={(cy + 11.0).to_string()} text-anchor="middle" class="cprior">{ format!("prior {}", model.prior(v as u32)) }</text>
                     </g>
                 }
             }) }
         </svg>
+        </div>
+    }
+}
+
+/// The simulated run's failures and a button that models them and observes them here.
+fn from_run(
+    run: Option<&RunFailures>,
+    text: &UseStateHandle<String>,
+    seen: &UseStateHandle<Vec<(String, Seen)>>,
+    x: &UseStateHandle<String>,
+    y: &UseStateHandle<String>,
+) -> Html {
+    let Some(run) = run else { return Html::default() };
+    let short = |n: &String| n.strip_prefix("invariant:").unwrap_or(n).to_string();
+    let what = match (run.nodes.is_empty(), &run.violated) {
+        (true, None) => String::from("nothing has failed so far"),
+        (false, None) => format!("{} crashed or Byzantine; every invariant held", run.nodes.join(", ")),
+        (true, Some(v)) => format!("{} violated with no node at fault", short(v)),
+        (false, Some(v)) => format!("{} crashed or Byzantine; {} violated", run.nodes.join(", "), short(v)),
+    };
+    let onclick = {
+        let (text, seen, x, y, run) = (text.clone(), seen.clone(), x.clone(), y.clone(), run.clone());
+        Callback::from(move |_: MouseEvent| {
+            text.set(run.model_json());
+            seen.set(run.observations());
+            // Seeing versus doing compares a faulty node with the broken invariant.
+            if let Some(n) = run.nodes.first() {
+                x.set(n.clone());
+            }
+            if let Some(i) = run.violated.clone().or_else(|| run.invariants.first().cloned()) {
+                y.set(i);
+            }
+        })
+    };
+    html! {
+        <div class="from-run" data-testid="causal-run">
+            <p>{ format!("The simulation ({}): {what}.", run.label) }</p>
+            <button data-testid="causal-from-run" disabled={!run.any()} {onclick}
+                title="replace the graph with the run's faulty nodes as possible causes of its invariants, and observe the run">
+                { "rank this run's failures" }</button>
+            <p class="hint">{ format!(
+                "Its model: each faulty node breaks the violated invariant (or, if none was, each one) with \
+                 weight {RUN_WEIGHT}; an invariant breaks on its own (a bug) with prior {RUN_BUG_PRIOR}. Edit the \
+                 numbers, or learn them from many runs: `void sim … --seeds 1..200 --incidents runs.jsonl`, then \
+                 `void causal learn`."
+            ) }</p>
         </div>
     }
 }
@@ -175,8 +318,15 @@ fn bar(label: String, p: f64, testid: &'static str, class: &'static str) -> Html
     }
 }
 
+#[derive(Properties, PartialEq, Default)]
+pub struct CausalBenchProps {
+    /// The simulated run's failures, when the page came from a run.
+    #[prop_or_default]
+    pub run: Option<std::rc::Rc<RunFailures>>,
+}
+
 #[function_component(CausalBench)]
-pub fn causal_bench() -> Html {
+pub fn causal_bench(props: &CausalBenchProps) -> Html {
     let text = use_state(|| String::from(EXAMPLE_MODEL));
     let x = use_state(|| String::from("db"));
     let y = use_state(|| String::from("api"));
@@ -319,6 +469,7 @@ pub fn causal_bench() -> Html {
             </section>
             <section class="bench-col">
                 <h2>{ "Root causes" }</h2>
+                { from_run(props.run.as_deref(), &text, &seen, &x, &y) }
                 <div class="observations">
                     { for current.iter().map(|(n, s)| html! {
                         <label class="bench-field inline"><span>{ n.clone() }</span>{ observe(n, *s) }</label>
@@ -350,6 +501,43 @@ mod tests {
         let r = compare(&m, "a", "b", true).unwrap();
         assert!((r.conditional - r.intervened).abs() < 1e-12);
         assert!((r.conditional - 0.55).abs() < 1e-12, "{r:?}");
+    }
+
+    #[test]
+    fn a_run_is_modelled_with_its_faulty_nodes_as_causes_of_its_invariants() {
+        let run = RunFailures {
+            label: "pbft-too-many-faults, seed 1, event 42".into(),
+            nodes: vec!["node-0".into(), "node-3".into()],
+            invariants: vec!["invariant:agreement".into(), "invariant:validity".into()],
+            violated: Some("invariant:agreement".into()),
+        };
+        let m = CausalModel::from_json(&run.model_json()).unwrap();
+        // The broken invariant is what is explained; the ones that held stay out of the graph.
+        assert_eq!(m.names(), ["node-0", "node-3", "invariant:agreement"]);
+        let agreement = m.node("invariant:agreement").unwrap();
+        assert_eq!(m.parents(agreement).len(), 2);
+        let list = rank(&m, &run.observations()).unwrap();
+        let score = |n: &str| list.iter().find(|r| r.cause.node == n).map(|r| r.cause.score);
+        // The faulty nodes have no other cause; the violation is theirs, not a bug.
+        assert_eq!((score("node-0"), score("node-3")), (Some(1.0), Some(1.0)));
+        let bug = score("invariant:agreement").unwrap();
+        assert!(bug < 0.05, "{bug}");
+        // With nothing violated, the graph shows what the faulty nodes could break.
+        let held = RunFailures { violated: None, ..run.clone() };
+        let m = CausalModel::from_json(&held.model_json()).unwrap();
+        assert_eq!(m.len(), 4);
+        assert!(held.observations().iter().all(|(n, s)| (*s == Seen::Failed) == n.starts_with("node-")));
+        // With no node at fault, a violation can only be the protocol's own (a bug).
+        let alone = RunFailures { nodes: vec![], ..run.clone() };
+        let m = CausalModel::from_json(&alone.model_json()).unwrap();
+        let list = rank(&m, &alone.observations()).unwrap();
+        assert_eq!(list.len(), 1);
+        assert!((list[0].cause.score - 1.0).abs() < 1e-12, "{list:?}");
+        assert!(!RunFailures { violated: None, ..alone }.any());
+        assert_eq!(RunFailures::decode(&run.encode()), Some(run.clone()));
+        let nothing = RunFailures { label: "a\nb".into(), ..RunFailures::default() };
+        assert_eq!(RunFailures::decode(&nothing.encode()), Some(nothing));
+        assert_eq!(RunFailures::decode("node-1"), None);
     }
 
     #[test]

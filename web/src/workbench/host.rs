@@ -37,13 +37,18 @@ fn export(module: &JsValue, name: &str) -> Result<js_sys::Function, String> {
 
 /// Imports and starts the benches' module, then mounts the page into `root`; returns its
 /// handle (which has `destroy`).
-async fn load(root: web_sys::Element, back: js_sys::Function) -> Result<JsValue, String> {
+async fn load(
+    root: web_sys::Element,
+    back: js_sys::Function,
+    run: Option<String>,
+) -> Result<JsValue, String> {
     let module = JsFuture::from(import_module(BENCH_MODULE).map_err(describe)?).await.map_err(describe)?;
     let started = export(&module, "default")?.call0(&JsValue::NULL).map_err(describe)?;
     let started =
         started.dyn_into::<js_sys::Promise>().map_err(|_| String::from("the module did not start"))?;
     JsFuture::from(started).await.map_err(describe)?;
-    export(&module, "mount_workbenches")?.call2(&JsValue::NULL, &root, &back).map_err(describe)
+    let run = run.map_or(JsValue::UNDEFINED, |r| JsValue::from_str(&r));
+    export(&module, "mount_workbenches")?.call3(&JsValue::NULL, &root, &back, &run).map_err(describe)
 }
 
 fn destroy(handle: &JsValue) {
@@ -64,6 +69,9 @@ enum Status {
 #[derive(Properties, PartialEq)]
 pub struct WorkbenchHostProps {
     pub on_select: Callback<Page>,
+    /// The simulated run's failures ([`super::RunFailures::encode`]), for the causal bench.
+    #[prop_or_default]
+    pub run: Option<String>,
 }
 
 /// Loads the benches' bundle into an element of its own; until it is there (or when it
@@ -74,6 +82,7 @@ pub fn workbench_host(props: &WorkbenchHostProps) -> Html {
     let status = use_state(|| Status::Loading);
     {
         let (host, status, on_select) = (host.clone(), status.clone(), props.on_select.clone());
+        let run = props.run.clone();
         use_effect_with((), move |_| {
             // Called from inside the benches' own click handler: leave it before this page
             // unmounts (and destroys) them.
@@ -87,7 +96,7 @@ pub fn workbench_host(props: &WorkbenchHostProps) -> Html {
                 let (handle, alive) = (handle.clone(), alive.clone());
                 let back: js_sys::Function = back.as_ref().unchecked_ref::<js_sys::Function>().clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let loaded = load(root, back).await;
+                    let loaded = load(root, back, run).await;
                     match loaded {
                         Ok(h) if alive.get() => {
                             *handle.borrow_mut() = Some(h);

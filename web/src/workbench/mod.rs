@@ -12,7 +12,9 @@ mod scheduler;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-pub use causal::{CausalBench, CausalReport, EXAMPLE_MODEL, Ranked, Seen, compare, rank};
+pub use causal::{
+    CausalBench, CausalBenchProps, CausalReport, EXAMPLE_MODEL, Ranked, RunFailures, Seen, compare, rank,
+};
 pub use host::{BENCH_MODULE, WorkbenchHost};
 pub use macaroons::{MacInput, MacReport, MacaroonBench, Step, ThirdParty, run as run_macaroon};
 pub use scheduler::{MAX_BROWSER_STEPS, SchedReport, SchedulerBench, SolverRun, example_problem, solve};
@@ -147,6 +149,9 @@ fn initial_bench() -> (Bench, Option<String>) {
 #[derive(Properties, PartialEq)]
 pub struct WorkbenchPageProps {
     pub on_select: Callback<Page>,
+    /// What failed in the simulated run the page came from (for the causal bench).
+    #[prop_or_default]
+    pub run: Option<std::rc::Rc<RunFailures>>,
 }
 
 /// The Workbenches page: its own slim top bar, a tab per bench, the bench below.
@@ -184,7 +189,7 @@ pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
                 { match *bench {
                     Bench::Macaroons => html! { <MacaroonBench /> },
                     Bench::Scheduler => html! { <SchedulerBench /> },
-                    Bench::Causal => html! { <CausalBench /> },
+                    Bench::Causal => html! { <CausalBench run={props.run.clone()} /> },
                 } }
             </main>
         </div>
