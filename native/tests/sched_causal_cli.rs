@@ -157,6 +157,22 @@ fn causal_root_cause_and_learn() {
     ]);
     assert_eq!(v["ranking"][0]["node"], "Network");
     assert_eq!(number(&v["ranking"][0], "score"), 1.0);
+    // A node not observed is scored beside the ranking: the confounder of two failures.
+    let v = ok_json(&[
+        "causal",
+        "root-cause",
+        "--model",
+        &model,
+        "--failed",
+        "API,DB",
+        "--unobserved",
+        "Network",
+        "--json",
+    ]);
+    assert_eq!(v["ranking"].as_array().expect("ranking").len(), 2, "only failed nodes are ranked");
+    assert_eq!(v["unobserved"][0]["node"], "Network");
+    let hidden = number(&v["unobserved"][0], "score");
+    assert!(hidden > number(&v["ranking"][0], "score"), "Network explains both failures: {v}");
 
     let out = temp("learned.json");
     let out_arg = out.to_string_lossy().into_owned();

@@ -44,14 +44,17 @@ pub struct QueryArgs {
 
 #[derive(Args, Debug)]
 pub struct RootCauseArgs {
+    /// The model (JSON: nodes with priors, edges with weights).
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// Nodes observed failed, comma-separated (repeatable).
     #[arg(long, value_name = "A,B", required = true, value_delimiter = ',')]
     failed: Vec<String>,
     /// Nodes not observed, comma-separated (repeatable); all others are observed healthy.
+    /// They are scored too, after the ranking (a hidden common cause shows there).
     #[arg(long, value_name = "C,D", value_delimiter = ',')]
     unobserved: Vec<String>,
+    /// Print the result as one JSON object on the last line of stdout.
     #[arg(long)]
     json: bool,
 }
@@ -141,11 +144,36 @@ fn root_cause(args: RootCauseArgs) -> CliResult {
     let failed = names("failed", &args.failed)?;
     let unobserved = names("unobserved", &args.unobserved)?;
     let ranking = model.root_causes(&failed, &unobserved).map_err(|e| query_failure(e, "root-cause"))?;
+    // The nodes not observed, scored alike: a hidden common cause of the failures shows up
+    // here (the ranking proper keeps to the failed nodes).
+    let mut settings: Vec<(&str, bool)> = failed.iter().map(|&n| (n, true)).collect();
+    settings.extend(
+        model
+            .names()
+            .iter()
+            .map(String::as_str)
+            .filter(|n| !failed.contains(n) && !unobserved.contains(n))
+            .map(|n| (n, false)),
+    );
+    let evidence = model.evidence(&settings).map_err(|e| query_failure(e, "root-cause"))?;
+    let mut suspects = Vec::new();
+    for &name in &unobserved {
+        let v = model.node(name).ok_or_else(|| bad(format!("root-cause: unknown node {name:?}")))?;
+        let score = model.own_cause_posterior(v, &evidence).map_err(|e| query_failure(e, "root-cause"))?;
+        suspects.push(void_core::causal::Cause { node: name.to_string(), score });
+    }
+    suspects.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.node.cmp(&b.node)));
     for (i, cause) in ranking.iter().enumerate() {
         eprintln!("{:>3}. {:<24} {:.6}", i + 1, cause.node, cause.score);
     }
+    for cause in &suspects {
+        eprintln!(
+            "     {:<24} {:.6}  (not observed: P(failed on its own | observations))",
+            cause.node, cause.score
+        );
+    }
     if args.json {
-        print_json(&json!({ "ranking": ranking }));
+        print_json(&json!({ "ranking": ranking, "unobserved": suspects }));
     } else {
         for cause in &ranking {
             outln!("{}\t{}", cause.node, cause.score);
