@@ -26,8 +26,20 @@ impl Conn {
             net::connect_client(replica.addr, replica.key, net::DEFAULT_MAX_FRAME),
         )
         .await
-        .with_context(|| format!("connecting to replica {} at {}: timed out", replica.id, replica.addr))?
-        .with_context(|| format!("connecting to replica {} at {}", replica.id, replica.addr))?;
+        .with_context(|| format!("connecting to {}: timed out", replica.addr))?
+        .map_err(|e| {
+            // The transport names the address and the cause; a key that does not match is
+            // most often a cluster file of another cluster.
+            if format!("{e:#}").contains("bad_signature") {
+                e.context(format!(
+                    "the process at {} does not prove the key the cluster file names for replica {} \
+                     (a cluster file from another cluster?)",
+                    replica.addr, replica.id
+                ))
+            } else {
+                e
+            }
+        })?;
         Ok(Conn { node: replica.id, reader, writer, next_id: 1, token })
     }
 
