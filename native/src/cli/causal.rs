@@ -70,6 +70,7 @@ pub struct LearnArgs {
     /// Write the learned model JSON here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Print the learned model and the log-likelihoods as one JSON object on stdout's last line.
     #[arg(long)]
     json: bool,
 }

@@ -23,7 +23,8 @@ pub struct ClientArgs {
     /// A macaroon file (default: admin.macaroon beside the cluster file).
     #[arg(long, value_name = "FILE")]
     pub token: Option<PathBuf>,
-    /// The user the request is made for (checked against `user = X` caveats).
+    /// The user the request is made for, checked against `user = X` caveats. The node takes
+    /// the client's word for it: such a caveat narrows a token, it does not authenticate.
     #[arg(long)]
     pub user: Option<String>,
     /// Seconds to wait for an answer before trying the next replica (1 to 3600).
@@ -47,17 +48,31 @@ pub enum OpCommand {
     },
     /// Read KEY, or its value as of an HLC timestamp (`<wall_micros>.<logical>[@node]`).
     Get {
+        /// The key (at most 256 bytes).
         key: String,
         /// Read the value as of this HLC timestamp: `wall.logical[@node]`, as `put` prints it.
         #[arg(long)]
         at: Option<String>,
     },
     /// Delete KEY.
-    Delete { key: String },
+    Delete {
+        /// The key (at most 256 bytes).
+        key: String,
+    },
     /// Write NEW if KEY currently holds EXPECTED (`-` for absent).
-    Cas { key: String, expected: String, new: String },
+    Cas {
+        /// The key (at most 256 bytes).
+        key: String,
+        /// The value KEY must hold now, or `-` for no value.
+        expected: String,
+        /// The value written if it does (at most 4096 bytes).
+        new: String,
+    },
     /// Send TEXT to every node through the gossip layer (HyParView + Plumtree).
-    Broadcast { text: String },
+    Broadcast {
+        /// The message (at most 4096 bytes).
+        text: String,
+    },
 }
 
 /// Parses `--at`: a full HLC timestamp, or `<wall>.<logical>` (node 0).

@@ -32,6 +32,7 @@ const DEFAULT_BASE_PORT: u16 = 7100;
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
+    /// Replicas in a new cluster, n = 3f + 1 (4, 7, 10, ...); an existing one must match.
     #[arg(long, default_value_t = 4)]
     pub replicas: u32,
     /// The cluster's directory: cluster.toml, node-<i>/ and admin.macaroon live there.
