@@ -171,6 +171,9 @@ pub struct Replica {
     pub(crate) replay_buffer: VecDeque<PbftMsg>,
     pub(crate) sends: u64,
     pub(crate) stats: ReplicaStats,
+    /// The digest of the last `Written` result replied: a batch's writes share one version,
+    /// so their replies share one result digest.
+    pub(crate) written_digest: Option<(Timestamp, Digest)>,
 }
 
 impl Replica {
@@ -214,6 +217,7 @@ impl Replica {
             replay_buffer: VecDeque::new(),
             sends: 0,
             stats: ReplicaStats::default(),
+            written_digest: None,
         }
     }
 
