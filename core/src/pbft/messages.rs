@@ -40,9 +40,11 @@ pub struct Signed<T> {
 
 /// ⟨REQUEST, o, t, c⟩: operation, timestamp (orders one client's requests), client, and
 /// the replica the client designates to send the full result (TOCS §5.1, digest replies).
+/// The operation is shared (encoded as the `Op` itself), so the waiting table and the
+/// `Executed` event take it without copying its strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    pub op: Op,
+    pub op: Arc<Op>,
     pub timestamp: u64,
     pub client: NodeId,
     pub replier: NodeId,

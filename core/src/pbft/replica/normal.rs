@@ -162,7 +162,7 @@ impl Replica {
             // A forging primary invents a request in a client's name; it cannot produce
             // the client's MACs, so correct backups refuse the batch.
             let request = Request {
-                op: crate::pbft::app::Op::Put { key: "forged".into(), value: "by the primary".into() },
+                op: crate::pbft::app::Op::Put { key: "forged".into(), value: "by the primary".into() }.into(),
                 timestamp: u64::MAX - self.next_seq,
                 client: NodeId(self.cfg.n),
                 replier: self.id,

@@ -27,7 +27,7 @@ fn samples() -> Vec<PbftMsg> {
     let client = keys.keyring(NodeId(4));
     let r0 = keys.keyring(NodeId(0));
     let request = Request {
-        op: Op::Put { key: "k".into(), value: "v".into() },
+        op: Op::Put { key: "k".into(), value: "v".into() }.into(),
         timestamp: 7,
         client: NodeId(4),
         replier: NodeId(0),
