@@ -141,7 +141,7 @@ impl Keyring {
     fn try_mac_value<T: Serialize>(&self, peer: NodeId, tag: u8, value: &T) -> Option<Mac> {
         let mut m = self.macs.get(peer.index())?.clone();
         m.update(&[tag]);
-        let m = feed_postcard(m, value)?;
+        feed_postcard(&mut m, value)?;
         let mut out = [0u8; 16];
         out.copy_from_slice(&m.finalize().into_bytes()[..16]);
         Some(out)
