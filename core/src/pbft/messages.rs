@@ -6,6 +6,7 @@
 //! to third parties: checkpoint certificates travel inside view changes, and view
 //! changes inside new-view messages. Every message carries the sender's HLC stamp.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -207,9 +208,11 @@ pub enum Body {
         r: Reply,
         mac: Mac,
     },
-    Checkpoint(Signed<Checkpoint>),
-    ViewChange(Signed<ViewChange>),
-    NewView(Signed<NewView>),
+    // Boxed: rare and large, they would otherwise set the size of every message and
+    // effect the normal case moves around (serde encodes a box as its contents).
+    Checkpoint(Box<Signed<Checkpoint>>),
+    ViewChange(Box<Signed<ViewChange>>),
+    NewView(Box<Signed<NewView>>),
     /// State transfer: ask for the snapshot of checkpoint `seq`.
     FetchState {
         seq: SeqNo,

@@ -50,8 +50,8 @@ fn samples() -> Vec<PbftMsg> {
     [
         Body::Request(ar),
         Body::PrePrepare { pp, batch: batch.clone(), auth: r0.authenticator(cfg.n, &digest) },
-        Body::Checkpoint(cp.clone()),
-        Body::ViewChange(vc),
+        Body::Checkpoint(cp.clone().into()),
+        Body::ViewChange(vc.into()),
         Body::State { proof: vec![cp], snapshot: vec![1, 2, 3] },
         Body::FetchCommitted { from: 1, to: 9 },
         Body::Committed { seq: 3, batch, replica: NodeId(1), mac: [0; 16] },
