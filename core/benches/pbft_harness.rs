@@ -96,7 +96,8 @@ pub fn requests(
                 op: Op::Put {
                     key: format!("k{}", (round * count + k) % key_space),
                     value: format!("v{round}-{k}"),
-                },
+                }
+                .into(),
                 timestamp,
                 client,
                 replier: NodeId(((u64::from(client.0) + timestamp) % 4) as u32),

@@ -385,15 +385,16 @@ pub fn sha256(bytes: &[u8]) -> Digest {
 
 /// A postcard output that feeds the bytes straight into a hash or MAC (no buffer to
 /// allocate). Postcard writes arrays byte by byte, so bytes gather in a small buffer
-/// and reach the hash in runs.
-pub(crate) struct Feed<H> {
-    h: H,
+/// and reach the hash in runs. The hash is borrowed: a MAC state is a few hundred
+/// bytes, which moving into and out of the serializer would copy each time.
+pub(crate) struct Feed<'a, H> {
+    h: &'a mut H,
     buf: [u8; 64],
     len: usize,
 }
 
-impl<H: sha2::digest::Update> Feed<H> {
-    fn new(h: H) -> Self {
+impl<'a, H: sha2::digest::Update> Feed<'a, H> {
+    fn new(h: &'a mut H) -> Self {
         Feed { h, buf: [0; 64], len: 0 }
     }
 
@@ -403,9 +404,10 @@ impl<H: sha2::digest::Update> Feed<H> {
     }
 }
 
-impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<H> {
-    type Output = H;
+impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<'_, H> {
+    type Output = ();
 
+    #[inline]
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
         if self.len == self.buf.len() {
             self.flush();
@@ -415,8 +417,14 @@ impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<H> {
         Ok(())
     }
 
+    #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        if self.len + data.len() <= self.buf.len() {
+        if data.len() <= 16 {
+            // Varints and short strings: bytes one by one cost less than a call to memcpy.
+            for &b in data {
+                self.try_push(b)?;
+            }
+        } else if self.len + data.len() <= self.buf.len() {
             self.buf[self.len..self.len + data.len()].copy_from_slice(data);
             self.len += data.len();
         } else {
@@ -426,22 +434,28 @@ impl<H: sha2::digest::Update> postcard::ser_flavors::Flavor for Feed<H> {
         Ok(())
     }
 
-    fn finalize(mut self) -> postcard::Result<H> {
+    fn finalize(mut self) -> postcard::Result<()> {
         self.flush();
-        Ok(self.h)
+        Ok(())
     }
 }
 
 /// Adds `postcard(value)` to a running hash or MAC. `None` only if `value` fails to
 /// serialize, which the protocol's types never do (the output never refuses bytes).
-pub(crate) fn feed_postcard<H: sha2::digest::Update, T: Serialize + ?Sized>(h: H, value: &T) -> Option<H> {
+pub(crate) fn feed_postcard<H: sha2::digest::Update, T: Serialize + ?Sized>(
+    h: &mut H,
+    value: &T,
+) -> Option<()> {
     postcard::serialize_with_flavor(value, Feed::new(h)).ok()
 }
 
 /// Adds `postcard(value)` to a running SHA-256.
-pub(crate) fn hash_postcard<T: Serialize + ?Sized>(h: Sha256, value: &T) -> Sha256 {
-    // On a serialization failure, a digest that no honest message matches.
-    feed_postcard(h, value).unwrap_or_else(|| Sha256::new_with_prefix(b"unserializable"))
+pub(crate) fn hash_postcard<T: Serialize + ?Sized>(mut h: Sha256, value: &T) -> Sha256 {
+    match feed_postcard(&mut h, value) {
+        Some(()) => h,
+        // On a serialization failure, a digest that no honest message matches.
+        None => Sha256::new_with_prefix(b"unserializable"),
+    }
 }
 
 /// SHA-256 of `postcard(value)`.

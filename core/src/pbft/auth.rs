@@ -21,6 +21,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use hmac::{Hmac, KeyInit, Mac as _};
 use serde::Serialize;
 use sha2::Sha256;
+use sha2::block_api::compress256;
 use subtle::ConstantTimeEq;
 
 use super::app::feed_postcard;
@@ -37,6 +38,9 @@ pub struct Keyring {
     me: NodeId,
     /// Keyed HMAC states, indexed by peer node id (cloning one skips the key schedule).
     macs: Vec<HmacSha256>,
+    /// The same keys as SHA-256 states after the inner and outer pad blocks: a MAC over a
+    /// 32-byte digest is then exactly two compressions (see [`Keyring::mac`]).
+    pads: Vec<Pads>,
     signing: Option<SigningKey>,
     verifying: Vec<VerifyingKey>,
 }
@@ -92,11 +96,12 @@ impl ClusterKeys {
 
     /// The keyring of node `me`.
     pub fn keyring(&self, me: NodeId) -> Keyring {
-        let macs =
-            (0..self.nodes).map(|peer| mac_state(&self.mac_keys[self.pair_index(me.0, peer)])).collect();
+        let keys: Vec<&[u8; 32]> =
+            (0..self.nodes).map(|peer| &self.mac_keys[self.pair_index(me.0, peer)]).collect();
         Keyring {
             me,
-            macs,
+            macs: keys.iter().map(|k| mac_state(k)).collect(),
+            pads: keys.iter().map(|k| pads(k)).collect(),
             signing: self.signing.get(me.index()).cloned(),
             verifying: self.verifying.clone(),
         }
@@ -113,7 +118,8 @@ impl Keyring {
         verifying: Vec<VerifyingKey>,
     ) -> Keyring {
         let macs = mac_keys.iter().map(mac_state).collect();
-        Keyring { me, macs, signing, verifying }
+        let pads = mac_keys.iter().map(pads).collect();
+        Keyring { me, macs, pads, signing, verifying }
     }
 
     pub fn me(&self) -> NodeId {
@@ -123,10 +129,16 @@ impl Keyring {
     /// The 16-byte MAC of `digest` under the key shared with `peer` (zeros for an unknown peer).
     pub fn mac(&self, peer: NodeId, digest: &Digest) -> Mac {
         let mut out = [0u8; 16];
-        if let Some(state) = self.macs.get(peer.index()) {
-            let mut m = state.clone();
-            m.update(digest);
-            out.copy_from_slice(&m.finalize().into_bytes()[..16]);
+        if let Some(p) = self.pads.get(peer.index()) {
+            // HMAC-SHA256 by hand: key block plus 32 bytes is one padded block inside,
+            // key block plus the inner hash one outside.
+            let mut inner = p.inner;
+            compress256(&mut inner, &[last_block(digest)]);
+            let mut outer = p.outer;
+            compress256(&mut outer, &[last_block(&state_bytes(&inner))]);
+            for (o, w) in out.chunks_exact_mut(4).zip(&outer) {
+                o.copy_from_slice(&w.to_be_bytes());
+            }
         }
         out
     }
@@ -141,7 +153,7 @@ impl Keyring {
     fn try_mac_value<T: Serialize>(&self, peer: NodeId, tag: u8, value: &T) -> Option<Mac> {
         let mut m = self.macs.get(peer.index())?.clone();
         m.update(&[tag]);
-        let m = feed_postcard(m, value)?;
+        feed_postcard(&mut m, value)?;
         let mut out = [0u8; 16];
         out.copy_from_slice(&m.finalize().into_bytes()[..16]);
         Some(out)
@@ -196,6 +208,47 @@ fn mac_state(key: &[u8; 32]) -> HmacSha256 {
     <HmacSha256 as KeyInit>::new(&block.into())
 }
 
+/// SHA-256 states after one key block XOR ipad, and one XOR opad.
+#[derive(Clone)]
+struct Pads {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+const SHA256_IV: [u32; 8] =
+    [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+fn pads(key: &[u8; 32]) -> Pads {
+    let pad = |x: u8| {
+        let mut block = [x; 64];
+        for (b, k) in block.iter_mut().zip(key) {
+            *b ^= k;
+        }
+        let mut state = SHA256_IV;
+        compress256(&mut state, &[block]);
+        state
+    };
+    Pads { inner: pad(0x36), outer: pad(0x5c) }
+}
+
+/// The final block of a message of one key block plus 32 bytes: the bytes, the 0x80
+/// marker, zeros and the length in bits (768).
+fn last_block(bytes: &[u8; 32]) -> [u8; 64] {
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(bytes);
+    block[32] = 0x80;
+    block[56..].copy_from_slice(&768u64.to_be_bytes());
+    block
+}
+
+fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
 fn split(sig: [u8; 64]) -> SigBytes {
     let mut a = [0u8; 32];
     let mut b = [0u8; 32];
@@ -227,6 +280,18 @@ mod tests {
         let auth = c.authenticator(cfg.n, &d);
         assert!(b.check_authenticator(NodeId(4), &d, &auth));
         assert!(!b.check_authenticator(NodeId(99), &d, &auth));
+    }
+
+    #[test]
+    fn the_two_compression_mac_is_hmac_sha256() {
+        let key = [0xa7u8; 32];
+        let ring = Keyring::from_parts(NodeId(0), &[key, [3; 32]], None, Vec::new());
+        for d in [[0u8; 32], [0xffu8; 32], core::array::from_fn(|i| i as u8)] {
+            let mut m = mac_state(&key);
+            m.update(&d);
+            assert_eq!(ring.mac(NodeId(0), &d)[..], m.finalize().into_bytes()[..16]);
+        }
+        assert_eq!(ring.mac(NodeId(5), &[1; 32]), [0u8; 16], "unknown peer");
     }
 
     #[test]

@@ -192,7 +192,7 @@ impl Client {
             None => return,
         };
         self.last_timestamp = timestamp;
-        let request = Request { op, timestamp, client: self.id, replier: self.replier };
+        let request = Request { op: op.into(), timestamp, client: self.id, replier: self.replier };
         let auth = self.keys.authenticator(self.cfg.n, &request_digest(&request));
         let request = AuthRequest { request, auth };
         let op = request.request.op.clone();
@@ -304,7 +304,7 @@ impl Client {
         // expectations): a client with none left, such as a node's gateway client, would
         // only accumulate every key it ever wrote.
         let seen = if self.remaining > 0 { Some(&mut self.last_seen) } else { None };
-        match (seen, &op, &result) {
+        match (seen, &*op, &result) {
             (None, ..) => {}
             (Some(seen), Op::Put { key, value }, _)
             | (Some(seen), Op::Cas { key, new: value, .. }, OpResult::Swapped { ok: true, .. }) => {

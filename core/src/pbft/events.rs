@@ -3,6 +3,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,7 @@ use crate::effect::{NodeId, ProtocolEvent};
 pub struct ExecutedRequest {
     pub client: NodeId,
     pub timestamp: u64,
-    pub op: Op,
+    pub op: Arc<Op>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,14 +96,14 @@ pub enum PbftEvent {
     Invoked {
         client: NodeId,
         timestamp: u64,
-        op: Op,
+        op: Arc<Op>,
         hlc: Timestamp,
     },
     /// A client accepted a result after f + 1 matching replies.
     Completed {
         client: NodeId,
         timestamp: u64,
-        op: Op,
+        op: Arc<Op>,
         result: OpResult,
         hlc: Timestamp,
     },

@@ -6,6 +6,7 @@
 //! to third parties: checkpoint certificates travel inside view changes, and view
 //! changes inside new-view messages. Every message carries the sender's HLC stamp.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -40,9 +41,11 @@ pub struct Signed<T> {
 
 /// ⟨REQUEST, o, t, c⟩: operation, timestamp (orders one client's requests), client, and
 /// the replica the client designates to send the full result (TOCS §5.1, digest replies).
+/// The operation is shared (encoded as the `Op` itself), so the waiting table and the
+/// `Executed` event take it without copying its strings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    pub op: Op,
+    pub op: Arc<Op>,
     pub timestamp: u64,
     pub client: NodeId,
     pub replier: NodeId,
@@ -205,9 +208,11 @@ pub enum Body {
         r: Reply,
         mac: Mac,
     },
-    Checkpoint(Signed<Checkpoint>),
-    ViewChange(Signed<ViewChange>),
-    NewView(Signed<NewView>),
+    // Boxed: rare and large, they would otherwise set the size of every message and
+    // effect the normal case moves around (serde encodes a box as its contents).
+    Checkpoint(Box<Signed<Checkpoint>>),
+    ViewChange(Box<Signed<ViewChange>>),
+    NewView(Box<Signed<NewView>>),
     /// State transfer: ask for the snapshot of checkpoint `seq`.
     FetchState {
         seq: SeqNo,

@@ -156,7 +156,7 @@ impl Invariant<PbftNode> for Linearizable {
     fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         match observed(ev) {
             Some(PbftEvent::Invoked { client, timestamp, op, .. }) if !op.is_snapshot_read() => {
-                self.invoked.insert((*client, *timestamp), (op.clone(), ev.index));
+                self.invoked.insert((*client, *timestamp), ((**op).clone(), ev.index));
             }
             Some(PbftEvent::Completed { client, timestamp, result, .. }) => {
                 self.responses.insert((*client, *timestamp), (ev.index, result.clone()));

@@ -5,6 +5,7 @@
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 
 use super::{ByRequest, Faulty, observed};
 use crate::check::{CheckCtx, Invariant};
@@ -18,7 +19,7 @@ use crate::vecmap::VecMap;
 
 pub struct Validity {
     faulty: Faulty,
-    submitted: ByRequest<Op>,
+    submitted: ByRequest<Arc<Op>>,
 }
 
 impl Validity {

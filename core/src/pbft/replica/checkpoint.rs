@@ -31,7 +31,7 @@ impl Replica {
         rec.mine = Some((digest, snapshot));
         rec.votes.insert(self.id, signed.clone());
         self.observe(env, out, |hlc| PbftEvent::CheckpointTaken { seq, digest, hlc });
-        self.multicast(env, out, Body::Checkpoint(signed));
+        self.multicast(env, out, Body::Checkpoint(signed.into()));
         self.check_stable(seq, env, out);
     }
 

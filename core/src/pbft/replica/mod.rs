@@ -171,6 +171,9 @@ pub struct Replica {
     pub(crate) replay_buffer: VecDeque<PbftMsg>,
     pub(crate) sends: u64,
     pub(crate) stats: ReplicaStats,
+    /// The digest of the last `Written` result replied: a batch's writes share one version,
+    /// so their replies share one result digest.
+    pub(crate) written_digest: Option<(Timestamp, Digest)>,
 }
 
 impl Replica {
@@ -214,6 +217,7 @@ impl Replica {
             replay_buffer: VecDeque::new(),
             sends: 0,
             stats: ReplicaStats::default(),
+            written_digest: None,
         }
     }
 
@@ -505,9 +509,9 @@ impl Replica {
             Body::PrePrepare { pp, batch, auth } => self.on_pre_prepare(from, pp, batch, auth, env, out),
             Body::Prepare { p, auth } => self.on_prepare(from, p, auth, env, out),
             Body::Commit { c, auth } => self.on_commit(from, c, auth, env, out),
-            Body::Checkpoint(c) => self.on_checkpoint(from, c, env, out),
-            Body::ViewChange(vc) => self.on_view_change(from, vc, env, out),
-            Body::NewView(nv) => self.on_new_view(from, nv, env, out),
+            Body::Checkpoint(c) => self.on_checkpoint(from, *c, env, out),
+            Body::ViewChange(vc) => self.on_view_change(from, *vc, env, out),
+            Body::NewView(nv) => self.on_new_view(from, *nv, env, out),
             Body::FetchState { seq } => self.on_fetch_state(from, seq, env, out),
             Body::State { proof, snapshot } => self.on_state(from, proof, snapshot, env, out),
             Body::FetchCommitted { from: lo, to: hi } => self.on_fetch_committed(from, lo, hi, env, out),

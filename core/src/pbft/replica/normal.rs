@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 use super::{LastReply, Replica};
 use crate::clock::Timestamp;
 use crate::effect::{Effect, Env, NodeId};
-use crate::pbft::app::{hash_postcard, sha256_postcard};
+use crate::pbft::app::{OpResult, hash_postcard, sha256_postcard};
 use crate::pbft::byzantine::{Behaviour, Bug};
 use crate::pbft::config::SeqNo;
 use crate::pbft::events::{ExecutedRequest, PbftEvent};
@@ -162,7 +162,7 @@ impl Replica {
             // A forging primary invents a request in a client's name; it cannot produce
             // the client's MACs, so correct backups refuse the batch.
             let request = Request {
-                op: crate::pbft::app::Op::Put { key: "forged".into(), value: "by the primary".into() },
+                op: crate::pbft::app::Op::Put { key: "forged".into(), value: "by the primary".into() }.into(),
                 timestamp: u64::MAX - self.next_seq,
                 client: NodeId(self.cfg.n),
                 replier: self.id,
@@ -606,7 +606,15 @@ impl Replica {
         if self.bug == Bug::NoReplies {
             return;
         }
-        let result_digest = sha256_postcard(&last.result);
+        let result_digest = match (&last.result, self.written_digest) {
+            (OpResult::Written(ts), Some((cached, d))) if *ts == cached => d,
+            (OpResult::Written(ts), _) => {
+                let d = sha256_postcard(&last.result);
+                self.written_digest = Some((*ts, d));
+                d
+            }
+            _ => sha256_postcard(&last.result),
+        };
         let input = ReplyMacInput {
             view: last.view,
             timestamp: last.timestamp,

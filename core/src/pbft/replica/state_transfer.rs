@@ -50,7 +50,7 @@ impl Replica {
         if !self.active
             && let Some(vc) = self.view_changes.get(&self.view).and_then(|m| m.get(&self.id)).cloned()
         {
-            self.multicast(env, out, Body::ViewChange(vc));
+            self.multicast(env, out, Body::ViewChange(vc.into()));
         }
         if behind && self.last_executed == self.fetch_progress {
             if self.h > self.last_executed {
@@ -262,7 +262,7 @@ impl Replica {
             && self.active
         {
             let nv = nv.clone();
-            self.send(env, out, from, Body::NewView(nv));
+            self.send(env, out, from, Body::NewView(nv.into()));
         }
     }
 }

@@ -146,7 +146,7 @@ impl Replica {
         self.observe(env, out, |hlc| PbftEvent::ViewChangeStarted { view: new_view, reason, hlc });
         self.view_changes.get_or_default(new_view).insert(self.id, signed.clone());
         self.view_changes = self.view_changes.split_off(&new_view);
-        self.multicast(env, out, Body::ViewChange(signed));
+        self.multicast(env, out, Body::ViewChange(signed.into()));
         self.arm_fetch(out);
         self.check_view_change_quorum(env, out);
     }
@@ -197,7 +197,7 @@ impl Replica {
             if let Some(nv) = self.last_new_view.clone().filter(|nv| nv.value.view == v)
                 && self.cfg.is_replica(from)
             {
-                self.send(env, out, from, Body::NewView(nv));
+                self.send(env, out, from, Body::NewView(nv.into()));
             }
             return;
         }
@@ -267,7 +267,7 @@ impl Replica {
             return;
         };
         let nv = self.keys.sign(NewView { view: self.view, view_changes: vcs, pre_prepares });
-        self.multicast(env, out, Body::NewView(nv.clone()));
+        self.multicast(env, out, Body::NewView(nv.clone().into()));
         self.enter_new_view(nv, env, out);
     }
 

@@ -27,7 +27,7 @@ fn samples() -> Vec<PbftMsg> {
     let client = keys.keyring(NodeId(4));
     let r0 = keys.keyring(NodeId(0));
     let request = Request {
-        op: Op::Put { key: "k".into(), value: "v".into() },
+        op: Op::Put { key: "k".into(), value: "v".into() }.into(),
         timestamp: 7,
         client: NodeId(4),
         replier: NodeId(0),
@@ -50,8 +50,8 @@ fn samples() -> Vec<PbftMsg> {
     [
         Body::Request(ar),
         Body::PrePrepare { pp, batch: batch.clone(), auth: r0.authenticator(cfg.n, &digest) },
-        Body::Checkpoint(cp.clone()),
-        Body::ViewChange(vc),
+        Body::Checkpoint(cp.clone().into()),
+        Body::ViewChange(vc.into()),
         Body::State { proof: vec![cp], snapshot: vec![1, 2, 3] },
         Body::FetchCommitted { from: 1, to: 9 },
         Body::Committed { seq: 3, batch, replica: NodeId(1), mac: [0; 16] },

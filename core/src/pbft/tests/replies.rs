@@ -149,8 +149,12 @@ fn a_digest_reply_with_a_bad_mac_is_rejected() {
 fn one_request(keys: &ClusterKeys, cfg: &Config, replier: NodeId) -> (PbftNode, Vec<Effect<PbftNode>>) {
     let mut primary =
         PbftNode::Replica(Box::new(Replica::new(cfg.clone(), keys.keyring(NodeId(0)), Bug::None)));
-    let request =
-        Request { op: Op::Put { key: "k".into(), value: "v".into() }, timestamp: 5, client: CLIENT, replier };
+    let request = Request {
+        op: Op::Put { key: "k".into(), value: "v".into() }.into(),
+        timestamp: 5,
+        client: CLIENT,
+        replier,
+    };
     let auth = keys.keyring(CLIENT).authenticator(cfg.n, &request_digest(&request));
     let mut all = feed(
         &mut primary,
@@ -209,7 +213,7 @@ fn only_the_designated_replica_sends_the_full_result() {
     assert_eq!(reply_of(&out), ReplyResult::Digest(sha256_postcard(&result)));
     // A retransmitted request gets the full result from every replica.
     let request = Request {
-        op: Op::Put { key: "k".into(), value: "v".into() },
+        op: Op::Put { key: "k".into(), value: "v".into() }.into(),
         timestamp: 5,
         client: CLIENT,
         replier: NodeId(2),
@@ -278,7 +282,8 @@ fn event_lines_name_operations_and_results_in_words() {
     use crate::pbft::PbftEvent;
     use alloc::string::ToString;
     let op = Op::Put { key: "k1".into(), value: "x".repeat(40) };
-    let line = PbftEvent::Invoked { client: CLIENT, timestamp: 7, op, hlc: Timestamp::ZERO }.describe();
+    let line =
+        PbftEvent::Invoked { client: CLIENT, timestamp: 7, op: op.into(), hlc: Timestamp::ZERO }.describe();
     assert_eq!(line, "sends request with timestamp 7: put k1 = xxxxxxxxxxxxxxxxxxxxxxxx…");
     assert_eq!(Op::Get { key: "k".into(), at: None }.to_string(), "get k");
     assert_eq!(OpResult::Value(None).to_string(), "no value");
