@@ -157,6 +157,8 @@ fn third_party_flow_from_files_and_env_key() {
     assert_eq!(v["caveats"][0]["location"], "void://auth");
     let human = ok(&["macaroon", "inspect", &bound]);
     assert!(human.contains("first-party: user = alice"), "{human}");
+    // `--token`, as every other subcommand takes it, works too.
+    assert_eq!(ok(&["macaroon", "inspect", "--token", &bound]), human);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -185,6 +185,9 @@ fn list_names_every_builtin_with_a_summary() {
         .map(|s| s["name"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(names, void_core::sim::builtin_names());
+    // A run's arguments beside --list are a mistake, not silently dropped.
+    let Some(out) = void(&["sim", "hlc-ping", "--list"]) else { return };
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

@@ -155,8 +155,11 @@ pub struct VerifyArgs {
 #[derive(Args, Debug)]
 pub struct InspectArgs {
     /// The token (text or @path).
-    #[arg(value_name = "T")]
-    token: String,
+    #[arg(value_name = "T", required_unless_present = "token_flag")]
+    token: Option<String>,
+    /// The token, as the other subcommands take it (text or @path).
+    #[arg(long = "token", value_name = "T", conflicts_with = "token")]
+    token_flag: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -389,7 +392,12 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn inspect(a: InspectArgs) -> CliResult {
-    let (m, format) = token(&a.token, "token")?;
+    let (given, flag) = match (&a.token, &a.token_flag) {
+        (Some(t), _) => (t, "token"),
+        (None, Some(t)) => (t, "--token"),
+        (None, None) => return Err(bad("a token is required (as T or --token T)")),
+    };
+    let (m, format) = token(given, flag)?;
     let signature = hex::encode(m.signature());
     if a.json {
         let mut obj = serde_json::Map::new();

@@ -19,7 +19,7 @@ pub struct SimArgs {
     #[arg(required_unless_present = "list")]
     pub scenario: Option<String>,
     /// List the built-in scenarios, one per line: name, then a summary.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["scenario", "seed", "seeds", "nodes", "params", "dump_trace", "incidents"])]
     pub list: bool,
     /// The seed of a single run (default 1).
     #[arg(long, conflicts_with = "seeds")]
