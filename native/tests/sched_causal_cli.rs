@@ -68,6 +68,13 @@ fn schedule_reports_assignment_energy_and_terms() {
     }
     // The annealer finds the optimum of this small instance.
     assert!((number(&anneal, "energy") - number(&exact, "energy")).abs() < 1e-9);
+    // The example gives its weights; a problem without them is told what it gets.
+    let said =
+        |path: &str| String::from_utf8_lossy(&void(&["schedule", "--input", path]).stderr).into_owned();
+    assert!(!said(&input).contains("no \"weights\""));
+    let bare =
+        write("bare.json", r#"{"tasks":[{"id":"t1","cpu":1,"mem":1}],"nodes":[{"id":"n","cpu":2,"mem":2}]}"#);
+    assert!(said(&bare).contains("gives no \"weights\"; overload, communication and imbalance weigh 1 each"));
     // Same seed, same answer.
     let again = ok_json(&["schedule", "--input", &input, "--seed", "3", "--json"]);
     assert_eq!(again["assignment"], anneal["assignment"]);
@@ -144,31 +151,24 @@ fn causal_root_cause_and_learn() {
     let ranking = v["ranking"].as_array().expect("ranking");
     assert_eq!(ranking.len(), 2);
     assert!(number(&ranking[0], "score") >= number(&ranking[1], "score"));
-    let v = ok_json(&[
-        "causal",
-        "root-cause",
-        "--model",
-        &model,
-        "--failed",
-        "Network,DB",
-        "--unobserved",
-        "API",
-        "--json",
-    ]);
+    let root_cause = |failed: &str, unobserved: &str| {
+        ok_json(&[
+            "causal",
+            "root-cause",
+            "--model",
+            &model,
+            "--failed",
+            failed,
+            "--unobserved",
+            unobserved,
+            "--json",
+        ])
+    };
+    let v = root_cause("Network,DB", "API");
     assert_eq!(v["ranking"][0]["node"], "Network");
     assert_eq!(number(&v["ranking"][0], "score"), 1.0);
     // A node not observed is scored beside the ranking: the confounder of two failures.
-    let v = ok_json(&[
-        "causal",
-        "root-cause",
-        "--model",
-        &model,
-        "--failed",
-        "API,DB",
-        "--unobserved",
-        "Network",
-        "--json",
-    ]);
+    let v = root_cause("API,DB", "Network");
     assert_eq!(v["ranking"].as_array().expect("ranking").len(), 2, "only failed nodes are ranked");
     assert_eq!(v["unobserved"][0]["node"], "Network");
     let hidden = number(&v["unobserved"][0], "score");

@@ -52,6 +52,20 @@ fn single_run_json_has_the_contract_fields_and_is_deterministic() {
 }
 
 #[test]
+fn a_plain_run_shows_the_protocol_metrics_the_json_has() {
+    let Some(plain) = void(&["sim", "pbft-normal", "--seed", "2"]) else { return };
+    assert_eq!(plain.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    let json = last_json(&void(&["sim", "pbft-normal", "--seed", "2", "--json"]).unwrap());
+    let committed = json["metrics"]["committed_ops"].as_f64().unwrap();
+    assert!(committed > 0.0);
+    assert!(stderr.contains(&format!("committed_ops {committed:.0},")), "{stderr}");
+    assert!(stderr.contains("view_changes "), "{stderr}");
+    let many = void(&["sim", "pbft-normal", "--seeds", "1..2"]).unwrap();
+    assert!(String::from_utf8_lossy(&many.stderr).contains("metrics (mean per run):"));
+}
+
+#[test]
 fn seed_ranges_aggregate_and_report_no_violations() {
     let Some(out) = void(&["sim", "clock-skew", "--seeds", "1..40", "--json"]) else { return };
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -316,6 +330,7 @@ fn client_input_errors_exit_2_before_any_connection() {
         (vec!["--token", &g, "cas", "k", "-", &long_value], "NEW is 5000 bytes"),
         (vec!["--token", &g, "--timeout", "0", "get", "k"], "--timeout"),
         (vec!["--token", &g, "get", "k", "--at", "yesterday"], "expected an HLC timestamp"),
+        (vec!["--token", &g, "get", "k", "--at", "1795801179445984.1@9"], "node 9 is not a replica"),
     ];
     for (rest, needle) in cases {
         let mut args = vec!["client", "--cluster", &c];

@@ -100,6 +100,13 @@ fn setting<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, bool), Failure> {
     }
 }
 
+/// The plain answer goes to stdout for scripts; when stdout and stderr are the same terminal
+/// the person already reads it in the line written to stderr.
+fn on_one_screen() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// Unknown nodes, contradictions, impossible evidence and too-wide queries are all bad input.
 fn query_failure(e: QueryError, context: &str) -> Failure {
     bad(format!("{context}: {e}"))
@@ -125,7 +132,7 @@ fn query(args: QueryArgs) -> CliResult {
             "given": to_map(&given),
             "do": to_map(&forced),
         }));
-    } else {
+    } else if !on_one_screen() {
         outln!("{probability}");
     }
     Ok(ExitCode::SUCCESS)
@@ -175,7 +182,7 @@ fn root_cause(args: RootCauseArgs) -> CliResult {
     }
     if args.json {
         print_json(&json!({ "ranking": ranking, "unobserved": suspects }));
-    } else {
+    } else if !on_one_screen() {
         for cause in &ranking {
             outln!("{}\t{}", cause.node, cause.score);
         }

@@ -133,7 +133,16 @@ pub fn run(a: ClientArgs) -> CliResult {
     let op = match &a.op {
         OpCommand::Put { key, value } => ClientOp::Put { key: key.clone(), value: value.clone() },
         OpCommand::Get { key, at } => {
-            ClientOp::Get { key: key.clone(), at: at.as_deref().map(parse_at).transpose()? }
+            let at = at.as_deref().map(parse_at).transpose()?;
+            // A timestamp's node names the replica whose clock stamped it.
+            if let Some(ts) = at.filter(|ts| ts.node.0 as usize >= replicas.len()) {
+                return Err(bad(format!(
+                    "--at {ts}: node {} is not a replica of this cluster (it has {}, numbered from 0)",
+                    ts.node.0,
+                    replicas.len()
+                )));
+            }
+            ClientOp::Get { key: key.clone(), at }
         }
         OpCommand::Delete { key } => ClientOp::Delete { key: key.clone() },
         OpCommand::Cas { key, expected, new } => ClientOp::Cas {
@@ -198,7 +207,9 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
                 json!({"ok": true, "version": ts.to_string()}),
             ),
             OpResult::Value(Some((v, ts))) => (0, v.clone(), json!({"value": v, "version": ts.to_string()})),
-            OpResult::Value(None) => (0, "(no value)".into(), json!({"value": null})),
+            OpResult::Value(None) => {
+                (0, "(no value: the key was never written, or was deleted)".into(), json!({"value": null}))
+            }
             OpResult::Swapped { ok, found } => (
                 if ok { 0 } else { 1 },
                 match (ok, &found) {
@@ -217,7 +228,12 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
 }
 
 fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
-    let (code, text, value) = describe(outcome);
+    let (code, mut text, value) = describe(outcome);
+    if let OpCommand::Get { at: Some(at), .. } = &a.op
+        && value.get("value").is_some_and(|v| v.is_null())
+    {
+        text = format!("(no value as of {at}: the key was not yet written, or deleted, then)");
+    }
     if a.json {
         let mut v = value;
         v["node"] = json!(node);

@@ -318,7 +318,7 @@ fn parse_context(pairs: &[String], mut ctx: Context<'static>) -> Result<Context<
                 ctx.ip(ip)
             }
             other => {
-                return Err(bad(format!("--context {other:?}: unknown fact; expected user, op, ip or key")));
+                return Err(bad(format!("--context {other:?}: unknown fact; the verifier knows user, op, ip and key (time is --now, nonce is --consumed), and a caveat outside that language cannot be met by a fact")));
             }
         };
     }

@@ -68,6 +68,13 @@ struct Run {
 pub fn run(args: ScheduleArgs) -> CliResult {
     let text = read_user_file(&args.input, "problem file", INPUT_MAX)?;
     let problem = Problem::from_json(&text).map_err(|e| bad(format!("{}: {e}", args.input.display())))?;
+    let has_weights =
+        serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("weights").is_some());
+    if !has_weights {
+        eprintln!(
+            "note: the problem gives no \"weights\"; overload, communication and imbalance weigh 1 each"
+        );
+    }
     if args.trace && args.solver != Solver::Anneal {
         return Err(bad("--trace records the annealer's curve; use it with --solver anneal"));
     }

@@ -246,6 +246,7 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
         outcome.violations.len(),
         outcome.trace_hash
     );
+    eprint_metrics("metrics", outcome.metrics.iter().map(|(k, v)| (k.as_str(), *v)));
     if args.json {
         let failing: Vec<u64> = if outcome.violations.is_empty() { vec![] } else { vec![seed] };
         print_json(&json!({
@@ -258,6 +259,31 @@ fn run_one(args: &SimArgs, loaded: &Loaded, seed: u64) -> CliResult {
         }));
     }
     Ok(if outcome.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The protocol's metrics for people: one `name value` pair each, whole numbers without a
+/// fraction, several to a line.
+fn eprint_metrics<'a>(title: &str, metrics: impl Iterator<Item = (&'a str, f64)>) {
+    let pairs: Vec<String> = metrics.map(|(k, v)| format!("{k} {}", metric_text(v))).collect();
+    if pairs.is_empty() {
+        return;
+    }
+    eprintln!("{title}:");
+    for line in pairs.chunks(4) {
+        eprintln!("  {}", line.join(", "));
+    }
+}
+
+fn metric_text(v: f64) -> String {
+    if !v.is_finite() {
+        "-".into()
+    } else if v == v.trunc() && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() < 0.01 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// A run cut short by `max_events` passed only the checks made along the way; say so.
@@ -365,6 +391,10 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
         loaded.scenario.name,
         failing.len(),
         if failing.is_empty() { String::new() } else { format!(": {failing:?}") }
+    );
+    eprint_metrics(
+        "metrics (mean per run)",
+        means.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_f64()?))),
     );
     if args.json {
         print_json(&json!({
