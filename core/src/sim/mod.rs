@@ -23,3 +23,14 @@ pub use scenario::{
 };
 pub use trace::{DropReason, EventView, TraceEvent, TraceKind};
 pub use world::{AnySim, InFlight, NodeView, Outcome, Setup, Sim, Simulated};
+
+/// A run's failures as causal-model node names (`void sim --incidents`, the causal bench):
+/// a crashed or Byzantine node.
+pub fn incident_node(node: u32) -> alloc::string::String {
+    alloc::format!("node-{node}")
+}
+
+/// A run's failures as causal-model node names: an invariant that fired.
+pub fn incident_invariant(name: &str) -> alloc::string::String {
+    alloc::format!("invariant:{name}")
+}

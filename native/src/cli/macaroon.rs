@@ -318,7 +318,9 @@ fn parse_context(pairs: &[String], mut ctx: Context<'static>) -> Result<Context<
                 ctx.ip(ip)
             }
             other => {
-                return Err(bad(format!("--context {other:?}: unknown fact; the verifier knows user, op, ip and key (time is --now, nonce is --consumed), and a caveat outside that language cannot be met by a fact")));
+                return Err(bad(format!(
+                    "--context {other:?}: unknown fact; the verifier knows user, op, ip and key (time is --now, nonce is --consumed), and a caveat outside that language cannot be met by a fact"
+                )));
             }
         };
     }

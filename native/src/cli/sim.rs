@@ -48,8 +48,8 @@ pub struct SimArgs {
 
 /// One line of an incidents file: what failed in the run `o` (see `--incidents`).
 fn incident_line(o: &Outcome, faulty: &[u32]) -> String {
-    let mut failed: Vec<String> = faulty.iter().map(|n| format!("node-{n}")).collect();
-    let mut fired: Vec<String> = o.violations.iter().map(|v| format!("invariant:{}", v.invariant)).collect();
+    let mut failed: Vec<String> = faulty.iter().map(|&n| sim::incident_node(n)).collect();
+    let mut fired: Vec<String> = o.violations.iter().map(|v| sim::incident_invariant(&v.invariant)).collect();
     fired.sort();
     fired.dedup();
     failed.extend(fired);

@@ -96,18 +96,14 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
     let violated = view.violation.as_ref().map(|v| v.invariant.as_str());
     let later = ahead.map(|a| &*a.invariant);
     let item = |&(name, about): &(&'static str, &'static str)| {
-        let (mark, status) = if violated == Some(name) {
-            ("✗", "violated")
+        let (mark, status, stands) = if violated == Some(name) {
+            ("✗", "violated", "violated here")
         } else if later == Some(name) {
-            ("✗", "later")
+            ("✗", "later", "violated later in this run")
         } else {
-            ("✓", "holds")
+            ("✓", "holds", "holds so far")
         };
-        let title = match status {
-            "violated" => format!("{name}: violated here. It promises that {about}."),
-            "later" => format!("{name}: violated later in this run. It promises that {about}."),
-            _ => format!("{name}: holds so far. It promises that {about}."),
-        };
+        let title = format!("{name}: {stands}. It promises that {about}.");
         html! {
             <li class={status} data-invariant={name} data-status={status} {title}>
                 <span class="mark" aria-hidden="true">{ mark }</span>{ name }

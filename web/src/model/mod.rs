@@ -226,9 +226,9 @@ impl Snapshot {
     pub fn failures(&self) -> crate::workbench::RunFailures {
         crate::workbench::RunFailures {
             label: format!("{}, seed {}, event {}", self.scenario, self.seed, self.events),
-            nodes: self.faulty.iter().map(|n| format!("node-{n}")).collect(),
-            invariants: self.invariants.iter().map(|(n, _)| format!("invariant:{n}")).collect(),
-            violated: self.violation.as_ref().map(|v| format!("invariant:{}", v.invariant)),
+            nodes: self.faulty.iter().map(|&n| void_core::sim::incident_node(n)).collect(),
+            invariants: self.invariants.iter().map(|(n, _)| void_core::sim::incident_invariant(n)).collect(),
+            violated: self.violation.as_ref().map(|v| void_core::sim::incident_invariant(&v.invariant)),
         }
     }
 
