@@ -2,8 +2,10 @@
 //! the Okabe–Ito palette (safe for colour-blind viewers); the dash pattern and the label
 //! make sure colour is never the only cue.
 
-/// Okabe–Ito, without black (used for text) and yellow (too light on white).
-pub const OKABE_ITO: [&str; 6] = ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9"];
+/// Okabe–Ito, without black (used for text) and yellow (too light on white), then a mid
+/// grey and a dark gold, so that PBFT's eight main kinds each have a colour of their own.
+pub const OKABE_ITO: [&str; 8] =
+    ["#E69F00", "#0072B2", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#8C8C8C", "#A6761D"];
 
 /// Dash patterns, cycled independently of the colours.
 pub const DASHES: [&str; 4] = ["", "6 3", "2 3", "8 3 2 3"];
@@ -13,14 +15,20 @@ pub const DASHES: [&str; 4] = ["", "6 3", "2 3", "8 3 2 3"];
 const KNOWN: &[(&str, usize, usize)] = &[
     ("Ping", 0, 0),
     ("Pong", 1, 1),
-    ("Request", 5, 0),
+    ("Request", 7, 0),
     ("PrePrepare", 0, 0),
     ("Prepare", 1, 1),
     ("Commit", 2, 0),
     ("ViewChange", 3, 0),
     ("NewView", 4, 3),
     ("Reply", 5, 2),
-    ("Checkpoint", 2, 2),
+    ("Checkpoint", 6, 2),
+    // State transfer: the requests and answers share a colour, told apart by the dash.
+    ("FetchState", 6, 1),
+    ("State", 6, 3),
+    ("FetchCommitted", 7, 1),
+    ("Committed", 7, 3),
+    ("FetchNewView", 4, 1),
     ("Gossip", 0, 0),
     ("IHave", 5, 2),
     ("Graft", 2, 3),
@@ -74,7 +82,7 @@ mod tests {
     fn paper_kinds_that_meet_in_one_run_look_different() {
         for group in [
             &["Ping", "Pong"][..],
-            &["PrePrepare", "Prepare", "Commit", "ViewChange", "NewView"],
+            &["Request", "PrePrepare", "Prepare", "Commit", "Reply", "Checkpoint", "ViewChange", "NewView"],
             &["Gossip", "IHave", "Graft", "Prune"],
         ] {
             for (i, a) in group.iter().enumerate() {
@@ -103,6 +111,30 @@ mod tests {
                 assert_ne!(colour(a), colour(b), "{a} and {b}");
             }
             for b in &membership[i + 1..] {
+                assert!((colour(a), dash(a)) != (colour(b), dash(b)), "{a} and {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_pbft_kind_has_its_own_look() {
+        let kinds = [
+            "Request",
+            "PrePrepare",
+            "Prepare",
+            "Commit",
+            "Reply",
+            "Checkpoint",
+            "ViewChange",
+            "NewView",
+            "FetchState",
+            "State",
+            "FetchCommitted",
+            "Committed",
+            "FetchNewView",
+        ];
+        for (i, a) in kinds.iter().enumerate() {
+            for b in &kinds[i + 1..] {
                 assert!((colour(a), dash(a)) != (colour(b), dash(b)), "{a} and {b}");
             }
         }
