@@ -193,8 +193,41 @@ pub fn fault(f: &void_core::sim::Fault) -> String {
                 .collect();
             format!("partition {}", sides.join(" | "))
         }
-        Fault::Link { from, to, .. } => format!("link N{from}→N{to}"),
+        Fault::Link { from, to, drop, duplicate, delay_ms, .. } => {
+            let mut does: Vec<String> = Vec::new();
+            if *drop > 0.0 {
+                does.push(format!("drops {}", percent(*drop)));
+            }
+            if *duplicate > 0.0 {
+                does.push(format!("duplicates {}", percent(*duplicate)));
+            }
+            if *delay_ms > 0.0 {
+                does.push(format!("delays {}", ms(void_core::sim::ms_to_us(*delay_ms))));
+            }
+            match does.is_empty() {
+                true => format!("link N{from}→N{to}"),
+                false => format!("link N{from}→N{to} {}", does.join(", ")),
+            }
+        }
     }
+}
+
+/// How long a fault lasts, for a list of faults: " until t=…" for partitions and link
+/// faults, nothing for the others (they happen at an instant).
+pub fn fault_until(f: &void_core::sim::Fault) -> String {
+    use void_core::sim::Fault;
+    match f {
+        Fault::Partition { heal_ms: until, .. } | Fault::Link { until_ms: until, .. } => {
+            format!(" until t={}", ms(void_core::sim::ms_to_us(*until)))
+        }
+        _ => String::new(),
+    }
+}
+
+/// A probability as a whole percentage ("50 %"), or with one decimal below 10 %.
+fn percent(p: f64) -> String {
+    let pc = p * 100.0;
+    if pc >= 10.0 || pc == pc.round() { format!("{pc:.0} %") } else { format!("{pc:.1} %") }
 }
 
 /// The events a violation points at: the one where it failed, and any earlier one its
@@ -215,6 +248,28 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn a_fault_says_what_it_does_and_until_when() {
+        use void_core::sim::Fault;
+        let link = Fault::Link {
+            at_ms: 5.0,
+            until_ms: 250.0,
+            from: 0,
+            to: 1,
+            drop: 1.0,
+            duplicate: 0.025,
+            delay_ms: 20.0,
+        };
+        assert_eq!(fault(&link), "link N0→N1 drops 100 %, duplicates 2.5 %, delays 20 ms");
+        assert_eq!(fault_until(&link), " until t=250 ms");
+        let split = Fault::Partition { at_ms: 1.0, heal_ms: 9.5, groups: vec![vec![0], vec![1, 2]] };
+        assert_eq!(
+            format!("{}{}", fault(&split), fault_until(&split)),
+            "partition {N0} | {N1, N2} until t=9.5 ms"
+        );
+        assert_eq!(fault_until(&Fault::Crash { at_ms: 1.0, node: 3 }), "");
+    }
 
     #[test]
     fn milliseconds_drop_trailing_zeros() {

@@ -40,6 +40,20 @@ pub trait Invariant<P: Protocol> {
     fn finish(&mut self, _ctx: &CheckCtx<'_>) -> Result<(), String> {
         Ok(())
     }
+    /// True if only [`Invariant::finish`] can find it violated: until the run is over it
+    /// stands undecided, not "holding".
+    fn at_end(&self) -> bool {
+        false
+    }
+}
+
+/// An invariant as people see it listed: its name, what it promises, and whether it is
+/// judged only at the end of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvariantInfo {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub at_end: bool,
 }
 
 /// A number computed from a run.

@@ -129,6 +129,10 @@ impl EventualDelivery {
 }
 
 impl Invariant<GossipNode> for EventualDelivery {
+    fn at_end(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "eventual-delivery"
     }
@@ -213,6 +217,10 @@ impl EagerTree {
 }
 
 impl Invariant<GossipNode> for EagerTree {
+    fn at_end(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "eager-tree"
     }

@@ -137,7 +137,7 @@ mod tests {
             // Every invariant checked says what it promises, as a clause ("It promises that …").
             let invariants = run.invariants();
             assert!(!invariants.is_empty(), "{} checks nothing", b.name);
-            for (name, about) in invariants {
+            for crate::check::InvariantInfo { name, about, .. } in invariants {
                 assert!(about.len() > 20 && !about.ends_with('.'), "{}: {name}: {about:?}", b.name);
                 assert!(about.starts_with(|c: char| c.is_lowercase()), "{}: {name}: {about:?}", b.name);
             }

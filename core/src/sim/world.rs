@@ -157,8 +157,8 @@ pub trait AnySim {
     /// The nodes that crashed or behaved Byzantine at some point of the run, in id order
     /// (what an incident file records for `void causal learn`).
     fn faulty_nodes(&self) -> Vec<u32>;
-    /// The invariants this run checks: name and what each promises.
-    fn invariants(&self) -> Vec<(&'static str, &'static str)>;
+    /// The invariants this run checks: name, what each promises, and when it is judged.
+    fn invariants(&self) -> Vec<crate::check::InvariantInfo>;
 }
 
 enum Pending<P: Protocol> {
@@ -952,8 +952,11 @@ impl<P: Protocol> AnySim for Sim<P> {
             .collect()
     }
 
-    fn invariants(&self) -> Vec<(&'static str, &'static str)> {
-        self.invariants.iter().map(|i| (i.name(), i.about())).collect()
+    fn invariants(&self) -> Vec<crate::check::InvariantInfo> {
+        self.invariants
+            .iter()
+            .map(|i| crate::check::InvariantInfo { name: i.name(), about: i.about(), at_end: i.at_end() })
+            .collect()
     }
 
     fn outcome(&self) -> Outcome {

@@ -362,10 +362,18 @@ pub fn app() -> Html {
                     <button onclick={dismiss} aria-label="dismiss">{ "✕" }</button>
                 </div>
             }
-            if let Some(url) = &model.notice {
+            if let Some((url, at)) = &model.notice {
                 <div class="banner notice" data-testid="notice">
-                    <span>{ "Link to this run (copied): " }</span>
+                    if *at == model.view.events {
+                        <span>{ "Link to this run (copied): " }</span>
+                    } else {
+                        // The run moved on: the link still opens where it was shared.
+                        <span data-testid="permalink-stale">{ format!("Link to event #{at} (copied), not the moment shown: ") }</span>
+                    }
                     <input class="permalink" data-testid="permalink" readonly=true value={url.clone()} />
+                    if *at != model.view.events {
+                        <button data-testid="share-again" onclick={on_share.reform(|_: MouseEvent| ())}>{ "link this moment" }</button>
+                    }
                     <button onclick={dismiss_notice} aria-label="dismiss">{ "✕" }</button>
                 </div>
             }

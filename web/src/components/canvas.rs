@@ -71,7 +71,7 @@ impl Frame {
     /// force layout (warm-started when the overlay changed). True if nodes moved.
     fn place(&mut self) -> bool {
         let n = self.view.nodes.len() as u32;
-        match self.arrangement {
+        match self.arrangement() {
             Arrangement::Ring => {
                 if self.placed && self.pos.len() == n as usize {
                     return false;
@@ -96,10 +96,15 @@ impl Frame {
         true
     }
 
+    /// The layout drawn: the ring while there are no overlay links to place nodes by.
+    fn arrangement(&self) -> Arrangement {
+        if self.overlay.is_empty() { Arrangement::Ring } else { self.arrangement }
+    }
+
     /// True once nodes stay where they are until the cluster changes.
     fn settled(&self) -> bool {
         self.placed
-            && (self.arrangement == Arrangement::Ring || self.force.as_ref().is_some_and(Force::settled))
+            && (self.arrangement() == Arrangement::Ring || self.force.as_ref().is_some_and(Force::settled))
     }
 }
 

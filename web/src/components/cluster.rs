@@ -376,11 +376,15 @@ pub fn cluster_view(props: &ClusterProps) -> Html {
     let view = &props.view;
     // The reader's choice of layout, for as long as the cluster keeps its size.
     let chosen = use_state(|| None::<(usize, Arrangement)>);
+    // Only a gossip overlay gives a force layout links to place nodes by.
+    let has_overlay = view.nodes.iter().any(|n| n.role == "gossip");
     let arrangement = match *chosen {
-        Some((n, a)) if n == view.nodes.len() => a,
+        Some((n, a)) if n == view.nodes.len() && has_overlay => a,
         _ => default_arrangement(&view.nodes),
     };
-    let toggle = {
+    let toggle = if !has_overlay {
+        Html::default()
+    } else {
         let n = view.nodes.len();
         let option = |a: Arrangement| {
             let chosen = chosen.clone();
@@ -482,10 +486,10 @@ fn svg_cluster(props: &SvgProps) -> Html {
     // A force layout settles at once here (at most 64 nodes), from where it was when the
     // overlay changes.
     let force = use_mut_ref(|| None::<Force>);
+    let overlay = overlay_links(&view.nodes);
+    // No links yet (a gossip cluster before it joins): nothing to place nodes by.
     let pos: Vec<Point> = match props.arrangement {
-        Arrangement::Ring => ring_positions(n),
-        Arrangement::Force => {
-            let overlay = overlay_links(&view.nodes);
+        Arrangement::Force if !overlay.is_empty() => {
             let mut force = force.borrow_mut();
             let f = force.get_or_insert_with(|| Force::new(n, &overlay, LAYOUT_BOX));
             f.reshape(n, &overlay);
@@ -493,6 +497,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
             f.settle();
             f.fitted()
         }
+        _ => ring_positions(n),
     };
     let positions = Rc::new(pos);
     let pos = positions.as_slice();

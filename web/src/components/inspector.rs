@@ -133,6 +133,8 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 <button data-testid="skew-apply" onclick={on_skew} disabled={*skew == 0}
                     title="jump this node's physical clock by the slider's amount">{ "jump" }</button>
             </div>
+            // A client has no Byzantine behaviours: the protocol's are the replicas'.
+            if node.role != "client" {
             <div class="actions misbehave">
                 <label for="behaviour">{ "switch to" }</label>
                 <select id="behaviour" data-testid="behaviour" ref={behaviour} aria-label="behaviour"
@@ -145,6 +147,7 @@ pub fn inspector(props: &InspectorProps) -> Html {
                 </select>
                 <button data-testid="misbehave" onclick={on_misbehave}>{ "misbehave" }</button>
             </div>
+            }
             }
         </section>
     }

@@ -2,6 +2,7 @@
 
 use std::rc::Rc;
 
+use void_core::check::InvariantInfo;
 use void_core::sim::Fault;
 use yew::prelude::*;
 
@@ -28,8 +29,14 @@ pub fn invariants(props: &InvariantsProps) -> Html {
         (Some(v), _) => html! {
             <div class="violation" data-testid="violation" role="alert">
                 <p class="violation-title">{ format!("✗ {} violated", v.invariant) }</p>
-                <p>{ format!("at event #{} (marked in red below), t={}", v.step, format::ms(v.time)) }</p>
-                <p class="hint">{ "The run stops at the first violation, once the step that caused it is over." }</p>
+                if v.step >= view.events {
+                    // Liveness and its kind are judged once the run is over, not at an event.
+                    <p>{ format!("at the end of the run, t={}, after its last event (#{})", format::ms(v.time), view.events.saturating_sub(1)) }</p>
+                    <p class="hint">{ "Judged when the run was over, from everything that had happened by then." }</p>
+                } else {
+                    <p>{ format!("at event #{} (marked in red below), t={}", v.step, format::ms(v.time)) }</p>
+                    <p class="hint">{ "The run stops at the first violation, once the step that caused it is over." }</p>
+                }
                 <p class="violation-message">{ v.message.clone() }</p>
                 <p class="replay-label">{ "replay:" }</p>
                 // Lines break between arguments only, never inside `--seed`.
@@ -61,7 +68,15 @@ pub fn invariants(props: &InvariantsProps) -> Html {
         (None, None) => html! {
             <p class="ok" data-testid="invariants-ok">
                 { "✓ no invariant violated" }
-                <span class="hint">{ if view.finished { " — run complete" } else { " — checked at every event" } }</span>
+                <span class="hint">{
+                    if view.finished {
+                        " — run complete"
+                    } else if view.invariants.iter().any(|i| i.at_end) {
+                        " so far (… = judged at the end)"
+                    } else {
+                        " — checked at every event"
+                    }
+                }</span>
             </p>
         },
     };
@@ -69,7 +84,7 @@ pub fn invariants(props: &InvariantsProps) -> Html {
         <section class="panel invariants" aria-label="invariants">
             <h2>{ "Invariants" }</h2>
             { status }
-            { checked(view, ahead) }
+            // Before the list: on a short screen it must not scroll out of sight.
             if let Some((faulty, n, f)) = beyond_f(view) {
                 <p class="beyond-f" data-testid="beyond-f" role="status">
                     { format!("⚠ {faulty} of {n} replicas are crashed or Byzantine, more than f = {f}: \
@@ -77,6 +92,7 @@ pub fn invariants(props: &InvariantsProps) -> Html {
                         correct ones may commit different batches.") }
                 </p>
             }
+            { checked(view, ahead) }
             if !view.faults.is_empty() {
                 <h3>{ "Faults added" }</h3>
                 <ul class="fault-list" data-testid="faults">
@@ -95,13 +111,17 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
     }
     let violated = view.violation.as_ref().map(|v| v.invariant.as_str());
     let later = ahead.map(|a| &*a.invariant);
-    let item = |&(name, about): &(&'static str, &'static str)| {
+    let item = |&InvariantInfo { name, about, at_end }: &InvariantInfo| {
         let (mark, status, stands) = if violated == Some(name) {
             ("✗", "violated", "violated here")
         } else if later == Some(name) {
             ("✗", "later", "violated later in this run")
+        } else if at_end && view.violation.is_some() {
+            ("…", "pending", "not judged: the run stopped at the violation, before its end")
+        } else if at_end && !view.finished {
+            ("…", "pending", "judged when the run is over")
         } else {
-            ("✓", "holds", "holds so far")
+            ("✓", "holds", if at_end { "held at the end of the run" } else { "holds so far" })
         };
         let title = format!("{name}: {stands}. It promises that {about}.");
         html! {
@@ -118,8 +138,8 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
             <details class="invariant-about">
                 <summary>{ "what each one promises" }</summary>
                 <dl>
-                    { for view.invariants.iter().map(|(name, about)| html! {
-                        <><dt>{ *name }</dt><dd>{ *about }</dd></>
+                    { for view.invariants.iter().map(|i| html! {
+                        <><dt>{ i.name }</dt><dd>{ i.about }{ if i.at_end { " (judged at the end of the run)" } else { "" } }</dd></>
                     }) }
                 </dl>
             </details>
@@ -128,7 +148,7 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
 }
 
 fn describe(f: &Fault) -> String {
-    format!("t={}: {}", format::ms(f.at_us()), format::fault(f))
+    format!("t={}: {}{}", format::ms(f.at_us()), format::fault(f), format::fault_until(f))
 }
 
 /// PBFT with more faulty replicas than n = 3f + 1 tolerates: (faulty, n, f).

@@ -33,13 +33,14 @@ pub fn node_menu(props: &NodeMenuProps) -> Html {
         let dispatch = props.dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::Menu(None)))
     };
-    // Every behaviour the protocol has, the node's current one left out.
+    // Every behaviour the protocol has, the node's current one left out (none for a
+    // client: the behaviours are the replicas').
     let behaviours: Vec<&'static str> = props
         .view
         .behaviours
         .iter()
         .copied()
-        .filter(|b| *b != "honest" && Some(*b) != view.behaviour.as_deref())
+        .filter(|b| *b != "honest" && Some(*b) != view.behaviour.as_deref() && view.role != "client")
         .collect();
     let isolate = {
         let dispatch = props.dispatch.clone();

@@ -141,8 +141,15 @@ pub fn metrics_drawer(props: &MetricsDrawerProps) -> Html {
             </header>
             if !highlights.is_empty() {
                 <dl class="big-numbers">
-                    { for highlights.iter().filter_map(|(key, label)| m.protocol.get(*key).map(|v| html! {
-                        <div data-metric={*key}><dt>{ *label }</dt><dd>{ num(*v) }</dd></div>
+                    { for highlights.iter().filter_map(|(key, label)| m.protocol.get(*key).map(|v| {
+                        // A latency of no request at all is not 0 ms.
+                        let none_yet = key.starts_with("client_latency")
+                            && m.protocol.get("requests_completed") == Some(&0.0);
+                        html! {
+                            <div data-metric={*key}><dt>{ *label }</dt>
+                                if none_yet { <dd title="no request has completed yet">{ "–" }</dd> } else { <dd>{ num(*v) }</dd> }
+                            </div>
+                        }
                     })) }
                 </dl>
             }

@@ -129,8 +129,10 @@ pub fn timeline(props: &TimelineProps) -> Html {
             if let Ok(us) = select.value().parse::<u64>() {
                 dispatch.emit(Action::SeekTime(us));
             }
-            // Back to the prompt, so the same moment can be chosen again.
+            // Back to the prompt, so the same moment can be chosen again, and the keys
+            // back to the page (space plays, → steps).
             select.set_value("");
+            let _ = select.blur();
         })
     };
     let toggle_metrics = {

@@ -95,6 +95,8 @@ pub fn top_bar(props: &TopBarProps) -> Html {
         Callback::from(move |e: Event| {
             let select: HtmlSelectElement = e.target_unchecked_into();
             dispatch.emit(Action::Load { scenario: select.value(), seed });
+            // Hand the keys back to the page: → steps, not picks the next scenario.
+            let _ = select.blur();
         })
     };
     let on_seed = {

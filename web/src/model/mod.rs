@@ -110,8 +110,9 @@ pub struct Snapshot {
     pub behaviours: &'static [&'static str],
     /// What each of them does, in the same order.
     pub behaviour_summaries: &'static [&'static str],
-    /// The invariants the run checks: name and what each promises (none for native runs).
-    pub invariants: Vec<(&'static str, &'static str)>,
+    /// The invariants the run checks: name, what each promises and when it is judged (none
+    /// for native runs).
+    pub invariants: Vec<void_core::check::InvariantInfo>,
     /// Nodes that crashed or behaved Byzantine so far (as `void sim --incidents` names them).
     pub faulty: Vec<u32>,
 }
@@ -227,7 +228,7 @@ impl Snapshot {
         crate::workbench::RunFailures {
             label: format!("{}, seed {}, event {}", self.scenario, self.seed, self.events),
             nodes: self.faulty.iter().map(|&n| void_core::sim::incident_node(n)).collect(),
-            invariants: self.invariants.iter().map(|(n, _)| void_core::sim::incident_invariant(n)).collect(),
+            invariants: self.invariants.iter().map(|i| void_core::sim::incident_invariant(i.name)).collect(),
             violated: self.violation.as_ref().map(|v| void_core::sim::incident_invariant(&v.invariant)),
         }
     }
@@ -372,7 +373,8 @@ pub struct Model {
     pub link_menu: Option<(u32, u32, i32, i32)>,
     /// The last thing that went wrong (bad link, refused fault), shown until dismissed.
     pub error: Option<String>,
-    pub notice: Option<String>,
+    /// The link last shared, and the event it opens at (the run may have moved on since).
+    pub notice: Option<(String, u64)>,
     /// Why the editor's scenario was refused, shown under it until the next attempt.
     pub scenario_error: Option<String>,
     /// The current scenario as pretty JSON (taken when a run is loaded, for the editor).
@@ -633,7 +635,7 @@ impl Model {
                 changed = false;
             }
             Action::Notice(notice) => {
-                self.notice = notice;
+                self.notice = notice.map(|url| (url, self.view.events));
                 changed = false;
             }
             Action::DismissError => {

@@ -612,8 +612,8 @@ impl Run {
         self.sim.faulty_nodes()
     }
 
-    /// The invariants the run checks: name and what each promises.
-    pub fn invariants(&self) -> Vec<(&'static str, &'static str)> {
+    /// The invariants the run checks: name, what each promises, and when it is judged.
+    pub fn invariants(&self) -> Vec<void_core::check::InvariantInfo> {
         self.sim.invariants()
     }
 

@@ -204,6 +204,18 @@ fn a_new_run_closes_the_link_shared_for_the_old_one() {
 }
 
 #[test]
+fn a_shared_link_remembers_the_event_it_opens_at() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Step);
+    let at = model.view.events;
+    model.apply(Action::Notice(Some(format!("http://x/#s=hlc-ping&seed=1&at={at}"))));
+    assert_eq!(model.notice.as_ref().map(|n| n.1), Some(at));
+    model.apply(Action::Step);
+    assert!(model.view.events > at, "the run moved on");
+    assert_eq!(model.notice.as_ref().map(|n| n.1), Some(at), "the link still names where it was shared");
+}
+
+#[test]
 fn a_fault_for_a_missing_node_is_refused() {
     let mut model = Model::open(Ok(None));
     model.apply(Action::Inject { node: 99, fault: UserFault::Crash });

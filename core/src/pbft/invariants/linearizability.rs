@@ -146,6 +146,10 @@ impl Metric<PbftNode> for Coverage {
 }
 
 impl Invariant<PbftNode> for Linearizable {
+    fn at_end(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "linearizability"
     }

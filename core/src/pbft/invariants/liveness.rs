@@ -24,6 +24,10 @@ impl Liveness {
 }
 
 impl Invariant<PbftNode> for Liveness {
+    fn at_end(&self) -> bool {
+        true
+    }
+
     fn name(&self) -> &'static str {
         "liveness"
     }
