@@ -116,6 +116,13 @@ pub fn readable(text: &str) -> String {
             out.push_str("node ");
             out.push_str(digits);
             rest = tail;
+        } else if let Some(after) = rest.strip_prefix("payload: [")
+            && let Some((bytes, tail)) = after.split_once(']')
+        {
+            // A byte list says nothing to a reader; its length does.
+            let n = if bytes.trim().is_empty() { 0 } else { bytes.split(',').count() };
+            out.push_str(&format!("payload of {n} bytes"));
+            rest = tail;
         } else if let Some(after) = rest.strip_prefix("[[")
             && let Some((groups, tail)) = after.split_once("]]")
         {
@@ -349,6 +356,10 @@ mod tests {
         assert_eq!(
             readable("node 2 is asked: PingNow { to: NodeId(3) }"),
             "node 2 is asked: PingNow { to: node 3 }"
+        );
+        assert_eq!(
+            readable("node 39 is asked: Broadcast { payload: [0, 0, 0, 1] }"),
+            "node 39 is asked: Broadcast { payload of 4 bytes }"
         );
         assert_eq!(
             readable("network splits into [[0, 1], [2, 3, 4]]"),

@@ -466,6 +466,15 @@ async fn a_scenario_picked_hands_the_keys_back_and_a_shared_link_says_when_the_r
     assert_ne!(focused, "SELECT", "→ must step, not pick the next scenario");
     // PBFT has no overlay to lay out by force: the ring only.
     assert_eq!(common::count(&root, "[data-testid=layout]"), 0);
+    // Its view changes and state transfers can be looked for ahead.
+    let moments =
+        find(&root, "[data-testid=moments]").dyn_into::<web_sys::HtmlSelectElement>().expect("a select");
+    let before: u64 = text(&root, "event-index").parse().expect("a number");
+    moments.set_value("next");
+    common::changed(&moments);
+    common::settle().await;
+    let after: u64 = text(&root, "event-index").parse().expect("a number");
+    assert!(after > before, "went on from {before}");
 
     share(&root).await;
     assert_eq!(common::count(&root, "[data-testid=permalink-stale]"), 0);

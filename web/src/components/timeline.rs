@@ -13,6 +13,9 @@ use crate::model::{Action, Export, Imported, MAX_IMPORT_BYTES, Snapshot, Target}
 /// One seek slice per frame (about 60 a second).
 const SLICE_MS: u32 = 16;
 
+/// The moments picker's value that goes on to the next protocol milestone.
+const NEXT_MILESTONE: &str = "next";
+
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
     pub view: Rc<Snapshot>,
@@ -126,8 +129,13 @@ pub fn timeline(props: &TimelineProps) -> Html {
         let dispatch = props.dispatch.clone();
         Callback::from(move |e: Event| {
             let select: web_sys::HtmlSelectElement = e.target_unchecked_into();
-            if let Ok(us) = select.value().parse::<u64>() {
-                dispatch.emit(Action::SeekTime(us));
+            match select.value().as_str() {
+                NEXT_MILESTONE => dispatch.emit(Action::NextMilestone),
+                value => {
+                    if let Ok(us) = value.parse::<u64>() {
+                        dispatch.emit(Action::SeekTime(us));
+                    }
+                }
             }
             // Back to the prompt, so the same moment can be chosen again, and the keys
             // back to the page (space plays, → steps).
@@ -139,6 +147,8 @@ pub fn timeline(props: &TimelineProps) -> Html {
         let dispatch = props.dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(Action::ToggleMetrics))
     };
+    // PBFT's view changes and state transfers can be looked for ahead of the run.
+    let milestones = view.protocol == "pbft" && view.violation.is_none() && !view.finished;
     let seeking = match props.seeking {
         Some(Target::Event(k)) => Some(format!("going to event {k}…")),
         Some(_) => Some(String::from("simulating again from the seed…")),
@@ -155,11 +165,14 @@ pub fn timeline(props: &TimelineProps) -> Html {
                         aria-valuetext={format!("event {} of {max}", view.events)} />
                     <span class="scrub-pos mono">{ format!("{}/{max}", view.events) }</span>
                 </label>
-                if !props.moments.is_empty() {
+                if !props.moments.is_empty() || milestones {
                     <select class="moments" data-testid="moments" onchange={on_moment}
-                        title="go to a fault or heal the scenario schedules (simulated again from the seed)"
+                        title="go to a fault or heal the scenario schedules (simulated again from the seed), or on to the protocol's next view change or state transfer"
                         aria-label="jump to a scheduled moment">
                         <option value="" selected=true>{ "jump to…" }</option>
+                        if milestones {
+                            <option value={NEXT_MILESTONE} data-testid="next-milestone">{ "▸ next view change or state transfer" }</option>
+                        }
                         { for props.moments.iter().map(|(us, what)| html! {
                             <option value={us.to_string()}>{ format!("t={}: {what}", format::ms(*us)) }</option>
                         }) }

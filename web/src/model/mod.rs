@@ -283,6 +283,9 @@ pub enum Action {
     Pause,
     TogglePlay,
     Step,
+    /// Go on to the next protocol milestone (a view change begun or over, a state
+    /// transfer), fault or violation.
+    NextMilestone,
     StepBack,
     Restart,
     SetSpeed(f64),
@@ -340,6 +343,9 @@ pub enum Action {
     /// Leave the recording, back to the simulated run.
     CloseRecording,
 }
+
+/// How far "next milestone" looks ahead before it stops to let the page draw.
+pub const MILESTONE_REACH: u64 = 100_000;
 
 /// A violation the run reached, remembered while going back before it.
 #[derive(Clone, Debug, PartialEq)]
@@ -519,6 +525,18 @@ impl Model {
                 self.playing = false;
                 self.seeking = None;
                 self.run.borrow_mut().step();
+            }
+            Action::NextMilestone => {
+                self.error = None;
+                self.playing = false;
+                self.seeking = None;
+                if !self.run.borrow_mut().step_to_milestone(MILESTONE_REACH) {
+                    self.error = Some(format!(
+                        "no view change, state transfer or fault in the next {MILESTONE_REACH} events: \
+                         stopped at event #{}",
+                        self.run.borrow().event_count()
+                    ));
+                }
             }
             Action::StepBack => {
                 let target = self.run.borrow().step_back_target();

@@ -15,6 +15,16 @@ pub const VIRTUAL_US_PER_REAL_MS_AT_1X: f64 = 10.0;
 /// Most queue items handled per animation tick, so a frame never stalls the page.
 pub const MAX_STEPS_PER_TICK: u32 = 2_000;
 
+/// Protocol events a class looks for in a run (observed events, by kind): PBFT's view
+/// changes begun and entered, and state transfers.
+pub const MILESTONES: &[&str] = &["ViewChange", "NewView", "StateTransferred"];
+
+/// A fault, or one of the [`MILESTONES`].
+pub fn is_milestone(e: &EventView) -> bool {
+    (e.category == "fault" && e.kind != "Heal")
+        || (e.category == "observe" && MILESTONES.contains(&e.kind.as_str()))
+}
+
 /// Most faults a user (or a permalink) may add to one run.
 pub const MAX_USER_FAULTS: usize = 256;
 
@@ -282,6 +292,27 @@ impl Run {
             self.steps += 1;
         }
         moved
+    }
+
+    /// Steps on until an event of a [`MILESTONES`] kind or a fault happens, or an invariant
+    /// fires; false if the run ends or `reach` events pass first.
+    pub fn step_to_milestone(&mut self, reach: u64) -> bool {
+        let start = self.event_count();
+        while self.violation().is_none() {
+            let before = self.event_count();
+            if !self.step() {
+                return false;
+            }
+            let now = self.event_count();
+            let found = (before..now).filter_map(|i| self.event(i)).any(|e| is_milestone(&e));
+            if found || self.violation().is_some() {
+                return true;
+            }
+            if now - start >= reach {
+                return false;
+            }
+        }
+        false
     }
 
     /// Goes back one queue item by simulating again from the seed (deterministic).

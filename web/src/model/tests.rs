@@ -989,3 +989,29 @@ fn a_run_offers_its_scheduled_moments_in_time_order() {
     let crash = Run::new("pbft-primary-crash", 1, Vec::new()).unwrap().moments();
     assert_eq!(crash, vec![(300_000, "crash N0".to_owned()), (2_000_000, "restart N0".to_owned())]);
 }
+
+#[test]
+fn next_milestone_stops_at_each_view_change_state_transfer_or_fault() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "pbft-primary-crash".into(), seed: 3 });
+    let mut kinds: Vec<String> = Vec::new();
+    for _ in 0..8 {
+        let before = model.view.events;
+        model.apply(Action::NextMilestone);
+        if model.error.is_some() || model.view.finished || model.view.violation.is_some() {
+            break;
+        }
+        let run = model.run.borrow();
+        let found: Vec<String> = (before..model.view.events)
+            .filter_map(|i| run.event(i))
+            .filter(run::is_milestone)
+            .map(|e| e.kind)
+            .collect();
+        assert!(!found.is_empty(), "stopped at event {} with nothing to show", model.view.events);
+        // It stops at the first one: the step that made it is the last one taken.
+        kinds.extend(found);
+    }
+    assert!(kinds.iter().any(|k| k == "Crash"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "ViewChange"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "NewView"), "{kinds:?}");
+}
