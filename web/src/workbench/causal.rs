@@ -193,7 +193,7 @@ fn graph(model: &CausalModel, x: &str, y: &str, seen: &[(String, Seen)]) -> Html
     // Wide enough for the longest name with its "X "/"Y " mark (bold text, about 7.5 px a
     // character), so long names such as `invariant:agreement` are not cut.
     let longest = (0..n).map(|v| model.name(v as u32).chars().count() + 2).max().unwrap_or(0);
-    let node_w = NODE_W.max(longest as f64 * 7.5 + 12.0);
+    let node_w = NODE_W.max(longest as f64 * 8.5 + 14.0);
     let mut layer = vec![0usize; n];
     for &v in model.topological_order() {
         layer[v as usize] = model.parents(v).iter().map(|&(p, _)| layer[p as usize] + 1).max().unwrap_or(0);
@@ -435,7 +435,7 @@ pub fn causal_bench(props: &CausalBenchProps) -> Html {
                 { for list.iter().map(|r| html! {
                     <li data-name={r.cause.node.clone()} data-score={format!("{:?}", r.cause.score)}
                         data-observed={r.observed.to_string()} class={classes!((!r.observed).then_some("hidden-cause"))}>
-                        <span class="rank-name">{ r.cause.node.clone() }</span>
+                        <span class="rank-name">{ breakable(&r.cause.node) }</span>
                         <span class="prob-track"><span class="prob-fill" style={format!("width:{:.1}%", r.cause.score * 100.0)}></span></span>
                         <span class="rank-score">{ percent(r.cause.score) }</span>
                         if !r.observed { <span class="rank-note">{ "not observed" }</span> }
@@ -472,7 +472,7 @@ pub fn causal_bench(props: &CausalBenchProps) -> Html {
                 { from_run(props.run.as_deref(), &text, &seen, &x, &y) }
                 <div class="observations">
                     { for current.iter().map(|(n, s)| html! {
-                        <label class="bench-field inline"><span>{ n.clone() }</span>{ observe(n, *s) }</label>
+                        <label class="bench-field inline"><span>{ breakable(n) }</span>{ observe(n, *s) }</label>
                     }) }
                 </div>
                 <p class="hint">{ "P(own cause fired | observations): failed nodes, and nodes not observed (dashed)" }</p>
@@ -480,6 +480,20 @@ pub fn causal_bench(props: &CausalBenchProps) -> Html {
             </section>
         </div>
     }
+}
+
+/// A node name that may wrap after a colon ("invariant:" / "agreement") rather than
+/// inside a word.
+fn breakable(name: &str) -> Html {
+    let mut parts = name.split_inclusive(':').peekable();
+    let mut out = Vec::new();
+    while let Some(part) = parts.next() {
+        out.push(html! { { part.to_owned() } });
+        if parts.peek().is_some() {
+            out.push(html! { <wbr /> });
+        }
+    }
+    out.into_iter().collect()
 }
 
 #[cfg(test)]
