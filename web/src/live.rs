@@ -301,6 +301,7 @@ impl LiveFeed {
             behaviour_summaries: &[],
             invariants: Vec::new(),
             faulty: Vec::new(),
+            spread: None,
         }
     }
 }

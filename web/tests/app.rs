@@ -314,6 +314,23 @@ async fn a_small_plumtree_draws_its_tree_eager_solid_and_lazy_dashed() {
     assert!(eager > 0, "{tree:?}");
     assert_eq!(common::count(&root, "[data-link=eager]") as usize, eager);
     assert_eq!(common::count(&root, "[data-link=lazy]") as usize, tree.len() - eager);
+
+    // The first broadcast: its sender ringed, and each node it reached.
+    run.run_to_end();
+    let first = (0..run.event_count())
+        .filter_map(|i| run.event(i))
+        .find(|e| e.kind == "Delivered" && e.text.ends_with(" after 0 hop(s)"))
+        .expect("the run broadcasts");
+    let at = first.index + 1;
+    let link = Permalink { at, ..link };
+    let root = mount(&link.encode()).await;
+    let origin = root.query_selector_all("[data-reached=origin]").expect("a valid selector");
+    assert_eq!(origin.length(), 1);
+    let origin = origin.item(0).and_then(|n| n.dyn_into::<Element>().ok()).expect("an element");
+    assert_eq!(origin.get_attribute("data-node"), Some(first.node.to_string()));
+    find(&root, "[data-legend=origin]");
+    let later = mount(&Permalink { at: at + 400, ..link }.encode()).await;
+    assert!(common::count(&later, "[data-reached=reached]") > 0, "the broadcast spread");
 }
 
 #[wasm_bindgen_test]

@@ -492,6 +492,24 @@ fn draw(canvas: &HtmlCanvasElement, f: &mut Frame) {
     }
     ctx.set_stroke_style_str("#1b1f24");
     ctx.stroke();
+    // The latest broadcast: a green ring on each node it reached, a thick one on its sender.
+    if let Some(s) = view.spread.as_deref() {
+        ctx.begin_path();
+        for node in view.nodes.iter().filter(|v| s.reached.get(v.id as usize).copied().unwrap_or(false)) {
+            let (x, y) = at(node.id);
+            ctx.move_to(x + r + 2.0, y);
+            let _ = ctx.arc(x, y, r + 2.0, 0.0, 2.0 * PI);
+        }
+        ctx.set_stroke_style_str("#009e73");
+        ctx.set_line_width(2.0);
+        ctx.stroke();
+        let (x, y) = at(s.origin);
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, r + 4.0, 0.0, 2.0 * PI);
+        ctx.set_stroke_style_str("#00694d");
+        ctx.set_line_width(4.0);
+        ctx.stroke();
+    }
 
     // Messages in flight: per colour, one path of tails and one of heads.
     if !f.links_of.as_ref().is_some_and(|v| Rc::ptr_eq(v, &view)) {

@@ -634,7 +634,8 @@ fn svg_cluster(props: &SvgProps) -> Html {
                 dispatch.emit(Action::Menu(Some((id, e.client_x(), e.client_y()))));
             })
         };
-        node_view(node, pos, r, scale, props.selected == Some(node.id), on_click, on_menu)
+        let reach = reach_of(view, node.id);
+        node_view(node, pos, r, scale, props.selected == Some(node.id), reach, on_click, on_menu)
     });
     html! {
         <section class="cluster" aria-label="cluster view" data-render="svg"
@@ -719,6 +720,12 @@ fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
                 format!("side {} ({count})", side + 1))) }
             if !view.broken_links.is_empty() {
                 { item("broken-link", html! { <line class="key-broken" x1="-12" x2="12" /> }, "broken link".into()) }
+            }
+            if let Some(s) = view.spread.as_deref() {
+                { item("origin", html! { <><circle class="node-reach origin" r="9" />{ disc("up") }</> },
+                    format!("N{}: sent broadcast {}", s.origin, s.id)) }
+                { item("reached", html! { <><circle class="node-reach reached" r="9" />{ disc("up") }</> },
+                    format!("reached by it: {} of {}", s.count, view.nodes.len())) }
             }
             if tree.iter().any(|l| l.2) {
                 { item("eager", html! { <line class="tree-link eager" x1="-12" x2="12" /> }, "eager link".into()) }
@@ -989,12 +996,41 @@ fn node_text(node: &NodeView) -> String {
     }
 }
 
+/// Where a node stands with the latest gossip broadcast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    None,
+    Reached,
+    Origin,
+}
+
+impl Reach {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Reach::None => None,
+            Reach::Reached => Some("reached"),
+            Reach::Origin => Some("origin"),
+        }
+    }
+}
+
+/// Node `id` and the latest broadcast: its origin, reached by it, or neither.
+pub fn reach_of(view: &Snapshot, id: u32) -> Reach {
+    match view.spread.as_deref() {
+        Some(s) if s.origin == id => Reach::Origin,
+        Some(s) if s.reached.get(id as usize).copied().unwrap_or(false) => Reach::Reached,
+        _ => Reach::None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn node_view(
     node: &NodeView,
     pos: &[Point],
     r: f64,
     scale: f64,
     selected: bool,
+    reach: Reach,
     on_click: Callback<MouseEvent>,
     on_menu: Callback<MouseEvent>,
 ) -> Html {
@@ -1019,6 +1055,7 @@ fn node_view(
         <g class={classes!("node", format!("state-{}", node.state), format!("role-{}", node.role),
                 selected.then_some("selected"))}
             data-node={node.id.to_string()} data-state={node.state.clone()} data-role={node.role.clone()}
+            data-reached={reach.name()}
             transform={format!("translate({x:.1} {y:.1})")}
             onclick={on_click} oncontextmenu={on_menu} tabindex="0">
             <title>{ title }</title>
@@ -1027,6 +1064,9 @@ fn node_view(
             }
             if node.role == "primary" {
                 <circle class="node-primary" r={(r + 4.0).to_string()} />
+            }
+            if let Some(class) = reach.name() {
+                <circle class={classes!("node-reach", class)} r={(r + 3.0).to_string()} />
             }
             if node.role == "client" {
                 // Clients are squares: they are not replicas of the state.

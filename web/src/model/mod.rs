@@ -6,6 +6,7 @@ mod base64url;
 mod export;
 mod permalink;
 mod run;
+mod spread;
 mod tally;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
 pub use run::{
     LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, Target, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X,
 };
+pub use spread::Spread;
 pub use tally::{KindCount, PLOT_POINTS, Tally, histogram, progress_kind, rate_points};
 
 /// Queue items one slice of a seek handles; slices run one per frame, so going far back
@@ -115,6 +117,8 @@ pub struct Snapshot {
     pub invariants: Vec<void_core::check::InvariantInfo>,
     /// Nodes that crashed or behaved Byzantine so far (as `void sim --incidents` names them).
     pub faulty: Vec<u32>,
+    /// Gossip: the latest broadcast and the nodes it has reached.
+    pub spread: Option<Rc<Spread>>,
 }
 
 /// What the metrics drawer shows.
@@ -220,6 +224,7 @@ impl Snapshot {
             behaviour_summaries: run.behaviour_summaries(),
             invariants: run.invariants(),
             faulty: run.faulty_nodes(),
+            spread: None,
         }
     }
 
@@ -438,12 +443,14 @@ impl Model {
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         };
-        let (run, error) = match opened {
+        let (mut run, error) = match opened {
             Ok(Some(run)) => (run, None),
             Ok(None) => (Self::default_run(), None),
             Err(e) => (Self::default_run(), Some(format!("cannot open this link: {e}"))),
         };
-        let view = Rc::new(Snapshot::of(&run));
+        let mut view = Snapshot::of(&run);
+        view.spread = run.spread().cloned().map(Rc::new);
+        let view = Rc::new(view);
         let scenario_text = pretty(&run);
         let moments = run.moments().into();
         Model {
@@ -806,6 +813,7 @@ impl Model {
 
     fn refresh(&mut self) {
         let mut view = Snapshot::of(&self.run.borrow());
+        view.spread = self.run.borrow_mut().spread().cloned().map(Rc::new);
         if view.finished || view.violation.is_some() {
             self.playing = false;
         }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use void_core::sim::{self, AnySim, EventView, Fault, InFlight, NodeView, Scenario};
 
+use super::spread::{Spread, SpreadTracker};
 use super::tally::Tally;
 
 /// Virtual microseconds that pass per real millisecond at speed 1×: one virtual
@@ -94,6 +95,8 @@ pub struct Run {
     origin: u64,
     /// The metrics drawer's counts, brought up to date when asked for.
     tally: Tally,
+    /// Gossip: the latest broadcast's spread, brought up to date when asked for.
+    spread: SpreadTracker,
 }
 
 impl Run {
@@ -127,7 +130,18 @@ impl Run {
         }
         let sim = Self::build(&base, seed, &faults)?;
         let tally = Tally::new(&base.protocol, base.duration_us());
-        let mut run = Run { name, seed, base, custom, faults, sim, steps: 0, origin: 0, tally };
+        let mut run = Run {
+            name,
+            seed,
+            base,
+            custom,
+            faults,
+            sim,
+            steps: 0,
+            origin: 0,
+            tally,
+            spread: SpreadTracker::default(),
+        };
         run.boot();
         run.origin = run.steps;
         Ok(run)
@@ -253,6 +267,20 @@ impl Run {
         self.sim.outcome().metrics
     }
 
+    /// Gossip: the latest broadcast and the nodes it reached, up to the current event.
+    pub fn spread(&mut self) -> Option<&Spread> {
+        if self.base.protocol != "gossip" {
+            return None;
+        }
+        let nodes = self.base.nodes as usize;
+        for i in self.spread.upto..self.sim.event_count() {
+            if let Some(e) = self.sim.event(i) {
+                self.spread.add(&e, nodes);
+            }
+        }
+        self.spread.current()
+    }
+
     /// The drawer's counts, brought up to the current event.
     pub fn tally(&mut self) -> &Tally {
         for i in self.tally.upto..self.sim.event_count() {
@@ -350,6 +378,7 @@ impl Run {
             self.sim = Self::build(&self.base, self.seed, &self.faults)?;
             self.steps = 0;
             self.tally = Tally::new(&self.base.protocol, self.base.duration_us());
+            self.spread = SpreadTracker::default();
         }
         Ok(())
     }
@@ -482,6 +511,7 @@ impl Run {
         self.faults = faults;
         self.steps = 0;
         self.tally = Tally::new(&self.base.protocol, self.base.duration_us());
+        self.spread = SpreadTracker::default();
         Ok(())
     }
 
