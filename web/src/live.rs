@@ -302,6 +302,7 @@ impl LiveFeed {
             invariants: Vec::new(),
             faulty: Vec::new(),
             spread: None,
+            waiting: None,
         }
     }
 }

@@ -541,3 +541,12 @@ async fn more_faulty_replicas_than_f_are_pointed_out() {
     let note = find(&root, "[data-testid=beyond-f]").text_content().unwrap_or_default();
     assert!(note.contains("2 of 4 replicas") && note.contains("f = 1"), "{note}");
 }
+
+#[wasm_bindgen_test]
+async fn requests_waiting_on_a_stalled_cluster_are_pointed_out() {
+    let root = mount("s=pbft-normal&seed=1&at=50").await;
+    assert_eq!(common::count(&root, "[data-testid=stalled]"), 0, "a healthy start");
+    let root = mount("s=pbft-byzantine&seed=3&at=885").await;
+    let note = find(&root, "[data-testid=stalled]").text_content().unwrap_or_default();
+    assert!(note.contains("client requests waiting"), "{note}");
+}

@@ -92,6 +92,11 @@ pub fn invariants(props: &InvariantsProps) -> Html {
                         correct ones may commit different batches.") }
                 </p>
             }
+            if let Some((count, since)) = stalled(view) {
+                <p class="stalled" data-testid="stalled" role="status">
+                    { format!("⏳ {count} client request{} waiting, the oldest for {}: no result yet", if count == 1 { "" } else { "s" }, format::ms(since)) }
+                </p>
+            }
             { checked(view, ahead) }
             if !view.faults.is_empty() {
                 <h3>{ "Faults added" }</h3>
@@ -149,6 +154,16 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
 
 fn describe(f: &Fault) -> String {
     format!("t={}: {}{}", format::ms(f.at_us()), format::fault(f), format::fault_until(f))
+}
+
+/// How long a request may wait before the panel says the cluster is not answering it.
+const STALL_US: u64 = 250_000;
+
+/// PBFT requests waiting longer than [`STALL_US`]: how many, and for how long the oldest.
+fn stalled(view: &Snapshot) -> Option<(usize, u64)> {
+    let (count, oldest) = view.waiting?;
+    let waited = view.now_us.saturating_sub(oldest);
+    (waited >= STALL_US && !view.finished).then_some((count, waited))
 }
 
 /// PBFT with more faulty replicas than n = 3f + 1 tolerates: (faulty, n, f).

@@ -119,6 +119,8 @@ pub struct Snapshot {
     pub faulty: Vec<u32>,
     /// Gossip: the latest broadcast and the nodes it has reached.
     pub spread: Option<Rc<Spread>>,
+    /// PBFT: client requests waiting for their result, and when the oldest was sent.
+    pub waiting: Option<(usize, u64)>,
 }
 
 /// What the metrics drawer shows.
@@ -194,6 +196,16 @@ pub enum Export {
 }
 
 impl Snapshot {
+    /// The picture of `run`, with what is followed along the trace brought up to date.
+    fn taken(run: &mut Run) -> Snapshot {
+        let mut view = Snapshot::of(run);
+        view.spread = run.spread().cloned().map(Rc::new);
+        if view.protocol == "pbft" {
+            view.waiting = run.tally().waiting();
+        }
+        view
+    }
+
     fn of(run: &Run) -> Snapshot {
         let nodes = run.nodes();
         let (in_flight, in_flight_total) = drawn_in_flight(run.in_flight(), nodes.len());
@@ -225,6 +237,7 @@ impl Snapshot {
             invariants: run.invariants(),
             faulty: run.faulty_nodes(),
             spread: None,
+            waiting: None,
         }
     }
 
@@ -448,9 +461,7 @@ impl Model {
             Ok(None) => (Self::default_run(), None),
             Err(e) => (Self::default_run(), Some(format!("cannot open this link: {e}"))),
         };
-        let mut view = Snapshot::of(&run);
-        view.spread = run.spread().cloned().map(Rc::new);
-        let view = Rc::new(view);
+        let view = Rc::new(Snapshot::taken(&mut run));
         let scenario_text = pretty(&run);
         let moments = run.moments().into();
         Model {
@@ -812,8 +823,7 @@ impl Model {
     }
 
     fn refresh(&mut self) {
-        let mut view = Snapshot::of(&self.run.borrow());
-        view.spread = self.run.borrow_mut().spread().cloned().map(Rc::new);
+        let mut view = Snapshot::taken(&mut self.run.borrow_mut());
         if view.finished || view.violation.is_some() {
             self.playing = false;
         }

@@ -16,6 +16,10 @@ pub const VIRTUAL_US_PER_REAL_MS_AT_1X: f64 = 10.0;
 /// Most queue items handled per animation tick, so a frame never stalls the page.
 pub const MAX_STEPS_PER_TICK: u32 = 2_000;
 
+/// Events behind after which the broadcast tracker looks back for the latest broadcast
+/// rather than reading forwards.
+const SPREAD_SKIP: u64 = 4096;
+
 /// Protocol events a class looks for in a run (observed events, by kind): PBFT's view
 /// changes begun and entered, and state transfers.
 pub const MILESTONES: &[&str] = &["ViewChange", "NewView", "StateTransferred"];
@@ -273,7 +277,18 @@ impl Run {
             return None;
         }
         let nodes = self.base.nodes as usize;
-        for i in self.spread.upto..self.sim.event_count() {
+        let end = self.sim.event_count();
+        // Far behind (a link opened, a long seek): only the latest broadcast matters, so
+        // start where it started instead of reading every event since.
+        if end - self.spread.upto.min(end) > SPREAD_SKIP {
+            let start = (self.spread.upto..end)
+                .rev()
+                .find(|&i| self.sim.event(i).is_some_and(|e| SpreadTracker::starts(&e)));
+            if let Some(start) = start {
+                self.spread = SpreadTracker::from(start);
+            }
+        }
+        for i in self.spread.upto..end {
             if let Some(e) = self.sim.event(i) {
                 self.spread.add(&e, nodes);
             }

@@ -35,6 +35,16 @@ fn delivery(e: &EventView) -> Option<(&str, u32, u32)> {
 }
 
 impl SpreadTracker {
+    /// A tracker that reads on from event `upto`.
+    pub fn from(upto: u64) -> SpreadTracker {
+        SpreadTracker { upto, current: None }
+    }
+
+    /// True for an origin's delivery of its own broadcast: where a broadcast starts.
+    pub fn starts(e: &EventView) -> bool {
+        delivery(e).is_some_and(|(_, _, hops)| hops == 0)
+    }
+
     /// Reads event `e` of a cluster of `nodes`.
     pub fn add(&mut self, e: &EventView, nodes: usize) {
         self.upto = e.index + 1;
@@ -95,6 +105,23 @@ mod tests {
         let s = t.current().expect("a broadcast");
         assert_eq!((s.id.as_str(), s.origin, s.count), ("1:0", 1, 1));
         assert_eq!(t.upto, 5);
+    }
+
+    #[test]
+    fn reading_from_the_latest_start_gives_the_same_spread() {
+        let events = [
+            delivered(0, 2, "2:0", 0),
+            delivered(1, 0, "2:0", 1),
+            delivered(2, 1, "1:0", 0),
+            delivered(3, 3, "1:0", 1),
+            delivered(4, 0, "2:0", 2),
+        ];
+        let mut whole = SpreadTracker::default();
+        events.iter().for_each(|e| whole.add(e, 4));
+        let start = events.iter().rposition(SpreadTracker::starts).expect("a start") as u64;
+        let mut tail = SpreadTracker::from(start);
+        events[start as usize..].iter().for_each(|e| tail.add(e, 4));
+        assert_eq!(whole.current(), tail.current());
     }
 
     #[test]

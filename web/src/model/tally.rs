@@ -90,6 +90,12 @@ impl Tally {
         }
     }
 
+    /// Requests waiting for their result: how many, and when the oldest was sent.
+    pub fn waiting(&self) -> Option<(usize, u64)> {
+        let oldest = self.invoked.iter().map(|(_, at)| *at).min()?;
+        Some((self.invoked.len(), oldest))
+    }
+
     /// Pairs a client's request with its accepted result by (client, request timestamp).
     fn request(&mut self, e: &EventView, json: Option<String>) {
         let Some(key) = json.as_deref().and_then(|j| request_key(j, &e.kind)) else {

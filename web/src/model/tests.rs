@@ -1015,3 +1015,27 @@ fn next_milestone_stops_at_each_view_change_state_transfer_or_fault() {
     assert!(kinds.iter().any(|k| k == "ViewChange"), "{kinds:?}");
     assert!(kinds.iter().any(|k| k == "NewView"), "{kinds:?}");
 }
+
+#[test]
+fn requests_left_waiting_by_an_equivocating_primary_are_counted() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "pbft-byzantine".into(), seed: 3 });
+    // The primary turns to equivocation at 700 ms: requests wait until the view change.
+    model.apply(Action::SeekTime(700_000));
+    while model.seeking.is_some() {
+        model.apply(Action::SeekSlice);
+    }
+    for _ in 0..200 {
+        model.apply(Action::Step);
+    }
+    let (count, oldest) = model.view.waiting.expect("requests are outstanding");
+    assert!(count > 0);
+    // Long enough for the panel to say so (it does from 250 ms).
+    assert!(model.view.now_us - oldest >= 250_000, "waited {} us", model.view.now_us - oldest);
+    // Run on: the view change answers them.
+    model.apply(Action::NextMilestone);
+    while !model.view.finished && model.view.violation.is_none() {
+        model.apply(Action::Step);
+    }
+    assert!(model.view.finished);
+}
