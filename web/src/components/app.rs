@@ -334,7 +334,12 @@ pub fn app() -> Html {
         Callback::from(move |()| large_text.set(!*large_text))
     };
     if *page == Page::Workbenches {
-        return html! { <WorkbenchHost on_select={on_page} run={Some(model.view.failures().encode())} /> };
+        // The large-text setting carries over (`--text` scales the benches' text too).
+        return html! {
+            <div class={classes!("bench-page", large_text.then_some("large-text"))}>
+                <WorkbenchHost on_select={on_page} run={Some(model.view.failures().encode())} />
+            </div>
+        };
     }
     let view = model.view.clone();
     let text_scale = if *large_text { LARGE_TEXT } else { 1.0 };

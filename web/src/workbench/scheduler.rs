@@ -66,7 +66,14 @@ pub fn solve(text: &str, seed: u64) -> Result<SchedReport, String> {
     let mut config = AnnealConfig::for_problem(&problem, seed);
     config.steps = config.steps.min(MAX_BROWSER_STEPS);
     config.trace_points = TRACE_POINTS;
-    let annealed = anneal(&problem, &config);
+    let mut annealed = anneal(&problem, &config);
+    // The curve is sampled: carry its last energy to the last step, so the axis ends at the
+    // step count the table gives.
+    if let Some(&(step, energy)) = annealed.trace.last()
+        && step < annealed.steps
+    {
+        annealed.trace.push((annealed.steps, energy));
+    }
     let mut runs = vec![
         SolverRun {
             solver: "anneal",
@@ -441,6 +448,13 @@ mod tests {
         let optimum = report.runs[2].solution.energy;
         assert!(report.runs.iter().all(|r| r.solution.energy >= optimum - 1e-9));
         assert!(!report.trace.is_empty());
+        // The curve's axis ends at the step count the table names.
+        let last = report.trace.last().unwrap().0;
+        assert!(
+            report.runs[0].work.starts_with(&format!("{last} steps")),
+            "{last} vs {}",
+            report.runs[0].work
+        );
     }
 
     #[test]
