@@ -12,7 +12,7 @@ use void_core::sched::{AnnealConfig, Problem, anneal, energy};
 use void_web::App;
 use void_web::workbench::{
     CausalBench, CausalBenchProps, MAX_BROWSER_STEPS, MacaroonBench, Page, RunFailures, SchedulerBench,
-    WorkbenchPage, WorkbenchPageProps, hex,
+    WorkbenchPage, WorkbenchPageProps, forget_kept, hex,
 };
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -32,6 +32,7 @@ async fn mount<C: yew::BaseComponent>() -> Element
 where
     C::Properties: Default,
 {
+    forget_kept();
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
     yew::Renderer::<C>::with_root(root.clone()).render();
@@ -227,10 +228,11 @@ async fn the_simulated_runs_failures_are_modelled_and_ranked() {
         invariants: vec!["invariant:agreement".into(), "invariant:liveness".into()],
         violated: Some("invariant:agreement".into()),
     };
+    forget_kept();
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
     let props = CausalBenchProps { run: Some(Rc::new(run.clone())) };
-    yew::Renderer::<CausalBench>::with_root_and_props(root.clone(), props).render();
+    let handle = yew::Renderer::<CausalBench>::with_root_and_props(root.clone(), props.clone()).render();
     settle().await;
     let told = find(&root, "causal-run").text_content().unwrap_or_default();
     assert!(told.contains("node-0, node-3 crashed or Byzantine; agreement violated"), "{told}");
@@ -250,6 +252,16 @@ async fn the_simulated_runs_failures_are_modelled_and_ranked() {
     let x = find(&root, "causal-x").dyn_into::<HtmlSelectElement>().expect("a select").value();
     let y = find(&root, "causal-y").dyn_into::<HtmlSelectElement>().expect("a select").value();
     assert_eq!((x.as_str(), y.as_str()), ("node-0", "invariant:agreement"));
+
+    // To the simulation and back: the bench is mounted anew and shows what it showed.
+    handle.destroy();
+    let again = document().create_element("div").expect("a div");
+    document().body().expect("a body").append_child(&again).expect("appended");
+    yew::Renderer::<CausalBench>::with_root_and_props(again.clone(), props).render();
+    settle().await;
+    assert_eq!(area(&again, "causal-input"), run.model_json());
+    let x = find(&again, "causal-x").dyn_into::<HtmlSelectElement>().expect("a select").value();
+    assert_eq!(x, "node-0");
 }
 
 #[wasm_bindgen_test]
@@ -313,6 +325,7 @@ async fn seeing_differs_from_doing_on_a_confounded_graph_and_causes_are_ranked()
 
 #[wasm_bindgen_test]
 async fn the_workbench_page_switches_benches_and_goes_back_to_simulate() {
+    forget_kept();
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
     let chosen = Rc::new(Cell::new(None));
@@ -395,6 +408,7 @@ async fn an_unknown_bench_in_the_link_is_named_with_the_valid_ones() {
             .expect("the URL is replaced")
     };
     set_url(&format!("{path}?bench=nosuch"));
+    forget_kept();
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
     let props = WorkbenchPageProps { on_select: yew::Callback::noop(), run: None };

@@ -318,27 +318,71 @@ fn bar(label: String, p: f64, testid: &'static str, class: &'static str) -> Html
     }
 }
 
-#[derive(Properties, PartialEq, Default)]
+#[derive(Properties, PartialEq, Default, Clone)]
 pub struct CausalBenchProps {
     /// The simulated run's failures, when the page came from a run.
     #[prop_or_default]
     pub run: Option<std::rc::Rc<RunFailures>>,
 }
 
+/// The bench as it was left: model text, the compared pair and value, the observations.
+#[derive(Clone)]
+struct Kept {
+    text: String,
+    x: String,
+    y: String,
+    value: String,
+    seen: Vec<(String, Seen)>,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Kept {
+            text: String::from(EXAMPLE_MODEL),
+            x: String::from("db"),
+            y: String::from("api"),
+            value: String::from("1"),
+            seen: vec![
+                (String::from("power"), Seen::Unknown),
+                (String::from("db"), Seen::Failed),
+                (String::from("cache"), Seen::Failed),
+                (String::from("api"), Seen::Failed),
+            ],
+        }
+    }
+}
+
+thread_local! {
+    /// Kept while the page goes to the simulation and back (the bench is mounted anew).
+    static KEPT: std::cell::RefCell<Option<Kept>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Forgets the kept bench: the next one opens on the example model (a fresh page does).
+pub fn forget_kept() {
+    KEPT.with(|k| *k.borrow_mut() = None);
+}
+
+fn kept() -> Kept {
+    KEPT.with(|k| k.borrow().clone()).unwrap_or_default()
+}
+
 #[function_component(CausalBench)]
 pub fn causal_bench(props: &CausalBenchProps) -> Html {
-    let text = use_state(|| String::from(EXAMPLE_MODEL));
-    let x = use_state(|| String::from("db"));
-    let y = use_state(|| String::from("api"));
-    let value = use_state(|| String::from("1"));
+    let start = use_memo((), |_| kept());
+    let text = use_state(|| start.text.clone());
+    let x = use_state(|| start.x.clone());
+    let y = use_state(|| start.y.clone());
+    let value = use_state(|| start.value.clone());
     // Observations by node name; a node not listed is healthy.
-    let seen = use_state(|| {
-        vec![
-            (String::from("power"), Seen::Unknown),
-            (String::from("db"), Seen::Failed),
-            (String::from("cache"), Seen::Failed),
-            (String::from("api"), Seen::Failed),
-        ]
+    let seen = use_state(|| start.seen.clone());
+    KEPT.with(|k| {
+        *k.borrow_mut() = Some(Kept {
+            text: (*text).clone(),
+            x: (*x).clone(),
+            y: (*y).clone(),
+            value: (*value).clone(),
+            seen: (*seen).clone(),
+        })
     });
     let model = use_memo((*text).clone(), |t| CausalModel::from_json(t).map_err(|e| e.to_string()));
 

@@ -13,7 +13,8 @@ use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
 pub use causal::{
-    CausalBench, CausalBenchProps, CausalReport, EXAMPLE_MODEL, Ranked, RunFailures, Seen, compare, rank,
+    CausalBench, CausalBenchProps, CausalReport, EXAMPLE_MODEL, Ranked, RunFailures, Seen, compare,
+    forget_kept, rank,
 };
 pub use host::{BENCH_MODULE, WorkbenchHost};
 pub use macaroons::{MacInput, MacReport, MacaroonBench, Step, ThirdParty, run as run_macaroon};
