@@ -227,3 +227,21 @@ fn bad_input_exits_2_with_a_message() {
         assert!(!err.trim().is_empty() && !err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_token_file_named_without_its_at_sign_is_pointed_out() {
+    let token = ok(&["macaroon", "mint", "--root-key", "0123456789abcdef", "--id", "x"]);
+    let path = scratch("plain").join("token.macaroon");
+    std::fs::write(&path, token).unwrap();
+    let p = path.to_string_lossy().into_owned();
+    let o = void(&["macaroon", "verify", "--root-key", "0123456789abcdef", "--token", &p]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&format!("write @{p}")), "{err}");
+    let o = void(&["macaroon", "verify", "--root-key", "0123456789abcdef", "--token", &format!("@{p}")]);
+    assert_eq!(stdout(&o).trim(), "valid");
+    // One of the language's caveats without its spaces is refused with the fix.
+    let o = void(&["macaroon", "mint", "--root-key", "0123456789abcdef", "--id", "x", "--caveat", "op=get"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("`op = get`"));
+}

@@ -139,6 +139,32 @@ fn causal_query_distinguishes_seeing_from_doing() {
     let by_hand = 1.0 - 0.98 * 0.5 * (1.0 - 0.6 * 0.1);
     assert!((p_done - by_hand).abs() < 1e-12, "{p_done} vs {by_hand}");
     assert!(p_seen > p_done + 0.05, "{p_seen} vs {p_done}");
+    // Several settings in one flag, as --failed takes its nodes.
+    let listed = ok_json(&[
+        "causal",
+        "query",
+        "--model",
+        &model,
+        "--target",
+        "API",
+        "--given",
+        "DB=1,Network=0",
+        "--json",
+    ]);
+    let apart = ok_json(&[
+        "causal",
+        "query",
+        "--model",
+        &model,
+        "--target",
+        "API",
+        "--given",
+        "DB=1",
+        "--given",
+        "Network=0",
+        "--json",
+    ]);
+    assert_eq!(listed["probability"], apart["probability"]);
     let plain = void(&["causal", "query", "--model", &model, "--target", "API"]);
     let p: f64 = String::from_utf8_lossy(&plain.stdout).trim().parse().expect("a number");
     assert!((0.0..=1.0).contains(&p));
@@ -211,7 +237,11 @@ fn causal_bad_input_exits_2() {
     run(q(&["--given", "DB"]), "expected NODE=1");
     run(q(&["--given", "Nope=1"]), r#"unknown node "Nope""#);
     run(q(&["--do", "Nope=0"]), r#"unknown node "Nope""#);
-    run(q(&["--given", "DB=0", "--do", "DB=1"]), "probability zero");
+    run(q(&["--given", "DB=0", "--do", "DB=1"]), "--do DB=1 and --given DB=0");
+    bad_input(
+        &["causal", "root-cause", "--model", &model, "--failed", "API", "--unobserved", "API"],
+        "both --failed and --unobserved",
+    );
     bad_input(&["causal", "query", "--model", &model, "--target", "Nope"], r#"unknown node "Nope""#);
     let cyclic = write(
         "cycle.json",

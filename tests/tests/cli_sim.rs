@@ -132,6 +132,8 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (vec!["sim".into(), empty.display().to_string()], "the file is empty"),
         (vec!["sim".into(), "no-such-scenario".into()], "no-such-scenario"),
+        (vec!["sim".into(), "hlc-pnig".into()], "did you mean \"hlc-ping\"?"),
+        (vec!["sim".into(), "pbft".into()], "begin so: pbft-normal, "),
         (vec!["sim".into(), late_fault.display().to_string()], "after the run ends"),
         (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "99999999999".into()], "1..=10000"),
         (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "2".into()], "use at least"),
@@ -323,6 +325,7 @@ fn client_input_errors_exit_2_before_any_connection() {
     std::fs::write(&garbage, "AgEEdGVzdAIE").unwrap();
     let (c, g, t) =
         (cluster_file.display().to_string(), good.display().to_string(), garbage.display().to_string());
+    let at_good = format!("@{g}");
     let long_value = "x".repeat(5000);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--token", &t, "get", "k"], "token file"),
@@ -331,6 +334,8 @@ fn client_input_errors_exit_2_before_any_connection() {
         (vec!["--token", &g, "--timeout", "0", "get", "k"], "--timeout"),
         (vec!["--token", &g, "get", "k", "--at", "yesterday"], "expected an HLC timestamp"),
         (vec!["--token", &g, "get", "k", "--at", "1795801179445984.1@9"], "node 9 is not a replica"),
+        // `@FILE`, as the macaroon commands take it, reads the same file.
+        (vec!["--token", &at_good, "--timeout", "0", "get", "k"], "--timeout"),
     ];
     for (rest, needle) in cases {
         let mut args = vec!["client", "--cluster", &c];
@@ -340,6 +345,15 @@ fn client_input_errors_exit_2_before_any_connection() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: expected {needle:?} in {stderr}");
         assert!(!stderr.contains("replica 0"), "{args:?} dialled a replica: {stderr}");
+    }
+    // No cluster file, or its directory instead: what to pass.
+    let d = dir.display().to_string();
+    let missing = dir.join("nothing.toml").display().to_string();
+    for (cluster, needle) in [(&missing, "void cluster up"), (&d, "cluster.toml")] {
+        let out = void(&["client", "--cluster", cluster, "--token", &g, "get", "k"]).unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(needle), "expected {needle:?} in {stderr}");
     }
     // Valid input, nobody listening: with --json the failure is a JSON line too.
     let out =

@@ -65,6 +65,15 @@ fn ip_matches(spec: &str, ip: IpAddr) -> Result<bool, String> {
 /// Why `caveat` names a condition of this language but can never be satisfied (it is
 /// malformed), or `None`: a token carrying it would be refused by every verifier.
 pub fn malformed_reason(caveat: &str) -> Option<String> {
+    // `op=get`: one of ours written without the spaces the language puts around its operator.
+    if let Some(name) = CONDITIONS
+        .iter()
+        .find(|n| caveat.strip_prefix(**n).is_some_and(|rest| rest.starts_with(['=', '<', '>'])))
+    {
+        let rest = &caveat[name.len()..];
+        let (op, value) = rest.split_at(1);
+        return Some(format!("write it `{name} {op} {}`, with a space on each side of `{op}`", value.trim()));
+    }
     let (name, rest) = caveat.split_once(' ')?;
     if !CONDITIONS.contains(&name) {
         return None;
@@ -76,9 +85,9 @@ pub fn malformed_reason(caveat: &str) -> Option<String> {
         return Some(format!("the {name} caveat has no value"));
     }
     match (name, op) {
-        ("time", "<" | ">") => {
-            value.parse::<u64>().is_err().then(|| format!("{value:?} is not a UNIX time in seconds"))
-        }
+        ("time", "<" | ">") => value.parse::<u64>().is_err().then(|| {
+            format!("{value:?} is not a UNIX time in seconds (for a date: `date -d 2030-01-01 +%s`)")
+        }),
         ("time", _) => Some("a time caveat is `time < UNIX` or `time > UNIX`".into()),
         ("ip", "=") => ip_matches(value, IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED)).err(),
         (_, "=") => None,
@@ -152,6 +161,13 @@ mod tests {
         for bad in ["time < tomorrow", "time = 5", "op =", "op = ", "ip = 300.1.1.1", "user < x"] {
             assert!(malformed_reason(bad).is_some(), "{bad}");
         }
+        // Ours without the spaces: the fix is named.
+        assert_eq!(
+            malformed_reason("op=get").as_deref(),
+            Some("write it `op = get`, with a space on each side of `=`")
+        );
+        assert!(malformed_reason("time<1767225600").is_some_and(|w| w.contains("`time < 1767225600`")));
+        assert_eq!(malformed_reason("opaque=1"), None);
         for good in
             ["time < 1767225600", "op = get,put", "ip = 10.0.0.0/8", "user = alice", "garbage", "tier = gold"]
         {

@@ -107,6 +107,11 @@ fn on_one_screen() -> bool {
     std::io::stdout().is_terminal() && std::io::stderr().is_terminal()
 }
 
+/// Each flag once per node, or several as a comma list (`--given A=1,B=0`).
+fn settings<'a>(flag: &str, raw: &'a [String]) -> Result<Vec<(&'a str, bool)>, Failure> {
+    raw.iter().flat_map(|g| g.split(',')).map(|g| setting(flag, g)).collect()
+}
+
 /// Unknown nodes, contradictions, impossible evidence and too-wide queries are all bad input.
 fn query_failure(e: QueryError, context: &str) -> Failure {
     bad(format!("{context}: {e}"))
@@ -114,8 +119,19 @@ fn query_failure(e: QueryError, context: &str) -> Failure {
 
 fn query(args: QueryArgs) -> CliResult {
     let model = load_model(&args.model)?;
-    let given = args.given.iter().map(|g| setting("given", g)).collect::<Result<Vec<_>, _>>()?;
-    let forced = args.interventions.iter().map(|d| setting("do", d)).collect::<Result<Vec<_>, _>>()?;
+    let given = settings("given", &args.given)?;
+    let forced = settings("do", &args.interventions)?;
+    for (name, seen) in &given {
+        if let Some((_, set)) = forced.iter().find(|(m, _)| m == name)
+            && set != seen
+        {
+            return Err(bad(format!(
+                "--do {name}={} and --given {name}={}: under the intervention the evidence has probability zero",
+                u8::from(*set),
+                u8::from(*seen)
+            )));
+        }
+    }
     let probability =
         model.query_named(&args.target, &given, &forced).map_err(|e| query_failure(e, "query"))?;
     let mut condition: Vec<String> = given.iter().map(|(n, v)| format!("{n}={}", u8::from(*v))).collect();
@@ -151,6 +167,11 @@ fn root_cause(args: RootCauseArgs) -> CliResult {
     let model = load_model(&args.model)?;
     let failed = names("failed", &args.failed)?;
     let unobserved = names("unobserved", &args.unobserved)?;
+    if let Some(name) = failed.iter().find(|n| unobserved.contains(n)) {
+        return Err(bad(format!(
+            "{name} is both --failed and --unobserved: a node is seen failed, or not seen at all"
+        )));
+    }
     let ranking = model.root_causes(&failed, &unobserved).map_err(|e| query_failure(e, "root-cause"))?;
     // The nodes not observed, scored alike: a hidden common cause of the failures shows up
     // here (the ranking proper keeps to the failed nodes).

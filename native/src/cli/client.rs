@@ -118,10 +118,28 @@ fn check_sizes(op: &OpCommand) -> Result<(), Failure> {
 }
 
 pub fn run(a: ClientArgs) -> CliResult {
+    if a.cluster.is_dir() {
+        return Err(bad(format!(
+            "--cluster {}: a directory; pass the cluster file in it, {}",
+            a.cluster.display(),
+            a.cluster.join("cluster.toml").display()
+        )));
+    }
+    if !a.cluster.exists() {
+        return Err(bad(format!(
+            "--cluster {}: no such file; `void cluster up --replicas 4 --dir DIR` starts a cluster and writes DIR/cluster.toml",
+            a.cluster.display()
+        )));
+    }
     let (_, replicas) = ClusterFile::load(&a.cluster).map_err(bad)?;
-    let token_path = a.token.clone().unwrap_or_else(|| {
-        a.cluster.parent().unwrap_or(std::path::Path::new(".")).join(super::cluster::ADMIN_TOKEN)
-    });
+    // `--token @FILE`, as the macaroon commands write it, is the file too.
+    let token_path = match &a.token {
+        Some(t) => {
+            let t = t.to_string_lossy();
+            PathBuf::from(t.strip_prefix('@').unwrap_or(&t))
+        }
+        None => a.cluster.parent().unwrap_or(std::path::Path::new(".")).join(super::cluster::ADMIN_TOKEN),
+    };
     let token = read_user_file(&token_path, "token file", 64 * 1024)?.trim().to_string();
     if token.is_empty() {
         return Err(bad(format!("token file {} is empty", token_path.display())));
@@ -196,7 +214,13 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
     match outcome {
         ClientOutcome::Denied(why) => (1, format!("denied: {why}"), json!({"denied": why})),
         ClientOutcome::Error(why) => (1, format!("error: {why}"), json!({"error": why})),
-        ClientOutcome::Broadcast(id) => (0, format!("broadcast {id}"), json!({"broadcast": id})),
+        ClientOutcome::Broadcast(id) => (
+            0,
+            format!(
+                "broadcast {id} sent (its id: sending node:sequence number); it spreads to every node by gossip"
+            ),
+            json!({"broadcast": id}),
+        ),
         ClientOutcome::Done(r) => match r {
             OpResult::Written(ts) => (
                 0,

@@ -32,7 +32,8 @@ const DEFAULT_BASE_PORT: u16 = 7100;
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
-    /// Replicas in a new cluster, n = 3f + 1 (4, 7, 10, ...); an existing one must match.
+    /// Replicas in a new cluster, at least 4: n replicas tolerate f = (n - 1) / 3 faulty ones
+    /// (4, 7, 10, ... use them best); an existing cluster must match.
     #[arg(long, default_value_t = 4)]
     pub replicas: u32,
     /// The cluster's directory: cluster.toml, node-<i>/ and admin.macaroon live there.
@@ -92,7 +93,13 @@ pub fn create(
     fsync: Fsync,
     tunables: PbftTunables,
 ) -> Result<(), Failure> {
-    void_core::pbft::Config::new(replicas, 0).map_err(|e| bad(format!("--replicas: {e}")))?;
+    void_core::pbft::Config::new(replicas, 0).map_err(|e| {
+        let e = e.to_string();
+        let e = e.strip_prefix("replicas: ").unwrap_or(&e);
+        bad(format!(
+            "--replicas {replicas}: {e}; PBFT tolerates f faulty replicas with n >= 3f + 1, so at least 4"
+        ))
+    })?;
     if u32::from(base_port) + 100 + replicas > 65_535 || base_port < 1024 {
         return Err(bad(format!("--base-port {base_port}: ports P..P+100+N must lie in 1024..65535")));
     }
@@ -276,6 +283,14 @@ fn up(a: UpArgs) -> CliResult {
         if running_pid(&a.dir, r.id).is_none() {
             started.push((r.id, spawn_node(&a.dir, r.id, a.trace)?));
         }
+    }
+    if a.trace && started.len() < replicas.len() {
+        // A running node keeps the options it was started with.
+        eprintln!(
+            "note: --trace applies to the nodes started now; {} of {} were already running without it (`cluster down`, then `up --trace`, traces all)",
+            replicas.len() - started.len(),
+            replicas.len()
+        );
     }
     let rt = tokio::runtime::Runtime::new()?;
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -223,7 +223,15 @@ fn token(arg: &str, flag: &str) -> Result<(Macaroon, Format), Failure> {
         }
         None => arg.to_string(),
     };
-    Macaroon::deserialize(&text).map_err(|e| bad(format!("{flag}: {e}")))
+    Macaroon::deserialize(&text).map_err(|e| {
+        // A file name given without its `@`: say how to read it.
+        let hint = if !arg.starts_with('@') && Path::new(arg).is_file() {
+            format!(" ({arg:?} is a file: write @{arg} to read the token from it)")
+        } else {
+            String::new()
+        };
+        bad(format!("{flag}: {e}{hint}"))
+    })
 }
 
 fn emit(m: &Macaroon, format: Format) -> CliResult {

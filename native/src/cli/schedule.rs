@@ -75,6 +75,9 @@ pub fn run(args: ScheduleArgs) -> CliResult {
             "note: the problem gives no \"weights\"; overload, communication and imbalance weigh 1 each"
         );
     }
+    if args.time_ms.is_some() && args.solver != Solver::Anneal {
+        eprintln!("note: --time-ms budgets the annealer; greedy and exact run to their end");
+    }
     if args.trace && args.solver != Solver::Anneal {
         return Err(bad("--trace records the annealer's curve; use it with --solver anneal"));
     }

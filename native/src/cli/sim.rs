@@ -107,8 +107,25 @@ pub fn load(reference: &str, nodes: Option<u32>, raw_params: &[String]) -> Resul
         None => {
             let path = Path::new(reference);
             if !path.exists() {
+                // The built-ins it begins, else the closest name when it looks misspelt.
+                let names = sim::builtin_names();
+                let begun: Vec<&str> = names
+                    .iter()
+                    .copied()
+                    .filter(|n| !reference.is_empty() && n.starts_with(reference))
+                    .collect();
+                let near = names
+                    .iter()
+                    .map(|n| (strsim::levenshtein(n, reference), *n))
+                    .min()
+                    .filter(|(d, n)| *d <= 3.max(n.len() / 4));
+                let hint = match (begun.as_slice(), near) {
+                    ([], Some((_, n))) => format!("; did you mean {n:?}?"),
+                    ([], None) => String::new(),
+                    (begun, _) => format!("; the built-ins that begin so: {}", begun.join(", ")),
+                };
                 return Err(bad(format!(
-                    "unknown scenario {reference:?}: not a built-in (see `void sim --list`) and no such file"
+                    "unknown scenario {reference:?}: not a built-in (see `void sim --list`) and no such file{hint}"
                 )));
             }
             read_user_file(path, "scenario file", sim::MAX_SCENARIO_BYTES as u64)?
