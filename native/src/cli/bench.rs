@@ -39,6 +39,7 @@ pub struct BenchSimArgs {
     /// Override the scenario's node count.
     #[arg(long)]
     pub nodes: Option<u32>,
+    /// Set a scenario field or protocol parameter, as `void sim --param` does (repeatable).
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
     /// Seed of the measured run.

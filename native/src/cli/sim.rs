@@ -375,10 +375,13 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
     let mut limited = Vec::new();
     let mut metrics: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
     let (mut events, mut delivered, mut vtime) = (0u64, 0u64, 0f64);
+    let (mut sent, mut dropped) = (0u64, 0u64);
     for o in &outcomes {
         hasher.update(hex::decode(&o.trace_hash).unwrap_or_default());
         events += o.events;
         delivered += o.messages_delivered;
+        sent += o.messages_sent;
+        dropped += o.messages_dropped;
         vtime += o.virtual_time_ms;
         for (k, v) in &o.metrics {
             if v.is_finite() {
@@ -416,7 +419,8 @@ fn run_many(args: &SimArgs, loaded: &Loaded, a: u64, b: u64) -> CliResult {
     if args.json {
         print_json(&json!({
             "scenario": loaded.scenario.name, "protocol": loaded.scenario.protocol, "seeds": format!("{a}..{b}"),
-            "runs": count, "nodes": loaded.scenario.nodes, "events": events, "messages_delivered": delivered,
+            "runs": count, "nodes": loaded.scenario.nodes, "events": events, "messages_sent": sent,
+            "messages_delivered": delivered, "messages_dropped": dropped,
             "virtual_time_ms": vtime / count as f64, "violations": violations, "failing_seeds": failing,
             "trace_hash": trace_hash, "metrics": means, "event_limit_seeds": limited,
         }));

@@ -321,7 +321,14 @@ pub async fn connect_client(
     tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake::client(&mut reader, &mut writer, expect.as_ref()))
         .await
         .with_context(|| format!("handshake with {addr}: timed out"))?
-        .with_context(|| format!("handshake with {addr}"))?;
+        .map_err(|e| match e {
+            // An answer that is no frame at all: another protocol listens there.
+            handshake::HandshakeError::Rejected(Reason::Oversize) => anyhow::anyhow!(
+                "handshake with {addr}: the answer is not a Void frame; is {addr} a node's transport `addr` \
+                 (not its `http` port)?"
+            ),
+            e => anyhow::Error::new(e).context(format!("handshake with {addr}")),
+        })?;
     Ok((reader, writer))
 }
 

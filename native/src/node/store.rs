@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use void_core::effect::Persisted;
 
@@ -56,7 +55,14 @@ pub struct Store {
 
 impl Store {
     pub fn open(path: &Path, fsync: Fsync) -> anyhow::Result<Store> {
-        let db = Database::create(path).with_context(|| format!("opening storage {}", path.display()))?;
+        let db = Database::create(path).map_err(|e| match e {
+            // Another process holds the file: most likely the same node running already.
+            redb::DatabaseError::DatabaseAlreadyOpen => anyhow::anyhow!(
+                "opening storage {}: another process has it open (is this node already running? see its node.pid)",
+                path.display()
+            ),
+            e => anyhow::Error::new(e).context(format!("opening storage {}", path.display())),
+        })?;
         let tx = db.begin_write()?;
         tx.open_table(PBFT)?;
         tx.commit()?;
@@ -192,6 +198,15 @@ mod tests {
 
     fn value(all: &Persisted, k: &str) -> Option<String> {
         all.get(k.as_bytes()).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    #[test]
+    fn a_store_open_elsewhere_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.redb");
+        let _first = Store::open(&path, Fsync::Always).unwrap();
+        let Err(e) = Store::open(&path, Fsync::Always) else { panic!("opened twice") };
+        assert!(e.to_string().contains("is this node already running?"), "{e}");
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::node::wire::{ClientOp, ClientOutcome, ClientRequest, WIRE_VERSION};
 
 #[derive(Args, Debug)]
 pub struct BenchClusterArgs {
+    /// Replicas of the measured cluster (at least 4).
     #[arg(long, default_value_t = 4)]
     pub replicas: u32,
     /// Client connections, spread over the replicas.
@@ -44,6 +45,7 @@ pub struct BenchClusterArgs {
     /// Most requests per batch at the primary.
     #[arg(long, default_value_t = 256)]
     pub max_batch: u32,
+    /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
 }

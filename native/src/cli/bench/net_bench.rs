@@ -26,6 +26,7 @@ pub struct BenchNetArgs {
     /// Payload bytes per frame.
     #[arg(long, default_value_t = 4096)]
     pub size: usize,
+    /// Print one JSON object as the last line of stdout.
     #[arg(long)]
     pub json: bool,
 }
