@@ -207,7 +207,11 @@ async fn a_scheduled_fault_is_one_choice_away() {
         .filter_map(|i| picker.item(i))
         .map(|o| o.text_content().unwrap_or_default())
         .collect();
-    assert_eq!(options, vec!["t=300 ms: crash N0", "t=2000 ms: restart N0"]);
+    // PBFT's own moments come first, then the scenario's schedule.
+    assert_eq!(
+        options,
+        vec!["▸ next view change or state transfer", "t=300 ms: crash N0", "t=2000 ms: restart N0"]
+    );
     picker.set_value("300000");
     common::changed(&picker);
     common::arrived(&root).await;
