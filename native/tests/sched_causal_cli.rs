@@ -132,39 +132,20 @@ fn schedule_bad_input_exits_2() {
 #[test]
 fn causal_query_distinguishes_seeing_from_doing() {
     let model = example("causal-confounder.json");
-    let seen =
-        ok_json(&["causal", "query", "--model", &model, "--target", "API", "--given", "DB=1", "--json"]);
-    let done = ok_json(&["causal", "query", "--model", &model, "--target", "API", "--do", "DB=1", "--json"]);
-    let (p_seen, p_done) = (number(&seen, "probability"), number(&done, "probability"));
+    // P(API = 1 | extra...), as the JSON reports it.
+    let p_api = |extra: &[&str]| {
+        let mut args = vec!["causal", "query", "--model", model.as_str(), "--target", "API", "--json"];
+        args.extend_from_slice(extra);
+        number(&ok_json(&args), "probability")
+    };
+    let (p_seen, p_done) = (p_api(&["--given", "DB=1"]), p_api(&["--do", "DB=1"]));
     let by_hand = 1.0 - 0.98 * 0.5 * (1.0 - 0.6 * 0.1);
     assert!((p_done - by_hand).abs() < 1e-12, "{p_done} vs {by_hand}");
     assert!(p_seen > p_done + 0.05, "{p_seen} vs {p_done}");
     // Several settings in one flag, as --failed takes its nodes.
-    let listed = ok_json(&[
-        "causal",
-        "query",
-        "--model",
-        &model,
-        "--target",
-        "API",
-        "--given",
-        "DB=1,Network=0",
-        "--json",
-    ]);
-    let apart = ok_json(&[
-        "causal",
-        "query",
-        "--model",
-        &model,
-        "--target",
-        "API",
-        "--given",
-        "DB=1",
-        "--given",
-        "Network=0",
-        "--json",
-    ]);
-    assert_eq!(listed["probability"], apart["probability"]);
+    let listed = p_api(&["--given", "DB=1,Network=0"]);
+    let apart = p_api(&["--given", "DB=1", "--given", "Network=0"]);
+    assert_eq!(listed, apart);
     let plain = void(&["causal", "query", "--model", &model, "--target", "API"]);
     let p: f64 = String::from_utf8_lossy(&plain.stdout).trim().parse().expect("a number");
     assert!((0.0..=1.0).contains(&p));
