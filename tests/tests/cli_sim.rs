@@ -146,6 +146,10 @@ fn bad_input_exits_2_with_a_message_naming_the_problem() {
         (vec!["sim".into(), "hlc-ping".into(), "--seeds".into(), "9..2".into()], "empty"),
         (vec!["sim".into(), "hlc-ping".into(), "--nodes".into(), "0".into()], "nodes"),
         (vec!["sim".into(), "hlc-ping".into(), "--seed".into(), "x".into()], "--seed"),
+        (
+            vec!["sim".into(), "hlc-ping".into(), "--seed".into(), "-1".into()],
+            "a seed is a whole number from 0",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

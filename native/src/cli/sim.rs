@@ -22,7 +22,8 @@ pub struct SimArgs {
     #[arg(long, conflicts_with_all = ["scenario", "seed", "seeds", "nodes", "params", "dump_trace", "incidents"])]
     pub list: bool,
     /// The seed of a single run (default 1).
-    #[arg(long, conflicts_with = "seeds")]
+    // A negative seed reaches the parser, which names the range, instead of clap's "use -- -1".
+    #[arg(long, conflicts_with = "seeds", allow_negative_numbers = true, value_parser = seed)]
     pub seed: Option<u64>,
     /// An inclusive range of seeds, `A..B`, run as one aggregate.
     #[arg(long, value_name = "A..B")]
@@ -97,6 +98,11 @@ pub fn parse_params(raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
                 .ok_or_else(|| bad(format!("--param {p:?}: expected KEY=VALUE")))
         })
         .collect()
+}
+
+/// A seed: a whole number from 0 to 2^64 − 1.
+fn seed(raw: &str) -> Result<u64, String> {
+    raw.trim().parse().map_err(|_| format!("a seed is a whole number from 0 to {}", u64::MAX))
 }
 
 /// Load a built-in scenario by name, or a scenario file by path, with overrides.

@@ -121,8 +121,13 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
             ("✗", "violated", "violated here")
         } else if later == Some(name) {
             ("✗", "later", "violated later in this run")
-        } else if at_end && view.violation.is_some() {
-            ("…", "pending", "not judged: the run stopped at the violation, before its end")
+        } else if let Some(v) = view.violation.as_ref().filter(|_| at_end) {
+            let why = if v.step >= view.events {
+                "not judged: another end-of-run check failed first"
+            } else {
+                "not judged: the run stopped at the violation, before its end"
+            };
+            ("…", "pending", why)
         } else if at_end && !view.finished {
             ("…", "pending", "judged when the run is over")
         } else {
