@@ -508,7 +508,7 @@ fn svg_cluster(props: &SvgProps) -> Html {
     // Dots shrink with the nodes, so a crowded ring stays legible.
     let head = (r * 0.3).clamp(4.5, 8.0);
     let scale = props.text_scale;
-    // Message labels go only where they hide no node, node text or other label.
+    // Message labels go only where they hide no node, node text, message dot or other label.
     let show_text = n <= MAX_NODE_TEXT;
     let mut taken: Vec<Rect> = Vec::new();
     for node in &view.nodes {
@@ -520,10 +520,17 @@ fn svg_cluster(props: &SvgProps) -> Html {
         }
     }
     let wanted: Vec<Rect> = if labels {
+        let at: Vec<Option<Point>> = drawn
+            .iter()
+            .map(|m| Some(Link::between(m.from, m.to, pos, r)?.at(progress(now, m.sent_at, m.deliver_at))))
+            .collect();
+        // Nor any message's dot: a label over another dot reads as that message's.
+        taken.extend(at.iter().flatten().map(|&(x, y)| (x - head, y - head, x + head, y + head)));
         drawn
             .iter()
-            .filter_map(|m| {
-                let (x, y) = Link::between(m.from, m.to, pos, r)?.at(progress(now, m.sent_at, m.deliver_at));
+            .zip(&at)
+            .filter_map(|(m, at)| {
+                let (x, y) = (*at)?;
                 let w = m.kind.len() as f64 * 7.0 * scale + 4.0;
                 Some((x - w / 2.0, y - head - 2.0 - 14.0 * scale, x + w / 2.0, y - head - 2.0))
             })
