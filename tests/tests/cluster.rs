@@ -570,6 +570,21 @@ fn settled(c: &Cluster) -> bool {
         && views.iter().enumerate().all(|(i, v)| v.iter().all(|&j| views[j as usize].contains(&(i as u64))))
 }
 
+/// Waits until a live node's log says it found node `dead` unreachable (its neighbours learn
+/// it from the refused connection, as TCP tells HyParView).
+fn wait_unreachable(c: &Cluster, dead: u16) {
+    let line = format!("gossip neighbour down: unreachable (the connection failed) peer={dead}");
+    let said = |i: u16| {
+        std::fs::read_to_string(c.dir.path().join(format!("node-{i}/node.log")))
+            .is_ok_and(|l| l.contains(&line))
+    };
+    let t = Instant::now();
+    while !(0..4).filter(|&i| i != dead).any(said) {
+        assert!(t.elapsed() < Duration::from_secs(20), "no neighbour of node {dead} found it unreachable");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn broadcasts_reach_every_live_node_and_a_restarted_node_rejoins() {
     let Some(bin) = bin() else { return };
@@ -586,6 +601,7 @@ fn broadcasts_reach_every_live_node_and_a_restarted_node_rejoins() {
     assert!(out.status.success(), "{}", text(&out));
     wait_delivered(&c, &[0, 1, 2, 3], 1);
     c.kill9(2);
+    wait_unreachable(&c, 2);
     let out = c.client(&["broadcast", "second"]);
     assert!(out.status.success(), "{}", text(&out));
     wait_delivered(&c, &[0, 1, 3], 2);
@@ -602,6 +618,9 @@ fn broadcasts_reach_every_live_node_and_a_restarted_node_rejoins() {
     // The node the client broadcasts through restarts too: its next broadcast must not
     // reuse an id the others already hold (they would drop it as a duplicate).
     c.kill9(0);
+    // The contact, too, is dropped by its neighbours before it comes back: restarted, it
+    // must join through one of them.
+    wait_unreachable(&c, 0);
     c.restart_missing();
     // Plumtree promises delivery once the overlay has settled (a broadcast during repair
     // may miss a node): wait until node 0 is back in it and every link is known both ways.

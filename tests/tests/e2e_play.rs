@@ -471,6 +471,15 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
         "the get to read the value back",
     )
     .await;
+    // A gossip broadcast from the page: HyParView/Plumtree carry it from one node to all.
+    type_into("[data-testid=live-text]", "hello, class").await;
+    click(&client, "[data-testid=live-broadcast]").await;
+    wait_for(
+        &client,
+        &format!("{answer}.textContent.startsWith('broadcast → N') && {answer}.textContent.includes(' sent') && {answer}.dataset.ok === 'true'"),
+        "the broadcast to be sent",
+    )
+    .await;
 
     // kill -9 node 0 from the page: its stream closes, the others stay.
     let node0 = "[data-testid=live-nodes] tr:nth-child(2)";

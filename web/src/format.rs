@@ -57,6 +57,8 @@ fn hlc_wall(ts: &Timestamp) -> String {
 /// run's start (`(12.345 ms, 3)`).
 pub fn hlc_short(stamp: &str) -> String {
     match stamp.parse::<Timestamp>() {
+        // A native node reports (0, 0) until its clock first stamps something.
+        Ok(ts) if ts.wall == 0 && ts.logical == 0 => "no HLC yet".into(),
         Ok(ts) => format!("({}, {})", hlc_wall(&ts), ts.logical),
         Err(_) => stamp.to_owned(),
     }
@@ -65,6 +67,9 @@ pub fn hlc_short(stamp: &str) -> String {
 /// The same stamp spelled out, for tooltips.
 pub fn hlc_long(stamp: &str) -> String {
     match stamp.parse::<Timestamp>() {
+        Ok(ts) if ts.wall == 0 && ts.logical == 0 => {
+            format!("no HLC yet: node {} has not stamped an event", ts.node)
+        }
         Ok(ts) => format!(
             "HLC (l, c) = ({}, {}): l is {} µs of wall time, c the logical counter; stamped by node {}",
             hlc_wall(&ts),
@@ -306,6 +311,9 @@ mod tests {
         // 2026-11-27 14:32:05.123 UTC, from a native node's real clock.
         let real = format!("{}.2@0", 1_795_789_925_123_456u64);
         assert_eq!(hlc_short(&real), "(14:32:05.123 UTC, 2)");
+        // A native node's clock before its first stamp.
+        assert_eq!(hlc_short("0.0@3"), "no HLC yet");
+        assert!(hlc_long("0.0@3").starts_with("no HLC yet"));
     }
 
     #[test]

@@ -171,6 +171,14 @@ async fn play_two_seconds(at: u64, layout: &str) -> (Played, usize) {
     let events_before = common::events(&root);
     let frames_before: u64 = attr(&root, canvas, "data-frames").parse().expect("a number");
     let ticks_before = ticks.get();
+    // At 1× (gossip runs start at 10×), so the figures compare with earlier ones.
+    let speed = find(&root, "[data-testid=speed]").dyn_into::<web_sys::HtmlInputElement>().expect("a slider");
+    speed.set_value(&void_web::components::speed_to_slider(1.0).to_string());
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    speed
+        .dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).expect("an event"))
+        .expect("sent");
     find(&root, "[data-testid=play]").dyn_into::<HtmlElement>().expect("a button").click();
     let start = now();
     sleep(2_000).await;

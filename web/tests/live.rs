@@ -130,7 +130,7 @@ struct BarProps {
 /// The top bar as the page uses it: live until "leave live" is pressed.
 #[function_component(Bar)]
 fn bar(props: &BarProps) -> Html {
-    let live = use_state(|| Some(LiveBar { nodes: 4, events_per_s: 37.0 }));
+    let live = use_state(|| Some(LiveBar { nodes: 4, down: 0, events_per_s: 37.0 }));
     let leave = {
         let live = live.clone();
         Callback::from(move |()| live.set(None))

@@ -333,13 +333,25 @@ async fn the_workbench_page_switches_benches_and_goes_back_to_simulate() {
         let chosen = chosen.clone();
         yew::Callback::from(move |page: Page| chosen.set(Some(page)))
     };
+    let toggled = Rc::new(Cell::new(0));
+    let on_large_text = {
+        let toggled = toggled.clone();
+        yew::Callback::from(move |()| toggled.set(toggled.get() + 1))
+    };
     yew::Renderer::<WorkbenchPage>::with_root_and_props(
         root.clone(),
-        WorkbenchPageProps { on_select, run: None },
+        WorkbenchPageProps { on_select, run: None, large_text: true, on_large_text },
     )
     .render();
     settle().await;
     assert!(shown(&root, "macaroon-bench"));
+    // A+ starts as the simulation page left it and hands each toggle back to that page.
+    assert_eq!(attr(&find(&root, "large-text"), "aria-pressed"), "true");
+    click(&root, "large-text").await;
+    assert_eq!(attr(&find(&root, "large-text"), "aria-pressed"), "false");
+    click(&root, "large-text").await;
+    assert_eq!(attr(&find(&root, "large-text"), "aria-pressed"), "true");
+    assert_eq!(toggled.get(), 2);
     click(&root, "bench-scheduler").await;
     assert!(shown(&root, "scheduler-bench") && !shown(&root, "macaroon-bench"));
     let search = || web_sys::window().expect("a window").location().search().expect("a query");
@@ -411,7 +423,12 @@ async fn an_unknown_bench_in_the_link_is_named_with_the_valid_ones() {
     forget_kept();
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
-    let props = WorkbenchPageProps { on_select: yew::Callback::noop(), run: None };
+    let props = WorkbenchPageProps {
+        on_select: yew::Callback::noop(),
+        run: None,
+        large_text: false,
+        on_large_text: yew::Callback::noop(),
+    };
     yew::Renderer::<WorkbenchPage>::with_root_and_props(root.clone(), props).render();
     settle().await;
     set_url(&path);

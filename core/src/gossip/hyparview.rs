@@ -43,6 +43,9 @@ pub struct HyParView {
     /// What we sent in our last SHUFFLE (preferred victims when the reply arrives).
     shuffle_sent: Vec<NodeId>,
     joined: bool,
+    /// This incarnation follows a crash. The others dropped it when it failed, so even the
+    /// contact must join someone to be found again.
+    restarted: bool,
 }
 
 fn pick<T: Copy>(rng: &mut DetRng, items: &[T]) -> Option<T> {
@@ -72,6 +75,7 @@ impl HyParView {
             suspected: Vec::new(),
             shuffle_sent: Vec::new(),
             joined: false,
+            restarted: false,
         }
     }
 
@@ -91,16 +95,40 @@ impl HyParView {
         self.joined
     }
 
-    /// Send JOIN to the contact (the contact itself just starts with empty views).
+    /// The next [`HyParView::join`] is a new incarnation's, after a crash.
+    pub(crate) fn restarted(&mut self) {
+        self.restarted = true;
+    }
+
+    /// Whom to send JOIN: the contact. The contact itself starts with empty views, and
+    /// after a restart joins through a node drawn at random (one that is down is reported
+    /// unreachable, and the next keep-alive round draws again).
+    fn join_target(&self, cfg: &Config, s: &mut Step<'_>) -> Option<NodeId> {
+        if self.me != cfg.contact {
+            return Some(cfg.contact);
+        }
+        if !self.restarted || cfg.nodes < 2 {
+            return None;
+        }
+        let k = s.rng.below(u64::from(cfg.nodes - 1)) as u32;
+        Some(NodeId(if k >= self.me.0 { k + 1 } else { k }))
+    }
+
+    /// Send JOIN to the [`HyParView::join_target`]; without one (the contact's first start)
+    /// wait to be joined.
     pub(crate) fn join(&mut self, cfg: &Config, s: &mut Step<'_>) {
         self.joined = true;
-        if self.me == cfg.contact {
-            return;
+        match self.join_target(cfg, s) {
+            Some(contact) => self.send_join(cfg, contact, s),
+            None => s.out.push(Effect::Observe(GossipEvent::Joining { contact: None })),
         }
-        s.out.push(Effect::Observe(GossipEvent::Joining { contact: Some(cfg.contact) }));
-        s.out.push(Effect::Send { to: cfg.contact, msg: GossipMsg::Join });
+    }
+
+    fn send_join(&mut self, cfg: &Config, contact: NodeId, s: &mut Step<'_>) {
+        s.out.push(Effect::Observe(GossipEvent::Joining { contact: Some(contact) }));
+        s.out.push(Effect::Send { to: contact, msg: GossipMsg::Join });
         // The contact adds us on JOIN; we add it, which makes the link symmetric.
-        self.add_active(cfg, cfg.contact, UpCause::Join, s);
+        self.add_active(cfg, contact, UpCause::Join, s);
     }
 
     /// Any message from `from` proves it alive.
@@ -311,13 +339,11 @@ impl HyParView {
         }
         if self.active.is_empty()
             && self.passive.is_empty()
-            && self.me != cfg.contact
             && self.pending.is_none()
+            && let Some(contact) = self.join_target(cfg, s)
         {
             // Isolated (the contact may have been down when we joined): join again.
-            s.out.push(Effect::Observe(GossipEvent::Joining { contact: Some(cfg.contact) }));
-            s.out.push(Effect::Send { to: cfg.contact, msg: GossipMsg::Join });
-            self.add_active(cfg, cfg.contact, UpCause::Join, s);
+            self.send_join(cfg, contact, s);
             return;
         }
         // The paper repairs the active view on failures only (done in `failed`); a node

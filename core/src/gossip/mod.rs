@@ -164,13 +164,11 @@ impl Protocol for GossipNode {
                     }
                 }
                 // A new incarnation with empty views: join again after a keep-alive period.
+                self.membership.restarted();
                 s.out.push(Effect::SetTimer { timer: GossipTimer::Join, after: cfg.keepalive });
             }
             Input::Timer(t) => match t {
                 GossipTimer::Join => {
-                    if self.me == cfg.contact {
-                        s.out.push(Effect::Observe(GossipEvent::Joining { contact: None }));
-                    }
                     self.membership.join(&cfg, &mut s);
                     let k = s.rng.below(cfg.keepalive.max(1));
                     s.out.push(Effect::SetTimer { timer: GossipTimer::KeepAlive, after: k.max(1) });

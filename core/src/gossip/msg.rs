@@ -280,7 +280,7 @@ impl ProtocolEvent for GossipEvent {
                 format!("node {peer} leaves the active view ({rule}); Plumtree: NeighborDown")
             }
             GossipEvent::NeighborRejected { peer } => {
-                format!("node {peer} rejects NEIGHBOR(low): its active view is full → try another")
+                format!("NEIGHBOR(low) refused by node {peer}: its active view is full → try another")
             }
             GossipEvent::Shuffled { peer, learned } => {
                 format!("SHUFFLE exchange with node {peer}: {learned} new passive entries")

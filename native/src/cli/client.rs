@@ -224,10 +224,7 @@ pub fn describe(outcome: ClientOutcome) -> (u8, String, serde_json::Value) {
         ClientOutcome::Done(r) => match r {
             OpResult::Written(ts) => (
                 0,
-                format!(
-                    "ok: version {ts} (HLC of {}; read it back with `get KEY --at {ts}`)",
-                    wall_time(ts.wall)
-                ),
+                format!("ok: version {ts} (HLC of {})", wall_time(ts.wall)),
                 json!({"ok": true, "version": ts.to_string()}),
             ),
             OpResult::Value(Some((v, ts))) => (0, v.clone(), json!({"value": v, "version": ts.to_string()})),
@@ -258,6 +255,12 @@ fn report(a: &ClientArgs, node: u32, outcome: ClientOutcome) -> CliResult {
     {
         text = format!("(no value as of {at}: the key was not yet written, or deleted, then)");
     }
+    // Where the version comes from, for a later snapshot read.
+    if let (OpCommand::Put { key, .. }, Some(v)) = (&a.op, value.get("version").and_then(|v| v.as_str()))
+        && code == 0
+    {
+        text = format!("{text}; `get {key} --at {v}` reads this version later");
+    }
     if a.json {
         let mut v = value;
         v["node"] = json!(node);
@@ -281,7 +284,7 @@ mod tests {
         let (code, text, value) = describe(ClientOutcome::Done(OpResult::Written(ts)));
         assert_eq!(code, 0);
         assert!(text.contains("2026-11-27T17:39:39.445984Z"), "{text}");
-        assert!(text.contains("--at 1795801179445984.1@0"), "{text}");
+        assert_eq!(text, "ok: version 1795801179445984.1@0 (HLC of 2026-11-27T17:39:39.445984Z)");
         assert_eq!(value["version"], "1795801179445984.1@0");
         let (code, text, _) = describe(ClientOutcome::Done(OpResult::Swapped { ok: false, found: None }));
         assert_eq!((code, text.as_str()), (1, "not swapped: the key is absent"));

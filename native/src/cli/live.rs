@@ -5,7 +5,8 @@
 //! `/metrics` and the `/events` WebSocket) and hands the page a token scoped to this
 //! cluster's live controls; `GET /live/status` gathers every node's `/status`;
 //! `POST /live/node/<i>/kill` (kill -9), `POST /live/node/<i>/restart` and `POST /live/kv`
-//! (`{"op": "put"|"get"|"delete", "key", "value"}`, sent through the cluster's client gateway
+//! (`{"op": "put"|"get"|"delete", "key", "value"}` or `{"op": "broadcast", "text"}`, sent
+//! through the cluster's client gateway
 //! with its admin capability) need that token in `Authorization: Bearer <token>`.
 
 use std::path::PathBuf;
@@ -188,8 +189,9 @@ fn kv_op(body: &serde_json::Value) -> Result<ClientOp, String> {
         Some("put") => Ok(ClientOp::Put { key: field("key")?, value: field("value")? }),
         Some("get") => Ok(ClientOp::Get { key: field("key")?, at: None }),
         Some("delete") => Ok(ClientOp::Delete { key: field("key")? }),
-        Some(other) => Err(format!("field \"op\" is {other:?}; put, get or delete")),
-        None => Err("field \"op\" is missing (put, get or delete)".into()),
+        Some("broadcast") => Ok(ClientOp::Broadcast { text: field("text")? }),
+        Some(other) => Err(format!("field \"op\" is {other:?}; put, get, delete or broadcast")),
+        None => Err("field \"op\" is missing (put, get, delete or broadcast)".into()),
     }
 }
 
@@ -243,13 +245,16 @@ mod tests {
         assert!(matches!(put, ClientOp::Put { ref key, ref value } if key == "k" && value == "v"));
         assert!(matches!(kv_op(&json!({"op": "get", "key": "k"})).unwrap(), ClientOp::Get { at: None, .. }));
         assert!(matches!(kv_op(&json!({"op": "delete", "key": "k"})).unwrap(), ClientOp::Delete { .. }));
+        let b = kv_op(&json!({"op": "broadcast", "text": "hi"})).unwrap();
+        assert!(matches!(b, ClientOp::Broadcast { ref text } if text == "hi"));
     }
 
     #[test]
     fn bad_kv_bodies_are_refused_naming_the_field() {
         let cases = [
             (json!({"key": "k"}), "\"op\" is missing"),
-            (json!({"op": "cas", "key": "k"}), "put, get or delete"),
+            (json!({"op": "cas", "key": "k"}), "put, get, delete or broadcast"),
+            (json!({"op": "broadcast", "value": "v"}), "\"text\" is missing"),
             (json!({"op": "put", "key": "k"}), "\"value\""),
             (json!({"op": "get", "key": ""}), "\"key\" must have"),
             (json!({"op": "get", "key": 7}), "\"key\" is missing or not a string"),

@@ -244,6 +244,17 @@ impl Transport {
         &self.shared.counters
     }
 
+    /// Whether peer `id`'s outbound link is down: its last dial or connection failed and it
+    /// waits to dial again. Over TCP this is what a sender learns as a refused or reset
+    /// connection; frames queued for the peer still go out if it comes back.
+    pub fn is_down(&self, id: u32) -> bool {
+        self.shared
+            .outbound
+            .iter()
+            .find(|o| o.id == id)
+            .is_some_and(|o| state_from(o.state.load(Ordering::Relaxed)) == PeerState::Down)
+    }
+
     /// Each configured peer and whether its outbound link is up.
     pub fn peer_states(&self) -> Vec<(u32, PeerState)> {
         self.shared.outbound.iter().map(|o| (o.id, state_from(o.state.load(Ordering::Relaxed)))).collect()

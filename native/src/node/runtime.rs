@@ -8,7 +8,7 @@
 //! before any message of the round leaves the node or any client hears an answer
 //! (`fsync = "never"`: handed to the store, which gathers them for a later commit).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Persisted, Protocol};
-use void_core::gossip::{GossipCommand, GossipEvent, GossipNode, MsgId, PERSIST_PREFIX};
+use void_core::gossip::{DownCause, GossipCommand, GossipEvent, GossipNode, MsgId, PERSIST_PREFIX};
 use void_core::pbft::{Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode, PbftTimer};
 use void_core::sim::{TraceEvent, TraceKind};
 
@@ -191,6 +191,9 @@ pub struct Runtime {
     /// The last state digest taken: (last executed, hex SHA-256 of the snapshot).
     digest: (u64, String),
     gossip_status: GossipStatus,
+    /// Gossip peers already logged as unreachable: a node whose contact is down joins it
+    /// again every keep-alive round, and says so once, not twice a second.
+    unreachable_logged: BTreeSet<u32>,
 }
 
 pub struct Parts {
@@ -239,6 +242,7 @@ impl Runtime {
             started: Instant::now(),
             digest: (u64::MAX, String::new()),
             gossip_status: GossipStatus::default(),
+            unreachable_logged: BTreeSet::new(),
             metrics: p.metrics,
             status: p.status,
         }
@@ -458,7 +462,11 @@ impl Runtime {
                 self.queue(&mut bundles, host, bytes);
             }
         }
+        let mut unreachable: Vec<NodeId> = Vec::new();
         for (from, to, msg) in std::mem::take(&mut self.gossip.outbox) {
+            if self.transport.is_down(to.0) && !unreachable.contains(&to) {
+                unreachable.push(to);
+            }
             let sent = traced.then(|| msg.clone());
             let frame = Frame::Gossip(GossipEnvelope { version: WIRE_VERSION, from, to, msg });
             if let Some(bytes) = self.encode(&frame) {
@@ -475,6 +483,12 @@ impl Runtime {
             if let Some(frame) = b.finish() {
                 self.transmit(host, frame);
             }
+        }
+        // As the simulator does for a message to a crashed node: the gossip member learns
+        // that the peer is unreachable (handled in this drain, see `drain`).
+        for peer in unreachable {
+            self.record_event::<GossipNode>(NodeId(self.me), TraceKind::Unreachable { peer });
+            self.gossip.inbox.push_back((0, Input::Unreachable { peer }));
         }
         for (k, e) in std::mem::take(&mut self.pbft.events) {
             checkpoint |= k == 0 && matches!(e, PbftEvent::CheckpointTaken { .. });
@@ -570,11 +584,22 @@ impl Runtime {
             }
             GossipEvent::NeighborUp { peer, .. } => {
                 g.active.insert(peer.0);
-                tracing::info!(%peer, "gossip neighbour up");
+                if self.transport.is_down(peer.0) {
+                    tracing::debug!(%peer, "gossip neighbour up (its link is down)");
+                } else {
+                    self.unreachable_logged.remove(&peer.0);
+                    tracing::info!(%peer, "gossip neighbour up");
+                }
             }
-            GossipEvent::NeighborDown { peer, .. } => {
+            GossipEvent::NeighborDown { peer, cause } => {
                 g.active.remove(&peer.0);
-                tracing::info!(%peer, "gossip neighbour down");
+                if *cause != DownCause::Unreachable {
+                    tracing::info!(%peer, ?cause, "gossip neighbour down");
+                } else if self.unreachable_logged.insert(peer.0) {
+                    tracing::info!(%peer, "gossip neighbour down: unreachable (the connection failed)");
+                } else {
+                    tracing::debug!(%peer, "gossip neighbour down: still unreachable");
+                }
             }
             GossipEvent::Refused { reason, from } => {
                 tracing::debug!(%from, "gossip refused: {reason}");

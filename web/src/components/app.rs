@@ -334,10 +334,12 @@ pub fn app() -> Html {
         Callback::from(move |()| large_text.set(!*large_text))
     };
     if *page == Page::Workbenches {
-        // The large-text setting carries over (`--text` scales the benches' text too).
+        // The large-text setting carries over (`--text` scales the benches' text too), and
+        // the benches' A+ sets it here.
         return html! {
-            <div class={classes!("bench-page", large_text.then_some("large-text"))}>
-                <WorkbenchHost on_select={on_page} run={Some(model.view.failures().encode())} />
+            <div class={classes!("bench-page", large_text.then_some("large-text"))} data-testid="bench-page">
+                <WorkbenchHost on_select={on_page} run={Some(model.view.failures().encode())}
+                    on_large_text={on_large_text} />
             </div>
         };
     }
@@ -349,6 +351,7 @@ pub fn app() -> Html {
         model.recording.as_ref().map(|r| format!("{} nodes · {} events", r.replicas.len(), r.len()));
     let live_bar = live.as_ref().map(|shown| LiveBar {
         nodes: shown.nodes.iter().filter(|n| n.role != "client").count(),
+        down: shown.nodes.iter().filter(|n| n.role != "client" && n.state == "crashed").count(),
         events_per_s: events_per_second(
             &shown.recent.iter().map(|e| e.time).collect::<Vec<_>>(),
             shown.now_us,

@@ -12,7 +12,7 @@ use super::gesture::{Drag, Point, nearest_node};
 use crate::format;
 use crate::layout::{self, Force};
 use crate::math;
-use crate::model::{Action, Snapshot, VIRTUAL_US_PER_REAL_MS_AT_1X, canvas_mode};
+use crate::model::{Action, Snapshot, Spread, VIRTUAL_US_PER_REAL_MS_AT_1X, canvas_mode};
 use crate::palette;
 
 /// Tints of the sides of a partition (light, so nodes and messages stay readable).
@@ -732,7 +732,7 @@ fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
                 { item("origin", html! { <><circle class="node-reach origin" r="9" />{ disc("up") }</> },
                     format!("N{}: sent broadcast {}", s.origin, s.id)) }
                 { item("reached", html! { <><circle class="node-reach reached" r="9" />{ disc("up") }</> },
-                    format!("reached by it: {} of {}", s.count, view.nodes.len())) }
+                    reached_text(&view.nodes, s)) }
             }
             if tree.iter().any(|l| l.2) {
                 { item("eager", html! { <line class="tree-link eager" x1="-12" x2="12" /> }, "eager link".into()) }
@@ -1021,6 +1021,18 @@ impl Reach {
     }
 }
 
+/// How far the latest broadcast got among the nodes that could have it: up and in the
+/// overlay (crashed nodes and those yet to join are left out, or churn would read as loss).
+pub fn reached_text(nodes: &[NodeView], s: &Spread) -> String {
+    let member =
+        |n: &&NodeView| n.state != "crashed" && n.facts.iter().any(|(k, v)| k == "active view" && v != "[]");
+    let members: Vec<&NodeView> = nodes.iter().filter(member).collect();
+    let reached = members.iter().filter(|n| s.reached.get(n.id as usize).copied().unwrap_or(false)).count();
+    let left_out = nodes.len() - members.len();
+    let note = if left_out > 0 { format!(" ({left_out} down or not joined)") } else { String::new() };
+    format!("reached by it: {reached} of {} nodes{note}", members.len())
+}
+
 /// Node `id` and the latest broadcast: its origin, reached by it, or neither.
 pub fn reach_of(view: &Snapshot, id: u32) -> Reach {
     match view.spread.as_deref() {
@@ -1119,6 +1131,31 @@ mod tests {
 
     fn close(a: (f64, f64), b: (f64, f64)) -> bool {
         (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_broadcast_is_counted_among_the_nodes_that_could_have_it() {
+        let node = |id: u32, state: &str, active: &str| NodeView {
+            id,
+            state: state.into(),
+            role: "gossip".into(),
+            behaviour: None,
+            hlc: None,
+            clock_offset_us: 0,
+            facts: vec![("active view".into(), active.into())],
+        };
+        let nodes = [
+            node(0, "up", "[NodeId(1)]"),
+            node(1, "up", "[NodeId(0)]"),
+            node(2, "crashed", "[NodeId(0)]"),
+            node(3, "up", "[]"),
+        ];
+        let spread =
+            Spread { id: "0:1".into(), origin: 0, reached: vec![true, false, true, false], count: 2 };
+        assert_eq!(reached_text(&nodes, &spread), "reached by it: 1 of 2 nodes (2 down or not joined)");
+        let all = [node(0, "up", "[NodeId(1)]"), node(1, "up", "[NodeId(0)]")];
+        let spread = Spread { id: "0:1".into(), origin: 0, reached: vec![true, true], count: 2 };
+        assert_eq!(reached_text(&all, &spread), "reached by it: 2 of 2 nodes");
     }
 
     #[test]

@@ -127,7 +127,8 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
     let frame = use_state_eq(|| 0u64);
     // Which nodes' event streams are open, in node order.
     let connected = use_state_eq(Vec::<bool>::new);
-    let note = use_state(|| None::<String>);
+    // The last kill or restart asked for: (node, action, why it failed).
+    let note = use_state(|| None::<(u64, &'static str, Option<String>)>);
 
     {
         let cluster = cluster.clone();
@@ -257,15 +258,23 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
     // put / get / delete through `void play`, which relays to the cluster's client gateway.
     let key_ref = use_node_ref();
     let value_ref = use_node_ref();
+    let text_ref = use_node_ref();
     let answer = use_state(|| None::<(bool, String)>);
     let kv = {
         let (cluster, answer) = (cluster.clone(), answer.clone());
-        let (key_ref, value_ref) = (key_ref.clone(), value_ref.clone());
+        let (key_ref, value_ref, text_ref) = (key_ref.clone(), value_ref.clone(), text_ref.clone());
         Callback::from(move |op: &'static str| {
             let Some(Ok(c)) = &*cluster else { return };
             let read =
                 |r: &NodeRef| r.cast::<web_sys::HtmlInputElement>().map(|i| i.value()).unwrap_or_default();
-            let body = serde_json::json!({"op": op, "key": read(&key_ref), "value": read(&value_ref)});
+            let body = if op == "broadcast" {
+                serde_json::json!({"op": op, "text": read(&text_ref)})
+            } else {
+                serde_json::json!({"op": op, "key": read(&key_ref), "value": read(&value_ref)})
+            };
+            // A request waits for the replicas (seconds during a view change): say so, so the
+            // previous answer is not taken for this one.
+            answer.set(Some((true, format!("{op}: waiting for the cluster…"))));
             let (token, answer) = (c.token.clone(), answer.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let shown = match fetch_json("/live/kv", "POST", Some(&token), Some(&body)).await {
@@ -293,11 +302,8 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
             let note = note.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let path = format!("/live/node/{id}/{action}");
-                let text = match fetch_json(&path, "POST", Some(&token), None).await {
-                    Ok(_) => format!("node {id}: {action} sent"),
-                    Err(e) => format!("node {id}: {e}"),
-                };
-                note.set(Some(text));
+                let failed = fetch_json(&path, "POST", Some(&token), None).await.err();
+                note.set(Some((id, action, failed)));
             });
         })
     };
@@ -318,18 +324,25 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
                     { if watching { "◼ back to the simulation" } else { "▶ watch live" } }
                 </button>
                 <table class="live-nodes" data-testid="live-nodes">
-                    <tr><th>{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th><th>{ "executed" }</th>
-                        <th>{ "state" }</th><th title="event stream">{ "events" }</th><th></th></tr>
+                    <tr><th title="● its event stream is open">{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th>
+                        <th title="last executed sequence number">{ "executed" }</th>
+                        <th title="digest of the replicated state (equal on replicas that agree)">{ "state" }</th><th></th></tr>
                     { for nodes.iter().map(|n| row(n, &connected, &act)) }
                 </table>
-                if let Some(t) = &*note { <p class="hint">{ t.clone() }</p> }
+                if let Some(t) = note_text(note.as_ref(), &nodes[..]) { <p class="hint" data-testid="live-note">{ t }</p> }
                 <h3>{ "Key-value store" }</h3>
                 <div class="live-kv">
                     <input ref={key_ref} data-testid="live-key" placeholder="key" aria-label="key" />
                     <input ref={value_ref} data-testid="live-value" placeholder="value" aria-label="value" />
                     <button data-testid="live-put" onclick={let kv = kv.clone(); move |_| kv.emit("put")}>{ "put" }</button>
                     <button data-testid="live-get" onclick={let kv = kv.clone(); move |_| kv.emit("get")}>{ "get" }</button>
-                    <button data-testid="live-delete" onclick={move |_| kv.emit("delete")}>{ "delete" }</button>
+                    <button data-testid="live-delete" onclick={let kv = kv.clone(); move |_| kv.emit("delete")}>{ "delete" }</button>
+                </div>
+                <h3>{ "Gossip broadcast" }</h3>
+                <div class="live-kv">
+                    <input ref={text_ref} data-testid="live-text" placeholder="text" aria-label="broadcast text" />
+                    <button data-testid="live-broadcast" onclick={move |_| kv.emit("broadcast")}
+                        title="sent by HyParView/Plumtree from one node to every other">{ "broadcast" }</button>
                 </div>
                 if let Some((ok, text)) = &*answer {
                     <p class={classes!("live-answer", (!ok).then_some("refused"))} data-testid="live-answer"
@@ -352,6 +365,21 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
     }
 }
 
+/// What the last kill or restart is doing: shown until the table shows its effect (a
+/// failure stays).
+fn note_text(note: Option<&(u64, &'static str, Option<String>)>, nodes: &[Value]) -> Option<String> {
+    let (id, action, failed) = note?;
+    if let Some(why) = failed {
+        return Some(format!("node {id}: {why}"));
+    }
+    let alive = nodes.iter().find(|n| n["id"].as_u64() == Some(*id)).and_then(|n| n["alive"].as_bool());
+    let (done, what) = match *action {
+        "kill" => (alive == Some(false), "kill -9 sent, waiting for it to go down…"),
+        _ => (alive == Some(true), "restart sent, waiting for it to answer…"),
+    };
+    (!done).then(|| format!("node {id}: {what}"))
+}
+
 fn row(n: &Value, connected: &[bool], act: &Callback<(u64, &'static str)>) -> Html {
     let id = n["id"].as_u64().unwrap_or(0);
     let streaming = connected.get(id as usize).copied().unwrap_or(false);
@@ -362,22 +390,24 @@ fn row(n: &Value, connected: &[bool], act: &Callback<(u64, &'static str)>) -> Ht
         st["state_digest"].as_str().map(|d| d.chars().take(8).collect::<String>()).unwrap_or_default();
     let button = if alive {
         let act = act.clone();
-        html! { <button onclick={Callback::from(move |_| act.emit((id, "kill")))}>{ "kill -9" }</button> }
+        html! { <button onclick={Callback::from(move |_| act.emit((id, "kill")))}
+        title="kill -9 this node's process (the node can then be restarted)">{ "kill" }</button> }
     } else {
         let act = act.clone();
         html! { <button onclick={Callback::from(move |_| act.emit((id, "restart")))}>{ "restart" }</button> }
     };
     html! {
         <tr>
-            <td>{ format!("N{id}") }</td>
+            <td>{ format!("N{id} ") }
+                <span data-testid="live-stream" data-open={streaming.to_string()}
+                    title={if streaming { "streaming its events" } else { "not connected; retrying every second" }}>
+                    { if streaming { "●" } else { "○" } }
+                </span>
+            </td>
             <td>{ if alive { text("role") } else { "down".into() } }</td>
             <td>{ if alive { text("view") } else { String::new() } }</td>
             <td>{ if alive { text("last_executed") } else { String::new() } }</td>
             <td class="mono">{ digest }</td>
-            <td data-testid="live-stream" data-open={streaming.to_string()}
-                title={if streaming { "streaming its events" } else { "not connected; retrying every second" }}>
-                { if streaming { "●" } else { "○" } }
-            </td>
             <td>{ button }</td>
         </tr>
     }

@@ -32,4 +32,4 @@ pub use metrics::MetricsDrawer;
 pub use recording::RecordingBar;
 pub use spacetime::{MAX_LANES, SpaceTime, lanes};
 pub use timeline::Timeline;
-pub use topbar::{LiveBar, TopBar};
+pub use topbar::{LiveBar, TopBar, speed_to_slider};

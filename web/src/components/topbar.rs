@@ -40,6 +40,8 @@ pub struct TopBarProps {
 pub struct LiveBar {
     /// Native nodes drawn (replicas; clients seen in events are not counted).
     pub nodes: usize,
+    /// Of those, the ones down (killed, or not answering).
+    pub down: usize,
     pub events_per_s: f64,
 }
 
@@ -49,9 +51,10 @@ impl LiveBar {
             1 => "1 native node".to_owned(),
             n => format!("{n} native nodes"),
         };
+        let down = if self.down > 0 { format!(" ({} down)", self.down) } else { String::new() };
         let rate = self.events_per_s;
         let rate = if rate > 0.0 && rate < 10.0 { format!("{rate:.1}") } else { format!("{rate:.0}") };
-        format!("● live: {nodes} · {rate} events/s")
+        format!("● live: {nodes}{down} · {rate} events/s")
     }
 }
 
@@ -260,9 +263,11 @@ mod tests {
 
     #[test]
     fn the_live_bar_names_nodes_and_rate() {
-        assert_eq!(LiveBar { nodes: 4, events_per_s: 37.4 }.text(), "● live: 4 native nodes · 37 events/s");
-        assert_eq!(LiveBar { nodes: 1, events_per_s: 2.34 }.text(), "● live: 1 native node · 2.3 events/s");
-        assert_eq!(LiveBar { nodes: 0, events_per_s: 0.0 }.text(), "● live: 0 native nodes · 0 events/s");
+        let bar = |nodes, down, events_per_s| LiveBar { nodes, down, events_per_s }.text();
+        assert_eq!(bar(4, 0, 37.4), "● live: 4 native nodes · 37 events/s");
+        assert_eq!(bar(4, 1, 37.4), "● live: 4 native nodes (1 down) · 37 events/s");
+        assert_eq!(bar(1, 0, 2.34), "● live: 1 native node · 2.3 events/s");
+        assert_eq!(bar(0, 0, 0.0), "● live: 0 native nodes · 0 events/s");
     }
 
     #[test]

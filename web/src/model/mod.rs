@@ -24,7 +24,8 @@ use crate::recording::{Recording, TraceFormat};
 pub use export::{SHIVIZ_REGEX, shiviz};
 pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
 pub use run::{
-    LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Run, Target, UserFault, VIRTUAL_US_PER_REAL_MS_AT_1X,
+    LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Milestone, Run, Target, UserFault,
+    VIRTUAL_US_PER_REAL_MS_AT_1X,
 };
 pub use spread::Spread;
 pub use tally::{KindCount, PLOT_POINTS, Tally, histogram, progress_kind, rate_points};
@@ -362,6 +363,14 @@ pub enum Action {
     CloseRecording,
 }
 
+/// The speed a run of `protocol` starts at until the user picks one. Gossip clusters spend
+/// their first virtual seconds joining (a hundred nodes over one second, the first broadcast
+/// at three), which takes five minutes at 1× and half a minute at 10×; the − key slows
+/// down to watch single hops.
+pub fn starting_speed(protocol: &str) -> f64 {
+    if protocol == "gossip" { 10.0 } else { 1.0 }
+}
+
 /// How far "next milestone" looks ahead before it stops to let the page draw.
 pub const MILESTONE_REACH: u64 = 100_000;
 
@@ -388,6 +397,8 @@ pub struct Model {
     pub view: Rc<Snapshot>,
     pub playing: bool,
     pub speed: f64,
+    /// The user set the speed: a new run keeps it instead of its protocol's own.
+    speed_chosen: bool,
     /// Virtual time the animation shows: at or after the simulation's own time, and before
     /// its next queued item.
     pub display_us: u64,
@@ -464,6 +475,7 @@ impl Model {
         let view = Rc::new(Snapshot::taken(&mut run));
         let scenario_text = pretty(&run);
         let moments = run.moments().into();
+        let speed = starting_speed(&run.scenario().protocol);
         Model {
             moments,
             high_water: view.events,
@@ -472,7 +484,8 @@ impl Model {
             run: Rc::new(RefCell::new(run)),
             view,
             playing: false,
-            speed: 1.0,
+            speed,
+            speed_chosen: false,
             selected: None,
             menu: None,
             link_menu: None,
@@ -548,13 +561,18 @@ impl Model {
                 self.error = None;
                 self.playing = false;
                 self.seeking = None;
-                if !self.run.borrow_mut().step_to_milestone(MILESTONE_REACH) {
-                    self.error = Some(format!(
+                let stop = self.run.borrow_mut().step_to_milestone(MILESTONE_REACH);
+                let at = self.run.borrow().event_count();
+                self.error = match stop {
+                    Milestone::Found => None,
+                    Milestone::Ended => Some(format!(
+                        "the run ended at event #{at} with no further view change, state transfer or fault"
+                    )),
+                    Milestone::NotWithin => Some(format!(
                         "no view change, state transfer or fault in the next {MILESTONE_REACH} events: \
-                         stopped at event #{}",
-                        self.run.borrow().event_count()
-                    ));
-                }
+                         stopped at event #{at}"
+                    )),
+                };
             }
             Action::StepBack => {
                 let target = self.run.borrow().step_back_target();
@@ -589,11 +607,13 @@ impl Model {
             }
             Action::SetSpeed(s) => {
                 self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { 1.0 };
+                self.speed_chosen = true;
                 changed = false;
             }
             Action::ScaleSpeed(k) => {
                 let s = self.speed * k;
                 self.speed = if s.is_finite() { s.clamp(MIN_SPEED, MAX_SPEED) } else { self.speed };
+                self.speed_chosen = true;
                 changed = false;
             }
             Action::Tick { real_ms } => {
@@ -706,6 +726,9 @@ impl Model {
     }
 
     fn replace(&mut self, run: Run) {
+        if !self.speed_chosen {
+            self.speed = starting_speed(&run.scenario().protocol);
+        }
         self.scenario_text = pretty(&run);
         self.moments = run.moments().into();
         self.high_water = run.event_count();

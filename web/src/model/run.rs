@@ -24,6 +24,17 @@ const SPREAD_SKIP: u64 = 4096;
 /// changes begun and entered, and state transfers.
 pub const MILESTONES: &[&str] = &["ViewChange", "NewView", "StateTransferred"];
 
+/// Where [`Run::step_to_milestone`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Milestone {
+    /// At a milestone, a fault or a violation.
+    Found,
+    /// The run is over, with none of them on the way.
+    Ended,
+    /// Its reach passed with none of them.
+    NotWithin,
+}
+
 /// A fault, or one of the [`MILESTONES`].
 pub fn is_milestone(e: &EventView) -> bool {
     (e.category == "fault" && e.kind != "Heal")
@@ -338,24 +349,24 @@ impl Run {
     }
 
     /// Steps on until an event of a [`MILESTONES`] kind or a fault happens, or an invariant
-    /// fires; false if the run ends or `reach` events pass first.
-    pub fn step_to_milestone(&mut self, reach: u64) -> bool {
+    /// fires, at most `reach` events ahead.
+    pub fn step_to_milestone(&mut self, reach: u64) -> Milestone {
         let start = self.event_count();
         while self.violation().is_none() {
             let before = self.event_count();
             if !self.step() {
-                return false;
+                return Milestone::Ended;
             }
             let now = self.event_count();
             let found = (before..now).filter_map(|i| self.event(i)).any(|e| is_milestone(&e));
             if found || self.violation().is_some() {
-                return true;
+                return Milestone::Found;
             }
             if now - start >= reach {
-                return false;
+                return Milestone::NotWithin;
             }
         }
-        false
+        Milestone::Found
     }
 
     /// Goes back one queue item by simulating again from the seed (deterministic).

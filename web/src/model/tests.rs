@@ -1017,6 +1017,27 @@ fn next_milestone_stops_at_each_view_change_state_transfer_or_fault() {
 }
 
 #[test]
+fn next_milestone_says_when_the_run_ends_without_one() {
+    let mut model = Model::open(Ok(None));
+    // No fault and no view change: after its state transfers, the run just ends.
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
+    for _ in 0..20 {
+        model.apply(Action::NextMilestone);
+        if model.view.finished {
+            break;
+        }
+        // Stopped at a state transfer, or at the end of its reach.
+        if let Some(error) = &model.error {
+            assert!(error.starts_with("no view change, state transfer or fault in the next"), "{error}");
+        }
+    }
+    assert!(model.view.finished);
+    let error = model.error.clone().unwrap_or_default();
+    assert!(error.starts_with("the run ended at event #"), "{error}");
+    assert!(error.contains(&format!("#{}", model.view.events)), "{error}");
+}
+
+#[test]
 fn requests_left_waiting_by_an_equivocating_primary_are_counted() {
     let mut model = Model::open(Ok(None));
     model.apply(Action::Load { scenario: "pbft-byzantine".into(), seed: 3 });
@@ -1038,4 +1059,19 @@ fn requests_left_waiting_by_an_equivocating_primary_are_counted() {
         model.apply(Action::Step);
     }
     assert!(model.view.finished);
+}
+
+#[test]
+fn gossip_runs_start_faster_until_the_user_sets_a_speed() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
+    assert_eq!(model.speed, 1.0);
+    model.apply(Action::Load { scenario: "plumtree".into(), seed: 1 });
+    assert_eq!(model.speed, 10.0, "joining takes minutes at 1×");
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
+    assert_eq!(model.speed, 1.0);
+    // A speed the user chose stays, whatever runs next.
+    model.apply(Action::SetSpeed(2.0));
+    model.apply(Action::Load { scenario: "plumtree".into(), seed: 1 });
+    assert_eq!(model.speed, 2.0);
 }

@@ -13,6 +13,9 @@ use yew::prelude::*;
 
 use super::{Page, ViewSwitch};
 
+/// What the benches' page passes to `back` to toggle the text size.
+pub const LARGE_TEXT_MESSAGE: &str = "large-text";
+
 /// The benches' module, relative to the page.
 pub const BENCH_MODULE: &str = "pkg/void_web_bench.js";
 
@@ -72,6 +75,9 @@ pub struct WorkbenchHostProps {
     /// The simulated run's failures ([`super::RunFailures::encode`]), for the causal bench.
     #[prop_or_default]
     pub run: Option<String>,
+    /// The A+ button of the benches' top bar (the setting is the simulation page's).
+    #[prop_or_default]
+    pub on_large_text: Callback<()>,
 }
 
 /// Loads the benches' bundle into an element of its own; until it is there (or when it
@@ -80,13 +86,22 @@ pub struct WorkbenchHostProps {
 pub fn workbench_host(props: &WorkbenchHostProps) -> Html {
     let host = use_node_ref();
     let status = use_state(|| Status::Loading);
+    // The page's latest toggle: the one the benches were mounted with holds a stale state.
+    let on_large_text = use_mut_ref(Callback::noop);
+    *on_large_text.borrow_mut() = props.on_large_text.clone();
     {
         let (host, status, on_select) = (host.clone(), status.clone(), props.on_select.clone());
+        let on_large_text = on_large_text.clone();
         let run = props.run.clone();
         use_effect_with((), move |_| {
             // Called from inside the benches' own click handler: leave it before this page
             // unmounts (and destroys) them.
-            let back = Closure::<dyn Fn()>::new(move || {
+            // `back()` goes to the simulation, `back("large-text")` toggles the text size.
+            let back = Closure::<dyn Fn(JsValue)>::new(move |what: JsValue| {
+                if what.as_string().as_deref() == Some(LARGE_TEXT_MESSAGE) {
+                    on_large_text.borrow().emit(());
+                    return;
+                }
                 let on_select = on_select.clone();
                 wasm_bindgen_futures::spawn_local(async move { on_select.emit(Page::Simulate) });
             });

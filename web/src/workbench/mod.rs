@@ -16,7 +16,7 @@ pub use causal::{
     CausalBench, CausalBenchProps, CausalReport, EXAMPLE_MODEL, Ranked, RunFailures, Seen, compare,
     forget_kept, rank,
 };
-pub use host::{BENCH_MODULE, WorkbenchHost};
+pub use host::{BENCH_MODULE, LARGE_TEXT_MESSAGE, WorkbenchHost};
 pub use macaroons::{MacInput, MacReport, MacaroonBench, Step, ThirdParty, run as run_macaroon};
 pub use scheduler::{MAX_BROWSER_STEPS, SchedReport, SchedulerBench, SolverRun, example_problem, solve};
 
@@ -153,6 +153,11 @@ pub struct WorkbenchPageProps {
     /// What failed in the simulated run the page came from (for the causal bench).
     #[prop_or_default]
     pub run: Option<std::rc::Rc<RunFailures>>,
+    /// Whether the text starts large; the A+ button toggles it through `on_large_text`.
+    #[prop_or_default]
+    pub large_text: bool,
+    #[prop_or_default]
+    pub on_large_text: Callback<()>,
 }
 
 /// The Workbenches page: its own slim top bar, a tab per bench, the bench below.
@@ -160,6 +165,14 @@ pub struct WorkbenchPageProps {
 pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
     let (first, unknown) = use_memo((), |_| initial_bench()).as_ref().clone();
     let bench = use_state(|| first);
+    let large = use_state(|| props.large_text);
+    let on_large = {
+        let (large, toggle) = (large.clone(), props.on_large_text.clone());
+        Callback::from(move |_: MouseEvent| {
+            large.set(!*large);
+            toggle.emit(());
+        })
+    };
     // The address names the bench shown, so a reload or a shared link opens it.
     use_effect_with(*bench, |b| set_bench_address(Some(b.name()), false));
     let tab = |b: Bench, label: &'static str, testid: &'static str| {
@@ -181,6 +194,9 @@ pub fn workbench_page(props: &WorkbenchPageProps) -> Html {
                     { tab(Bench::Causal, "Causal", "bench-causal") }
                 </div>
                 <span class="bench-spacer"></span>
+                <button data-testid="large-text" class={classes!("text-size", large.then_some("on"))}
+                    onclick={on_large} aria-pressed={large.to_string()}
+                    title="larger text, for a projector" aria-label="large text">{ "A+" }</button>
                 <ViewSwitch current={Page::Workbenches} on_select={props.on_select.clone()} />
             </header>
             if let Some(note) = unknown {

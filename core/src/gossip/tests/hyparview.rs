@@ -225,3 +225,39 @@ fn a_starved_node_asks_with_high_priority_and_keeps_trying_every_round() {
     assert_eq!(priority, Priority::High);
     assert!(n.membership.passive_view().contains(&to));
 }
+
+#[test]
+fn a_restarted_contact_joins_through_another_node_and_draws_again_if_it_is_down() {
+    let mut rng = DetRng::seed_from_u64(5);
+    let cfg = config(6, |_| {});
+    // First start: the contact waits to be joined.
+    let mut contact = GossipNode::new(NodeId(0), cfg.clone());
+    let out = feed(&mut contact, Input::Timer(GossipTimer::Join), 0, &mut rng);
+    assert!(sends(&out).is_empty());
+    // After a crash the others have dropped it: it joins one of them.
+    let mut contact = GossipNode::new(NodeId(0), cfg);
+    feed(&mut contact, Input::Restart(Default::default()), 0, &mut rng);
+    let out = feed(&mut contact, Input::Timer(GossipTimer::Join), 0, &mut rng);
+    let joined: vec::Vec<NodeId> =
+        sends(&out).into_iter().filter(|(_, m)| *m == GossipMsg::Join).map(|(to, _)| to).collect();
+    assert_eq!(joined.len(), 1, "{out:?}");
+    let first = joined[0];
+    assert!(first != NodeId(0) && first.0 < 6);
+    assert_eq!(ups(&out), vec![first]);
+    // That node is down: isolated again, the next keep-alive rounds keep drawing.
+    feed(&mut contact, Input::Unreachable { peer: first }, 1, &mut rng);
+    assert!(contact.membership.active_view().is_empty());
+    let mut drawn = vec::Vec::new();
+    for round in 0..20 {
+        let out = feed(&mut contact, Input::Timer(GossipTimer::KeepAlive), 2 + round, &mut rng);
+        for (to, m) in sends(&out) {
+            if m == GossipMsg::Join {
+                drawn.push(to);
+                feed(&mut contact, Input::Unreachable { peer: to }, 2 + round, &mut rng);
+            }
+        }
+    }
+    assert_eq!(drawn.len(), 20, "one JOIN per round while isolated");
+    assert!(drawn.iter().all(|n| *n != NodeId(0) && n.0 < 6));
+    assert!(drawn.iter().any(|n| *n != first), "draws again: {drawn:?}");
+}

@@ -181,3 +181,23 @@ fn bad_params_name_the_field() {
         assert!(err.contains(field), "{k}={v}: {err}");
     }
 }
+
+/// The contact crashes after the overlay formed; everyone drops it as unreachable. Restarted,
+/// it joins through another node and is in the overlay again, with symmetric links.
+#[test]
+fn a_restarted_contact_rejoins_the_overlay() {
+    let mut s =
+        scenario("plumtree", Some(20), &[("broadcasts", "0"), ("warmup", "0"), ("duration_ms", "6000")]);
+    s.faults.push(crate::sim::Fault::Crash { at_ms: 2000.0, node: 0 });
+    s.faults.push(crate::sim::Fault::Restart { at_ms: 3000.0, node: 0 });
+    for seed in 1..=5 {
+        let sim = run(&s, seed);
+        assert!(sim.violation().is_none(), "seed {seed}: {:?}", sim.violation());
+        let mine = sim.node(NodeId(0)).unwrap().membership.active_view();
+        assert!(!mine.is_empty(), "seed {seed}: the restarted contact is alone");
+        for p in mine {
+            let theirs = sim.node(p).unwrap().membership.active_view();
+            assert!(theirs.contains(&NodeId(0)), "seed {seed}: node {p} does not hold node 0 back");
+        }
+    }
+}
