@@ -69,7 +69,8 @@ impl LiveCluster {
             }
         }
         eprintln!(
-            "live mode: a {REPLICAS}-replica native cluster in {} (node 0 status: http://{}/status)",
+            "live mode: a {REPLICAS}-replica native cluster in {} (node 0 status: http://{}/status; \
+             each node logs to node-<i>/node.log there, removed when void play stops)",
             live.dir.display(),
             live.replicas[0].http
         );
@@ -167,8 +168,15 @@ async fn act(
                     .into_response();
             }
         };
+    // The page's disturbances, in the log beside what the nodes say about them.
     match result {
-        Ok(v) => Json(v).into_response(),
+        Ok(v) => {
+            eprintln!(
+                "live mode: node {id}: {} from the page",
+                if action == "kill" { "kill -9" } else { "restarted" }
+            );
+            Json(v).into_response()
+        }
         Err(e) => (StatusCode::CONFLICT, Json(json!({"error": e}))).into_response(),
     }
 }
