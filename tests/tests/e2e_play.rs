@@ -480,6 +480,15 @@ async fn the_live_panel_streams_every_node_and_reconnects_after_a_restart() {
         "the broadcast to be sent",
     )
     .await;
+    // Held, the picture stays as it is while events keep arriving; going on shows the latest.
+    click(&client, "[data-testid=live-hold]").await;
+    let caption = "document.querySelector('[data-testid=live-note]').textContent";
+    let read = || async { client.execute(&format!("return {caption};"), vec![]).await.expect("the caption") };
+    let held = read().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(read().await, held, "the held picture changed");
+    click(&client, "[data-testid=live-hold]").await;
+    wait_for(&client, &format!("{caption} !== {held}"), "the picture to go on after the hold").await;
 
     // kill -9 node 0 from the page: its stream closes, the others stay.
     let node0 = "[data-testid=live-nodes] tr:nth-child(2)";

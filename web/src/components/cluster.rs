@@ -707,6 +707,13 @@ fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
     html! {
         <ul class="legend node-legend" aria-label="what the marks mean" data-testid="node-legend">
             { item("node", disc("up"), if any(&|n| n.role == "client") { "replica".into() } else { "node".into() }) }
+            // The broadcast's marks first: the key scrolls when long, and they change most.
+            if let Some(s) = view.spread.as_deref() {
+                { item("origin", html! { <><circle class="node-reach origin" r="9" />{ disc("up") }</> },
+                    format!("N{}: sent broadcast {}", s.origin, s.id)) }
+                { item("reached", html! { <><circle class="node-reach reached" r="9" />{ disc("up") }</> },
+                    reached_text(&view.nodes, s)) }
+            }
             if any(&|n| n.role == "client") {
                 { item("client", html! { <rect class="node-body key up" x="-7" y="-7" width="14" height="14" rx="2" /> }, "client".into()) }
             }
@@ -727,12 +734,6 @@ fn node_legend(view: &Snapshot, tree: &[(u32, u32, bool)]) -> Html {
                 format!("side {} ({count})", side + 1))) }
             if !view.broken_links.is_empty() {
                 { item("broken-link", html! { <line class="key-broken" x1="-12" x2="12" /> }, "broken link".into()) }
-            }
-            if let Some(s) = view.spread.as_deref() {
-                { item("origin", html! { <><circle class="node-reach origin" r="9" />{ disc("up") }</> },
-                    format!("N{}: sent broadcast {}", s.origin, s.id)) }
-                { item("reached", html! { <><circle class="node-reach reached" r="9" />{ disc("up") }</> },
-                    reached_text(&view.nodes, s)) }
             }
             if tree.iter().any(|l| l.2) {
                 { item("eager", html! { <line class="tree-link eager" x1="-12" x2="12" /> }, "eager link".into()) }

@@ -127,6 +127,8 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
     let frame = use_state_eq(|| 0u64);
     // Which nodes' event streams are open, in node order.
     let connected = use_state_eq(Vec::<bool>::new);
+    // While watching: the picture held still to be looked at (events keep arriving).
+    let held = use_state_eq(|| false);
     // The last kill or restart asked for: (node, action, why it failed).
     let note = use_state(|| None::<(u64, &'static str, Option<String>)>);
 
@@ -223,9 +225,15 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
     {
         let on_watch = props.on_watch.clone();
         let feed = feed.clone();
-        use_effect_with((watching, *received, (*nodes).clone(), *frame), move |(watching, _, nodes, _)| {
-            on_watch.emit(watching.then(|| Rc::new(feed.borrow().snapshot(nodes, now_us()))));
-        });
+        let hold = *held && watching;
+        use_effect_with(
+            (watching, *received, (*nodes).clone(), *frame, hold),
+            move |(watching, _, nodes, _, hold)| {
+                if !*hold {
+                    on_watch.emit(watching.then(|| Rc::new(feed.borrow().snapshot(nodes, now_us()))));
+                }
+            },
+        );
     }
     let ticks = use_mut_ref(|| 0u64);
     {
@@ -251,8 +259,15 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
         use_effect_with((), move |_| move || on_watch.emit(None));
     }
     let toggle_watch = {
-        let on_watching = props.on_watching.clone();
-        Callback::from(move |_: MouseEvent| on_watching.emit(!watching))
+        let (on_watching, held) = (props.on_watching.clone(), held.clone());
+        Callback::from(move |_: MouseEvent| {
+            held.set(false);
+            on_watching.emit(!watching)
+        })
+    };
+    let toggle_hold = {
+        let held = held.clone();
+        Callback::from(move |_: MouseEvent| held.set(!*held))
     };
 
     // put / get / delete through `void play`, which relays to the cluster's client gateway.
@@ -323,13 +338,20 @@ pub fn live_panel(props: &LivePanelProps) -> Html {
                     title="draw the native cluster in the cluster view and the space-time diagram">
                     { if watching { "◼ back to the simulation" } else { "▶ watch live" } }
                 </button>
+                if watching {
+                    <button class={classes!("live-watch", held.then_some("on"))} data-testid="live-hold"
+                        aria-pressed={held.to_string()} onclick={toggle_hold}
+                        title="hold the picture still to look at it; events keep arriving, and going on shows the latest">
+                        { if *held { "▶ go on" } else { "❚❚ hold the picture" } }
+                    </button>
+                }
                 <table class="live-nodes" data-testid="live-nodes">
                     <tr><th title="● its event stream is open">{ "node" }</th><th>{ "role" }</th><th>{ "view" }</th>
                         <th title="last executed sequence number">{ "executed" }</th>
                         <th title="digest of the replicated state (equal on replicas that agree)">{ "state" }</th><th></th></tr>
                     { for nodes.iter().map(|n| row(n, &connected, &act)) }
                 </table>
-                if let Some(t) = note_text(note.as_ref(), &nodes[..]) { <p class="hint" data-testid="live-note">{ t }</p> }
+                if let Some(t) = note_text(note.as_ref(), &nodes[..]) { <p class="hint" data-testid="live-action">{ t }</p> }
                 <h3>{ "Key-value store" }</h3>
                 <div class="live-kv">
                     <input ref={key_ref} data-testid="live-key" placeholder="key" aria-label="key" />
