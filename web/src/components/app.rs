@@ -414,7 +414,7 @@ pub fn app() -> Html {
                                 dispatch={dispatch.clone()} on_share={on_share.clone()} />
                         }
                         <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
-                            seed={view.seed} dispatch={dispatch.clone()} />
+                            seed={view.seed} dispatch={dispatch.clone()} planned={model.planned.clone()} />
                     }
                     <LivePanel watching={*watching} {on_watching} {on_watch} />
                 </aside>

@@ -18,6 +18,9 @@ pub struct EditorProps {
     pub error: Option<String>,
     pub seed: u64,
     pub dispatch: Callback<Action>,
+    /// What the parameters plan besides `faults` ([`crate::model::Run::planned`]).
+    #[prop_or_default]
+    pub planned: Rc<[String]>,
 }
 
 #[function_component(ScenarioEditor)]
@@ -98,6 +101,11 @@ pub fn scenario_editor(props: &EditorProps) -> Html {
             <summary><h2>{ "Scenario JSON" }</h2></summary>
             <p class="hint">{ "Edit the scenario (nodes, network, faults, params) and run it from the start, \
                 or open a .json file as given to void sim." }</p>
+            if !props.planned.is_empty() {
+                <p class="hint" data-testid="scenario-planned">
+                    { format!("Planned by params, not listed under faults: {}.", props.planned.join("; ")) }
+                </p>
+            }
             <textarea ref={area} data-testid="scenario-json" spellcheck="false" rows="14"
                 aria-label="scenario JSON" />
             if let Some(e) = &props.error {

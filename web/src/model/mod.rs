@@ -416,6 +416,8 @@ pub struct Model {
     pub scenario_text: Rc<str>,
     /// The scenario's scheduled faults and heals (virtual µs, what), to jump to.
     pub moments: Rc<[(u64, String)]>,
+    /// What the protocol's parameters plan besides the scenario's `faults` ([`Run::planned`]).
+    pub planned: Rc<[String]>,
     /// Where a seek in progress is going.
     pub seeking: Option<Target>,
     /// The furthest event this branch of the run reached: the scrubber's end.
@@ -445,6 +447,7 @@ impl PartialEq for Model {
             && self.scenario_error == other.scenario_error
             && Rc::ptr_eq(&self.scenario_text, &other.scenario_text)
             && Rc::ptr_eq(&self.moments, &other.moments)
+            && Rc::ptr_eq(&self.planned, &other.planned)
             && self.seeking == other.seeking
             && self.high_water == other.high_water
             && self.violation_ahead == other.violation_ahead
@@ -475,9 +478,11 @@ impl Model {
         let view = Rc::new(Snapshot::taken(&mut run));
         let scenario_text = pretty(&run);
         let moments = run.moments().into();
+        let planned = run.planned().into();
         let speed = starting_speed(&run.scenario().protocol);
         Model {
             moments,
+            planned,
             high_water: view.events,
             violation_ahead: Ahead::of(&view),
             display_us: view.now_us,
@@ -731,6 +736,7 @@ impl Model {
         }
         self.scenario_text = pretty(&run);
         self.moments = run.moments().into();
+        self.planned = run.planned().into();
         self.high_water = run.event_count();
         self.violation_ahead = None;
         self.run = Rc::new(RefCell::new(run));

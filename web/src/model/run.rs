@@ -187,6 +187,19 @@ impl Run {
         out
     }
 
+    /// What the protocol's parameters plan besides the scenario's `faults` (gossip's
+    /// partition, churn and late joiners), as "what at T ms", in time order.
+    pub fn planned(&self) -> Vec<String> {
+        if self.base.protocol != "gossip" {
+            return Vec::new();
+        }
+        void_core::gossip::scheduled_moments(&self.base)
+            .into_iter()
+            .filter(|(_, what)| *what != "broadcasts start")
+            .map(|(ms, what)| format!("{what} at {ms} ms"))
+            .collect()
+    }
+
     pub fn custom(&self) -> Option<&str> {
         self.custom.as_deref()
     }

@@ -1075,3 +1075,12 @@ fn gossip_runs_start_faster_until_the_user_sets_a_speed() {
     model.apply(Action::Load { scenario: "plumtree".into(), seed: 1 });
     assert_eq!(model.speed, 2.0);
 }
+
+#[test]
+fn faults_planned_by_params_are_named_for_the_editor() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "plumtree-partition".into(), seed: 1 });
+    assert_eq!(&*model.planned, ["partition at 6000 ms", "partition heals at 9000 ms"]);
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
+    assert!(model.planned.is_empty());
+}
