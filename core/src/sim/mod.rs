@@ -21,7 +21,7 @@ pub use scenario::{
     ClockSpec, Fault, HLC_EPOCH_US, MAX_NODES, MAX_SCENARIO_BYTES, NodeCount, Scenario, ScenarioError,
     de_probability, ms_to_us,
 };
-pub use trace::{DropReason, EventView, TraceEvent, TraceKind};
+pub use trace::{DropReason, EventBrief, EventView, TraceEvent, TraceKind};
 pub use world::{AnySim, InFlight, NodeView, Outcome, Setup, Sim, Simulated};
 
 /// A run's failures as causal-model node names (`void sim --incidents`, the causal bench):

@@ -110,6 +110,24 @@ mod tests {
     }
 
     #[test]
+    fn an_events_brief_agrees_with_its_view() {
+        for name in ["hlc-ping", "pbft-byzantine", "plumtree-churn"] {
+            let s = Scenario::from_json(load_builtin(name).unwrap()).unwrap();
+            let mut run = build(&s, 3, true).unwrap();
+            run.run_events(5_000);
+            let mut rejected = 0;
+            for i in 0..run.event_count() {
+                let (b, v) = (run.event_brief(i).unwrap(), run.event(i).unwrap());
+                assert_eq!((b.index, b.time, b.node), (v.index, v.time, v.node), "{name} #{i}");
+                assert_eq!((b.category, b.kind), (v.category.as_str(), v.kind.as_str()), "{name} #{i}");
+                assert_eq!(b.rejected, v.rejected, "{name} #{i}");
+                rejected += usize::from(b.rejected.is_some());
+            }
+            assert!(name != "pbft-byzantine" || rejected > 0, "the Byzantine run refuses messages");
+        }
+    }
+
+    #[test]
     fn a_trace_with_a_gap_or_of_another_protocol_is_refused() {
         let s = Scenario::from_json(load_builtin("hlc-ping").unwrap()).unwrap();
         let mut run = build(&s, 1, true).unwrap();

@@ -139,85 +139,106 @@ impl EventView {
     }
 }
 
+/// What tallies need of an event (its category, kind and any refusal), without its text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventBrief {
+    pub index: u64,
+    pub time: Micros,
+    pub node: u32,
+    /// As [`EventView::category`].
+    pub category: &'static str,
+    /// As [`EventView::kind`].
+    pub kind: &'static str,
+    pub rejected: Option<String>,
+}
+
 impl<P: Protocol> TraceEvent<P> {
+    /// The event's category and kind, as its view names them.
+    pub fn category_kind(&self) -> (&'static str, &'static str) {
+        match &self.kind {
+            TraceKind::Start => ("start", "Start"),
+            TraceKind::Crash => ("fault", "Crash"),
+            TraceKind::Restart => ("fault", "Restart"),
+            TraceKind::Deliver { msg, .. } => ("deliver", msg.kind()),
+            TraceKind::Drop { msg, .. } => ("drop", msg.kind()),
+            TraceKind::Timer(_) => ("timer", "Timer"),
+            TraceKind::Command(_) => ("command", "Command"),
+            TraceKind::Reply(_) => ("reply", "Reply"),
+            TraceKind::Observe(e) => ("observe", e.kind()),
+            // Not a fault itself: the network telling a sender about one (a crashed peer).
+            TraceKind::Unreachable { .. } => ("network", "Unreachable"),
+            TraceKind::Partition { .. } => ("fault", "Partition"),
+            TraceKind::Heal => ("fault", "Heal"),
+            TraceKind::ClockJump { .. } => ("fault", "ClockJump"),
+            TraceKind::Misbehave(_) => ("fault", "Misbehave"),
+            TraceKind::LinkFault { .. } => ("fault", "LinkFault"),
+            TraceKind::Send { msg, .. } => ("send", msg.kind()),
+        }
+    }
+
+    /// The event for tallies: [`TraceEvent::view`] without formatting its text.
+    pub fn brief(&self) -> EventBrief {
+        let (category, kind) = self.category_kind();
+        let rejected = match &self.kind {
+            TraceKind::Observe(e) => e.rejection().map(String::from),
+            _ => None,
+        };
+        EventBrief { index: self.index, time: self.time, node: self.node.0, category, kind, rejected }
+    }
+
     pub fn view(&self) -> EventView {
-        let mut v =
-            EventView { index: self.index, time: self.time, node: self.node.0, ..EventView::default() };
-        let (category, kind, text): (&str, String, String) = match &self.kind {
-            TraceKind::Start => ("start", "Start".into(), format!("node {} boots", self.node)),
-            TraceKind::Crash => {
-                ("fault", "Crash".into(), format!("node {} crashes and loses its volatile state", self.node))
-            }
-            TraceKind::Restart => {
-                ("fault", "Restart".into(), format!("node {} restarts with what it persisted", self.node))
-            }
+        let (category, kind) = self.category_kind();
+        let mut v = EventView {
+            index: self.index,
+            time: self.time,
+            node: self.node.0,
+            category: category.into(),
+            kind: kind.into(),
+            ..EventView::default()
+        };
+        v.text = match &self.kind {
+            TraceKind::Start => format!("node {} boots", self.node),
+            TraceKind::Crash => format!("node {} crashes and loses its volatile state", self.node),
+            TraceKind::Restart => format!("node {} restarts with what it persisted", self.node),
             TraceKind::Deliver { id, from, sent_at, cause, sender_hlc, msg } => {
                 v.id = Some(*id);
                 v.from = Some(from.0);
                 v.sent_at = Some(*sent_at);
                 v.cause = Some(*cause);
                 v.hlc = sender_hlc.map(|t| format!("{t}"));
-                (
-                    "deliver",
-                    msg.kind().into(),
-                    format!("node {} receives {} from node {from}", self.node, msg.kind()),
-                )
+                format!("node {} receives {} from node {from}", self.node, msg.kind())
             }
             TraceKind::Drop { id, to, reason, msg } => {
                 v.id = Some(*id);
                 v.to = Some(to.0);
                 v.dropped = Some(*reason);
-                (
-                    "drop",
-                    msg.kind().into(),
-                    format!("{} from node {} to node {to} is {}", msg.kind(), self.node, reason.as_str()),
-                )
+                format!("{} from node {} to node {to} is {}", msg.kind(), self.node, reason.as_str())
             }
-            TraceKind::Timer(t) => {
-                ("timer", "Timer".into(), format!("timer {t:?} fires at node {}", self.node))
-            }
-            TraceKind::Command(c) => {
-                ("command", "Command".into(), format!("node {} is asked: {c:?}", self.node))
-            }
-            TraceKind::Reply(r) => ("reply", "Reply".into(), format!("node {} answers: {r:?}", self.node)),
+            TraceKind::Timer(t) => format!("timer {t:?} fires at node {}", self.node),
+            TraceKind::Command(c) => format!("node {} is asked: {c:?}", self.node),
+            TraceKind::Reply(r) => format!("node {} answers: {r:?}", self.node),
             TraceKind::Observe(e) => {
                 v.hlc = e.hlc().map(|t| format!("{t}"));
                 v.rejected = e.rejection().map(String::from);
-                ("observe", e.kind().into(), e.describe())
+                e.describe()
             }
-            // Not a fault itself: the network telling a sender about one (a crashed peer).
-            TraceKind::Unreachable { peer } => {
-                ("network", "Unreachable".into(), format!("node {} finds node {peer} unreachable", self.node))
+            TraceKind::Unreachable { peer } => format!("node {} finds node {peer} unreachable", self.node),
+            TraceKind::Partition { groups } => format!("network splits into {groups:?}"),
+            TraceKind::Heal => "a partition heals".into(),
+            TraceKind::ClockJump { by_us } => {
+                format!("node {}'s physical clock jumps by {by_us} us", self.node)
             }
-            TraceKind::Partition { groups } => {
-                ("fault", "Partition".into(), format!("network splits into {groups:?}"))
-            }
-            TraceKind::Heal => ("fault", "Heal".into(), "a partition heals".into()),
-            TraceKind::ClockJump { by_us } => (
-                "fault",
-                "ClockJump".into(),
-                format!("node {}'s physical clock jumps by {by_us} us", self.node),
-            ),
-            TraceKind::Misbehave(b) => {
-                ("fault", "Misbehave".into(), format!("fault: node {} is told to behave {b}", self.node))
-            }
-            TraceKind::LinkFault { to, drop, duplicate, delay_us, until } => (
-                "fault",
-                "LinkFault".into(),
-                format!(
-                    "link {}→{to}: drop {drop}, duplicate {duplicate}, delay {delay_us} us until t={until} us",
-                    self.node
-                ),
+            TraceKind::Misbehave(b) => format!("fault: node {} is told to behave {b}", self.node),
+            TraceKind::LinkFault { to, drop, duplicate, delay_us, until } => format!(
+                "link {}→{to}: drop {drop}, duplicate {duplicate}, delay {delay_us} us until t={until} us",
+                self.node
             ),
             TraceKind::Send { id, to, msg } => {
                 v.id = Some(*id);
                 v.to = Some(to.0);
-                ("send", msg.kind().into(), format!("node {} sends {} to node {to}", self.node, msg.kind()))
+                format!("node {} sends {} to node {to}", self.node, msg.kind())
             }
         };
-        v.category = category.into();
-        v.kind = kind;
-        v.text = text;
         v
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::queue::{Key, Queue};
 use super::scenario::{Fault, HLC_EPOCH_US, Scenario, ScenarioError, ms_to_us};
-use super::trace::{DropReason, EventView, TraceEvent, TraceKind, TraceSink, hex};
+use super::trace::{DropReason, EventBrief, EventView, TraceEvent, TraceKind, TraceSink, hex};
 use crate::check::{CheckCtx, Invariant, Metric, Violation};
 use crate::clock::Timestamp;
 use crate::effect::{
@@ -138,6 +138,8 @@ pub trait AnySim {
     fn in_flight(&self) -> Vec<InFlight>;
     /// A recorded event (only when the run records its trace).
     fn event(&self, index: u64) -> Option<EventView>;
+    /// A recorded event's category, kind and refusal, without formatting its text.
+    fn event_brief(&self, index: u64) -> Option<EventBrief>;
     /// A recorded event as one JSON line (the `--dump-trace` format).
     fn event_json(&self, index: u64) -> Option<String>;
     fn nodes(&self) -> Vec<NodeView>;
@@ -855,6 +857,10 @@ impl<P: Protocol> AnySim for Sim<P> {
 
     fn event(&self, index: u64) -> Option<EventView> {
         self.sink.events.as_ref()?.get(usize::try_from(index).ok()?).map(TraceEvent::view)
+    }
+
+    fn event_brief(&self, index: u64) -> Option<EventBrief> {
+        self.sink.events.as_ref()?.get(usize::try_from(index).ok()?).map(TraceEvent::brief)
     }
 
     fn event_json(&self, index: u64) -> Option<String> {

@@ -304,26 +304,34 @@ impl Run {
         let end = self.sim.event_count();
         // Far behind (a link opened, a long seek): only the latest broadcast matters, so
         // start where it started instead of reading every event since.
+        // Only deliveries count; the others are told apart without formatting their text.
+        let sim = &self.sim;
+        let delivery = |i: u64| {
+            sim.event_brief(i)
+                .filter(|b| b.category == "observe" && b.kind == "Delivered")
+                .and_then(|_| sim.event(i))
+        };
         if end - self.spread.upto.min(end) > SPREAD_SKIP {
             let start = (self.spread.upto..end)
                 .rev()
-                .find(|&i| self.sim.event(i).is_some_and(|e| SpreadTracker::starts(&e)));
+                .find(|&i| delivery(i).is_some_and(|e| SpreadTracker::starts(&e)));
             if let Some(start) = start {
                 self.spread = SpreadTracker::from(start);
             }
         }
         for i in self.spread.upto..end {
-            if let Some(e) = self.sim.event(i) {
+            if let Some(e) = delivery(i) {
                 self.spread.add(&e, nodes);
             }
         }
+        self.spread.upto = end;
         self.spread.current()
     }
 
     /// The drawer's counts, brought up to the current event.
     pub fn tally(&mut self) -> &Tally {
         for i in self.tally.upto..self.sim.event_count() {
-            if let Some(e) = self.sim.event(i) {
+            if let Some(e) = self.sim.event_brief(i) {
                 let sim = &self.sim;
                 self.tally.add(&e, || sim.event_json(i));
             }

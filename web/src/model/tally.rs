@@ -1,7 +1,7 @@
 //! Counts the metrics drawer plots, kept up to date from the trace as the run moves: each
 //! event is read once, and going back in time starts the count again.
 
-use void_core::sim::EventView;
+use void_core::sim::EventBrief;
 
 /// Fine time buckets over the whole scenario; the rate plot merges them into at most
 /// [`PLOT_POINTS`] points over the time run so far.
@@ -63,18 +63,18 @@ impl Tally {
     }
 
     /// Counts event `e`; `json` gives its full record when a request latency needs it.
-    pub fn add(&mut self, e: &EventView, json: impl FnOnce() -> Option<String>) {
+    pub fn add(&mut self, e: &EventBrief, json: impl FnOnce() -> Option<String>) {
         self.upto = e.index + 1;
         let bucket = (e.time / self.bucket_us) as usize;
         if self.series.len() <= bucket {
             self.series.resize(bucket + 1, (0, 0));
         }
-        match e.category.as_str() {
+        match e.category {
             "deliver" => {
-                entry(&mut self.by_kind, &e.kind).delivered += 1;
+                entry(&mut self.by_kind, e.kind).delivered += 1;
                 self.series[bucket].0 += 1;
             }
-            "drop" => entry(&mut self.by_kind, &e.kind).dropped += 1,
+            "drop" => entry(&mut self.by_kind, e.kind).dropped += 1,
             "observe" => {
                 if let Some(reason) = &e.rejected {
                     *entry(&mut self.rejected, reason) += 1;
@@ -97,8 +97,8 @@ impl Tally {
     }
 
     /// Pairs a client's request with its accepted result by (client, request timestamp).
-    fn request(&mut self, e: &EventView, json: Option<String>) {
-        let Some(key) = json.as_deref().and_then(|j| request_key(j, &e.kind)) else {
+    fn request(&mut self, e: &EventBrief, json: Option<String>) {
+        let Some(key) = json.as_deref().and_then(|j| request_key(j, e.kind)) else {
             return;
         };
         if e.kind == "Invoked" {
