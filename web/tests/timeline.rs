@@ -210,7 +210,7 @@ async fn a_scheduled_fault_is_one_choice_away() {
     // PBFT's own moments come first, then the scenario's schedule.
     assert_eq!(
         options,
-        vec!["▸ next view change or state transfer", "t=300 ms: crash N0", "t=2000 ms: restart N0"]
+        vec!["▸ next view change, state transfer or fault", "t=300 ms: crash N0", "t=2000 ms: restart N0"]
     );
     picker.set_value("300000");
     common::changed(&picker);

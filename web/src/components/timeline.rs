@@ -171,7 +171,7 @@ pub fn timeline(props: &TimelineProps) -> Html {
                         aria-label="jump to a scheduled moment">
                         <option value="" selected=true>{ "jump to…" }</option>
                         if milestones {
-                            <option value={NEXT_MILESTONE} data-testid="next-milestone">{ "▸ next view change or state transfer" }</option>
+                            <option value={NEXT_MILESTONE} data-testid="next-milestone">{ "▸ next view change, state transfer or fault" }</option>
                         }
                         { for props.moments.iter().map(|(us, what)| html! {
                             <option value={us.to_string()}>{ format!("t={}: {what}", format::ms(*us)) }</option>

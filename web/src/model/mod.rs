@@ -22,7 +22,7 @@ use yew::Reducible;
 use crate::recording::{Recording, TraceFormat};
 
 pub use export::{SHIVIZ_REGEX, shiviz};
-pub use permalink::{MAX_FRAGMENT_BYTES, Permalink};
+pub use permalink::{AT_END, MAX_FRAGMENT_BYTES, Permalink};
 pub use run::{
     LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Milestone, Run, Target, UserFault,
     VIRTUAL_US_PER_REAL_MS_AT_1X,
@@ -252,12 +252,14 @@ impl Snapshot {
         }
     }
 
-    /// The permalink of exactly this position.
+    /// The permalink of exactly this position. A run shown at its end links to its end, not
+    /// to its last event: what is judged once the run is over (liveness) comes back too.
     pub fn permalink(&self) -> Permalink {
+        let at_end = self.finished && self.violation.as_ref().is_none_or(|v| v.step >= self.events);
         Permalink {
             scenario: self.scenario.clone(),
             seed: self.seed,
-            at: self.events,
+            at: if at_end { permalink::AT_END } else { self.events },
             faults: self.faults.clone(),
             custom: self.custom.as_deref().map(str::to_owned),
         }
@@ -418,6 +420,8 @@ pub struct Model {
     pub moments: Rc<[(u64, String)]>,
     /// What the protocol's parameters plan besides the scenario's `faults` ([`Run::planned`]).
     pub planned: Rc<[String]>,
+    /// Where "next milestone" last stopped (events then) and the milestone's kind.
+    milestone: Option<(u64, String)>,
     /// Where a seek in progress is going.
     pub seeking: Option<Target>,
     /// The furthest event this branch of the run reached: the scrubber's end.
@@ -483,6 +487,7 @@ impl Model {
         Model {
             moments,
             planned,
+            milestone: None,
             high_water: view.events,
             violation_ahead: Ahead::of(&view),
             display_us: view.now_us,
@@ -566,10 +571,16 @@ impl Model {
                 self.error = None;
                 self.playing = false;
                 self.seeking = None;
-                let stop = self.run.borrow_mut().step_to_milestone(MILESTONE_REACH);
+                // Stopped at a milestone and asked again: on past its kind's other events.
+                let here = self.run.borrow().event_count();
+                let skip = self.milestone.take().filter(|(at, _)| *at == here).map(|(_, kind)| kind);
+                let stop = self.run.borrow_mut().step_to_milestone(MILESTONE_REACH, skip.as_deref());
                 let at = self.run.borrow().event_count();
                 self.error = match stop {
-                    Milestone::Found => None,
+                    Milestone::Found(kind) => {
+                        self.milestone = kind.map(|k| (at, k));
+                        None
+                    }
                     Milestone::Ended => Some(format!(
                         "the run ended at event #{at} with no further view change, state transfer or fault"
                     )),

@@ -14,7 +14,8 @@ pub const MAX_FRAGMENT_BYTES: usize = 64 * 1024;
 pub struct Permalink {
     pub scenario: String,
     pub seed: u64,
-    /// Event index to run to.
+    /// Event index to run to; [`AT_END`] (written `end`) runs the whole run, so the checks
+    /// only the end of a run decides are decided again.
     pub at: u64,
     pub faults: Vec<Fault>,
     /// The scenario's JSON when it is not a built-in one.
@@ -32,10 +33,14 @@ pub(crate) fn safe_name(name: &str, fallback: &str) -> String {
     if cleaned.is_empty() { fallback.into() } else { cleaned }
 }
 
+/// [`Permalink::at`] of a run shown at its end.
+pub const AT_END: u64 = u64::MAX;
+
 impl Permalink {
     /// The fragment without the leading `#`.
     pub fn encode(&self) -> String {
-        let mut out = format!("s={}&seed={}&at={}", safe_name(&self.scenario, "custom"), self.seed, self.at);
+        let at = if self.at == AT_END { "end".to_owned() } else { self.at.to_string() };
+        let mut out = format!("s={}&seed={}&at={at}", safe_name(&self.scenario, "custom"), self.seed);
         if !self.faults.is_empty() {
             // Serialising plain enums of numbers and strings cannot fail.
             let json = serde_json::to_vec(&self.faults).unwrap_or_default();
@@ -77,10 +82,11 @@ impl Permalink {
                         format!("link field seed={value:?} is not a whole number 0..=18446744073709551615")
                     })?)
                 }
+                "at" if value == "end" => at = AT_END,
                 "at" => {
                     at = value
                         .parse::<u64>()
-                        .map_err(|_| format!("link field at={value:?} is not an event index"))?
+                        .map_err(|_| format!("link field at={value:?} is not an event index or end"))?
                 }
                 "f" => faults = decode_faults(value)?,
                 "j" => {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use void_core::sim::{self, AnySim, EventView, Fault, InFlight, NodeView, Scenario};
+use void_core::sim::{self, AnySim, EventBrief, EventView, Fault, InFlight, NodeView, Scenario};
 
 use super::spread::{Spread, SpreadTracker};
 use super::tally::Tally;
@@ -25,10 +25,10 @@ const SPREAD_SKIP: u64 = 4096;
 pub const MILESTONES: &[&str] = &["ViewChange", "NewView", "StateTransferred"];
 
 /// Where [`Run::step_to_milestone`] stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Milestone {
-    /// At a milestone, a fault or a violation.
-    Found,
+    /// At a milestone (its kind), a fault or a violation (`None`).
+    Found(Option<String>),
     /// The run is over, with none of them on the way.
     Ended,
     /// Its reach passed with none of them.
@@ -36,9 +36,8 @@ pub enum Milestone {
 }
 
 /// A fault, or one of the [`MILESTONES`].
-pub fn is_milestone(e: &EventView) -> bool {
-    (e.category == "fault" && e.kind != "Heal")
-        || (e.category == "observe" && MILESTONES.contains(&e.kind.as_str()))
+pub fn is_milestone(e: &EventBrief) -> bool {
+    (e.category == "fault" && e.kind != "Heal") || (e.category == "observe" && MILESTONES.contains(&e.kind))
 }
 
 /// Most faults a user (or a permalink) may add to one run.
@@ -280,6 +279,10 @@ impl Run {
         self.sim.event(index)
     }
 
+    pub fn event_brief(&self, index: u64) -> Option<EventBrief> {
+        self.sim.event_brief(index)
+    }
+
     /// A recorded event as its JSON line (the `--dump-trace` format).
     pub fn event_json(&self, index: u64) -> Option<String> {
         self.sim.event_json(index)
@@ -369,9 +372,10 @@ impl Run {
         moved
     }
 
-    /// Steps on until an event of a [`MILESTONES`] kind or a fault happens, or an invariant
-    /// fires, at most `reach` events ahead.
-    pub fn step_to_milestone(&mut self, reach: u64) -> Milestone {
+    /// Steps on until an event of a [`MILESTONES`] kind other than `skip` or a fault happens,
+    /// or an invariant fires, at most `reach` events ahead. (Every replica starts the same
+    /// view change: skipping the kind just stopped at goes on to what comes of it.)
+    pub fn step_to_milestone(&mut self, reach: u64, skip: Option<&str>) -> Milestone {
         let start = self.event_count();
         while self.violation().is_none() {
             let before = self.event_count();
@@ -379,15 +383,20 @@ impl Run {
                 return Milestone::Ended;
             }
             let now = self.event_count();
-            let found = (before..now).filter_map(|i| self.event(i)).any(|e| is_milestone(&e));
-            if found || self.violation().is_some() {
-                return Milestone::Found;
+            let found = (before..now)
+                .filter_map(|i| self.event_brief(i))
+                .find(|e| is_milestone(e) && (e.category == "fault" || Some(e.kind) != skip));
+            if let Some(e) = found {
+                return Milestone::Found((e.category != "fault").then(|| e.kind.to_owned()));
+            }
+            if self.violation().is_some() {
+                return Milestone::Found(None);
             }
             if now - start >= reach {
                 return Milestone::NotWithin;
             }
         }
-        Milestone::Found
+        Milestone::Found(None)
     }
 
     /// Goes back one queue item by simulating again from the seed (deterministic).

@@ -1003,9 +1003,9 @@ fn next_milestone_stops_at_each_view_change_state_transfer_or_fault() {
         }
         let run = model.run.borrow();
         let found: Vec<String> = (before..model.view.events)
-            .filter_map(|i| run.event(i))
+            .filter_map(|i| run.event_brief(i))
             .filter(run::is_milestone)
-            .map(|e| e.kind)
+            .map(|e| e.kind.to_owned())
             .collect();
         assert!(!found.is_empty(), "stopped at event {} with nothing to show", model.view.events);
         // It stops at the first one: the step that made it is the last one taken.
@@ -1014,6 +1014,25 @@ fn next_milestone_stops_at_each_view_change_state_transfer_or_fault() {
     assert!(kinds.iter().any(|k| k == "Crash"), "{kinds:?}");
     assert!(kinds.iter().any(|k| k == "ViewChange"), "{kinds:?}");
     assert!(kinds.iter().any(|k| k == "NewView"), "{kinds:?}");
+}
+
+#[test]
+fn next_milestone_goes_past_the_other_replicas_starting_the_same_view_change() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "pbft-primary-crash".into(), seed: 3 });
+    let mut stops: Vec<Option<String>> = Vec::new();
+    for _ in 0..6 {
+        model.apply(Action::NextMilestone);
+        if model.error.is_some() || model.view.finished {
+            break;
+        }
+        stops.push(model.milestone.as_ref().map(|(_, kind)| kind.clone()));
+    }
+    // Three backups start view change 1 within moments; one stop, then on to the new view.
+    let at =
+        stops.iter().position(|k| k.as_deref() == Some("ViewChange")).unwrap_or_else(|| panic!("{stops:?}"));
+    assert_ne!(stops.get(at + 1), Some(&Some("ViewChange".to_owned())), "{stops:?}");
+    assert!(stops.iter().any(|k| k.as_deref() == Some("NewView")), "{stops:?}");
 }
 
 #[test]
@@ -1083,4 +1102,31 @@ fn faults_planned_by_params_are_named_for_the_editor() {
     assert_eq!(&*model.planned, ["partition at 6000 ms", "partition heals at 9000 ms"]);
     model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
     assert!(model.planned.is_empty());
+}
+
+#[test]
+fn a_run_shown_at_its_end_links_to_its_end_with_the_end_of_run_verdict() {
+    // Replicas that never reply: liveness is decided only once the run is over.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(void_core::sim::load_builtin("pbft-normal").unwrap()).unwrap();
+    doc["params"]["bug"] = "no-replies".into();
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::LoadJson { text: doc.to_string(), seed: 2 });
+    while !model.view.finished {
+        model.apply(Action::NextMilestone);
+    }
+    let violation = model.view.violation.clone().expect("liveness fails at the end");
+    assert!(violation.step >= model.view.events, "decided after the last event: {violation:?}");
+    let text = model.view.permalink().encode();
+    assert!(text.contains("&at=end"), "{text}");
+    let reopened = Model::open(Permalink::decode(&text).map(Option::unwrap).map(Some));
+    assert!(reopened.view.finished);
+    assert_eq!(reopened.view.violation.as_ref().map(|v| v.invariant.clone()), Some(violation.invariant));
+    assert_eq!(reopened.view.trace_hash, model.view.trace_hash);
+    // Before the end, the link names the event shown.
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 1 });
+    model.apply(Action::Step);
+    let text = model.view.permalink().encode();
+    assert!(text.contains(&format!("&at={}", model.view.events)), "{text}");
 }

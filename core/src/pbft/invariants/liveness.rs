@@ -35,13 +35,26 @@ impl Invariant<PbftNode> for Liveness {
         "after the last fault, every request a client submitted completes within a bound"
     }
 
-    fn observe(&mut self, ev: &TraceEvent<PbftNode>, _ctx: &CheckCtx<'_>) -> Result<(), String> {
+    fn observe(&mut self, ev: &TraceEvent<PbftNode>, ctx: &CheckCtx<'_>) -> Result<(), String> {
         match observed(ev) {
             Some(PbftEvent::Invoked { client, timestamp, .. }) => {
                 self.outstanding.insert((*client, *timestamp), ev.time);
             }
             Some(PbftEvent::Completed { client, timestamp, .. }) => {
-                self.outstanding.remove(&(*client, *timestamp));
+                // An answer that comes, but too late, breaks the bound as much as none.
+                if let Some(at) = self.outstanding.remove(&(*client, *timestamp)) {
+                    let from = at.max(ctx.last_fault_us);
+                    if ev.time > from.saturating_add(self.bound) {
+                        return Err(format!(
+                            "request {timestamp} of client {client}, sent at {:.1} ms, was answered only at \
+                             {:.1} ms, {:.1} ms after the later of its sending and the last fault (bound {} ms)",
+                            at as f64 / 1000.0,
+                            ev.time as f64 / 1000.0,
+                            (ev.time - from) as f64 / 1000.0,
+                            self.bound / 1000
+                        ));
+                    }
+                }
             }
             _ => {}
         }

@@ -58,3 +58,13 @@ fn linearizability_fires_on_stale_reads() {
 fn liveness_fires_when_replicas_never_reply() {
     fires("pbft-normal", &[("bug", "\"no-replies\"")], "liveness", 2);
 }
+
+#[test]
+fn liveness_fires_on_an_answer_later_than_the_bound() {
+    // The view change after the primary's crash answers requests hundreds of ms late.
+    let s = scenario("pbft-primary-crash", &[("liveness_bound_ms", "50")]);
+    let sim = run(&s, 1);
+    let v = sim.violation().expect("a late answer breaks the bound");
+    assert_eq!(v.invariant, "liveness", "{v:?}");
+    assert!(v.message.contains("was answered only at"), "{}", v.message);
+}
