@@ -110,6 +110,24 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_at_zero_keeps_the_node_down_from_the_start_until_its_restart() {
+        let mut doc: serde_json::Value = serde_json::from_str(load_builtin("hlc-ping").unwrap()).unwrap();
+        doc["faults"] = serde_json::json!([
+            {"kind": "crash", "at_ms": 0, "node": 2},
+            {"kind": "restart", "at_ms": 5, "node": 2}
+        ]);
+        let s = Scenario::from_json(&serde_json::to_string(&doc).unwrap()).unwrap();
+        let mut run = build(&s, 1, true).unwrap();
+        run.run_to_end();
+        let mine: alloc::vec::Vec<_> =
+            (0..run.event_count()).filter_map(|i| run.event(i)).filter(|e| e.node == 2).collect();
+        assert_eq!((mine[0].kind.as_str(), mine[0].time), ("Crash", 0), "{:?}", mine[0]);
+        assert_eq!((mine[1].kind.as_str(), mine[1].time), ("Restart", 5_000), "{:?}", mine[1]);
+        assert!(!mine.iter().any(|e| e.kind == "Start"), "node 2 never booted as new");
+        assert!(mine.len() > 2, "it runs after its restart");
+    }
+
+    #[test]
     fn an_events_brief_agrees_with_its_view() {
         for name in ["hlc-ping", "pbft-byzantine", "plumtree-churn"] {
             let s = Scenario::from_json(load_builtin(name).unwrap()).unwrap();

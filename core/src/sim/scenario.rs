@@ -146,7 +146,7 @@ pub struct Scenario {
     pub name: String,
     #[serde(default)]
     pub summary: String,
-    /// Which protocol runs on the nodes (`hlc-ping`, `pbft`, `plumtree`, `flood`, ...).
+    /// Which protocol runs on the nodes: `hlc-ping`, `pbft` or `gossip` (Plumtree or flood by its params).
     pub protocol: String,
     /// Cluster size, parsed through [`NodeCount`].
     #[serde(deserialize_with = "de_node_count")]

@@ -226,6 +226,8 @@ pub struct Sim<P: Protocol> {
     up: Vec<bool>,
     /// Nodes that crashed or misbehaved so far (incident files).
     faulty: Vec<bool>,
+    /// Crashed by a fault of t = 0, before its start: it stays down until a restart.
+    down_from_start: Vec<bool>,
     factory: Box<dyn FnMut(NodeId) -> P>,
     invariants: Vec<Box<dyn Invariant<P>>>,
     metrics: Vec<Box<dyn Metric<P>>>,
@@ -300,6 +302,7 @@ impl<P: Simulated> Sim<P> {
             nodes,
             up: vec![false; n as usize],
             faulty: vec![false; n as usize],
+            down_from_start: vec![false; n as usize],
             factory: setup.factory,
             invariants: setup.invariants,
             metrics: setup.metrics,
@@ -573,6 +576,11 @@ impl<P: Protocol> Sim<P> {
                     self.nodes[i].timers.clear();
                     self.nodes[i].last_hlc = None;
                     self.record(NodeId(node), TraceKind::Crash);
+                } else if self.now == 0 && self.nodes[i].proto.is_none() && !self.down_from_start[i] {
+                    // Faults of t = 0 come before the starts: this node does not boot.
+                    self.down_from_start[i] = true;
+                    self.faulty[i] = true;
+                    self.record(NodeId(node), TraceKind::Crash);
                 }
             }
             Fault::Restart { node, .. } => {
@@ -674,6 +682,7 @@ impl<P: Protocol> Sim<P> {
         };
         self.now = time;
         match item {
+            Pending::Start(id) if self.down_from_start[id.index()] => {}
             Pending::Start(id) => self.boot(id.index(), false),
             Pending::Deliver { id, from, to, sent_at, cause, sender_hlc, msg } => {
                 let t = to.index();
