@@ -409,6 +409,12 @@ fn simulated_failures_become_incidents_that_causal_learn_reads() {
     // Two Byzantine replicas of four: agreement breaks, and each line says so.
     let out = void(&["sim", "pbft-too-many-faults", "--seeds", "1..3", "--incidents", inc]).unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // Said before any result: the scenario breaks PBFT's fault assumption on purpose.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("note: 2 replicas turn Byzantine in this scenario (0, 3), more than f = 1"),
+        "{said}"
+    );
     let text = std::fs::read_to_string(&incidents).unwrap();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 4, "{text}");

@@ -157,6 +157,7 @@ impl Simulated for GossipNode {
             invariants,
             metrics,
             commands,
+            notes: Vec::new(),
         })
     }
 }

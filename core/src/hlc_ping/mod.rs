@@ -296,6 +296,7 @@ impl Simulated for HlcPing {
             ],
             metrics: vec![Box::new(PingMetrics::default())],
             commands: Vec::new(),
+            notes: Vec::new(),
         })
     }
 }

@@ -147,6 +147,40 @@ impl Params {
     }
 }
 
+/// What the results of this scenario cannot mean: more Byzantine replicas than f (PBFT
+/// then promises nothing), or a liveness bound the run is too short to break.
+fn notes(scenario: &Scenario, cfg: &Config, byzantine: &[NodeId], bound_ms: u64) -> alloc::vec::Vec<String> {
+    let mut notes = alloc::vec::Vec::new();
+    let mut faulty: alloc::vec::Vec<u32> = byzantine.iter().map(|n| n.0).collect();
+    for f in &scenario.faults {
+        if let crate::sim::Fault::Misbehave { node, behaviour, .. } = f
+            && behaviour != "honest"
+            && !faulty.contains(node)
+        {
+            faulty.push(*node);
+        }
+    }
+    if faulty.len() as u32 > cfg.f {
+        crate::sort::sort(&mut faulty);
+        let list: alloc::vec::Vec<String> = faulty.iter().map(|n| format!("{n}")).collect();
+        notes.push(format!(
+            "{} replicas turn Byzantine in this scenario ({}), more than f = {}: PBFT promises \
+             neither agreement nor liveness then",
+            faulty.len(),
+            list.join(", "),
+            cfg.f
+        ));
+    }
+    if bound_ms >= scenario.duration_ms {
+        notes.push(format!(
+            "liveness_bound_ms is {bound_ms}, not shorter than the run ({} ms): the liveness check \
+             cannot fire; set it lower to check that requests are answered",
+            scenario.duration_ms
+        ));
+    }
+    notes
+}
+
 impl Simulated for PbftNode {
     fn behaviours() -> &'static [&'static str] {
         Behaviour::NAMES
@@ -205,6 +239,7 @@ impl Simulated for PbftNode {
             ],
             metrics: vec![Box::new(PbftMetrics::default()), Box::new(coverage)],
             commands: alloc::vec::Vec::new(),
+            notes: notes(scenario, &cfg, &faulty, params.liveness_bound_ms),
         })
     }
 

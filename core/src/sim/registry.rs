@@ -128,6 +128,23 @@ mod tests {
     }
 
     #[test]
+    fn a_pbft_scenario_that_breaks_its_assumptions_says_so() {
+        let notes = |name: &str, bound: Option<u64>| {
+            let mut s = Scenario::from_json(load_builtin(name).unwrap()).unwrap();
+            if let Some(ms) = bound {
+                s.params["liveness_bound_ms"] = ms.into();
+            }
+            build(&s, 1, false).unwrap().notes().to_vec()
+        };
+        assert!(notes("pbft-normal", None).is_empty());
+        let more_than_f = notes("pbft-too-many-faults", None);
+        assert_eq!(more_than_f.len(), 1, "{more_than_f:?}");
+        assert!(more_than_f[0].contains("more than f = 1"), "{more_than_f:?}");
+        let vacuous = notes("pbft-normal", Some(4000));
+        assert!(vacuous.len() == 1 && vacuous[0].contains("cannot fire"), "{vacuous:?}");
+    }
+
+    #[test]
     fn an_events_brief_agrees_with_its_view() {
         for name in ["hlc-ping", "pbft-byzantine", "plumtree-churn"] {
             let s = Scenario::from_json(load_builtin(name).unwrap()).unwrap();

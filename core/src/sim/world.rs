@@ -27,6 +27,9 @@ pub struct Setup<P: Protocol> {
     pub metrics: Vec<Box<dyn Metric<P>>>,
     /// Commands to inject: at virtual time, to node.
     pub commands: Vec<(Micros, NodeId, P::Command)>,
+    /// What a reader of the results should know before trusting them (a fault assumption
+    /// the scenario breaks, a check that cannot fire in it), one sentence each.
+    pub notes: Vec<String>,
 }
 
 /// A protocol the simulator can run from a scenario.
@@ -136,6 +139,8 @@ pub trait AnySim {
     /// Messages sent and not yet delivered or dropped, in the order they will arrive.
     /// Reads the queue only; the run and its trace are unchanged.
     fn in_flight(&self) -> Vec<InFlight>;
+    /// The setup's [`Setup::notes`] about this scenario.
+    fn notes(&self) -> &[String];
     /// A recorded event (only when the run records its trace).
     fn event(&self, index: u64) -> Option<EventView>;
     /// A recorded event's category, kind and refusal, without formatting its text.
@@ -228,6 +233,7 @@ pub struct Sim<P: Protocol> {
     faulty: Vec<bool>,
     /// Crashed by a fault of t = 0, before its start: it stays down until a restart.
     down_from_start: Vec<bool>,
+    notes: Vec<String>,
     factory: Box<dyn FnMut(NodeId) -> P>,
     invariants: Vec<Box<dyn Invariant<P>>>,
     metrics: Vec<Box<dyn Metric<P>>>,
@@ -324,6 +330,7 @@ impl<P: Simulated> Sim<P> {
             uncertainty_us: scenario.clock_uncertainty_us(),
             last_fault_us: scenario.faults.iter().map(last_effect_us).max().unwrap_or(0),
             scratch: Vec::new(),
+            notes: setup.notes,
         };
         for i in 0..n {
             sim.push(0, 1, Pending::Start(NodeId(i)));
@@ -862,6 +869,10 @@ impl<P: Protocol> AnySim for Sim<P> {
         // The buckets' own order is an implementation detail; the queue order is not.
         crate::sort::sort_by_key(&mut held, |(e, _)| *e);
         held.into_iter().map(|(_, m)| m).collect()
+    }
+
+    fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     fn event(&self, index: u64) -> Option<EventView> {

@@ -222,7 +222,10 @@ pub fn run(args: SimArgs) -> CliResult {
     let reference = args.scenario.as_deref().ok_or_else(|| bad("name a scenario or use --list"))?;
     let loaded = load(reference, args.nodes, &args.params)?;
     // Build once up front so protocol parameter errors are reported as bad input.
-    sim::build(&loaded.scenario, 1, false).map_err(|e| bad(format!("{reference}: {e}")))?;
+    let probe = sim::build(&loaded.scenario, 1, false).map_err(|e| bad(format!("{reference}: {e}")))?;
+    for note in probe.notes() {
+        eprintln!("note: {note}");
+    }
     match &args.seeds {
         None => run_one(&args, &loaded, args.seed.unwrap_or(1)),
         Some(range) => {
