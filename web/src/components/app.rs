@@ -406,12 +406,13 @@ pub fn app() -> Html {
                     } else {
                         // A violation is the news: its panel comes first.
                         if view.violation.is_some() {
-                            <Invariants view={view.clone()} dispatch={dispatch.clone()} on_share={on_share.clone()} />
+                            <Invariants view={view.clone()} dispatch={dispatch.clone()} on_share={on_share.clone()}
+                                export={export.clone()} />
                         }
                         <Inspector view={view.clone()} selected={model.selected} dispatch={dispatch.clone()} />
                         if view.violation.is_none() {
                             <Invariants view={view.clone()} ahead={model.violation_ahead.clone()}
-                                dispatch={dispatch.clone()} on_share={on_share.clone()} />
+                                dispatch={dispatch.clone()} on_share={on_share.clone()} export={export.clone()} />
                         }
                         <ScenarioEditor text={model.scenario_text.clone()} error={model.scenario_error.clone()}
                             seed={view.seed} dispatch={dispatch.clone()} planned={model.planned.clone()} />

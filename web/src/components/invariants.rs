@@ -7,7 +7,7 @@ use void_core::sim::Fault;
 use yew::prelude::*;
 
 use crate::format;
-use crate::model::{Action, Ahead, Snapshot};
+use crate::model::{Action, Ahead, Export, Snapshot};
 
 #[derive(Properties, PartialEq)]
 pub struct InvariantsProps {
@@ -18,12 +18,29 @@ pub struct InvariantsProps {
     pub dispatch: Callback<Action>,
     /// Copy the link to the moment shown (the top bar's share).
     pub on_share: Callback<()>,
+    /// The run in a download format (here: the scenario with the faults added in the page).
+    pub export: Callback<Export, String>,
 }
 
 #[function_component(Invariants)]
 pub fn invariants(props: &InvariantsProps) -> Html {
     let view = &props.view;
     let share = props.on_share.reform(|_: MouseEvent| ());
+    let scenario_link = use_node_ref();
+    let scenario_file = format!("{}-with-faults.json", crate::model::safe_name(&view.scenario, "scenario"));
+    let save_scenario = {
+        let (export, dispatch, link, name) =
+            (props.export.clone(), props.dispatch.clone(), scenario_link.clone(), scenario_file.clone());
+        Callback::from(move |e: MouseEvent| {
+            let Some(link) = link.cast::<web_sys::HtmlAnchorElement>() else { return };
+            link.set_download(&name);
+            let text = export.emit(Export::Scenario);
+            if let Err(why) = super::timeline::offer_download(&link, &text, "application/json") {
+                e.prevent_default();
+                dispatch.emit(Action::Fail(why));
+            }
+        })
+    };
     let ahead = props.ahead.as_ref().filter(|a| view.violation.is_none() && a.events > view.events);
     let status = match (&view.violation, ahead) {
         (Some(v), _) => html! {
@@ -50,7 +67,11 @@ pub fn invariants(props: &InvariantsProps) -> Html {
                         title="copy a link that opens this run at this moment, faults included">
                         { "copy link to this violation" }</button>
                     if !view.faults.is_empty() {
-                        <span class="hint">{ " the command above runs without the faults added here; the link keeps them" }</span>
+                        <a data-testid="export-scenario" class="button" href="#" role="button" ref={scenario_link.clone()}
+                            onclick={save_scenario}
+                            title="the scenario with the faults added here, as a file for void sim">{ "⤓ scenario with these faults" }</a>
+                        <span class="hint">{ format!(" the command above runs without the faults added here; \
+                            with them: void sim {scenario_file} --seed {}", view.seed) }</span>
                     }
                 </p>
             </div>

@@ -32,7 +32,7 @@ pub struct TimelineProps {
 }
 
 /// Points `link` at a fresh download of `text` (the previous one is released).
-fn offer_download(link: &HtmlAnchorElement, text: &str, mime: &str) -> Result<(), String> {
+pub(crate) fn offer_download(link: &HtmlAnchorElement, text: &str, mime: &str) -> Result<(), String> {
     let old = link.href();
     if old.starts_with("blob:") {
         let _ = web_sys::Url::revoke_object_url(&old);

@@ -22,6 +22,7 @@ use yew::Reducible;
 use crate::recording::{Recording, TraceFormat};
 
 pub use export::{SHIVIZ_REGEX, shiviz};
+pub(crate) use permalink::safe_name;
 pub use permalink::{AT_END, MAX_FRAGMENT_BYTES, Permalink};
 pub use run::{
     LinkFault, MAX_STEPS_PER_TICK, MAX_USER_FAULTS, Milestone, Run, Target, UserFault,
@@ -194,6 +195,8 @@ pub enum Export {
     TraceJsonl,
     /// ShiViz's log format with vector clocks.
     ShiViz,
+    /// The scenario with the faults added in the page, for `void sim FILE`.
+    Scenario,
 }
 
 impl Snapshot {
@@ -858,6 +861,11 @@ impl Model {
             Export::ShiViz => {
                 let n = run.event_count();
                 shiviz(n, run.nodes().len(), || (0..n).filter_map(|i| run.event(i)))
+            }
+            Export::Scenario => {
+                let mut scenario = run.scenario().clone();
+                scenario.faults.extend(run.faults().iter().cloned());
+                serde_json::to_string_pretty(&scenario).unwrap_or_default()
             }
         }
     }

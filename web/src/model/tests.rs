@@ -1130,3 +1130,24 @@ fn a_run_shown_at_its_end_links_to_its_end_with_the_end_of_run_verdict() {
     let text = model.view.permalink().encode();
     assert!(text.contains(&format!("&at={}", model.view.events)), "{text}");
 }
+
+#[test]
+fn the_scenario_saved_with_the_added_faults_runs_the_same_in_void_sim() {
+    let mut model = Model::open(Ok(None));
+    model.apply(Action::Load { scenario: "pbft-normal".into(), seed: 4 });
+    for _ in 0..40 {
+        model.apply(Action::Step);
+    }
+    model.apply(Action::Inject { node: 1, fault: UserFault::Crash });
+    assert_eq!(model.error, None);
+    while !model.view.finished {
+        model.apply(Action::NextMilestone);
+    }
+    let text = model.export(Export::Scenario);
+    let scenario = void_core::sim::Scenario::from_json(&text).expect("the saved scenario parses");
+    assert_eq!(scenario.faults.len(), 1, "{text}");
+    // What `void sim FILE --seed 4` runs.
+    let mut sim = void_core::sim::build(&scenario, 4, false).unwrap();
+    sim.run_to_end();
+    assert_eq!(sim.trace_hash(), model.view.trace_hash);
+}
