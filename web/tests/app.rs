@@ -550,3 +550,23 @@ async fn requests_waiting_on_a_stalled_cluster_are_pointed_out() {
     let note = find(&root, "[data-testid=stalled]").text_content().unwrap_or_default();
     assert!(note.contains("client requests waiting"), "{note}");
 }
+
+#[wasm_bindgen_test]
+async fn end_of_run_checks_before_the_failing_one_are_shown_as_held() {
+    // Two of four replicas crash: requests stall, and liveness fails once the run is over.
+    let faults =
+        vec![sim::Fault::Crash { at_ms: 100.0, node: 1 }, sim::Fault::Crash { at_ms: 100.0, node: 2 }];
+    let link = Permalink {
+        scenario: "pbft-normal".into(),
+        seed: 1,
+        at: void_web::model::AT_END,
+        faults,
+        custom: None,
+    };
+    let root = mount(&link.encode()).await;
+    let status = |name: &str| common::attr(&root, &format!("[data-invariant={name}]"), "data-status");
+    assert_eq!(status("liveness"), "violated");
+    // Linearizability is judged at the end too, before liveness: it held.
+    assert_eq!(status("linearizability"), "holds");
+    assert_eq!(status("agreement"), "holds");
+}

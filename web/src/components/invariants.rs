@@ -137,11 +137,20 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
     }
     let violated = view.violation.as_ref().map(|v| v.invariant.as_str());
     let later = ahead.map(|a| &*a.invariant);
-    let item = |&InvariantInfo { name, about, at_end }: &InvariantInfo| {
+    // The end-of-run checks run in list order and stop at the first failure: those before
+    // it were judged and held.
+    let end_failure = view
+        .violation
+        .as_ref()
+        .filter(|v| v.step >= view.events)
+        .and_then(|v| view.invariants.iter().position(|i| i.name == v.invariant));
+    let item = |(i, &InvariantInfo { name, about, at_end }): (usize, &InvariantInfo)| {
         let (mark, status, stands) = if violated == Some(name) {
             ("✗", "violated", "violated here")
         } else if later == Some(name) {
             ("✗", "later", "violated later in this run")
+        } else if end_failure.is_some_and(|failed| i < failed) {
+            ("✓", "holds", if at_end { "held at the end of the run" } else { "held" })
         } else if let Some(v) = view.violation.as_ref().filter(|_| at_end) {
             let why = if v.step >= view.events {
                 "not judged: another end-of-run check failed first"
@@ -164,7 +173,7 @@ fn checked(view: &Snapshot, ahead: Option<&Ahead>) -> Html {
     html! {
         <>
             <ul class="invariant-list" data-testid="invariant-list" aria-label="invariants checked">
-                { for view.invariants.iter().map(item) }
+                { for view.invariants.iter().enumerate().map(item) }
             </ul>
             <details class="invariant-about">
                 <summary>{ "what each one promises" }</summary>
