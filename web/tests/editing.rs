@@ -123,10 +123,10 @@ async fn the_scenario_editor_runs_edits_and_explains_refusals_in_place() {
     assert_eq!(count(&root, "[data-node]"), 4);
     assert!(area.value().contains("\"four pings\""), "the editor shows the running scenario");
     let summary = text(&root, "scenario-summary");
-    assert!(summary.starts_with("four pings (edited): "), "its own summary, marked edited: {summary}");
+    assert!(summary.starts_with("four pings (custom): "), "its own summary, marked custom: {summary}");
     let picker = find(&root, "[data-testid=scenario]").dyn_into::<HtmlSelectElement>().expect("a select");
     let chosen = picker.selected_options().item(0).expect("a chosen option");
-    assert_eq!(chosen.text_content().as_deref(), Some("four pings (edited)"), "not a built-in's name");
+    assert_eq!(chosen.text_content().as_deref(), Some("four pings (custom)"), "not a built-in's name");
     assert_eq!(count(&root, "[data-testid=scenario] option[data-custom]"), 1);
     step(&root, 10).await;
     let fragment = share(&root).await;

@@ -153,10 +153,10 @@ pub fn inspector(props: &InspectorProps) -> Html {
     }
 }
 
-/// The scenario's own summary (an edited one's, marked so: its text may not have been
-/// brought up to date with the edit).
+/// The scenario's own summary (a custom or edited one's, marked so: an edited built-in's
+/// text may not have been brought up to date with the edit).
 fn scenario_summary(view: &Snapshot) -> String {
-    let edited = if view.custom.is_some() { " (edited)" } else { "" };
+    let edited = view.custom_mark();
     match view.summary.as_str() {
         "" => format!("{}{edited}", view.scenario),
         summary => format!("{}{edited}: {summary}", view.scenario),

@@ -188,7 +188,7 @@ pub fn top_bar(props: &TopBarProps) -> Html {
                     // A scenario from the editor or a link is named as such, not as a built-in.
                     if view.custom.is_some() {
                         <option value="" selected=true disabled=true data-custom="">
-                            { format!("{} (edited)", view.scenario) }
+                            { format!("{}{}", view.scenario, view.custom_mark()) }
                         </option>
                     }
                     { for void_core::sim::builtin().into_iter().map(|b| html! {

@@ -255,6 +255,17 @@ impl Snapshot {
         }
     }
 
+    /// How the scenario's name is marked when it is not a built-in as shipped: " (edited)"
+    /// for a built-in's name, " (custom)" for a scenario of its own (written in the editor,
+    /// opened from a file or a link), "" for a built-in.
+    pub fn custom_mark(&self) -> &'static str {
+        match &self.custom {
+            None => "",
+            Some(_) if void_core::sim::builtin_names().contains(&self.scenario.as_str()) => " (edited)",
+            Some(_) => " (custom)",
+        }
+    }
+
     /// The permalink of exactly this position. A run shown at its end links to its end, not
     /// to its last event: what is judged once the run is over (liveness) comes back too.
     pub fn permalink(&self) -> Permalink {

@@ -1151,3 +1151,17 @@ fn the_scenario_saved_with_the_added_faults_runs_the_same_in_void_sim() {
     sim.run_to_end();
     assert_eq!(sim.trace_hash(), model.view.trace_hash);
 }
+
+#[test]
+fn a_scenario_of_its_own_is_marked_custom_and_an_edited_built_in_edited() {
+    let mut model = Model::open(Ok(None));
+    let text = void_core::sim::load_builtin("hlc-ping").unwrap();
+    model.apply(Action::LoadJson { text: text.into(), seed: 1 });
+    assert_eq!(model.view.custom_mark(), " (edited)");
+    let mut doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    doc["name"] = "lesson-3".into();
+    model.apply(Action::LoadJson { text: doc.to_string(), seed: 1 });
+    assert_eq!(model.view.custom_mark(), " (custom)");
+    model.apply(Action::Load { scenario: "hlc-ping".into(), seed: 1 });
+    assert_eq!(model.view.custom_mark(), "");
+}
