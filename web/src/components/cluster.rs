@@ -995,8 +995,13 @@ fn skew(node: &NodeView) -> Option<String> {
         .then(|| format!("clock {}", format::offset(node.clock_offset_us)))
 }
 
-/// The text beside a node: its HLC stamp, or why it has none.
+/// The text beside a node: a PBFT replica's view and last executed sequence number (what a
+/// class follows; its HLC is in the inspector), else its HLC stamp, or why it has none.
 fn node_text(node: &NodeView) -> String {
+    let fact = |key: &str| node.facts.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    if let (Some(view), Some(executed)) = (fact("view"), fact("last executed")) {
+        return format!("v{view} · n{executed}");
+    }
     match node.hlc.as_deref() {
         Some(h) => format::hlc_short(h),
         None if node.state == "crashed" => "crashed".into(),
@@ -1132,6 +1137,23 @@ mod tests {
 
     fn close(a: (f64, f64), b: (f64, f64)) -> bool {
         (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_replica_is_labelled_by_its_view_and_last_executed_number() {
+        let mut node = NodeView {
+            id: 1,
+            state: "up".into(),
+            role: "backup".into(),
+            behaviour: None,
+            hlc: Some("1790000000123456.2@1".into()),
+            clock_offset_us: 0,
+            facts: vec![("view".into(), "1 (changing)".into()), ("last executed".into(), "42".into())],
+        };
+        assert_eq!(node_text(&node), "v1 (changing) · n42");
+        // Other nodes keep their HLC stamp.
+        node.facts.clear();
+        assert_eq!(node_text(&node), "(123.456 ms, 2)");
     }
 
     #[test]
