@@ -145,6 +145,10 @@ pub trait Message: Clone + fmt::Debug + Serialize + DeserializeOwned {
     fn carries_payload(&self) -> bool {
         false
     }
+    /// The sender's HLC stamp the message carries, if the protocol stamps its messages.
+    fn hlc(&self) -> Option<Timestamp> {
+        None
+    }
 }
 
 /// An observed event: what happened, with the rule that made it happen.

@@ -249,6 +249,10 @@ pub struct PbftMsg {
 }
 
 impl Message for PbftMsg {
+    fn hlc(&self) -> Option<Timestamp> {
+        Some(self.hlc)
+    }
+
     fn kind(&self) -> &'static str {
         self.body.kind()
     }

@@ -531,7 +531,9 @@ impl<P: Protocol> Sim<P> {
             self.record(from, TraceKind::Drop { id, to, reason, msg });
             return;
         }
-        let sender_hlc = self.nodes[from.index()].last_hlc;
+        // The stamp the message carries is the sender's clock at the send; the last one it
+        // observed may be older (a timer's retransmission ticks the clock without an event).
+        let sender_hlc = msg.hlc().or(self.nodes[from.index()].last_hlc);
         if self.net_rng.chance(dup_p) {
             let delay = self.transit(from, to, &msg) + extra;
             let item =

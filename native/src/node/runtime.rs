@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot, watch};
-use void_core::effect::{DetRng, Effect, Env, Input, NodeId, Persisted, Protocol};
+use void_core::effect::{DetRng, Effect, Env, Input, Message as _, NodeId, Persisted, Protocol};
 use void_core::gossip::{DownCause, GossipCommand, GossipEvent, GossipNode, MsgId, PERSIST_PREFIX};
 use void_core::pbft::{Config, Op, OpResult, PbftCommand, PbftEvent, PbftNode, PbftTimer};
 use void_core::sim::{TraceEvent, TraceKind};
@@ -49,7 +49,9 @@ pub fn message_id(frame: &[u8]) -> u64 {
 /// A delivery as the receiver records it. The sender's trace index and clock are unknown
 /// here: `cause` names no event (`u64::MAX`), `sent_at` is 0; the send is found by `id`.
 fn deliver<P: Protocol>(frame: &[u8], from: NodeId, msg: P::Msg) -> TraceKind<P> {
-    TraceKind::Deliver { id: message_id(frame), from, sent_at: 0, cause: u64::MAX, sender_hlc: None, msg }
+    // The sender's stamp, when its messages carry one (as the simulator records it).
+    let sender_hlc = msg.hlc();
+    TraceKind::Deliver { id: message_id(frame), from, sent_at: 0, cause: u64::MAX, sender_hlc, msg }
 }
 
 /// Which replica runs PBFT node `i`: replicas run themselves, gateway clients their host.

@@ -141,3 +141,20 @@ fn replicas_made_byzantine_by_the_parameters_show_as_byzantine_from_the_start() 
     assert_eq!(byzantine.len(), 2, "f + 1 colluding replicas of 4");
     assert!(sim.nodes().iter().filter(|n| n.state == "byzantine").all(|n| n.behaviour.is_some()));
 }
+
+/// A delivery carries the stamp the sender put on the message, even when the sender sent it
+/// from a timer (a retransmission or a fetch), with no observed event to stamp.
+#[test]
+fn a_delivery_carries_the_senders_stamp_from_the_message_itself() {
+    let s = scenario("pbft-state-transfer", &[]);
+    let mut sim = Sim::<PbftNode>::new(&s, 1, true).unwrap();
+    sim.run_to_end();
+    let mut deliveries = 0;
+    for ev in sim.events() {
+        if let crate::sim::TraceKind::Deliver { sender_hlc, msg, .. } = &ev.kind {
+            assert_eq!(*sender_hlc, Some(msg.hlc), "event {}", ev.index);
+            deliveries += 1;
+        }
+    }
+    assert!(deliveries > 1000, "{deliveries}");
+}
