@@ -285,6 +285,13 @@ async fn large_text_makes_the_panels_text_bigger() {
         Some("true")
     );
     assert!(heading() > before * 1.1, "{} > {before}", heading());
+    // A page opened again (a reload) starts large, as it was left.
+    let again = common::document().create_element("div").expect("a div");
+    common::document().body().expect("a body").append_child(&again).expect("appended");
+    yew::Renderer::<void_web::components::App>::with_root(again.clone()).render();
+    common::settle().await;
+    assert!(find(&again, ".playground").class_name().contains("large-text"), "remembered");
+    again.remove();
     click(&root, "[data-testid=large-text]").await;
     assert!((heading() - before).abs() < 0.5);
     style.remove();

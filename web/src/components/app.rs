@@ -27,6 +27,22 @@ fn window() -> Option<web_sys::Window> {
     web_sys::window()
 }
 
+/// Where the large-text setting is kept between visits (the browser's storage for this
+/// origin): a projector's page opens large again after a reload.
+pub const LARGE_TEXT_KEY: &str = "void.large-text";
+
+fn stored_large_text() -> bool {
+    let storage = window().and_then(|w| w.local_storage().ok().flatten());
+    storage.and_then(|s| s.get_item(LARGE_TEXT_KEY).ok().flatten()).is_some_and(|v| v == "1")
+}
+
+fn store_large_text(on: bool) {
+    // Storage may be off (private windows, policies): the setting then lasts the visit.
+    if let Some(s) = window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.set_item(LARGE_TEXT_KEY, if on { "1" } else { "0" });
+    }
+}
+
 /// The URL fragment, parsed; an empty fragment is `Ok(None)`.
 pub fn current_link() -> Result<Option<Permalink>, String> {
     let hash = window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
@@ -191,7 +207,7 @@ pub fn app() -> Html {
             }
         })
     };
-    let large_text = use_state(|| false);
+    let large_text = use_state(stored_large_text);
     let dispatch = {
         let model = model.clone();
         Callback::from(move |action: Action| model.dispatch(action))
@@ -331,7 +347,10 @@ pub fn app() -> Html {
     };
     let on_large_text = {
         let large_text = large_text.clone();
-        Callback::from(move |()| large_text.set(!*large_text))
+        Callback::from(move |()| {
+            store_large_text(!*large_text);
+            large_text.set(!*large_text)
+        })
     };
     if *page == Page::Workbenches {
         // The large-text setting carries over (`--text` scales the benches' text too), and

@@ -17,7 +17,7 @@ mod spacetime;
 mod timeline;
 mod topbar;
 
-pub use app::App;
+pub use app::{App, LARGE_TEXT_KEY};
 pub use cluster::{
     Arrangement, ClusterView, default_arrangement, overlay_links, ring_position, ring_positions, tree_links,
 };

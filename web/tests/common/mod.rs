@@ -48,6 +48,10 @@ pub async fn arrived(root: &Element) {
 /// Mounts the app (reading `fragment` as its permalink) into a new element.
 pub async fn mount(fragment: &str) -> Element {
     set_fragment(fragment);
+    // Each test starts from the page's defaults (A+ is remembered in the browser's storage).
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = s.remove_item(void_web::components::LARGE_TEXT_KEY);
+    }
     let root = document().create_element("div").expect("a div");
     document().body().expect("a body").append_child(&root).expect("appended");
     yew::Renderer::<App>::with_root(root.clone()).render();
